@@ -1,0 +1,84 @@
+"""Git sources: one bare mirror per repository, commits resolved to SHAs, files read by SHA.
+
+Git runs as an async subprocess (anyio) with a clean environment and a timeout on every
+call; a timeout kills git's whole process group. Nothing here checks out a working tree:
+files are read from the object store, so any number of commits can be read at once.
+
+Usage::
+
+    source = GitSource(Path("/var/cache/fleetsync/git"),
+                       credentials=CredentialStore({"https://github.com/acme":
+                                                    Credentials.token(token)}))
+    refs = await source.refresh(repo=url)             # once per repo per poll
+    sha = await source.resolve(repo=url, revision="main")  # uses that sync
+    files = await source.read_files(repo=url, sha=sha, path="overlays/dev")
+    await source.materialise(repo=url, sha=sha, dest=tmp / "tree")
+    paths = await source.changed_paths(repo=url, old_sha=old, new_sha=sha)
+
+API (all async methods take keyword arguments only):
+
+- ``GitSource(cache_dir, *, credentials, network_timeout=60, local_timeout=10,
+  freshness=5, max_tree_bytes)``: the mirrors of one hub, under ``cache_dir/mirrors/``
+  (one directory per hash of the normalised URL; no credential is ever written there).
+- ``refresh(repo=, max_age=None) -> RefSnapshot``: ``refs`` (``refs/heads/*`` and
+  ``refs/tags/*`` -> commit SHA, annotated tags peeled) and ``head``. One ``ls-remote``,
+  plus one ``fetch`` only if a ref changed. Concurrent callers share one sync; a snapshot
+  younger than ``max_age`` (default ``freshness``) is reused without network.
+- ``resolve(repo=, revision=, max_age=None) -> str``: ``HEAD``, a branch, a tag, a full ref
+  name, a full or abbreviated SHA -> full commit SHA. Tags win over branches of the same
+  name (as in git). Raises ``RevisionNotFound`` (permanent).
+- ``read_files(repo=, sha=, path="") -> dict[str, TreeFile]``: files under ``path`` keyed by
+  their path from the repository root; ``TreeFile.is_symlink`` marks links (``data`` is the
+  target). ``link_target`` tells where a link points, or None if it leaves the root.
+- ``materialise(repo=, sha=, dest=, path="")``: writes those files into the new directory
+  ``dest``; refuses (and removes ``dest``) if a symlink resolves outside it.
+- ``changed_paths(repo=, old_sha=, new_sha=) -> frozenset[str]``; ``touches(changed, paths)``
+  says whether an app whose sources live under ``paths`` must be re-rendered.
+- ``stats(repo) -> MirrorStats`` (``ls_remotes``, ``fetches``): network calls made.
+
+Credentials: ``CredentialStore`` maps a URL or URL prefix to ``Credentials`` (HTTPS
+user + password/token, or an SSH key file and known_hosts); the longest prefix wins, and
+``user:password@`` written in a repository URL wins over the store. Secrets reach git only
+through the child's environment (``GIT_ASKPASS`` helper); URLs shown anywhere are redacted.
+
+Errors (``engine.source.errors``) all derive from ``engine.errors.SourceError``:
+``RemoteUnreachable`` and ``GitTimeout`` are temporary; ``AuthenticationFailed``,
+``RevisionNotFound``, ``PathNotFound`` and ``UnsafeTree`` are permanent.
+"""
+
+from engine.source.cache import GitSource
+from engine.source.credentials import Credentials, CredentialStore
+from engine.source.errors import (
+    AuthenticationFailed,
+    GitError,
+    GitTimeout,
+    PathNotFound,
+    RemoteUnreachable,
+    RevisionNotFound,
+    UnsafeTree,
+)
+from engine.source.mirror import MirrorStats
+from engine.source.refs import RefSnapshot
+from engine.source.tree import TreeFile, link_target, touches
+from engine.source.urls import normalise_url, redact, redact_url
+
+__all__ = [
+    "AuthenticationFailed",
+    "CredentialStore",
+    "Credentials",
+    "GitError",
+    "GitSource",
+    "GitTimeout",
+    "MirrorStats",
+    "PathNotFound",
+    "RefSnapshot",
+    "RemoteUnreachable",
+    "RevisionNotFound",
+    "TreeFile",
+    "UnsafeTree",
+    "link_target",
+    "normalise_url",
+    "redact",
+    "redact_url",
+    "touches",
+]

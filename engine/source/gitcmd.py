@@ -1,0 +1,157 @@
+"""Run one git command: clean environment, timeout that kills the process group, redaction.
+
+Every git child runs in a new session with an environment built from scratch (a private
+HOME, no system or global config, no terminal prompts, literal pathspecs), so that the
+user's git configuration, credential helpers and SSH agent cannot interfere. A timeout or a
+cancellation kills the whole process group (git plus ``git-remote-http``/``ssh``), and
+waits for it. Failures become ``GitError`` subclasses whose text has every secret redacted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+from anyio.abc import ByteReceiveStream, Process
+
+from engine.source.errors import AuthenticationFailed, GitError, GitTimeout, RemoteUnreachable
+from engine.source.urls import redact
+
+log = logging.getLogger(__name__)
+
+STDERR_LIMIT = 64 * 1024
+_PASSTHROUGH = (
+    "PATH", "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+    "GIT_SSL_CAINFO", "SSL_CERT_FILE", "SSL_CERT_DIR",
+)  # fmt: skip
+_AUTH_HINTS = (
+    "authentication failed", "could not read username", "could not read password",
+    "terminal prompts disabled", "permission denied (publickey", "returned error: 401",
+    "returned error: 403", "invalid username or password", "host key verification failed",
+)  # fmt: skip
+_UNREACHABLE_HINTS = (
+    "could not resolve host", "connection refused", "failed to connect", "unable to connect",
+    "couldn't connect", "network is unreachable", "no route to host", "connection timed out",
+    "connection reset", "could not read from remote repository", "unable to look up",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class GitResult:
+    """What a finished git command printed, and its exit code."""
+
+    returncode: int
+    stdout: bytes
+    stderr: str
+
+
+def base_env(home: Path, *, allow_protocols: str) -> dict[str, str]:
+    """An environment isolated from the user's git setup; ``allow_protocols`` like ``git:https``."""
+    env = {name: os.environ[name] for name in _PASSTHROUGH if name in os.environ}
+    env.setdefault("PATH", os.defpath)
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_ATTR_NOSYSTEM="1",
+        GIT_TERMINAL_PROMPT="0",
+        GIT_LITERAL_PATHSPECS="1",
+        GIT_NO_REPLACE_OBJECTS="1",
+        GIT_ALLOW_PROTOCOL=allow_protocols,
+        LC_ALL="C",
+        LANG="C",
+    )
+    return env
+
+
+async def run_git(
+    args: Sequence[str],
+    *,
+    repo: str,
+    env: Mapping[str, str],
+    time_limit: float,
+    cwd: Path | None = None,
+    stdin: bytes | None = None,
+    secrets: tuple[str, ...] = (),
+    check: bool = True,
+) -> GitResult:
+    """Run ``git *args`` for at most ``time_limit`` seconds; raise ``GitError`` on failure."""
+    argv = ["git", *args]
+    log.debug("%s: running %s", repo, redact(" ".join(argv), secrets))
+    stdout, stderr = bytearray(), bytearray()
+    process = await anyio.open_process(
+        argv,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        with anyio.fail_after(time_limit):
+            await _communicate(process, stdin, stdout, stderr)
+            returncode = await process.wait()
+    except TimeoutError:
+        text = _decode(stderr, secrets)
+        message = f"git {args[0]} timed out after {time_limit:g}s"
+        raise GitTimeout(message, repo=repo, stderr=text) from None
+    finally:
+        with anyio.CancelScope(shield=True):
+            await _reap(process)
+    result = GitResult(returncode, bytes(stdout), _decode(stderr, secrets))
+    if check and returncode != 0:
+        raise classify_failure(args[0], result, repo=repo)
+    return result
+
+
+def classify_failure(command: str, result: GitResult, *, repo: str) -> GitError:
+    """The error class that a failed git command's stderr points to."""
+    lowered = result.stderr.lower()
+    message = f"git {command} failed (exit {result.returncode})"
+    if any(hint in lowered for hint in _AUTH_HINTS):
+        return AuthenticationFailed(message, repo=repo, stderr=result.stderr)
+    if any(hint in lowered for hint in _UNREACHABLE_HINTS):
+        return RemoteUnreachable(message, repo=repo, stderr=result.stderr)
+    return GitError(message, repo=repo, stderr=result.stderr)
+
+
+async def _communicate(
+    process: Process, stdin: bytes | None, stdout: bytearray, stderr: bytearray
+) -> None:
+    async with anyio.create_task_group() as tg:
+        if process.stdout is not None:
+            tg.start_soon(_drain, process.stdout, stdout, None)
+        if process.stderr is not None:
+            tg.start_soon(_drain, process.stderr, stderr, STDERR_LIMIT)
+        if stdin is not None and process.stdin is not None:
+            async with process.stdin:
+                # if git exits early, its exit code and stderr tell why
+                with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    await process.stdin.send(stdin)
+
+
+async def _drain(stream: ByteReceiveStream, sink: bytearray, limit: int | None) -> None:
+    async for chunk in stream:
+        if limit is None or len(sink) < limit:
+            sink += chunk
+
+
+async def _reap(process: Process) -> None:
+    """Kill the process group if git is still running, then wait for it."""
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    await process.aclose()
+
+
+def _decode(raw: bytearray, secrets: tuple[str, ...]) -> str:
+    return redact(raw.decode("utf-8", "replace"), secrets)

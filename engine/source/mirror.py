@@ -1,0 +1,193 @@
+"""One bare mirror of one remote, kept in step with it by a single flight of syncs.
+
+A sync is one ``git ls-remote`` (cheap: no write, one round trip) and, only when a branch
+or tag differs from the mirror, one ``git fetch --prune``. The ls-remote also says where
+the remote's HEAD points, which a fetch alone cannot tell without failing on empty repos.
+
+Single flight: syncs of one mirror run one at a time under a lock. A caller that waited
+for the lock takes the snapshot of the sync it waited for if that sync *started after* it
+asked (so it reflects everything the caller may know about), or if the snapshot is younger
+than the caller's ``max_age``. N concurrent callers therefore cause one sync, and a burst of
+forced refreshes (``max_age=0``, e.g. webhooks) at most two.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+from engine.source.gitcmd import GitResult, run_git
+from engine.source.refs import (
+    HEADS,
+    TAGS,
+    RefSnapshot,
+    parse_for_each_ref,
+    parse_ls_remote,
+    snapshot_of,
+    wanted,
+)
+
+_REFSPECS = (f"+{HEADS}*:{HEADS}*", f"+{TAGS}*:{TAGS}*")
+_FOR_EACH_REF_FORMAT = "%(refname) %(objectname) %(objecttype) %(*objectname) %(*objecttype)"
+_MIRROR_CONFIG = {
+    "gc.autoDetach": "false",  # a detached gc would outlive the process group we kill
+    "maintenance.autoDetach": "false",
+    "core.logAllRefUpdates": "false",
+    "fetch.prune": "true",
+}
+
+
+@dataclass
+class MirrorStats:
+    """How many network calls a mirror made; read by tests and /metrics."""
+
+    ls_remotes: int = 0
+    fetches: int = 0
+
+
+class Mirror:
+    """A bare repository mirroring one remote URL (given to git without credentials)."""
+
+    def __init__(
+        self,
+        *,
+        path: Path,
+        url: str,
+        label: str,
+        env: Mapping[str, str],
+        secrets: tuple[str, ...],
+        network_timeout: float,
+        local_timeout: float,
+    ) -> None:
+        self.path = path
+        self.url = url
+        self.label = label
+        self.stats = MirrorStats()
+        self.snapshot: RefSnapshot | None = None
+        self._env = dict(env)
+        self._secrets = secrets
+        self._network_timeout = network_timeout
+        self._local_timeout = local_timeout
+        self._lock = anyio.Lock()
+        self._ready = False
+        self._maybe_stale_locks = True
+
+    async def git(
+        self, *args: str, stdin: bytes | None = None, check: bool = True, network: bool = False
+    ) -> GitResult:
+        """Run git in this mirror with the local or network timeout."""
+        return await run_git(
+            args,
+            repo=self.label,
+            env={**self._env, "GIT_DIR": str(self.path)},
+            time_limit=self._network_timeout if network else self._local_timeout,
+            stdin=stdin,
+            secrets=self._secrets,
+            check=check,
+        )
+
+    async def sync(self, *, max_age: float) -> RefSnapshot:
+        """Refs as the remote has them, fetching at most once for all concurrent callers."""
+        asked = anyio.current_time()
+        async with self._lock:
+            snap = self.snapshot
+            if snap is not None and (
+                snap.fetched_at >= asked or anyio.current_time() - snap.fetched_at <= max_age
+            ):
+                return snap
+            self.snapshot = await self._sync()
+            return self.snapshot
+
+    async def commit_of(self, revision: str) -> str | None:
+        """The full SHA of a commit already in the mirror, or None."""
+        if not _exists(self.path / "HEAD"):
+            return None
+        result = await self.git(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}",
+            check=False,
+        )  # fmt: skip
+        return result.stdout.decode().strip() if result.returncode == 0 else None
+
+    async def fetch_commit(self, sha: str) -> bool:
+        """Fetch one commit by full SHA (not reachable from a branch or tag); True if it came."""
+        async with self._lock:
+            await self._ensure_ready()
+            self.stats.fetches += 1
+            await self.git("fetch", "--quiet", "--no-tags", "origin", sha,
+                           network=True, check=False)  # fmt: skip
+        return await self.commit_of(sha) is not None
+
+    async def _sync(self) -> RefSnapshot:
+        await self._ensure_ready()
+        started = anyio.current_time()
+        self.stats.ls_remotes += 1
+        listing = await self.git(
+            "ls-remote", "--symref", "origin", "HEAD", f"{HEADS}*", f"{TAGS}*", network=True
+        )
+        remote = parse_ls_remote(listing.stdout.decode())
+        stored, commits, deeper = await self._local_refs()
+        if {r: oid for r, oid in remote.refs.items() if wanted(r)} != stored:
+            await self._fetch()
+            stored, commits, deeper = await self._local_refs()
+        for ref in deeper:
+            if (sha := await self.commit_of(ref)) is not None:
+                commits[ref] = sha
+        return snapshot_of(commits, remote, fetched_at=started)
+
+    async def _fetch(self) -> None:
+        if self._maybe_stale_locks:
+            _remove_stale_locks(self.path)
+        self.stats.fetches += 1
+        self._maybe_stale_locks = True
+        await self.git("fetch", "--quiet", "--prune", "--force", "--no-tags", "origin",
+                       *_REFSPECS, network=True)  # fmt: skip
+        self._maybe_stale_locks = False
+
+    async def _local_refs(self) -> tuple[dict[str, str], dict[str, str], list[str]]:
+        result = await self.git("for-each-ref", f"--format={_FOR_EACH_REF_FORMAT}", HEADS, TAGS)
+        return parse_for_each_ref(result.stdout.decode())
+
+    async def _ensure_ready(self) -> None:
+        if self._ready:
+            return
+        if not _exists(self.path / "HEAD"):
+            await self._create()
+        await self.git("config", "remote.origin.url", self.url)
+        self._ready = True
+
+    async def _create(self) -> None:
+        """Initialise the bare repository in a temporary directory, then move it in place."""
+        tmp = _make_temp_dir(self.path.parent)
+        try:
+            env = {**self._env, "GIT_DIR": str(tmp)}
+            await run_git(["init", "--bare", "--quiet", "--template="], repo=self.label,
+                          env=env, time_limit=self._local_timeout)  # fmt: skip
+            for key, value in _MIRROR_CONFIG.items():
+                await run_git(["config", key, value], repo=self.label, env=env,
+                              time_limit=self._local_timeout)  # fmt: skip
+            os.replace(tmp, self.path)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove_stale_locks(path: Path) -> None:
+    """Delete lock files a killed git left behind; only this process writes this mirror."""
+    for lock in [*path.glob("*.lock"), *path.glob("refs/**/*.lock")]:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+
+
+def _exists(path: Path) -> bool:
+    return path.exists()
+
+
+def _make_temp_dir(parent: Path) -> Path:
+    parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=".init-", dir=parent))
