@@ -1,0 +1,250 @@
+"""Building a kustomization: the steps ``kustomize build`` takes, in its order.
+
+For one kustomization: accumulate ``resources`` (files, and directories built
+recursively), run the generators, fold in ``components``, then the transformers in
+kustomize's fixed order (strategic-merge patches, patches, namespace, prefix/suffix,
+labels, annotations, JSON6902 patches, replicas, images, replacements). Only at the
+top: hash suffixes for generated objects, name-reference updates, legacy order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine.render import fieldspecs as fs
+from engine.render import generators, nameref, order, patches, transformers
+from engine.render.errors import RenderError, SecurityError, UnsupportedFieldError
+from engine.render.kustomization import Kustomization, find_file, load
+from engine.render.loader import RepoReader, check_object_count
+from engine.render.plain import read_objects
+from engine.render.replacements import apply_replacements
+from engine.render.resources import Resource, ResourceList
+from engine.render.transformers import as_string_map, scalar_string
+
+LOCAL_CONFIG = "config.kubernetes.io/local-config"
+
+
+class Builder:
+    """Builds kustomizations below one repository root."""
+
+    def __init__(self, reader: RepoReader):
+        self.reader = reader
+        self._stack: list[Path] = []
+
+    def build_top(self, directory: Path) -> list[dict[str, Any]]:
+        """The rendered objects of the kustomization in ``directory``."""
+        resources = self.build_directory(directory, component=False)
+        for res in resources:
+            if res.needs_hash:
+                suffix = generators.content_hash(res.obj)
+                res.store_previous_id()
+                res.name = f"{res.name}-{suffix}"
+        nameref.fix_references(resources)
+        kept = [r for r in resources
+                if transformers.scalar_string(r.annotations().get(LOCAL_CONFIG)) != "true"]
+        kust = self._kustomization(directory)
+        sort = kust.map("sortOptions") if kust else {}
+        if sort.get("order") != "fifo":
+            kept = order.legacy_order(kept)
+        return [r.obj for r in kept]
+
+    def _kustomization(self, directory: Path) -> Kustomization | None:
+        file = find_file(self.reader, directory)
+        return load(self.reader, directory, file) if file else None
+
+    def build_directory(self, directory: Path, *, component: bool,
+                        into: ResourceList | None = None) -> ResourceList:
+        """Accumulate one kustomization directory (a component works on ``into``)."""
+        real = self.reader.resolve(directory)
+        if real in self._stack:
+            raise RenderError(f"{self.reader.display(real)}: cycle in kustomization references")
+        kust = self._kustomization(real)
+        if kust is None:
+            raise RenderError(
+                f"{self.reader.display(real)}: unable to find one of 'kustomization.yaml', "
+                "'kustomization.yml' or 'Kustomization' in directory")
+        if component and not kust.is_component:
+            raise RenderError(f"{kust.display}: expected kind 'Component' for a component")
+        if not component and kust.is_component:
+            raise RenderError(f"{kust.display}: a Component may only be used in components")
+        self._stack.append(real)
+        try:
+            return self._accumulate(kust, into if into is not None else ResourceList())
+        finally:
+            self._stack.pop()
+
+    def _accumulate(self, kust: Kustomization, ra: ResourceList) -> ResourceList:
+        for entry in kust.list("resources") + kust.list("bases"):
+            self._add_resource(kust, scalar_string(entry), ra)
+        self._run_generators(kust, ra)
+        for entry in kust.list("components"):
+            ra = self.build_directory(self._directory_ref(kust, scalar_string(entry)),
+                                      component=True, into=ra)
+        self._run_transformers(kust, ra)
+        check_object_count(len(ra), kust.display)
+        return ra
+
+    def _add_resource(self, kust: Kustomization, entry: str, ra: ResourceList) -> None:
+        if "://" in entry or entry.startswith(("github.com/", "git@")):
+            raise UnsupportedFieldError(
+                f"{kust.display}: remote resource {entry!r} is not supported")
+        path = kust.directory / entry
+        if self.reader.is_dir(path):
+            ra.extend(self.build_directory(path, component=False))
+            return
+        file = self.file_ref(kust, entry)
+        source = self.reader.display(file)
+        for obj in read_objects(self.reader, file, source):
+            _check_object(obj, source)
+            ra.append(Resource(obj, source=source))
+
+    def file_ref(self, kust: Kustomization, entry: str) -> Path:
+        """A file named by a kustomization; refused outside the kustomization directory."""
+        path = kust.directory / entry
+        real = self.reader.resolve(path)
+        if real != kust.directory and kust.directory not in real.parents:
+            raise SecurityError(
+                f"{kust.display}: security; file '{entry}' is not in or below "
+                f"'{self.reader.display(kust.directory)}'")
+        if not real.is_file():
+            raise RenderError(f"{kust.display}: '{entry}' is not a file or directory")
+        return real
+
+    def _directory_ref(self, kust: Kustomization, entry: str) -> Path:
+        path = kust.directory / entry
+        if not self.reader.is_dir(path):
+            raise RenderError(f"{kust.display}: '{entry}' is not a directory")
+        return path
+
+    def _run_generators(self, kust: Kustomization, ra: ResourceList) -> None:
+        options = kust.fields.get("generatorOptions")
+        source = generators.DataSource(
+            kust.directory, lambda p: self.reader.read_bytes(self._inside(kust, p)), kust.display)
+        for field, kind in (("configMapGenerator", "ConfigMap"), ("secretGenerator", "Secret")):
+            for args in kust.list(field):
+                if not isinstance(args, dict):
+                    raise RenderError(f"{kust.display}: {field} entries must be mappings")
+                _absorb(ra, generators.generate(args, kind, options, source), kust.display)
+
+    def _inside(self, kust: Kustomization, path: Path) -> Path:
+        return self.file_ref(kust, str(path.relative_to(kust.directory))
+                             if path.is_relative_to(kust.directory) else str(path))
+
+    def _patch_text(self, kust: Kustomization, entry: dict[str, Any], field: str
+                    ) -> patches.PatchText:
+        patch, path = entry.get("patch"), entry.get("path")
+        if patch and path:
+            raise RenderError(f"{kust.display}: {field}: patch and path can't be set together")
+        if patch:
+            return patches.PatchText(str(patch).strip(), f"{kust.display}: {field} (inline)")
+        if path:
+            file = self.file_ref(kust, str(path))
+            return patches.PatchText(self.reader.read_text(file), self.reader.display(file))
+        raise RenderError(f"{kust.display}: {field}: must specify one of patch and path")
+
+    def _run_transformers(self, kust: Kustomization, ra: ResourceList) -> None:
+        for item in kust.list("patchesStrategicMerge"):
+            text = scalar_string(item)
+            if "\n" not in text.strip() and self.reader.is_file(kust.directory / text):
+                file = self.file_ref(kust, text)
+                patch = patches.PatchText(self.reader.read_text(file), self.reader.display(file))
+            else:
+                patch = patches.PatchText(text, f"{kust.display}: patchesStrategicMerge")
+            patches.apply_patch_entry(ra, patch, None, {})
+        for entry in kust.list("patches"):
+            if not isinstance(entry, dict):
+                raise RenderError(f"{kust.display}: patches entries must be mappings")
+            patches.apply_patch_entry(ra, self._patch_text(kust, entry, "patches"),
+                                      entry.get("target"), entry.get("options") or {})
+        if kust.text("namespace"):
+            transformers.set_namespace(ra, kust.text("namespace"))
+        if kust.text("namePrefix") or kust.text("nameSuffix"):
+            transformers.add_prefix_suffix(ra, kust.text("namePrefix"), kust.text("nameSuffix"))
+            ra.check_unique("name prefix/suffix")
+        self._labels(kust, ra)
+        transformers.add_annotations(
+            ra, as_string_map(kust.fields.get("commonAnnotations"), "commonAnnotations"))
+        for entry in kust.list("patchesJson6902"):
+            if not isinstance(entry, dict) or not entry.get("target"):
+                raise RenderError(f"{kust.display}: patchesJson6902 entries need a target")
+            patches.apply_patch_entry(ra, self._patch_text(kust, entry, "patchesJson6902"),
+                                      entry["target"], {})
+        for replica in kust.list("replicas"):
+            transformers.set_replicas(ra, replica)
+        for image in kust.list("images") + kust.list("imageTags"):
+            transformers.set_images(ra, image)
+        if kust.list("replacements"):
+            apply_replacements(ra, kust.list("replacements"), kust.display)
+
+    def _labels(self, kust: Kustomization, ra: ResourceList) -> None:
+        common = as_string_map(kust.fields.get("commonLabels"), "commonLabels")
+        for entry in kust.list("labels"):
+            if not isinstance(entry, dict):
+                raise RenderError(f"{kust.display}: labels entries must be mappings")
+            pairs = as_string_map(entry.get("pairs"), "labels.pairs")
+            clash = set(pairs) & set(common)
+            if clash:
+                raise RenderError(f"{kust.display}: label name '{sorted(clash)[0]}' exists in "
+                                  "both commonLabels and labels")
+            transformers.add_labels(ra, pairs, _label_specs(entry, kust.display))
+        transformers.add_labels(ra, common, fs.COMMON_LABELS)
+
+
+def _label_specs(entry: dict[str, Any], display: str) -> tuple[fs.FieldSpec, ...]:
+    extra = tuple(
+        fs.FieldSpec(str(s.get("path")), kind=str(s.get("kind") or ""),
+                     group=str(s.get("group") or ""), version=str(s.get("version") or ""),
+                     create=bool(s.get("create")))
+        for s in entry.get("fields") or [] if isinstance(s, dict) and s.get("path"))
+    if entry.get("includeSelectors"):
+        return extra + fs.COMMON_LABELS
+    specs = extra
+    if entry.get("includeTemplates"):
+        specs += fs.TEMPLATE_LABELS
+    specs += (fs.FieldSpec("metadata/labels", create=True),)
+    return specs
+
+
+def _check_object(obj: dict[str, Any], source: str) -> None:
+    if not obj.get("kind"):
+        raise RenderError(f"{source}: missing kind in object")
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or not (meta.get("name") or meta.get("generateName")):
+        raise RenderError(f"{source}: missing metadata.name in object of kind {obj['kind']}")
+
+
+def _absorb(ra: ResourceList, res: Resource, display: str) -> None:
+    """Add a generated object, honouring its behavior (create, merge, replace)."""
+    matches = ra.by_any_id(res.cur_id)
+    if not matches:
+        if res.behavior in ("merge", "replace"):
+            raise RenderError(f"{display}: id {res.cur_id} does not exist; cannot merge or "
+                              "replace")
+        ra.append(res)
+        return
+    if len(matches) > 1:
+        raise RenderError(f"{display}: found multiple objects that could accept {res.cur_id}")
+    old = matches[0]
+    if res.behavior == "create":
+        raise RenderError(f"{display}: id {res.cur_id} exists; behavior must be merge or replace")
+    meta = res.metadata
+    meta["labels"] = {**old.labels(), **res.labels()}
+    meta["annotations"] = {**old.annotations(), **res.annotations()}
+    for key in ("labels", "annotations"):
+        if not meta[key]:
+            del meta[key]
+    meta["name"] = old.name
+    if old.namespace:
+        meta["namespace"] = old.namespace
+    else:
+        meta.pop("namespace", None)
+    if res.behavior == "merge":
+        for key in ("data", "binaryData"):
+            merged = {**(old.obj.get(key) or {}), **(res.obj.get(key) or {})}
+            if merged:
+                res.obj[key] = merged
+    res.prev_ids, res.prefixes, res.suffixes = old.prev_ids, old.prefixes, old.suffixes
+    res.source = old.source
+    index = ra.items.index(old)
+    ra.items[index] = res

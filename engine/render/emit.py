@@ -1,0 +1,38 @@
+"""Writing objects as multi-document YAML the way ``kustomize build`` prints them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+_BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+# Strings a YAML 1.1 reader would take for something else are quoted, as kustomize does.
+_AMBIGUOUS = frozenset({"y", "Y", "n", "N", "yes", "Yes", "YES", "no", "No", "NO", "on", "On",
+                        "ON", "off", "Off", "OFF", "true", "True", "TRUE", "false", "False",
+                        "FALSE", "null", "Null", "NULL", "~", ""})
+
+
+class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
+    pass
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    implicit = dumper.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    if value in _AMBIGUOUS or implicit != "tag:yaml.org,2002:str":
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    if "\n" in value and not any(line != line.rstrip() for line in value.split("\n")):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def to_yaml(objects: list[dict[str, Any]]) -> str:
+    """Objects as ``---``-separated YAML documents with sorted keys."""
+    return "---\n".join(
+        yaml.dump(obj, Dumper=_Dumper, sort_keys=True, default_flow_style=False,
+                  allow_unicode=True, width=1 << 20, indent=2)
+        for obj in objects
+    )

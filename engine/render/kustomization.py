@@ -1,0 +1,115 @@
+"""The kustomization file: finding it, reading it, and refusing what we do not support."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.render.errors import RenderError, UnsupportedFieldError
+from engine.render.loader import RepoReader, parse_documents
+
+FILE_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+SUPPORTED_FIELDS = frozenset({
+    "apiVersion", "kind", "metadata", "resources", "bases", "components", "namePrefix",
+    "nameSuffix", "namespace", "commonLabels", "labels", "commonAnnotations", "images",
+    "imageTags", "replicas", "patches", "patchesStrategicMerge", "patchesJson6902",
+    "configMapGenerator", "secretGenerator", "generatorOptions", "replacements",
+    "sortOptions", "buildMetadata",
+})
+# Fields of kustomize's schema that the native renderer does not implement.
+KNOWN_UNSUPPORTED = frozenset({
+    "vars", "crds", "configurations", "generators", "transformers", "validators",
+    "helmCharts", "helmGlobals", "helmChartInflationGenerator", "openapi",
+})
+
+_LIST_FIELDS = ("resources", "bases", "components", "labels", "images", "imageTags",
+                "replicas", "patches", "patchesStrategicMerge", "patchesJson6902",
+                "configMapGenerator", "secretGenerator", "replacements")
+_MAP_FIELDS = ("commonLabels", "commonAnnotations", "generatorOptions", "metadata")
+
+
+@dataclass
+class Kustomization:
+    """A parsed and validated kustomization file."""
+
+    directory: Path
+    file: Path
+    display: str
+    fields: dict[str, Any]
+
+    @property
+    def is_component(self) -> bool:
+        """Whether this is a ``kind: Component``."""
+        return self.fields.get("kind") == "Component"
+
+    def list(self, name: str) -> list[Any]:
+        """A list field ("" or missing gives [])."""
+        return list(self.fields.get(name) or [])
+
+    def map(self, name: str) -> dict[str, Any]:
+        """A mapping field (missing gives {})."""
+        return dict(self.fields.get(name) or {})
+
+    def text(self, name: str) -> str:
+        """A string field (missing gives "")."""
+        value = self.fields.get(name)
+        return "" if value is None else str(value)
+
+
+def find_file(reader: RepoReader, directory: Path) -> Path | None:
+    """The kustomization file of ``directory``; a RenderError if there are several."""
+    found = [directory / n for n in FILE_NAMES if reader.is_file(directory / n)]
+    if len(found) > 1:
+        raise RenderError(
+            f"{reader.display(directory)}: found multiple kustomization files: "
+            + ", ".join(p.name for p in found))
+    return found[0] if found else None
+
+
+def load(reader: RepoReader, directory: Path, file: Path) -> Kustomization:
+    """Read and validate the kustomization in ``file``."""
+    display = reader.display(file)
+    docs = parse_documents(reader.read_text(file), display)
+    if not docs:
+        raise RenderError(f"{display}: kustomization is empty")
+    if len(docs) > 1:
+        raise RenderError(f"{display}: a kustomization must be a single YAML document")
+    fields = docs[0].value
+    if not isinstance(fields, dict):
+        raise RenderError(f"{display}: a kustomization must be a mapping")
+    _validate(fields, display)
+    return Kustomization(directory, file, display, fields)
+
+
+def _validate(fields: dict[str, Any], display: str) -> None:
+    for name in fields:
+        if name in KNOWN_UNSUPPORTED:
+            raise UnsupportedFieldError(
+                f"{display}: field {name!r} is not supported by the native renderer")
+        if name not in SUPPORTED_FIELDS:
+            raise RenderError(f"{display}: invalid Kustomization: unknown field {name!r}")
+    kind = fields.get("kind")
+    if kind not in (None, "Kustomization", "Component"):
+        raise RenderError(f"{display}: kind should be Kustomization or Component, not {kind!r}")
+    api = fields.get("apiVersion")
+    wanted = ("kustomize.config.k8s.io/v1alpha1" if kind == "Component"
+              else "kustomize.config.k8s.io/v1beta1")
+    if api is not None and api != wanted:
+        raise RenderError(f"{display}: apiVersion for {kind or 'Kustomization'} should be "
+                          f"{wanted}")
+    for name in _LIST_FIELDS:
+        if fields.get(name) is not None and not isinstance(fields[name], list):
+            raise RenderError(f"{display}: field {name!r} must be a list")
+    for name in _MAP_FIELDS:
+        if fields.get(name) is not None and not isinstance(fields[name], dict):
+            raise RenderError(f"{display}: field {name!r} must be a mapping")
+    sort = fields.get("sortOptions")
+    if sort is not None and (not isinstance(sort, dict)
+                             or sort.get("order") not in ("legacy", "fifo")):
+        raise RenderError(f"{display}: sortOptions.order must be legacy or fifo")
+    if isinstance(sort, dict) and sort.get("legacySortOptions"):
+        raise UnsupportedFieldError(f"{display}: sortOptions.legacySortOptions is not supported")
+    if fields.get("buildMetadata"):
+        raise UnsupportedFieldError(f"{display}: field 'buildMetadata' is not supported")

@@ -1,0 +1,81 @@
+"""Identities of resources: group/version/kind and (gvk, namespace, name)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# Kinds that kustomize knows to be cluster-scoped (from the built-in Kubernetes API).
+CLUSTER_SCOPED_KINDS = frozenset({
+    "APIService", "CertificateSigningRequest", "ClusterRole", "ClusterRoleBinding",
+    "ComponentStatus", "CSIDriver", "CSINode", "CustomResourceDefinition", "FlowSchema",
+    "IngressClass", "MutatingWebhookConfiguration", "Namespace", "Node", "PersistentVolume",
+    "PodSecurityPolicy", "PriorityClass", "PriorityLevelConfiguration", "RuntimeClass",
+    "SelfSubjectAccessReview", "SelfSubjectRulesReview", "StorageClass", "SubjectAccessReview",
+    "TokenReview", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+    "ValidatingWebhookConfiguration", "VolumeAttachment", "MutatingAdmissionPolicy",
+    "MutatingAdmissionPolicyBinding", "VolumeAttributesClass", "DeviceClass",
+})
+
+
+@dataclass(frozen=True)
+class Gvk:
+    """An API group, version and kind."""
+
+    group: str
+    version: str
+    kind: str
+
+    @staticmethod
+    def of(obj: dict[str, Any]) -> Gvk:
+        """The gvk of an object, from its apiVersion and kind."""
+        api_version = str(obj.get("apiVersion") or "")
+        group, _, version = api_version.rpartition("/")
+        return Gvk(group, version, str(obj.get("kind") or ""))
+
+    @property
+    def api_version(self) -> str:
+        """The apiVersion string of this gvk."""
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def cluster_scoped(self) -> bool:
+        """Whether objects of this kind have no namespace."""
+        return self.kind in CLUSTER_SCOPED_KINDS
+
+    def selected_by(self, selector: Gvk) -> bool:
+        """Whether every non-empty field of ``selector`` equals this gvk's."""
+        return (
+            (not selector.group or selector.group == self.group)
+            and (not selector.version or selector.version == self.version)
+            and (not selector.kind or selector.kind == self.kind)
+        )
+
+    def __str__(self) -> str:
+        return ".".join((self.kind or "[noKind]", self.version or "[noVer]",
+                         self.group or "[noGrp]"))
+
+
+@dataclass(frozen=True)
+class ResId:
+    """The identity of a resource: gvk, namespace and name."""
+
+    gvk: Gvk
+    name: str
+    namespace: str = ""
+
+    @property
+    def effective_namespace(self) -> str:
+        """The namespace, with "" meaning "default" for namespaced kinds."""
+        if self.gvk.cluster_scoped:
+            return ""
+        return self.namespace or "default"
+
+    def same_as(self, other: ResId) -> bool:
+        """Equality the way kustomize compares ids ("" and "default" are one namespace)."""
+        return (self.gvk == other.gvk and self.name == other.name
+                and self.effective_namespace == other.effective_namespace)
+
+    def __str__(self) -> str:
+        ns = f"[{self.namespace}]" if self.namespace else "[noNs]"
+        return f"{self.gvk}/{self.name}.{ns}"
