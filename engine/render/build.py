@@ -201,7 +201,7 @@ def _label_specs(entry: dict[str, Any], display: str) -> tuple[fs.FieldSpec, ...
         return extra + fs.COMMON_LABELS
     specs = extra
     if entry.get("includeTemplates"):
-        specs += fs.TEMPLATE_LABELS
+        specs += fs.TEMPLATE_LABELS + fs.VOLUME_CLAIM_LABELS
     specs += (fs.FieldSpec("metadata/labels", create=True),)
     return specs
 
@@ -245,6 +245,7 @@ def _absorb(ra: ResourceList, res: Resource, display: str) -> None:
             if merged:
                 res.obj[key] = merged
     res.prev_ids, res.prefixes, res.suffixes = old.prev_ids, old.prefixes, old.suffixes
+    res.needs_hash = res.needs_hash and old.needs_hash
     res.source = old.source
     index = ra.items.index(old)
     ra.items[index] = res

@@ -134,8 +134,9 @@ COMMON_ANNOTATIONS: tuple[FieldSpec, ...] = (
     *_specs(True, "spec/jobTemplate/spec/template/metadata/annotations", "batch/CronJob"),
 )
 
+# kustomize declares these with create: true but never creates a missing image field.
 IMAGES: tuple[FieldSpec, ...] = tuple(
-    FieldSpec(f"{base}{leaf}", create=True)
+    FieldSpec(f"{base}{leaf}")
     for base in ("spec/", "spec/template/spec/")
     for leaf in ("containers[]/image", "initContainers[]/image", "volumes[]/image/reference")
 )

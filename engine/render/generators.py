@@ -143,9 +143,16 @@ def _collect(args: dict[str, Any], source: DataSource,
             put(key, raw.decode("utf-8"))
         except UnicodeDecodeError:
             put(key, "")
-            del data[key]
-            binary[key] = base64.b64encode(raw).decode()
+            binary[key] = _wrapped_base64(data.pop(key) or raw)
     return data, binary
+
+
+def _wrapped_base64(raw: bytes) -> str:
+    """Base64 in lines of 70 characters, each ending in a newline when there are several."""
+    text = base64.b64encode(raw).decode()
+    if len(text) // 70 + 1 == 1:
+        return text
+    return "".join(text[i:i + 70] + "\n" for i in range(0, len(text), 70))
 
 
 def _list(args: dict[str, Any], field: str, where: str) -> list[str]:

@@ -148,4 +148,7 @@ def _set(res: Resource, segments: list[str], value: Any, options: dict[str, Any]
             parts[index] = scalar_string(value)
         container[key] = str(options["delimiter"]).join(parts)
     else:
+        current = container[key] if isinstance(container, list) else container.get(key)
+        if isinstance(current, str) and isinstance(value, (int, float, bool)):
+            value = scalar_string(value)  # the target keeps its string type
         container[key] = copy.deepcopy(value)
