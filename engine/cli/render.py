@@ -1,27 +1,65 @@
-"""``fleetsync render PATH``: print what ``kustomize build PATH`` prints, natively."""
+"""``fleetsync render``: print what ``kustomize build`` prints, natively.
+
+``fleetsync render PATH`` renders a local directory; ``fleetsync render --repo URL
+--revision REV --path P`` renders path P of a Git commit (the whole tree of that commit
+is the root that bounds every read).
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 from engine import render
+from engine.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``render`` command."""
     parser = sub.add_parser(
         "render", help="render a kustomization or manifest directory as multi-document YAML")
-    parser.add_argument("path", type=Path, help="kustomization or plain manifest directory")
+    parser.add_argument("path", type=Path, nargs="?", default=None,
+                        help="kustomization or plain manifest directory")
     parser.add_argument("--root", type=Path, default=None,
                         help="directory bounding every file read (default: PATH)")
     parser.add_argument("--recurse", action="store_true",
                         help="plain directories: include subdirectories")
+    parser.add_argument("--repo", default=None, help="Git repository URL to render from")
+    parser.add_argument("--revision", default="HEAD", help="branch, tag or SHA (default HEAD)")
+    parser.add_argument("--path", dest="repo_path", default=".",
+                        help="path inside the repository (with --repo)")
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="Git mirror cache (with --repo; default: a temporary directory)")
     parser.set_defaults(handler=_render)
 
 
 def _render(args: argparse.Namespace) -> int:
-    objects = render.build(args.path, root=args.root, recurse=args.recurse)
+    if args.repo is not None:
+        objects = _render_from_git(args)
+    elif args.path is not None:
+        objects = render.build(args.path, root=args.root, recurse=args.recurse)
+    else:
+        raise ConfigError("render: give a PATH or --repo URL")
     sys.stdout.write(render.to_yaml(objects))
     return 0
+
+
+def _render_from_git(args: argparse.Namespace) -> list[dict[str, Any]]:
+    from engine.source import GitSource
+
+    with tempfile.TemporaryDirectory(prefix="fleetsync-render-") as scratch:
+        cache_dir = args.cache_dir or Path(scratch) / "git"
+        tree = Path(scratch) / "tree"
+
+        async def fetch() -> None:
+            source = GitSource(cache_dir)
+            sha = await source.resolve(repo=args.repo, revision=args.revision)
+            await source.materialise(repo=args.repo, sha=sha, dest=tree)
+
+        asyncio.run(fetch())
+        target = (tree / args.repo_path).resolve()
+        return render.build(target, root=tree, recurse=args.recurse)

@@ -114,12 +114,15 @@ def _collect(args: dict[str, Any], source: DataSource,
     data: dict[str, str] = {}
     binary: dict[str, str] = {}
 
-    def put(key: str, value: str) -> None:
+    def put(key: str, value: str | bytes) -> None:
         if not _KEY.match(key) or len(key) > 253:
             raise RenderError(f"{where}: invalid key name {key!r}")
         if key in data or key in binary:
             raise RenderError(f"{where}: illegally repeats the key `{key}`")
-        data[key] = value
+        if isinstance(value, bytes):
+            binary[key] = _wrapped_base64(value)
+        else:
+            data[key] = value
 
     envs = list(_list(args, "envs", where))
     if args.get("env"):
@@ -142,8 +145,7 @@ def _collect(args: dict[str, Any], source: DataSource,
         try:
             put(key, raw.decode("utf-8"))
         except UnicodeDecodeError:
-            put(key, "")
-            binary[key] = _wrapped_base64(data.pop(key) or raw)
+            put(key, raw)
     return data, binary
 
 
