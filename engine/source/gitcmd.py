@@ -3,7 +3,7 @@
 Every git child runs in a new session with an environment built from scratch (a private
 HOME, no system or global config, no terminal prompts, literal pathspecs), so that the
 user's git configuration, credential helpers and SSH agent cannot interfere. A timeout or a
-cancellation kills the whole process group (git plus ``git-remote-http``/``ssh``), and
+cancellation stops the whole process group (git plus ``git-remote-http``/``ssh``), and
 waits for it. Failures become ``GitError`` subclasses whose text has every secret redacted.
 """
 
@@ -27,6 +27,7 @@ from engine.source.urls import redact
 log = logging.getLogger(__name__)
 
 STDERR_LIMIT = 64 * 1024
+KILL_GRACE = 0.5  # seconds between SIGTERM and SIGKILL of a git process group
 _PASSTHROUGH = (
     "PATH", "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
     "GIT_SSL_CAINFO", "SSL_CERT_FILE", "SSL_CERT_DIR",
@@ -146,11 +147,54 @@ async def _drain(stream: ByteReceiveStream, sink: bytearray, limit: int | None) 
 
 
 async def _reap(process: Process) -> None:
-    """Kill the process group if git is still running, then wait for it."""
+    """Stop the process group if git is still running, then wait for it.
+
+    SIGTERM first: git then removes its lock files and waits for its helpers
+    (``git-remote-http``, ``ssh``); whatever is left after a grace period gets SIGKILL.
+    """
     if process.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+        _signal_group(process.pid, signal.SIGTERM)
+        with anyio.move_on_after(KILL_GRACE):
+            await process.wait()
+        if process.returncode is None:
+            _signal_group(process.pid, signal.SIGKILL)
+        await process.aclose()
+        await _wait_group_gone(process.pid)
     await process.aclose()
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+async def _wait_group_gone(pgid: int) -> None:
+    """Give helpers killed with git a moment to finish dying (bounded)."""
+    for _ in range(int(KILL_GRACE / 0.01)):
+        if not _group_alive(pgid):
+            return
+        await anyio.sleep(0.01)
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of the group still runs; orphaned zombies (awaiting init) do not count."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
 
 
 def _decode(raw: bytearray, secrets: tuple[str, ...]) -> str:

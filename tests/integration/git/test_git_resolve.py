@@ -119,3 +119,15 @@ async def test_unchanged_remote_costs_one_ls_remote_and_no_fetch(
     restarted = GitSource(tmp_path / "cache")  # a new process reuses the mirror on disk
     await restarted.resolve(repo=upstream.url, revision="main")
     assert restarted.stats(upstream.url).fetches == 0
+
+
+async def test_full_sha_outside_branches_and_tags_is_fetched_by_sha(
+    upstream: Upstream, source: GitSource
+) -> None:
+    await source.refresh(repo=upstream.url)
+    upstream.git("checkout", "--quiet", "-b", "pr")
+    pr = upstream.commit({"pr": "1"})
+    upstream.push("pr:refs/pull/1/head")
+    assert await source.resolve(repo=upstream.url, revision=pr) == pr
+    files = await source.read_files(repo=upstream.url, sha=pr, path="pr")
+    assert files["pr"].data == b"1"
