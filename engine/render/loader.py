@@ -70,9 +70,9 @@ class Document:
 class RepoReader:
     """Reads files below one root directory, refusing anything that resolves outside it."""
 
-    def __init__(self, root: str | os.PathLike[str], *, max_file_bytes: int = MAX_FILE_BYTES):
+    def __init__(self, root: str | os.PathLike[str], *, max_file_bytes: int | None = None):
         self.root = Path(os.path.realpath(root))
-        self.max_file_bytes = max_file_bytes
+        self.max_file_bytes = MAX_FILE_BYTES if max_file_bytes is None else max_file_bytes
         if not self.root.is_dir():
             raise RenderError(f"{root}: repository root is not a directory")
 
