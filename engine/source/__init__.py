@@ -43,7 +43,8 @@ through the child's environment (``GIT_ASKPASS`` helper); URLs shown anywhere ar
 
 Errors (``engine.source.errors``) all derive from ``engine.errors.SourceError``:
 ``RemoteUnreachable`` and ``GitTimeout`` are temporary; ``AuthenticationFailed``,
-``RevisionNotFound``, ``PathNotFound`` and ``UnsafeTree`` are permanent.
+``InvalidRepository``, ``RevisionNotFound``, ``PathNotFound`` and ``UnsafeTree`` are
+permanent.
 """
 
 from engine.source.cache import GitSource
@@ -52,6 +53,7 @@ from engine.source.errors import (
     AuthenticationFailed,
     GitError,
     GitTimeout,
+    InvalidRepository,
     PathNotFound,
     RemoteUnreachable,
     RevisionNotFound,
@@ -69,6 +71,7 @@ __all__ = [
     "GitError",
     "GitSource",
     "GitTimeout",
+    "InvalidRepository",
     "MirrorStats",
     "PathNotFound",
     "RefSnapshot",

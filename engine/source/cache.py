@@ -7,7 +7,7 @@ from pathlib import Path
 
 from engine.source import tree
 from engine.source.credentials import ASKPASS_SCRIPT, Credentials, CredentialStore, credential_env
-from engine.source.errors import RevisionNotFound
+from engine.source.errors import InvalidRepository, RevisionNotFound
 from engine.source.gitcmd import base_env
 from engine.source.mirror import Mirror, MirrorStats
 from engine.source.refs import RefSnapshot, RevisionKind, classify_revision
@@ -100,7 +100,10 @@ class GitSource:
         return self.freshness if max_age is None else max_age
 
     def _mirror(self, repo: str) -> Mirror:
-        key = normalise_url(repo)
+        try:
+            key = normalise_url(repo)
+        except ValueError as exc:
+            raise InvalidRepository(str(exc), repo=redact_url(repo)) from None
         mirror = self._mirrors.get(key)
         if mirror is None:
             mirror = self._mirrors[key] = self._new_mirror(repo)

@@ -5,6 +5,7 @@
     │   ├── RemoteUnreachable   connection refused, DNS, network down       (temporary)
     │   ├── GitTimeout          git ran longer than its limit and was killed (temporary)
     │   └── AuthenticationFailed the remote refused the credentials          (permanent)
+    ├── InvalidRepository       the repository address is not a URL git can use (permanent)
     ├── RevisionNotFound        no branch, tag or commit of that name         (permanent)
     ├── PathNotFound            the path does not exist at that commit        (permanent)
     └── UnsafeTree              a tree too large, or a path/link leaving the root (permanent)
@@ -47,6 +48,10 @@ class _PermanentSourceError(SourceError):
     def __init__(self, message: str, *, repo: str) -> None:
         super().__init__(f"{repo}: {message}")
         self.repo = repo
+
+
+class InvalidRepository(_PermanentSourceError):
+    """The repository address is neither a URL, an scp-like SSH address nor an absolute path."""
 
 
 class RevisionNotFound(_PermanentSourceError):

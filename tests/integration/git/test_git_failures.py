@@ -81,6 +81,21 @@ async def test_silent_git_protocol_remote_times_out(silent_port: int, tmp_path: 
         await source.resolve(repo=f"git://127.0.0.1:{silent_port}/slow.git", revision="main")
 
 
+async def test_cancelled_sync_stops_git_and_a_later_sync_works(
+    silent_port: int, upstream: Upstream, tmp_path: Path
+) -> None:
+    source = GitSource(tmp_path / "cache", network_timeout=30)
+    with anyio.move_on_after(0.5) as scope:
+        await source.refresh(repo=f"http://127.0.0.1:{silent_port}/slow.git")
+    assert scope.cancelled_caught
+    assert processes_mentioning(f"127.0.0.1:{silent_port}") == []
+    # a sync cancelled halfway through does not poison the mirror of a working remote
+    with anyio.move_on_after(0.01):
+        await source.refresh(repo=upstream.url)
+    sha = upstream.git("rev-parse", "HEAD")
+    assert await source.resolve(repo=upstream.url, revision="main", max_age=0) == sha
+
+
 async def test_token_never_in_argv_errors_or_logs_while_git_runs(
     silent_port: int, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

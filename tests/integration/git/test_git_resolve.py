@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from git_remotes import Daemon, Upstream, git_env, run
 
-from engine.source import GitSource, RevisionNotFound
+from engine.source import GitSource, InvalidRepository, RevisionNotFound
 
 
 async def test_resolves_branch_tags_short_sha_full_sha_and_head(
@@ -61,16 +61,19 @@ async def test_force_push_moves_the_branch_back_and_old_commit_stays_readable(
     assert files["overlays/dev/k.yaml"].data == b"dev: doomed\n"
 
 
-async def test_deleted_branch_is_a_permanent_revision_not_found(
+async def test_deleted_branch_or_tag_is_a_permanent_revision_not_found(
     upstream: Upstream, source: GitSource
 ) -> None:
-    upstream.push("main:refs/heads/feature")
+    upstream.push("main:refs/heads/feature", "main:refs/tags/gone")
     await source.resolve(repo=upstream.url, revision="feature")
-    upstream.push(":refs/heads/feature")
+    await source.resolve(repo=upstream.url, revision="gone")
+    upstream.push(":refs/heads/feature", ":refs/tags/gone")
     with pytest.raises(RevisionNotFound) as info:
         await source.resolve(repo=upstream.url, revision="feature", max_age=0)
     assert not info.value.temporary
     assert upstream.url in str(info.value)
+    with pytest.raises(RevisionNotFound):
+        await source.resolve(repo=upstream.url, revision="gone")
 
 
 async def test_moved_tag_is_followed(upstream: Upstream, source: GitSource) -> None:
@@ -131,3 +134,9 @@ async def test_full_sha_outside_branches_and_tags_is_fetched_by_sha(
     assert await source.resolve(repo=upstream.url, revision=pr) == pr
     files = await source.read_files(repo=upstream.url, sha=pr, path="pr")
     assert files["pr"].data == b"1"
+
+
+async def test_an_address_that_is_not_a_url_is_a_permanent_error(source: GitSource) -> None:
+    with pytest.raises(InvalidRepository) as info:
+        await source.resolve(repo="not/a/url", revision="main")
+    assert not info.value.temporary
