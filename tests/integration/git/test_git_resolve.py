@@ -140,3 +140,11 @@ async def test_an_address_that_is_not_a_url_is_a_permanent_error(source: GitSour
     with pytest.raises(InvalidRepository) as info:
         await source.resolve(repo="not/a/url", revision="main")
     assert not info.value.temporary
+
+
+async def test_a_hex_looking_branch_name_is_the_branch(
+    upstream: Upstream, source: GitSource
+) -> None:
+    branch = upstream.commit({"c": "c"})
+    upstream.push("HEAD:refs/heads/cafe")
+    assert await source.resolve(repo=upstream.url, revision="cafe") == branch
