@@ -95,9 +95,11 @@ class Builder:
             return
         file = self.file_ref(kust, entry)
         source = self.reader.display(file)
+        loaded = []
         for obj in read_objects(self.reader, file, source):
             _check_object(obj, source)
-            ra.append(Resource(obj, source=source))
+            loaded.append(Resource(obj, source=source))
+        ra.extend(loaded)
 
     def file_ref(self, kust: Kustomization, entry: str) -> Path:
         """A file named by a kustomization; refused outside the kustomization directory."""

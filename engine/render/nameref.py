@@ -15,7 +15,7 @@ from typing import Any
 from engine.render import fieldspecs as fs
 from engine.render.errors import RenderError
 from engine.render.fieldspecs import FieldSpec
-from engine.render.resid import Gvk
+from engine.render.resid import Gvk, ResId
 from engine.render.resources import Resource, ResourceList
 
 
@@ -137,32 +137,45 @@ BACK_REFERENCES: tuple[BackReference, ...] = (
 )
 
 
+_SPECS_BY_KIND: dict[str, list[tuple[Gvk, FieldSpec]]] = {}
+for _backref in BACK_REFERENCES:
+    for _spec in _backref.referrers:
+        _SPECS_BY_KIND.setdefault(_spec.kind, []).append((_backref.target, _spec))
+
+
 def fix_references(resources: ResourceList) -> None:
     """Rewrite every name reference to a renamed object (kustomize's nameref pass)."""
+    renamed = [r for r in resources if r.prev_ids]
+    if not renamed:
+        return
+    ids = [(r, r.cur_id) for r in renamed]
     for referrer in list(resources):
-        candidates = _could_be_referenced(resources, referrer)
         org_gvk = referrer.org_id.gvk
-        for backref in BACK_REFERENCES:
-            for spec in backref.referrers:
-                if not org_gvk.selected_by(Gvk(spec.group, spec.version, spec.kind)):
-                    continue
-                updater = _Updater(referrer, backref.target, candidates, spec)
-                fs._walk(referrer.obj, spec.segments(), False, updater.visit)
+        candidates: list[Resource] | None = None
+        for target, spec in _SPECS_BY_KIND.get(org_gvk.kind, ()):
+            if not org_gvk.selected_by(Gvk(spec.group, spec.version, spec.kind)):
+                continue
+            if candidates is None:
+                candidates = _could_be_referenced(ids, referrer)
+            updater = _Updater(referrer, target, candidates, spec)
+            fs._walk(referrer.obj, spec.segments(), False, updater.visit)
 
 
-def _could_be_referenced(resources: ResourceList, referrer: Resource) -> list[Resource]:
+def _could_be_referenced(ids: list[tuple[Resource, ResId]], referrer: Resource
+                         ) -> list[Resource]:
+    """Renamed resources that ``referrer`` may refer to, judged by namespace."""
     ref_id = referrer.cur_id
     if ref_id.gvk.cluster_scoped:
-        return list(resources)
+        return [r for r, _ in ids]
     binding_namespaces = {
         str(s.get("namespace")) for s in referrer.obj.get("subjects") or []
         if isinstance(s, dict) and s.get("namespace")
     } if referrer.gvk.kind in ("RoleBinding", "ClusterRoleBinding") else set()
     return [
-        r for r in resources
-        if r.cur_id.gvk.cluster_scoped
-        or r.cur_id.effective_namespace == ref_id.effective_namespace
-        or r.namespace in binding_namespaces
+        r for r, rid in ids
+        if rid.gvk.cluster_scoped
+        or rid.effective_namespace == ref_id.effective_namespace
+        or rid.namespace in binding_namespaces
     ]
 
 

@@ -105,18 +105,20 @@ class ResourceList:
 
     def append(self, res: Resource) -> None:
         """Add one resource; a RenderError when its id is already present."""
-        for existing in self.items:
-            if existing.cur_id.same_as(res.cur_id):
+        self.extend([res])
+
+    def extend(self, others: ResourceList | list[Resource]) -> None:
+        """Append every resource of ``others``; a RenderError on an id already present."""
+        seen = {_key(r): r for r in self.items}
+        for res in others:
+            existing = seen.get(_key(res))
+            if existing is not None:
                 raise RenderError(
                     f"may not add resource with an already registered id: "
                     f"{res.cur_id} ({res.describe()}; first from {existing.source or '?'})"
                 )
-        self.items.append(res)
-
-    def extend(self, others: ResourceList) -> None:
-        """Append every resource of ``others``."""
-        for res in others:
-            self.append(res)
+            seen[_key(res)] = res
+            self.items.append(res)
 
     def matching(self, predicate: Callable[[Resource], bool]) -> list[Resource]:
         """The resources for which ``predicate`` holds."""
@@ -132,10 +134,14 @@ class ResourceList:
 
     def check_unique(self, where: str) -> None:
         """A RenderError when two resources now share an id (after a rename)."""
-        seen: dict[tuple[Gvk, str, str], Resource] = {}
+        seen: set[tuple[Gvk, str, str]] = set()
         for res in self.items:
-            cur = res.cur_id
-            key = (cur.gvk, cur.name, cur.effective_namespace)
+            key = _key(res)
             if key in seen:
-                raise RenderError(f"{where} produces an id conflict: {cur}")
-            seen[key] = res
+                raise RenderError(f"{where} produces an id conflict: {res.cur_id}")
+            seen.add(key)
+
+
+def _key(res: Resource) -> tuple[Gvk, str, str]:
+    cur = res.cur_id
+    return (cur.gvk, cur.name, cur.effective_namespace)
