@@ -71,7 +71,7 @@ def find_file(reader: RepoReader, directory: Path) -> Path | None:
 def load(reader: RepoReader, directory: Path, file: Path) -> Kustomization:
     """Read and validate the kustomization in ``file``."""
     display = reader.display(file)
-    docs = parse_documents(reader.read_text(file), display)
+    docs = parse_documents(reader.read_text(file), display, yaml11=True)
     if not docs:
         raise RenderError(f"{display}: kustomization is empty")
     if len(docs) > 1:
@@ -113,3 +113,48 @@ def _validate(fields: dict[str, Any], display: str) -> None:
         raise UnsupportedFieldError(f"{display}: sortOptions.legacySortOptions is not supported")
     if fields.get("buildMetadata"):
         raise UnsupportedFieldError(f"{display}: field 'buildMetadata' is not supported")
+    _check_string_types(fields, display)
+
+
+def _check_string_types(fields: dict[str, Any], display: str) -> None:
+    """Refuse non-strings where kustomize's schema wants strings (``env: on`` is a bool)."""
+    def strings(value: Any, where: str) -> None:
+        if value is not None and not isinstance(value, str):
+            kind = "bool" if isinstance(value, bool) else (
+                "number" if isinstance(value, int | float) else type(value).__name__)
+            raise RenderError(f"{display}: invalid Kustomization: cannot unmarshal {kind} "
+                              f"into {where} of type string")
+
+    def string_map(value: Any, where: str) -> None:
+        for key, item in (value or {}).items() if isinstance(value, dict) else ():
+            strings(item, f"{where}.{key}")
+
+    for name in ("namePrefix", "nameSuffix", "namespace"):
+        strings(fields.get(name), name)
+    for name in ("resources", "bases", "components"):
+        for item in fields.get(name) or []:
+            strings(item, name)
+    string_map(fields.get("commonLabels"), "commonLabels")
+    string_map(fields.get("commonAnnotations"), "commonAnnotations")
+    for entry in fields.get("labels") or []:
+        if isinstance(entry, dict):
+            string_map(entry.get("pairs"), "labels.pairs")
+    options = fields.get("generatorOptions") or {}
+    string_map(options.get("labels"), "generatorOptions.labels")
+    string_map(options.get("annotations"), "generatorOptions.annotations")
+    for name in ("configMapGenerator", "secretGenerator"):
+        for entry in fields.get(name) or []:
+            if not isinstance(entry, dict):
+                continue
+            for key in ("name", "namespace", "behavior", "type"):
+                strings(entry.get(key), f"{name}.{key}")
+            for key in ("literals", "files", "envs"):
+                for item in entry.get(key) or []:
+                    strings(item, f"{name}.{key}")
+            local = entry.get("options") or {}
+            string_map(local.get("labels"), f"{name}.options.labels")
+            string_map(local.get("annotations"), f"{name}.options.annotations")
+    for entry in (fields.get("images") or []) + (fields.get("imageTags") or []):
+        if isinstance(entry, dict):
+            for key in ("name", "newName", "newTag", "digest", "tagSuffix"):
+                strings(entry.get(key), f"images.{key}")

@@ -48,6 +48,26 @@ for _tag, _pattern, _first in (
 _CoreLoader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^$"), [""])
 
 
+class Yaml11Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """YAML 1.1 scalars (``yes``, ``on``, ``y`` are booleans) as kustomize reads its own
+    kustomization files; dates stay strings."""
+
+
+Yaml11Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+}
+Yaml11Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
+
+
+def _construct_bool11(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool:
+    return str(loader.construct_scalar(node)).lower() in ("yes", "true", "on", "y")
+
+
+Yaml11Loader.add_constructor("tag:yaml.org,2002:bool", _construct_bool11)
+
+
 def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
     text = str(loader.construct_scalar(node))
     if text.startswith("0o"):
@@ -123,9 +143,9 @@ class RepoReader:
             raise RenderError(f"{self.display(path)}: not UTF-8 text ({err})") from err
 
 
-def parse_documents(text: str, source: str) -> list[Document]:
+def parse_documents(text: str, source: str, *, yaml11: bool = False) -> list[Document]:
     """Every non-empty YAML document of ``text``; errors name ``source`` and the line."""
-    loader = _CoreLoader(text)
+    loader = Yaml11Loader(text) if yaml11 else _CoreLoader(text)
     documents: list[Document] = []
     try:
         while loader.check_node():

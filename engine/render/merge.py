@@ -5,9 +5,10 @@ volumeMounts by ``mountPath``...) merge element by element, lists of scalars wit
 merge strategy (``finalizers``) take the union, and other lists are replaced. The
 patch directives ``$patch: replace|delete|merge``, ``$retainKeys`` and
 ``$deleteFromPrimitiveList/<field>`` are honoured; ``$setElementOrder`` is dropped.
-Element order follows kustomize's merge: the patch's elements first, in patch order,
-then the target's remaining elements. Kinds outside the built-in API groups merge as
-an RFC 7386 JSON merge patch.
+Element order follows kustomize's merge: for single-key lists the patch's elements
+first, in patch order, then the target's remaining elements; for lists keyed by
+several fields (ports) new elements first, then the target's in their order. Kinds
+outside the built-in API groups merge as an RFC 7386 JSON merge patch.
 """
 
 from __future__ import annotations
@@ -167,6 +168,7 @@ def _merge_by_key(target: list[Any], patch: list[Any], key: str,
 def _merge_by_keys_in_place(target: list[Any], patch: list[Any], keys: tuple[str, ...],
                             path: tuple[str, ...]) -> list[Any]:
     result: list[Any] = list(target)
+    added: list[Any] = []
     primary = keys[0]
     for item in patch:
         index = next((i for i, t in enumerate(result) if _same_keys(t, item, keys, primary)),
@@ -174,12 +176,12 @@ def _merge_by_keys_in_place(target: list[Any], patch: list[Any], keys: tuple[str
         merged = merge_map(result[index] if index is not None else {}, dict(item), path)
         if index is None:
             if merged is not DELETE:
-                result.append(merged)
+                added.append(merged)
         elif merged is DELETE:
             del result[index]
         else:
             result[index] = merged
-    return result
+    return added + result
 
 
 def _same_keys(a: dict[str, Any], b: dict[str, Any], keys: tuple[str, ...], primary: str) -> bool:
