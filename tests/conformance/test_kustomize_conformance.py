@@ -43,3 +43,12 @@ def _roundtrip(objects: list[dict]) -> str:
     from engine.render import to_yaml
 
     return to_yaml(objects)
+
+
+@pytest.mark.parametrize("name", [c for c in CASES if (CORPUS / c / "expected.yaml").exists()])
+def test_printed_yaml_is_byte_identical_to_kustomize(name: str) -> None:
+    from engine.render import to_yaml
+
+    case = CORPUS / name
+    printed = to_yaml(build(_target(case), root=case / "input"))
+    assert printed == (case / "expected.yaml").read_text()
