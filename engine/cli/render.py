@@ -32,6 +32,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--revision", default="HEAD", help="branch, tag or SHA (default HEAD)")
     parser.add_argument("--path", dest="repo_path", default=".",
                         help="path inside the repository (with --repo)")
+    parser.add_argument("--kustomize", default=None, metavar="BINARY",
+                        help="render with this kustomize binary when a field is unsupported")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="Git mirror cache (with --repo; default: a temporary directory)")
     parser.set_defaults(handler=_render)
@@ -41,7 +43,7 @@ def _render(args: argparse.Namespace) -> int:
     if args.repo is not None:
         objects = _render_from_git(args)
     elif args.path is not None:
-        objects = render.build(args.path, root=args.root, recurse=args.recurse)
+        objects = _build(args.path, args.root, args)
     else:
         raise ConfigError("render: give a PATH or --repo URL")
     sys.stdout.write(render.to_yaml(objects))
@@ -62,4 +64,12 @@ def _render_from_git(args: argparse.Namespace) -> list[dict[str, Any]]:
 
         asyncio.run(fetch())
         target = (tree / args.repo_path).resolve()
-        return render.build(target, root=tree, recurse=args.recurse)
+        return _build(target, tree, args)
+
+
+def _build(path: Path, root: Path | None, args: argparse.Namespace) -> list[dict[str, Any]]:
+    if args.kustomize:
+        from engine.render.fallback import build_or_fallback
+
+        return build_or_fallback(path, root=root, kustomize=args.kustomize)
+    return render.build(path, root=root, recurse=args.recurse)

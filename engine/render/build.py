@@ -204,6 +204,8 @@ def _label_specs(entry: dict[str, Any], display: str) -> tuple[fs.FieldSpec, ...
     specs = extra
     if entry.get("includeTemplates"):
         specs += fs.TEMPLATE_LABELS + fs.VOLUME_CLAIM_LABELS
+    elif entry.get("includeVolumeClaimTemplates"):
+        specs += fs.VOLUME_CLAIM_LABELS
     specs += (fs.FieldSpec("metadata/labels", create=True),)
     return specs
 
