@@ -1,0 +1,52 @@
+# The two commands of the README: `make demo` and `make test`. Each sets up what it needs:
+# a virtualenv in .venv and the real Kubernetes binaries, built once from pinned Go modules
+# into ~/.cache/fleetsync/bin/<hash>/ and reused while the pins do not change.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+DEMO_DIR ?= $(CURDIR)/.demo
+PYTEST_ARGS ?=
+
+.PHONY: venv binaries test unit lint demo demo-down clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,lint]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+binaries: venv
+	$(BIN)/fleetsync local build
+
+# The whole suite: unit, conformance, security, and integration tests against real local
+# clusters and git daemons. pytest exits 5 when it collected no test; that is a failure too.
+test: binaries
+	$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest ran no test" >&2; exit 1; fi; exit $$rc
+
+# Fast feedback: only the tests that need no cluster and no git server.
+unit: venv
+	$(BIN)/pytest tests/unit tests/conformance tests/security $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check engine tests loadtests
+	$(BIN)/mypy engine
+
+# Until the hub exists, the demo brings up two local clusters and says how to reach them.
+demo: binaries
+	$(BIN)/fleetsync local up --clusters 2 --dir $(DEMO_DIR)/clusters
+	@echo
+	@echo "Two real local clusters run on loopback; their registration file is"
+	@echo "  $(DEMO_DIR)/clusters/clusters.yaml"
+	@echo "Reach them with:"
+	@echo "  $$($(BIN)/fleetsync local build 2>/dev/null)/kubectl --kubeconfig $(DEMO_DIR)/clusters/local-1.kubeconfig get nodes"
+	@echo "Stop them with: make demo-down"
+
+demo-down: venv
+	$(BIN)/fleetsync local down --dir $(DEMO_DIR)/clusters
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

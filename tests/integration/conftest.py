@@ -1,0 +1,70 @@
+"""Real local Kubernetes clusters for the integration tests.
+
+``local_clusters`` (session) brings up ``FLEETSYNC_TEST_CLUSTERS`` (default 2) real control
+planes from clusters/local once for the whole run and stops them at the end, also when the
+run fails or is interrupted (every process also dies with the test process). To iterate
+quickly against clusters that are already running, point ``FLEETSYNC_TEST_CLUSTERS_DIR`` at a
+directory made by ``fleetsync local up``; those are left running.
+
+``kube`` (per test) is an async client to the first cluster; ``namespace`` is a fresh
+namespace on it, deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes_asyncio import client
+
+from engine.local import fleet, toolchain
+from tests.integration.localcluster import TestCluster
+
+
+def _from(clusters: list[fleet.LocalCluster]) -> list[TestCluster]:
+    return [TestCluster(c.name, c.kubeconfig, c.server, c.labels) for c in clusters]
+
+
+@pytest.fixture(scope="session")
+def local_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[TestCluster]]:
+    """The real local clusters of this test run."""
+    reuse = os.environ.get("FLEETSYNC_TEST_CLUSTERS_DIR")
+    if reuse:
+        rows = fleet.status(Path(reuse))
+        if not rows or not all(r.running for r in rows):
+            pytest.fail(f"FLEETSYNC_TEST_CLUSTERS_DIR={reuse} has no running clusters")
+        yield _from([r.cluster for r in rows])
+        return
+    count = int(os.environ.get("FLEETSYNC_TEST_CLUSTERS", "2"))
+    directory = tmp_path_factory.mktemp("local-clusters")
+    bin_dir = toolchain.ensure_binaries()
+    try:
+        yield _from(fleet.up(directory, count, bin_dir, die_with_parent=True, log=print))
+    finally:
+        fleet.down(directory, log=print)
+
+
+@pytest.fixture
+def cluster(local_clusters: list[TestCluster]) -> TestCluster:
+    """The first local cluster."""
+    return local_clusters[0]
+
+
+@pytest.fixture
+async def kube(cluster: TestCluster) -> AsyncIterator[client.ApiClient]:
+    """An async API client to the first local cluster."""
+    async with cluster.api_client() as api:
+        yield api
+
+
+@pytest.fixture
+async def namespace(kube: client.ApiClient) -> AsyncIterator[str]:
+    """A fresh namespace on the first local cluster, deleted after the test."""
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    core = client.CoreV1Api(kube)
+    await core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    yield name
+    await core.delete_namespace(name)
