@@ -1,0 +1,93 @@
+"""Identities and status words shared by every part of the hub (pure).
+
+``ResourceKey`` names one Kubernetes object; the tracking annotation
+``fleetsync.io/tracking-id`` holds ``<app>:<group>/<kind>:<namespace>/<name>`` so that an
+object can be traced back to the app that applied it, and pruning never touches an object
+that does not carry this app's id. Status enums carry the exact strings users see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+FIELD_MANAGER = "fleetsync"
+TRACKING_ANNOTATION = "fleetsync.io/tracking-id"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY_VALUE = "fleetsync"
+
+
+@dataclass(frozen=True, order=True)
+class ResourceKey:
+    """One object's identity: API group (``""`` for core), kind, namespace (``""``), name."""
+
+    group: str
+    kind: str
+    namespace: str
+    name: str
+
+    @classmethod
+    def of(cls, obj: dict[str, Any]) -> ResourceKey:
+        """The key of a manifest or live object."""
+        api_version = str(obj.get("apiVersion") or "")
+        group = api_version.rpartition("/")[0]
+        meta = obj.get("metadata") or {}
+        return cls(group, str(obj.get("kind") or ""), str(meta.get("namespace") or ""),
+                   str(meta.get("name") or ""))
+
+    def __str__(self) -> str:
+        return f"{self.group}/{self.kind}:{self.namespace}/{self.name}"
+
+
+def tracking_id(app: str, key: ResourceKey) -> str:
+    """The tracking annotation value of ``key`` applied by ``app``."""
+    return f"{app}:{key}"
+
+
+def parse_tracking_id(value: str) -> tuple[str, ResourceKey] | None:
+    """Split a tracking annotation value into (app, key); None if it is malformed."""
+    app, sep, rest = value.partition(":")
+    group_kind, sep2, ns_name = rest.partition(":")
+    group, sep3, kind = group_kind.partition("/")
+    namespace, sep4, name = ns_name.partition("/")
+    if not (app and sep and sep2 and sep3 and sep4 and kind and name):
+        return None
+    return app, ResourceKey(group, kind, namespace, name)
+
+
+class SyncStatus(str, Enum):
+    """Whether the live state matches Git."""
+
+    SYNCED = "Synced"
+    OUT_OF_SYNC = "OutOfSync"
+    UNKNOWN = "Unknown"
+
+
+class HealthStatus(str, Enum):
+    """How healthy an object or an app is, from best to worst by ``severity``."""
+
+    HEALTHY = "Healthy"
+    SUSPENDED = "Suspended"
+    PROGRESSING = "Progressing"
+    MISSING = "Missing"
+    DEGRADED = "Degraded"
+    UNKNOWN = "Unknown"
+
+    @property
+    def severity(self) -> int:
+        """Rank used to aggregate: an app is as unhealthy as its worst object."""
+        return _HEALTH_ORDER.index(self)
+
+
+# Argo CD's order: Healthy < Suspended < Progressing < Missing < Degraded < Unknown.
+_HEALTH_ORDER = list(HealthStatus)
+
+
+class OperationPhase(str, Enum):
+    """The outcome of one sync operation."""
+
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    ERROR = "Error"
