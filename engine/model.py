@@ -40,6 +40,17 @@ class ResourceKey:
         return f"{self.group}/{self.kind}:{self.namespace}/{self.name}"
 
 
+@dataclass(frozen=True, order=True)
+class TargetKey:
+    """One (app, cluster) pair: the unit the hub reconciles, queues and reports on."""
+
+    app: str
+    cluster: str
+
+    def __str__(self) -> str:
+        return f"{self.app}@{self.cluster}"
+
+
 def tracking_id(app: str, key: ResourceKey) -> str:
     """The tracking annotation value of ``key`` applied by ``app``."""
     return f"{app}:{key}"
