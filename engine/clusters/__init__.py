@@ -1,0 +1,45 @@
+"""Registered clusters: the ``clusters.yaml`` format, its registry, and async clients.
+
+``ClusterRegistry`` reads and follows the registration file; ``ClusterPool`` holds one
+``ClusterClient`` per cluster (connection limits, timeouts, rate limit, discovery cache);
+API failures are the classes of ``engine.clusters.errors``.
+"""
+
+from __future__ import annotations
+
+from engine.clusters.client import ClusterClient
+from engine.clusters.config import ClusterSpec, KubeconfigAuth, Limits, ServerAuth, load_file
+from engine.clusters.discovery import ApiResource
+from engine.clusters.errors import (
+    ApiError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServerError,
+    TooManyRequests,
+    Unprocessable,
+    Unreachable,
+)
+from engine.clusters.pool import ClusterPool
+from engine.clusters.registry import ClusterRegistry, RegistryChange
+
+__all__ = [
+    "ApiError",
+    "ApiResource",
+    "ClusterClient",
+    "ClusterPool",
+    "ClusterRegistry",
+    "ClusterSpec",
+    "Conflict",
+    "Forbidden",
+    "KubeconfigAuth",
+    "Limits",
+    "NotFound",
+    "RegistryChange",
+    "ServerAuth",
+    "ServerError",
+    "TooManyRequests",
+    "Unprocessable",
+    "Unreachable",
+    "load_file",
+]

@@ -1,0 +1,128 @@
+"""Parsing and validation of clusters.yaml: every error names file, entry and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.clusters.config import KubeconfigAuth, Limits, ServerAuth, parse
+from engine.errors import ConfigError
+
+SOURCE = Path("/etc/fleetsync/clusters.yaml")
+
+
+def _parse(text: str) -> list:  # type: ignore[type-arg]
+    return parse(text, source=SOURCE)
+
+
+def test_kubeconfig_entry_resolves_path_relative_to_the_file() -> None:
+    [spec] = _parse(
+        "clusters:\n- {name: a, labels: {env: dev}, kubeconfig: a.kubeconfig, context: ctx}\n"
+    )
+    assert spec.name == "a"
+    assert spec.labels == {"env": "dev"}
+    assert spec.auth == KubeconfigAuth(Path("/etc/fleetsync/a.kubeconfig"), "ctx")
+    assert spec.limits == Limits()
+
+
+def test_what_fleetsync_local_up_writes_is_valid(tmp_path: Path) -> None:
+    from engine.local.fleet import LocalCluster, write_registration
+
+    clusters = [
+        LocalCluster(
+            "local-1", "https://127.0.0.1:1", tmp_path / "local-1.kubeconfig", {"env": "dev"}
+        )
+    ]
+    write_registration(tmp_path / "clusters.yaml", clusters)
+    [spec] = parse((tmp_path / "clusters.yaml").read_text(), source=tmp_path / "clusters.yaml")
+    assert spec.auth == KubeconfigAuth(tmp_path / "local-1.kubeconfig", "local-1")
+
+
+def test_server_entry_with_token_file_and_limits() -> None:
+    [spec] = _parse("""
+clusters:
+- name: edge-1
+  server: https://10.0.0.7:6443/
+  caFile: ca.crt
+  tokenFile: /run/token
+  limits: {concurrentApplies: 2, qps: 5}
+""")
+    assert isinstance(spec.auth, ServerAuth)
+    assert spec.auth.server == "https://10.0.0.7:6443"
+    assert spec.auth.ca_file == Path("/etc/fleetsync/ca.crt")
+    assert spec.auth.token_file == Path("/run/token")
+    assert spec.limits == Limits(concurrent_applies=2, qps=5.0)
+
+
+def test_client_certificate_entry() -> None:
+    [spec] = _parse(
+        "clusters:\n- {name: b, server: 'https://b', insecureSkipTLSVerify: true,"
+        " certFile: b.crt, keyFile: b.key}\n"
+    )
+    assert isinstance(spec.auth, ServerAuth)
+    assert spec.auth.insecure and spec.auth.key_file == Path("/etc/fleetsync/b.key")
+
+
+def test_empty_file_registers_no_cluster() -> None:
+    assert _parse("") == []
+    assert _parse("clusters: []\n") == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ("{labels: {}}", "clusters[0]: name: is required"),
+        ("{name: Bad_Name, kubeconfig: k}", "clusters[0] (Bad_Name): name: must be"),
+        ("{name: a}", "clusters[0] (a): kubeconfig: give kubeconfig"),
+        ("{name: a, kubeconfig: k, token: t}", "clusters[0] (a): token: cannot be combined"),
+        ("{name: a, context: c, server: 'https://x', token: t}", "(a): context: needs kubeconfig"),
+        ("{name: a, server: ftp://x, token: t}", "(a): server: must be an http(s) URL"),
+        ("{name: a, server: 'https://x'}", "(a): token: give one of"),
+        ("{name: a, server: 'https://x', token: t, tokenFile: f}", "(a): tokenFile: give one of"),
+        ("{name: a, server: 'https://x', certFile: c}", "(a): keyFile: is required with certFile"),
+        ("{name: a, server: 'https://x', token: t, caFile: c, caData: d}", "(a): caData: give"),
+        ("{name: a, kubeconfig: k, limits: {qps: 0}}", "(a): limits.qps: must be a number > 0"),
+        (
+            "{name: a, kubeconfig: k, limits: {concurrentApplies: x}}",
+            "(a): limits.concurrentApplies: must be an integer",
+        ),
+        ("{name: a, kubeconfig: k, limits: {burst: 3}}", "(a): limits.burst: unknown field"),
+        ("{name: a, kubeconfig: k, colour: red}", "(a): colour: unknown field"),
+        ("{name: a, kubeconfig: k, labels: [x]}", "(a): labels: must be a mapping"),
+    ],
+)
+def test_invalid_entry_names_file_entry_and_field(entry: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _parse(f"clusters:\n- {entry}\n")
+    assert str(caught.value).startswith(f"{SOURCE}: ")
+    assert expected in str(caught.value)
+
+
+def test_duplicate_names_are_rejected_at_the_second_entry() -> None:
+    with pytest.raises(ConfigError, match=r"clusters\[1\] \(a\): name: duplicate cluster 'a'"):
+        _parse("clusters:\n- {name: a, kubeconfig: k}\n- {name: a, kubeconfig: k2}\n")
+
+
+@pytest.mark.parametrize("text", ["clusters: {a: 1}\n", "- a\n", "other: 1\n", "clusters: [1]\n"])
+def test_malformed_documents_are_rejected(text: str) -> None:
+    with pytest.raises(ConfigError, match=str(SOURCE)):
+        _parse(text)
+
+
+def test_yaml_syntax_error_names_the_line() -> None:
+    with pytest.raises(ConfigError, match=r"not valid YAML \(line \d+\)"):
+        _parse("clusters:\n- {name: a\n")
+
+
+def test_secrets_stay_out_of_reprs_and_errors() -> None:
+    [spec] = _parse(
+        "clusters:\n- {name: a, server: 'https://x', token: s3cr3t-token, caFile: ca}\n"
+    )
+    assert "s3cr3t" not in repr(spec)
+    with pytest.raises(ConfigError) as caught:
+        _parse(
+            "clusters:\n- {name: a, server: 'https://x', token: s3cr3t-token,"
+            " tokenEnv: s3cr3t-env}\n"
+        )
+    assert "s3cr3t" not in str(caught.value)
