@@ -1,0 +1,76 @@
+"""Normalisation: strip what the server owns or changes by itself before comparing (pure).
+
+Both sides are normalised the same way: server bookkeeping (``managedFields``,
+``resourceVersion``, ``uid``, ``generation``, ``creationTimestamp``, ``selfLink``), ``status``,
+the client-side-apply annotation and the Deployment revision counter go; a Secret's
+``stringData`` is folded into ``data`` as the API server would; empty maps and lists count
+as absent, since the API server drops them.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+from typing import Any
+
+_SERVER_METADATA = (
+    "managedFields",
+    "resourceVersion",
+    "uid",
+    "generation",
+    "creationTimestamp",
+    "selfLink",
+)
+_DROPPED_ANNOTATIONS = (
+    "kubectl.kubernetes.io/last-applied-configuration",
+    "deployment.kubernetes.io/revision",
+)
+
+
+def normalise(obj: dict[str, Any]) -> dict[str, Any]:
+    """A normalised deep copy of ``obj``, ready to compare."""
+    out = copy.deepcopy(obj)
+    out.pop("status", None)
+    meta = out.get("metadata")
+    if isinstance(meta, dict):
+        for field in _SERVER_METADATA:
+            meta.pop(field, None)
+        annotations = meta.get("annotations")
+        if isinstance(annotations, dict):
+            for name in _DROPPED_ANNOTATIONS:
+                annotations.pop(name, None)
+    if is_secret(out):
+        fold_string_data(out)
+    pruned = prune_empty(out)
+    return pruned if isinstance(pruned, dict) else {}
+
+
+def is_secret(obj: dict[str, Any]) -> bool:
+    """Whether ``obj`` is a core v1 Secret."""
+    return obj.get("kind") == "Secret" and obj.get("apiVersion") == "v1"
+
+
+def fold_string_data(secret: dict[str, Any]) -> None:
+    """Move ``stringData`` into ``data`` as base64, in place (stringData wins, as on the server)."""
+    string_data = secret.pop("stringData", None)
+    if not isinstance(string_data, dict) or not string_data:
+        return
+    data = dict(secret.get("data") or {})
+    for key, value in string_data.items():
+        data[key] = base64.b64encode(str(value).encode()).decode()
+    secret["data"] = data
+
+
+def prune_empty(value: Any) -> Any:
+    """``value`` without ``None``, empty maps and empty lists in its maps."""
+    if isinstance(value, dict):
+        out = {}
+        for key, child in value.items():
+            pruned = prune_empty(child)
+            if pruned is None or pruned == {} or pruned == []:
+                continue
+            out[key] = pruned
+        return out
+    if isinstance(value, list):
+        return [prune_empty(child) for child in value]
+    return value
