@@ -1,0 +1,319 @@
+"""The sync plan of one (app, cluster): what to apply in which order, what to prune (pure).
+
+Order, as Argo CD's gitops-engine sorts sync tasks: Namespaces and CustomResourceDefinitions
+first (they join the earliest wave, so whatever needs them finds them), then by sync wave
+(``fleetsync.io/sync-wave`` or ``argocd.argoproj.io/sync-wave``, an integer, default 0),
+then by kind in Helm's install order (kinds it does not know go last), then by namespace
+and name. Prunes come after every apply (Argo CD's ``PruneLast``), in reverse order.
+
+The prune set is the previous inventory minus the desired objects. It is only a set of
+*candidates*: before deleting, the caller checks on the live object that it still carries
+this app's tracking id and no ``Prune=false`` sync option (``prune_decision``). Pruning is
+held, never partly done, when the desired set is empty or when it would delete more than
+a share of the inventory (default half) and the app does not allow it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any
+
+from engine.errors import FleetsyncError
+from engine.inventory import Inventory
+from engine.model import (
+    MANAGED_BY_LABEL,
+    MANAGED_BY_VALUE,
+    TRACKING_ANNOTATION,
+    ResourceKey,
+    tracking_id,
+)
+
+WAVE_ANNOTATIONS = ("fleetsync.io/sync-wave", "argocd.argoproj.io/sync-wave")
+SYNC_OPTIONS_ANNOTATION = "argocd.argoproj.io/sync-options"
+CRD_GROUP = "apiextensions.k8s.io"
+DEFAULT_PRUNE_SHARE = 0.5
+
+# Helm's install order, which Argo CD uses within a wave; unknown kinds (custom resources)
+# sort after all of these.
+_KINDS = (
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "Ingress",
+    "APIService",
+)
+KIND_ORDER = {kind: index for index, kind in enumerate(_KINDS)}
+
+# Cluster-scoped built-in kinds, used when discovery cannot answer (group, kind).
+CLUSTER_SCOPED = frozenset(
+    {
+        ("", "Namespace"),
+        ("", "Node"),
+        ("", "PersistentVolume"),
+        ("", "ComponentStatus"),
+        (CRD_GROUP, "CustomResourceDefinition"),
+        ("apiregistration.k8s.io", "APIService"),
+        ("rbac.authorization.k8s.io", "ClusterRole"),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+        ("storage.k8s.io", "StorageClass"),
+        ("storage.k8s.io", "CSIDriver"),
+        ("storage.k8s.io", "CSINode"),
+        ("storage.k8s.io", "VolumeAttachment"),
+        ("scheduling.k8s.io", "PriorityClass"),
+        ("node.k8s.io", "RuntimeClass"),
+        ("policy", "PodSecurityPolicy"),
+        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+        ("certificates.k8s.io", "CertificateSigningRequest"),
+        ("networking.k8s.io", "IngressClass"),
+        ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+        ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+    }
+)
+
+# Answers whether (group, kind) is namespaced on the target cluster; None if it cannot tell.
+Scope = Callable[[str, str], "bool | None"]
+
+
+class PlanError(FleetsyncError):
+    """The desired objects cannot be planned (missing identity, duplicate, bad wave)."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One object to apply, as it will be sent (namespace defaulted, tracking id added)."""
+
+    key: ResourceKey
+    api_version: str
+    wave: int
+    obj: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Wave:
+    """The steps of one sync wave, in apply order."""
+
+    number: int
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Applies by wave, prune candidates, and why pruning is held (None: it may run)."""
+
+    waves: tuple[Wave, ...]
+    prune: tuple[ResourceKey, ...]
+    held: str | None
+    desired: Inventory
+    previous: Inventory
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """Every apply step, in order."""
+        return tuple(step for wave in self.waves for step in wave.steps)
+
+
+def sync_wave(obj: Mapping[str, Any]) -> int:
+    """The object's sync wave (0 unless annotated)."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    for name in WAVE_ANNOTATIONS:
+        if name in annotations:
+            try:
+                return int(str(annotations[name]).strip())
+            except ValueError:
+                raise PlanError(
+                    f"{ResourceKey.of(dict(obj))}: {name}: {annotations[name]!r} is not an integer"
+                ) from None
+    return 0
+
+
+def sync_options(obj: Mapping[str, Any]) -> frozenset[str]:
+    """The ``argocd.argoproj.io/sync-options`` of an object, e.g. ``{"Prune=false"}``."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    raw = str(annotations.get(SYNC_OPTIONS_ANNOTATION) or "")
+    return frozenset(part.strip() for part in raw.split(",") if part.strip())
+
+
+def is_crd(key: ResourceKey) -> bool:
+    """Whether ``key`` names a CustomResourceDefinition."""
+    return key.group == CRD_GROUP and key.kind == "CustomResourceDefinition"
+
+
+def _leads(key: ResourceKey) -> bool:
+    return is_crd(key) or (key.group == "" and key.kind == "Namespace")
+
+
+def order_key(step: Step) -> tuple[int, int, int, str, str]:
+    """The comparison key of a step: wave, Namespaces/CRDs, kind order, namespace, name."""
+    kind_rank = KIND_ORDER.get(step.key.kind, len(KIND_ORDER))
+    lead = 0 if _leads(step.key) else 1
+    return (step.wave, lead, kind_rank, step.key.namespace, step.key.name)
+
+
+def plan(
+    *,
+    app: str,
+    objects: Iterable[Mapping[str, Any]],
+    namespace: str,
+    previous: Inventory,
+    scope: Scope,
+    prune_share: float = DEFAULT_PRUNE_SHARE,
+    allow_large_prune: bool = False,
+) -> Plan:
+    """Plan the sync of ``objects`` for ``app`` into destination ``namespace``."""
+    manifests = list(objects)
+    crd_scopes = _crd_scopes(manifests)
+    steps: dict[ResourceKey, Step] = {}
+    for obj in manifests:
+        step = _step(app, obj, namespace, scope, crd_scopes)
+        if step.key in steps:
+            raise PlanError(f"{step.key}: declared twice")
+        steps[step.key] = step
+    ordered = _with_leading_waves(list(steps.values()))
+    waves = tuple(
+        Wave(number, tuple(group))
+        for number, group in groupby(sorted(ordered, key=order_key), key=lambda s: s.wave)
+    )
+    desired = Inventory({s.key: s.api_version for s in steps.values()})
+    candidates = previous.keys() - desired.keys()
+    prune = tuple(sorted(candidates, key=_prune_rank, reverse=True))
+    held = prune_guard(
+        previous=len(previous),
+        desired=len(desired),
+        prune=len(prune),
+        share=prune_share,
+        allow_large=allow_large_prune,
+    )
+    return Plan(waves=waves, prune=prune, held=held, desired=desired, previous=previous)
+
+
+def prune_guard(
+    *, previous: int, desired: int, prune: int, share: float, allow_large: bool
+) -> str | None:
+    """Why a prune of ``prune`` of ``previous`` objects must be held, or None."""
+    if prune == 0:
+        return None
+    if desired == 0:
+        return (
+            f"the desired set is empty; {prune} object(s) to prune are kept "
+            "(an empty render never prunes)"
+        )
+    if not allow_large and prune > share * previous:
+        return (
+            f"pruning {prune} of {previous} object(s) exceeds the limit of "
+            f"{share:.0%} of the inventory; allow a large prune to proceed"
+        )
+    return None
+
+
+def prune_decision(*, app: str, key: ResourceKey, live: Mapping[str, Any] | None) -> str | None:
+    """None when the live object may be deleted, else why it must not be."""
+    if live is None:
+        return "already gone"
+    annotations = (live.get("metadata") or {}).get("annotations") or {}
+    if annotations.get(TRACKING_ANNOTATION) != tracking_id(app, key):
+        return f"not tracked by {app} (tracking id {annotations.get(TRACKING_ANNOTATION)!r})"
+    if "Prune=false" in sync_options(live):
+        return "sync option Prune=false"
+    return None
+
+
+def _prune_rank(key: ResourceKey) -> tuple[int, int, str, str]:
+    return (
+        1 if not _leads(key) else 0,
+        KIND_ORDER.get(key.kind, len(KIND_ORDER)),
+        key.namespace,
+        key.name,
+    )
+
+
+def _with_leading_waves(steps: list[Step]) -> list[Step]:
+    """Namespaces and CRDs move to the earliest wave, so later waves can rely on them."""
+    if not steps:
+        return steps
+    first = min(s.wave for s in steps)
+    return [Step(s.key, s.api_version, first, s.obj) if _leads(s.key) else s for s in steps]
+
+
+def _crd_scopes(objects: list[Mapping[str, Any]]) -> dict[tuple[str, str], bool]:
+    scopes = {}
+    for obj in objects:
+        if is_crd(ResourceKey.of(dict(obj))):
+            spec = obj.get("spec") or {}
+            kind = (spec.get("names") or {}).get("kind")
+            if spec.get("group") and kind:
+                scopes[(str(spec["group"]), str(kind))] = spec.get("scope") != "Cluster"
+    return scopes
+
+
+def _namespaced(
+    group: str, kind: str, scope: Scope, crd_scopes: Mapping[tuple[str, str], bool]
+) -> bool:
+    answer = scope(group, kind)
+    if answer is not None:
+        return answer
+    if (group, kind) in crd_scopes:
+        return crd_scopes[(group, kind)]
+    return (group, kind) not in CLUSTER_SCOPED
+
+
+def _step(
+    app: str,
+    obj: Mapping[str, Any],
+    namespace: str,
+    scope: Scope,
+    crd_scopes: Mapping[tuple[str, str], bool],
+) -> Step:
+    api_version, kind = obj.get("apiVersion"), obj.get("kind")
+    meta = dict(obj.get("metadata") or {})
+    if not api_version or not kind or not meta.get("name"):
+        raise PlanError(
+            f"an object lacks apiVersion, kind or metadata.name: "
+            f"{api_version}/{kind} {meta.get('name')!r}"
+        )
+    group = str(api_version).rpartition("/")[0]
+    if _namespaced(group, str(kind), scope, crd_scopes):
+        meta["namespace"] = meta.get("namespace") or namespace
+    else:
+        meta.pop("namespace", None)
+    key = ResourceKey(group, str(kind), str(meta.get("namespace") or ""), str(meta["name"]))
+    meta["annotations"] = {
+        **(meta.get("annotations") or {}),
+        TRACKING_ANNOTATION: tracking_id(app, key),
+    }
+    meta["labels"] = {**(meta.get("labels") or {}), MANAGED_BY_LABEL: MANAGED_BY_VALUE}
+    sent = {**obj, "metadata": meta}
+    return Step(key=key, api_version=str(api_version), wave=sync_wave(sent), obj=sent)

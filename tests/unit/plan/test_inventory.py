@@ -1,0 +1,40 @@
+"""The inventory round-trips through its ConfigMap data."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.inventory import Inventory, InventoryError, configmap
+from engine.model import ResourceKey
+
+
+def test_inventory_round_trips_through_configmap_data() -> None:
+    inv = Inventory(
+        {
+            ResourceKey("apps", "Deployment", "ns", "web"): "apps/v1",
+            ResourceKey("", "Namespace", "", "ns"): "v1",
+        }
+    )
+    cm = configmap("demo", inv, namespace="fleetsync-system")
+    assert cm["metadata"]["name"] == "fleetsync-inventory-demo"
+    assert "fleetsync.io/tracking-id" not in (cm["metadata"].get("annotations") or {})
+    assert Inventory.from_data(cm["data"]) == inv
+
+
+def test_malformed_data_is_an_error_not_an_empty_inventory() -> None:
+    with pytest.raises(InventoryError):
+        Inventory.from_data({"entries": '[{"kind": 1}]'})
+    with pytest.raises(InventoryError):
+        Inventory.from_data({"entries": "not json"})
+
+
+def test_pure_modules_import_no_network_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, engine.plan, engine.inventory; "
+        "bad = {'aiohttp', 'kubernetes_asyncio', 'anyio'} & set(sys.modules); "
+        "sys.exit(1 if bad else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
