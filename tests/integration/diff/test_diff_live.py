@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from kubernetes_asyncio import client
 
-from engine.diff import diff_object, format_diff
+from engine.diff import IgnoreRule, diff_object, format_diff
 from engine.model import (
     MANAGED_BY_LABEL,
     MANAGED_BY_VALUE,
@@ -204,3 +204,31 @@ async def test_secret_changed_out_of_band_shows_the_key_never_the_value(
         "aGFuZC1lZGl0ZWQtNGMy",
     ):
         assert secret not in output
+
+
+async def test_replicas_scaled_by_another_manager_are_ignored_by_managed_fields_managers(
+    kube: client.ApiClient, namespace: str
+) -> None:
+    apps = client.AppsV1Api(kube)
+    name = f"d-{uuid.uuid4().hex[:6]}"
+    desired = _deployment(name, namespace)
+    await _apply_deployment(apps, desired, dry_run=False)
+    await apps.patch_namespaced_deployment_scale(
+        name,
+        namespace,
+        {"spec": {"replicas": 3}},
+        field_manager="autoscaler-sim",
+        _content_type=MERGE,
+    )
+    predicted = await _apply_deployment(apps, desired, dry_run=True)
+    live = await _live_deployment(apps, name, namespace)
+    rule = IgnoreRule.from_argo(
+        {"group": "apps", "kind": "Deployment", "managedFieldsManagers": ["autoscaler-sim"]}
+    )
+
+    plain = diff_object(desired=desired, predicted=predicted, live=live)
+    ignored = diff_object(desired=desired, predicted=predicted, live=live, ignore=[rule])
+
+    assert plain.paths == (".spec.replicas",)
+    assert (plain.drift[0].manager, plain.drift[0].operation) == ("autoscaler-sim", "Update")
+    assert (ignored.status, ignored.paths) == (SyncStatus.SYNCED, ())

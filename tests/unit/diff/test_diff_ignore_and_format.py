@@ -139,3 +139,10 @@ def test_format_diff_names_key_reason_paths_and_managers() -> None:
 
 def test_format_diff_when_everything_is_in_sync() -> None:
     assert format_diff([_diff(SyncStatus.SYNCED, "InSync")]) == "in sync: 1 object(s)\n"
+
+
+def test_diff_object_needs_desired_or_live() -> None:
+    from engine.diff import diff_object
+
+    with pytest.raises(ValueError, match="desired or a live"):
+        diff_object(desired=None, predicted=None, live=None)
