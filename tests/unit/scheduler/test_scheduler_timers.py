@@ -1,0 +1,83 @@
+"""Timers and backoff: jitter bounds, re-timing, growth, cap, limit, Argo CD's retry block."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from engine.errors import ConfigError
+from engine.model import TargetKey
+from engine.scheduler.queue import Trigger
+from engine.scheduler.timers import Backoff, Timers, jittered, parse_duration
+
+A, B = TargetKey("a", "c1"), TargetKey("b", "c1")
+
+
+def test_jitter_stays_within_ten_percent_and_spreads() -> None:
+    rng = random.Random(7)
+    values = [jittered(100.0, rng=rng) for _ in range(2000)]
+    assert all(90.0 <= v <= 110.0 for v in values)
+    assert min(values) < 92 and max(values) > 108  # really spread, not constant
+
+
+def test_backoff_grows_by_factor_and_is_capped() -> None:
+    b = Backoff(duration=5, factor=2, max_duration=60)
+    assert [b.delay(n) for n in range(1, 7)] == [5, 10, 20, 40, 60, 60]
+    assert b.delay(10_000) == 60
+
+
+def test_backoff_limit_stops_retries_zero_means_none() -> None:
+    assert Backoff(limit=2).delay(2) == 10 and Backoff(limit=2).delay(3) is None
+    assert Backoff(limit=0).delay(1) is None
+    assert Backoff(limit=None).delay(50) == 180
+
+
+def test_backoff_from_argo_retry_block() -> None:
+    b = Backoff.from_argo({"limit": 5, "backoff": {"duration": "10s", "factor": 3,
+                                                   "maxDuration": "2m"}})  # fmt: skip
+    assert b == Backoff(duration=10, factor=3, max_duration=120, limit=5)
+    assert Backoff.from_argo(None) == Backoff(duration=5, factor=2, max_duration=180)
+    assert Backoff.from_argo({"limit": -1}).limit is None
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("5s", 5), ("3m", 180), ("1h30m", 5400), ("250ms", 0.25), ("30", 30), (12, 12)],
+)
+def test_parse_duration(text: str | int, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "5x", "s5", "5s junk", "-3s"])
+def test_parse_duration_refuses_nonsense(text: str) -> None:
+    with pytest.raises(ConfigError):
+        parse_duration(text)
+
+
+def test_timers_fire_in_order_and_rearming_replaces_the_deadline() -> None:
+    t = Timers(rng=random.Random(1), jitter=0.0)
+    t.arm_periodic(A, interval=10, now=0)
+    t.arm_periodic(B, interval=5, now=0)
+    t.arm_periodic(A, interval=30, now=0)  # re-timed: the 10 s deadline is gone
+    assert t.pop_due(10) == [(B, Trigger.PERIODIC)]
+    assert t.next_due() == 30
+    assert t.pop_due(30) == [(A, Trigger.PERIODIC)]
+    assert t.next_due() is None
+
+
+def test_removed_key_never_fires() -> None:
+    t = Timers(jitter=0.0)
+    t.arm_periodic(A, interval=10, now=0)
+    t.arm_retry(A, delay=1, now=0)
+    t.remove(A)
+    assert t.pop_due(100) == [] and t.next_due() is None and len(t) == 0
+
+
+def test_retry_and_periodic_deadlines_coexist() -> None:
+    t = Timers(jitter=0.0)
+    t.arm_periodic(A, interval=10, now=0)
+    t.arm_retry(A, delay=2, now=0)
+    assert t.due_at(A, Trigger.RETRY) == 2
+    assert t.pop_due(2) == [(A, Trigger.RETRY)]
+    assert t.pop_due(10) == [(A, Trigger.PERIODIC)]
