@@ -1,0 +1,286 @@
+"""The store's SQL, as plain functions over one ``sqlite3.Connection`` (blocking).
+
+Every write runs in one ``BEGIN IMMEDIATE`` transaction, so a reader never sees half of
+it and a killed process leaves either all of it or none. A history entry is the row of
+a finished operation: ``begin_operation`` inserts it as Running, and ``finish_operation``
+or ``recover`` turn it into its final phase with ``UPDATE ... WHERE phase = 'Running'``;
+whichever comes first wins, so no path can write two entries for one operation.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from engine.model import OperationPhase, TargetKey
+from engine.store import codec
+from engine.store.model import HistoryEntry, JSONValue, Operation, SyncSource, TargetStatus
+
+INTERRUPTED = "interrupted by hub restart"
+
+_OPERATION_COLUMNS = (
+    "id",
+    "app",
+    "cluster",
+    "revision",
+    "trigger",
+    "source_repo",
+    "source_path",
+    "phase",
+    "message",
+    "started_at",
+    "finished_at",
+)
+_STATUS_SELECT = (
+    "SELECT t.*, "
+    + ", ".join(f"o.{c} AS op_{c}" for c in _OPERATION_COLUMNS)
+    + " FROM target_status t LEFT JOIN operation o ON o.id = t.operation_id"
+)
+_INSERT_STATUS = """
+INSERT INTO target_status (app, cluster, sync, health, health_message, revision,
+    target_revision, resources, conditions, inventory, live_version, reconciled_at)
+VALUES (:app, :cluster, :sync, :health, :health_message, :revision,
+    :target_revision, :resources, :conditions, :inventory, :live_version, :reconciled_at)
+"""
+_INSERT_STATUS_IF_NEW = _INSERT_STATUS + "ON CONFLICT (app, cluster) DO NOTHING"
+_UPSERT_STATUS = (
+    _INSERT_STATUS
+    + """ON CONFLICT (app, cluster) DO UPDATE SET
+    sync = excluded.sync, health = excluded.health,
+    health_message = excluded.health_message, revision = excluded.revision,
+    target_revision = excluded.target_revision, resources = excluded.resources,
+    conditions = excluded.conditions, inventory = excluded.inventory,
+    live_version = excluded.live_version, reconciled_at = excluded.reconciled_at
+"""
+)
+_POINT_TO_OPERATION = """
+UPDATE target_status SET operation_id = MAX(COALESCE(operation_id, 0), :id)
+WHERE app = :app AND cluster = :cluster
+"""
+_TRIM_HISTORY = """
+DELETE FROM operation
+WHERE app = :app AND cluster = :cluster AND phase != 'Running'
+  AND id NOT IN (SELECT id FROM operation
+                 WHERE app = :app AND cluster = :cluster AND phase != 'Running'
+                 ORDER BY id DESC LIMIT :limit)
+  AND id NOT IN (SELECT operation_id FROM target_status
+                 WHERE app = :app AND cluster = :cluster AND operation_id IS NOT NULL)
+"""
+_FINISH = """
+UPDATE operation SET phase = :phase, message = :message, finished_at = :finished_at
+WHERE id = :id AND phase = 'Running'
+"""
+
+
+class NoSuchOperation(LookupError):
+    """No operation has the id given."""
+
+
+@contextmanager
+def write(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction: committed at the end, rolled back on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _one(cursor: sqlite3.Cursor) -> Any:
+    # fetchall, not fetchone: a statement left unfinished would keep its read snapshot open.
+    rows = cursor.fetchall()
+    return rows[0] if rows else None
+
+
+def _target(key: TargetKey) -> dict[str, str]:
+    return {"app": key.app, "cluster": key.cluster}
+
+
+def get_status(conn: sqlite3.Connection, key: TargetKey) -> TargetStatus | None:
+    """The status of ``key``, or None if it has none."""
+    sql = _STATUS_SELECT + " WHERE t.app = :app AND t.cluster = :cluster"
+    row = _one(conn.execute(sql, _target(key)))
+    return None if row is None else codec.status_of(row, codec.operation_of(row, "op_"))
+
+
+def list_statuses(conn: sqlite3.Connection, app: str | None) -> list[TargetStatus]:
+    """All statuses, or those of one app, ordered by app then cluster."""
+    where = "" if app is None else " WHERE t.app = :app"
+    rows = conn.execute(_STATUS_SELECT + where + " ORDER BY t.app, t.cluster", {"app": app})
+    return [codec.status_of(row, codec.operation_of(row, "op_")) for row in rows]
+
+
+def save_status(conn: sqlite3.Connection, status: TargetStatus) -> None:
+    """Insert or replace the status of ``status.key``, keeping its last operation."""
+    with write(conn):
+        conn.execute(_UPSERT_STATUS, codec.status_params(status))
+
+
+def begin_operation(
+    conn: sqlite3.Connection,
+    key: TargetKey,
+    *,
+    revision: str,
+    trigger: str,
+    source: SyncSource,
+    now: datetime,
+) -> int:
+    """Record a Running operation and make it the target's last; return its id."""
+    with write(conn):
+        cursor = conn.execute(
+            "INSERT INTO operation (app, cluster, revision, trigger, source_repo, source_path,"
+            " phase, message, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?)",
+            (
+                key.app,
+                key.cluster,
+                revision,
+                trigger,
+                source.repo,
+                source.path,
+                OperationPhase.RUNNING.value,
+                codec.time_text(now),
+            ),
+        )
+        op_id = cursor.lastrowid
+        assert op_id is not None
+        conn.execute(_INSERT_STATUS_IF_NEW, codec.status_params(TargetStatus(key)))
+        conn.execute(_POINT_TO_OPERATION, {"id": op_id, **_target(key)})
+        return op_id
+
+
+def _operation(conn: sqlite3.Connection, op_id: int) -> Operation:
+    row = _one(conn.execute("SELECT * FROM operation WHERE id = ?", (op_id,)))
+    operation = None if row is None else codec.operation_of(row)
+    if operation is None:
+        raise NoSuchOperation(op_id)
+    return operation
+
+
+def finish_operation(
+    conn: sqlite3.Connection,
+    op_id: int,
+    *,
+    phase: OperationPhase,
+    message: str,
+    status: TargetStatus,
+    now: datetime,
+    history_limit: int,
+) -> Operation:
+    """Finish a Running operation, save ``status`` and trim history, in one transaction.
+
+    An operation that has already finished is left as it is and returned unchanged.
+    """
+    with write(conn):
+        operation = _operation(conn, op_id)
+        if operation.phase is not OperationPhase.RUNNING:
+            return operation
+        if status.key != operation.key:
+            raise ValueError(f"operation {op_id} is of {operation.key}, not {status.key}")
+        finished = replace(operation, phase=phase, message=message, finished_at=now)
+        conn.execute(
+            _FINISH,
+            {
+                "id": op_id,
+                "phase": phase.value,
+                "message": message,
+                "finished_at": codec.time_text(now),
+            },
+        )
+        conn.execute(_UPSERT_STATUS, codec.status_params(status))
+        conn.execute(_POINT_TO_OPERATION, {"id": op_id, **_target(status.key)})
+        _trim(conn, status.key, history_limit)
+        return finished
+
+
+def _trim(conn: sqlite3.Connection, key: TargetKey, limit: int) -> None:
+    conn.execute(_TRIM_HISTORY, {"limit": limit, **_target(key)})
+
+
+def recover(
+    conn: sqlite3.Connection, *, now: datetime, exclude: set[int], history_limit: int
+) -> list[TargetKey]:
+    """Mark Running operations not in ``exclude`` as Error; return their targets."""
+    with write(conn):
+        rows = conn.execute("SELECT id, app, cluster FROM operation WHERE phase = 'Running'")
+        interrupted = [row for row in rows.fetchall() if row["id"] not in exclude]
+        for row in interrupted:
+            conn.execute(
+                _FINISH,
+                {
+                    "id": row["id"],
+                    "phase": OperationPhase.ERROR.value,
+                    "message": INTERRUPTED,
+                    "finished_at": codec.time_text(now),
+                },
+            )
+        keys = sorted({TargetKey(row["app"], row["cluster"]) for row in interrupted})
+        for key in keys:
+            _trim(conn, key, history_limit)
+        return keys
+
+
+def history(conn: sqlite3.Connection, key: TargetKey, *, limit: int | None) -> list[HistoryEntry]:
+    """The finished operations of ``key``, newest first."""
+    rows = conn.execute(
+        "SELECT * FROM operation WHERE app = :app AND cluster = :cluster"
+        " AND phase != 'Running' ORDER BY id DESC LIMIT :limit",
+        {"limit": -1 if limit is None else limit, **_target(key)},
+    )
+    return [codec.history_entry_of(_not_none(codec.operation_of(row))) for row in rows]
+
+
+def history_entry(conn: sqlite3.Connection, key: TargetKey, entry_id: int) -> HistoryEntry | None:
+    """The finished operation ``entry_id`` of ``key``, or None."""
+    row = _one(
+        conn.execute(
+            "SELECT * FROM operation WHERE id = :id AND app = :app AND cluster = :cluster"
+            " AND phase != 'Running'",
+            {"id": entry_id, **_target(key)},
+        )
+    )
+    return None if row is None else codec.history_entry_of(_not_none(codec.operation_of(row)))
+
+
+def _not_none(operation: Operation | None) -> Operation:
+    assert operation is not None
+    return operation
+
+
+def forget(conn: sqlite3.Connection, key: TargetKey, *, keep_history: bool) -> None:
+    """Drop the status of ``key``; and its finished operations unless ``keep_history``."""
+    with write(conn):
+        conn.execute(
+            "DELETE FROM target_status WHERE app = :app AND cluster = :cluster", _target(key)
+        )
+        if not keep_history:
+            conn.execute(
+                "DELETE FROM operation WHERE app = :app AND cluster = :cluster"
+                " AND phase != 'Running'",
+                _target(key),
+            )
+
+
+def set_app_setting(conn: sqlite3.Connection, app: str, name: str, value: JSONValue) -> None:
+    """Store one setting of ``app``; None removes it."""
+    with write(conn):
+        if value is None:
+            conn.execute("DELETE FROM app_setting WHERE app = ? AND name = ?", (app, name))
+        else:
+            conn.execute(
+                "INSERT INTO app_setting (app, name, value) VALUES (?, ?, ?)"
+                " ON CONFLICT (app, name) DO UPDATE SET value = excluded.value",
+                (app, name, codec.dump(value)),
+            )
+
+
+def app_settings(conn: sqlite3.Connection, app: str) -> dict[str, Any]:
+    """All settings of ``app``, by name."""
+    rows = conn.execute("SELECT name, value FROM app_setting WHERE app = ? ORDER BY name", (app,))
+    return {row["name"]: codec.load(row["value"]) for row in rows}

@@ -1,0 +1,302 @@
+"""The async store: two SQLite connections, each on its own thread.
+
+SQLite allows one writer at a time, so every write goes to one connection on one
+thread, in the order asyncio tasks asked for them; concurrent saves queue instead of
+fighting for the lock. Reads use a second, read-only connection on a second thread:
+in WAL mode they see the last committed transaction and never wait for a writer.
+``synchronous=NORMAL`` in WAL mode survives a killed process (the hub's crash); a power
+loss may forget the last transactions but never corrupts the file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from functools import partial
+from os import PathLike
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from engine.model import OperationPhase, TargetKey
+from engine.store import codec, queries, schema
+from engine.store.errors import (
+    StoreClosed,
+    StoreCorrupt,
+    StoreError,
+    StoreLocked,
+    StoreTooNew,
+    UnknownOperation,
+)
+from engine.store.model import HistoryEntry, JSONValue, Operation, SyncSource, TargetStatus
+
+T = TypeVar("T")
+DEFAULT_HISTORY_LIMIT = 10  # Argo CD's revisionHistoryLimit
+
+
+def utc_now() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+class _Connection:
+    """One SQLite connection, used only from its own single thread."""
+
+    def __init__(self, path: Path, *, role: str, busy_timeout: float) -> None:
+        self.path = path
+        self.busy_timeout = busy_timeout
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"fleetsync-store-{role}")
+        self._conn: sqlite3.Connection | None = None
+        self._closed = False
+
+    async def open(self, setup: Callable[[sqlite3.Connection], None]) -> None:
+        """Connect on this connection's thread and run ``setup`` (pragmas, migrations)."""
+        await self._submit(self._open, setup)
+
+    async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(conn, *args, **kwargs)`` on this connection's thread."""
+        if self._closed:
+            raise StoreClosed("the store is closed", path=self.path)
+        return await self._submit(self._call, fn, *args, **kwargs)
+
+    async def close(self) -> None:
+        """Close the connection and stop its thread; closing twice does nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._submit(self._close)
+        self._executor.shutdown(wait=False)
+
+    async def _submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, partial(self._mapped, fn, *args, **kwargs)
+        )
+
+    def _open(self, setup: Callable[[sqlite3.Connection], None]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.row_factory = sqlite3.Row
+        try:
+            setup(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    def _call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        if self._conn is None:
+            raise StoreClosed("the store is closed", path=self.path)
+        return fn(self._conn, *args, **kwargs)
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _mapped(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        except codec.BadRow as exc:
+            raise StoreCorrupt(f"unreadable row: {exc}", path=self.path) from exc
+        except schema.SchemaTooNew as exc:
+            raise StoreTooNew(
+                f"schema version {exc.version} is newer than this fleetsync's"
+                f" {schema.LATEST}; upgrade fleetsync to use this file",
+                path=self.path,
+            ) from exc
+        except queries.NoSuchOperation as exc:
+            raise UnknownOperation(f"no operation with id {exc.args[0]}", path=self.path) from exc
+        except OSError as exc:
+            raise StoreError(f"cannot open: {exc.strerror or exc}", path=self.path) from exc
+
+    def _error(self, exc: sqlite3.Error) -> StoreError:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return StoreLocked(
+                f"{text} (held by another connection for more than {self.busy_timeout:g}s)",
+                path=self.path,
+            )
+        if isinstance(exc, sqlite3.DatabaseError) and any(
+            word in text for word in ("not a database", "malformed", "corrupt")
+        ):
+            return StoreCorrupt(f"{text}; move the file away to start afresh", path=self.path)
+        return StoreError(text, path=self.path)
+
+
+def _setup_writer(conn: sqlite3.Connection, *, now: Callable[[], datetime]) -> None:
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        raise sqlite3.OperationalError(f"cannot switch to WAL journal mode (got {mode})")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    schema.migrate(conn, now=lambda: codec.time_text(now()))
+
+
+def _setup_reader(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA query_only = ON")
+
+
+class Store:
+    """Status, history and app settings of every target, in one SQLite file."""
+
+    def __init__(
+        self,
+        writer: _Connection,
+        reader: _Connection,
+        *,
+        history_limit: int,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._writer = writer
+        self._reader = reader
+        self.history_limit = history_limit
+        self._clock = clock
+        self._running: set[int] = set()  # operations begun by this Store, not yet finished
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | PathLike[str],
+        *,
+        history_limit: int = DEFAULT_HISTORY_LIMIT,
+        busy_timeout: float = 5.0,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> Store:
+        """Open (creating or migrating) the store file at ``path``."""
+        if history_limit < 1:
+            raise ValueError(f"history_limit must be at least 1, not {history_limit}")
+        file = Path(path)
+        writer = _Connection(file, role="write", busy_timeout=busy_timeout)
+        reader = _Connection(file, role="read", busy_timeout=busy_timeout)
+        try:
+            await writer.open(partial(_setup_writer, now=clock))
+            await reader.open(_setup_reader)
+        except BaseException:
+            await reader.close()
+            await writer.close()
+            raise
+        return cls(writer, reader, history_limit=history_limit, clock=clock)
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file."""
+        return self._writer.path
+
+    async def close(self) -> None:
+        """Close both connections; the store cannot be used afterwards."""
+        await self._reader.close()
+        await self._writer.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def schema_version(self) -> int:
+        """The schema version of the file."""
+        return await self._reader.call(schema.current_version)
+
+    async def get_status(self, key: TargetKey) -> TargetStatus | None:
+        """The status of ``key``, or None if the store has none."""
+        return await self._reader.call(queries.get_status, key)
+
+    async def list_statuses(self, app: str | None = None) -> list[TargetStatus]:
+        """The statuses of all targets, or of one app's, by app then cluster."""
+        return await self._reader.call(queries.list_statuses, app)
+
+    async def save_status(self, status: TargetStatus) -> None:
+        """Save ``status`` whole; its ``operation`` is ignored (see ``finish_operation``)."""
+        await self._writer.call(queries.save_status, status)
+
+    async def begin_operation(
+        self, key: TargetKey, *, revision: str, trigger: str, source: SyncSource
+    ) -> int:
+        """Record a Running sync of ``key`` before touching the cluster; return its id."""
+        op_id = await self._writer.call(
+            queries.begin_operation,
+            key,
+            revision=revision,
+            trigger=trigger,
+            source=source,
+            now=self._clock(),
+        )
+        self._running.add(op_id)
+        return op_id
+
+    async def finish_operation(
+        self,
+        op_id: int,
+        *,
+        phase: OperationPhase,
+        message: str,
+        status: TargetStatus,
+        history_limit: int | None = None,
+    ) -> Operation:
+        """Finish ``op_id``, save ``status`` and add its history entry, in one transaction.
+
+        Finishing an operation that already finished (twice, or after ``recover``) changes
+        nothing and returns it as first recorded.
+        """
+        if phase is OperationPhase.RUNNING:
+            raise ValueError("an operation cannot finish as Running")
+        limit = self.history_limit if history_limit is None else history_limit
+        operation = await self._writer.call(
+            queries.finish_operation,
+            op_id,
+            phase=phase,
+            message=message,
+            status=status,
+            now=self._clock(),
+            history_limit=max(1, limit),
+        )
+        self._running.discard(op_id)
+        return operation
+
+    async def history(self, key: TargetKey, *, limit: int | None = None) -> list[HistoryEntry]:
+        """The sync history of ``key``, newest first."""
+        return await self._reader.call(queries.history, key, limit=limit)
+
+    async def history_entry(self, key: TargetKey, entry_id: int) -> HistoryEntry | None:
+        """History entry ``entry_id`` of ``key`` (what a rollback syncs), or None."""
+        return await self._reader.call(queries.history_entry, key, entry_id)
+
+    async def recover(self) -> list[TargetKey]:
+        """Mark operations left Running by a killed hub as Error; return their targets.
+
+        Operations begun through this Store object and not yet finished are left alone.
+        """
+        return await self._writer.call(
+            queries.recover,
+            now=self._clock(),
+            exclude=set(self._running),
+            history_limit=self.history_limit,
+        )
+
+    async def forget(self, key: TargetKey, *, keep_history: bool = True) -> None:
+        """Drop the status of a target that is gone; its history too unless kept."""
+        await self._writer.call(queries.forget, key, keep_history=keep_history)
+
+    async def set_app_setting(self, app: str, name: str, value: JSONValue) -> None:
+        """Store a runtime setting of ``app`` (JSON value); None removes it."""
+        await self._writer.call(queries.set_app_setting, app, name, value)
+
+    async def get_app_setting(self, app: str, name: str) -> JSONValue:
+        """A runtime setting of ``app``, or None if it is not set."""
+        return (await self.app_settings(app)).get(name)
+
+    async def app_settings(self, app: str) -> dict[str, JSONValue]:
+        """All runtime settings of ``app``, by name."""
+        return await self._reader.call(queries.app_settings, app)
