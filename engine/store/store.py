@@ -115,7 +115,7 @@ class _Connection:
         except queries.NoSuchOperation as exc:
             raise UnknownOperation(f"no operation with id {exc.args[0]}", path=self.path) from exc
         except OSError as exc:
-            raise StoreError(f"cannot open: {exc.strerror or exc}", path=self.path) from exc
+            raise StoreError(f"cannot open: {exc}", path=self.path) from exc
 
     def _error(self, exc: sqlite3.Error) -> StoreError:
         text = str(exc)
