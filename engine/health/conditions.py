@@ -15,20 +15,11 @@ from engine.health import fields
 from engine.health.fields import Obj
 from engine.health.result import HealthResult, degraded, healthy, progressing, suspended
 
-# Words in a False condition's reason that mean "not yet" rather than "failed".
-_UNDER_WAY = (
-    "Progress",
-    "Reconcil",
-    "Pending",
-    "Wait",
-    "Creat",
-    "Initializ",
-    "Provision",
-    "Updat",
-    "Deploying",
-    "Starting",
-    "Scaling",
-)
+# Words in a False condition's reason that mean "not yet" rather than "failed", and words
+# that mean "failed" even next to those (UpdateFailed, CreateError).
+_UNDER_WAY = ("Progress", "Reconcil", "Pending", "Wait", "Creat", "Initializ", "Provision",
+              "Updat", "Deploying", "Starting", "Scaling")  # fmt: skip
+_FAILED = ("Fail", "Error", "Invalid", "Exceeded", "Timeout", "TimedOut")
 
 
 def assess_conditions(obj: Obj) -> HealthResult:
@@ -61,4 +52,6 @@ def _from_ready(obj: Obj, ready: Obj) -> HealthResult:
 
 
 def _under_way(reason: str) -> bool:
+    if any(word in reason for word in _FAILED):
+        return False
     return any(word in reason for word in _UNDER_WAY)
