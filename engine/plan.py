@@ -243,12 +243,18 @@ def prune_decision(*, app: str, key: ResourceKey, live: Mapping[str, Any] | None
     """None when the live object may be deleted, else why it must not be."""
     if live is None:
         return "already gone"
-    annotations = (live.get("metadata") or {}).get("annotations") or {}
-    if annotations.get(TRACKING_ANNOTATION) != tracking_id(app, key):
+    if not is_tracked(app=app, key=key, live=live):
+        annotations = (live.get("metadata") or {}).get("annotations") or {}
         return f"not tracked by {app} (tracking id {annotations.get(TRACKING_ANNOTATION)!r})"
     if "Prune=false" in sync_options(live):
         return "sync option Prune=false"
     return None
+
+
+def is_tracked(*, app: str, key: ResourceKey, live: Mapping[str, Any]) -> bool:
+    """Whether the live object carries ``app``'s tracking id for ``key``."""
+    annotations = (live.get("metadata") or {}).get("annotations") or {}
+    return bool(annotations.get(TRACKING_ANNOTATION) == tracking_id(app, key))
 
 
 def _prune_rank(key: ResourceKey) -> tuple[int, int, str, str]:

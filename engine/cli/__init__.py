@@ -12,10 +12,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from engine.cli import local, render
+from engine.cli import local, render, sync
 from engine.errors import FleetsyncError
 
-GROUPS = (local, render)
+GROUPS = (local, render, sync)
 
 
 def build_parser() -> argparse.ArgumentParser:

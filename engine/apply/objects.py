@@ -1,0 +1,172 @@
+"""Cluster operations on single objects for the sync: read, predict, apply, prune, wait.
+
+Each returns data (a live object, a ``ResourceResult``, a health result); Kubernetes API
+errors of one object become that object's result so that the others go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from engine.apply.results import ResourceResult, ResultCode
+from engine.clusters import ClusterClient, Conflict, NotFound
+from engine.clusters.discovery import ApiResource
+from engine.errors import ClusterError
+from engine.health import HealthResult, assess, missing
+from engine.model import HealthStatus, ResourceKey
+from engine.plan import Step, prune_decision
+
+POLL = 0.5
+_CONFLICT_MANAGER = re.compile(r'conflicts? with "([^"]+)"')
+OK_HEALTH = (HealthStatus.HEALTHY, HealthStatus.SUSPENDED)
+
+
+async def resource_of(*, client: ClusterClient, api_version: str, kind: str) -> ApiResource | None:
+    """The served resource of a kind, None when the cluster does not (yet) serve it."""
+    return await client.discovery.lookup(api_version=api_version, kind=kind)
+
+
+async def read_live(
+    *, client: ClusterClient, key: ResourceKey, api_version: str
+) -> dict[str, Any] | None:
+    """The live object of ``key``, None when it (or its kind) does not exist."""
+    res = await resource_of(client=client, api_version=api_version, kind=key.kind)
+    if res is None:
+        return None
+    try:
+        return await client.get(res=res, namespace=key.namespace, name=key.name)
+    except NotFound:
+        return None
+
+
+async def predict(
+    *, client: ClusterClient, step: Step, live: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """What a server-side apply of ``step`` would make of the live object (dry run)."""
+    res = await resource_of(client=client, api_version=step.api_version, kind=step.key.kind)
+    if res is None or live is None:
+        return None
+    try:
+        return await client.apply(res=res, obj=dict(step.obj), force=True, dry_run=True)
+    except ClusterError:
+        return None  # the real apply reports the problem; diff falls back to a field overlay
+
+
+async def apply_step(
+    *, client: ClusterClient, step: Step, exists: bool, force: bool
+) -> ResourceResult:
+    """Server-side apply one object; the outcome as a result code and message."""
+    res = await resource_of(client=client, api_version=step.api_version, kind=step.key.kind)
+    if res is None:
+        return ResourceResult(
+            step.key,
+            ResultCode.APPLY_FAILED,
+            f"the cluster serves no {step.key.kind} in {step.api_version}",
+            wave=step.wave,
+        )
+    try:
+        async with client.apply_slots:
+            await client.apply(res=res, obj=dict(step.obj), force=force)
+    except Conflict as err:
+        managers = sorted(set(_CONFLICT_MANAGER.findall(err.message)))
+        owner = f" (owned by {', '.join(managers)})" if managers else ""
+        return ResourceResult(
+            step.key, ResultCode.CONFLICT, f"{err.message}{owner}", wave=step.wave
+        )
+    except ClusterError as err:
+        return ResourceResult(step.key, ResultCode.APPLY_FAILED, str(err), wave=step.wave)
+    code = ResultCode.CONFIGURED if exists else ResultCode.CREATED
+    return ResourceResult(step.key, code, wave=step.wave)
+
+
+async def prune_one(
+    *,
+    client: ClusterClient,
+    app: str,
+    key: ResourceKey,
+    api_version: str,
+    live: Mapping[str, Any] | None,
+    propagation: str,
+) -> ResourceResult:
+    """Delete one stale object if it is still this app's; otherwise say why not."""
+    refusal = prune_decision(app=app, key=key, live=live)
+    if refusal is not None:
+        return ResourceResult(key, ResultCode.PRUNE_SKIPPED, refusal)
+    assert live is not None
+    res = await resource_of(client=client, api_version=api_version, kind=key.kind)
+    if res is None:
+        return ResourceResult(key, ResultCode.PRUNED, "its kind is gone")
+    uid = str((live.get("metadata") or {}).get("uid") or "") or None
+    try:
+        await client.delete(
+            res=res, namespace=key.namespace, name=key.name, propagation=propagation, uid=uid
+        )
+    except NotFound:
+        return ResourceResult(key, ResultCode.PRUNED, "already gone")
+    except ClusterError as err:
+        return ResourceResult(key, ResultCode.PRUNE_FAILED, str(err))
+    return ResourceResult(key, ResultCode.PRUNED, f"deleted ({propagation.lower()})")
+
+
+async def wait_established(*, client: ClusterClient, crd: Step, within: float) -> str | None:
+    """Wait until a CRD is Established and its kind is served; None, or why it is not."""
+    spec = crd.obj.get("spec") or {}
+    group, kind = str(spec.get("group") or ""), str((spec.get("names") or {}).get("kind") or "")
+    versions = [str(v.get("name")) for v in spec.get("versions") or [] if v.get("served", True)]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        live = await read_live(client=client, key=crd.key, api_version=crd.api_version)
+        if live is not None and _established(live):
+            for version in versions:
+                client.discovery.invalidate(f"{group}/{version}")
+            served = [
+                await resource_of(client=client, api_version=f"{group}/{v}", kind=kind)
+                for v in versions
+            ]
+            if all(served):
+                return None
+        if loop.time() >= deadline:
+            return f"CustomResourceDefinition {crd.key.name} not Established after {within:.0f}s"
+        await asyncio.sleep(POLL)
+
+
+def _established(live: Mapping[str, Any]) -> bool:
+    conditions = (live.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
+
+
+async def health_of(*, client: ClusterClient, step: Step) -> HealthResult:
+    """The health of one desired object as it is live now (Missing when absent)."""
+    try:
+        live = await read_live(client=client, key=step.key, api_version=step.api_version)
+    except ClusterError as err:
+        return HealthResult(HealthStatus.UNKNOWN, str(err))
+    return missing() if live is None else assess(live)
+
+
+async def healths(
+    *, client: ClusterClient, steps: Iterable[Step]
+) -> dict[ResourceKey, HealthResult]:
+    """The health of each object, read concurrently."""
+    steps = list(steps)
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(health_of(client=client, step=s)) for s in steps]
+    return {s.key: t.result() for s, t in zip(steps, tasks, strict=True)}
+
+
+async def wait_healthy(
+    *, client: ClusterClient, steps: Iterable[Step], within: float
+) -> dict[ResourceKey, HealthResult]:
+    """Poll until every object is Healthy (or Suspended) or ``within`` seconds; the last health."""
+    steps = list(steps)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        found = await healths(client=client, steps=steps)
+        if all(r.status in OK_HEALTH for r in found.values()) or loop.time() >= deadline:
+            return found
+        await asyncio.sleep(POLL)

@@ -1,0 +1,99 @@
+"""What a sync reports: per-resource results and conditions are data, never exceptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from engine.diff import IgnoreRule, ObjectDiff
+from engine.inventory import INVENTORY_NAMESPACE, Inventory
+from engine.model import HealthStatus, OperationPhase, ResourceKey, SyncStatus
+from engine.plan import DEFAULT_PRUNE_SHARE
+
+
+class ResultCode(StrEnum):
+    """What happened to one object."""
+
+    UNCHANGED = "Unchanged"
+    CREATED = "Created"
+    CONFIGURED = "Configured"
+    CONFLICT = "Conflict"
+    APPLY_FAILED = "ApplyFailed"
+    NOT_APPLIED = "NotApplied"
+    PRUNED = "Pruned"
+    PRUNE_SKIPPED = "PruneSkipped"
+    PRUNE_FAILED = "PruneFailed"
+
+
+class Reason(StrEnum):
+    """Why a step of the sync failed: the condition reasons users see."""
+
+    RENDER_FAILED = "RenderFailed"
+    PLAN_FAILED = "PlanFailed"
+    APPLY_FAILED = "ApplyFailed"
+    PRUNE_FAILED = "PruneFailed"
+    PRUNE_HELD = "PruneHeld"
+    HEALTH_CHECK_FAILED = "HealthCheckFailed"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A failed step: reason, a message a user can act on, and whether a retry may help."""
+
+    reason: Reason
+    message: str
+    temporary: bool = False
+
+
+@dataclass(frozen=True)
+class ResourceResult:
+    """The outcome and health of one object of the sync."""
+
+    key: ResourceKey
+    code: ResultCode
+    message: str = ""
+    wave: int | None = None
+    health: HealthStatus | None = None
+    health_message: str = ""
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """How to sync one app: the per-app switches of Argo CD and Flux, with safe defaults."""
+
+    prune: bool = False
+    force: bool = True
+    create_namespace: bool = False
+    prune_share: float = DEFAULT_PRUNE_SHARE
+    allow_large_prune: bool = False
+    propagation: str = "Background"
+    wave_timeout: float = 300.0
+    health_timeout: float = 0.0
+    ignore: tuple[IgnoreRule, ...] = ()
+    inventory_namespace: str = INVENTORY_NAMESPACE
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """The outcome of one sync (or diff) of one app on one cluster."""
+
+    app: str
+    cluster: str
+    namespace: str
+    phase: OperationPhase
+    sync_status: SyncStatus
+    health: HealthStatus
+    conditions: tuple[Condition, ...] = ()
+    resources: tuple[ResourceResult, ...] = ()
+    diffs: tuple[ObjectDiff, ...] = ()
+    inventory: Inventory = field(default_factory=Inventory)
+    started: float = 0.0
+    finished: float = 0.0
+
+    @property
+    def message(self) -> str:
+        """One line: the conditions, or what was done."""
+        if self.conditions:
+            return "; ".join(f"{c.reason.value}: {c.message}" for c in self.conditions)
+        changed = [r for r in self.resources if r.code is not ResultCode.UNCHANGED]
+        return f"{len(self.resources)} object(s), {len(changed)} changed"

@@ -1,0 +1,414 @@
+"""``sync``: make one cluster match Git for one app, as a sequence of named steps.
+
+render → plan → diff → apply by waves → prune → health. Each step that fails becomes a
+condition (``RenderFailed``, ``PlanFailed``, ``ApplyFailed``, ``PruneFailed``,
+``PruneHeld``, ``HealthCheckFailed``) with a message; per-object outcomes are results, not
+exceptions. Nothing is pruned unless every apply succeeded and every wave became healthy.
+
+Before anything is created, the inventory is widened to include it ("record before
+create"), so a sync cut short by a crash or a cancel never leaves an object that carries
+the tracking id but that no inventory remembers; after pruning it is narrowed to what is
+desired plus what could not be pruned (Flux keeps failed deletes the same way).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from itertools import groupby
+from typing import Any, TypeVar
+
+from engine.apply.inventory import ensure_namespace, read_inventory, write_inventory
+from engine.apply.objects import (
+    OK_HEALTH,
+    apply_step,
+    healths,
+    predict,
+    prune_one,
+    read_live,
+    resource_of,
+    wait_established,
+    wait_healthy,
+)
+from engine.apply.results import (
+    Condition,
+    Reason,
+    ResourceResult,
+    ResultCode,
+    SyncOptions,
+    SyncResult,
+)
+from engine.clusters import ClusterClient
+from engine.diff import ObjectDiff, diff_object, summarise
+from engine.diff.model import MISSING
+from engine.errors import FleetsyncError
+from engine.health import aggregate
+from engine.inventory import Inventory
+from engine.model import HealthStatus, OperationPhase, ResourceKey, SyncStatus
+from engine.plan import KIND_ORDER, Plan, Step, is_crd, is_tracked, plan
+
+Render = Callable[[], Awaitable[Sequence[Mapping[str, Any]]]]
+T = TypeVar("T")
+CRD_TIMEOUT = 60.0
+DEFAULTS = SyncOptions()
+_FAILED_APPLY = (ResultCode.CONFLICT, ResultCode.APPLY_FAILED)
+_DONE = (ResultCode.UNCHANGED, ResultCode.CREATED, ResultCode.CONFIGURED, ResultCode.PRUNED)
+
+
+async def sync(
+    *,
+    app: str,
+    client: ClusterClient,
+    namespace: str,
+    render: Render,
+    options: SyncOptions = DEFAULTS,
+) -> SyncResult:
+    """Render, plan, diff, apply by waves, prune and assess health for ``app`` on ``client``."""
+    run = _Run(app=app, client=client, namespace=namespace, options=options)
+    try:
+        # Render the desired objects; a render error stops here and prunes nothing.
+        run.stage = Reason.RENDER_FAILED
+        objects = list(await render())
+        # Plan order and prune candidates from the inventory stored in the cluster.
+        run.stage = Reason.PLAN_FAILED
+        the_plan = await _plan(run, objects)
+        # Diff each object by server-side dry run; unchanged objects will not be written.
+        extras = await _diff(run, the_plan)
+        # Apply: destination namespace, inventory widened first, then wave after wave.
+        run.stage = Reason.APPLY_FAILED
+        if options.create_namespace and await ensure_namespace(client=client, name=namespace):
+            run.created_namespace = True
+        await run.store(the_plan.desired.union(the_plan.previous), the_plan.previous)
+        applied = await _apply_waves(run, the_plan)
+        # Prune what Git no longer declares, only after every apply and wave succeeded.
+        run.stage = Reason.PRUNE_FAILED
+        kept = await _prune(run, the_plan, extras) if applied else set(the_plan.prune)
+        await run.store(
+            the_plan.desired.union(the_plan.previous.restricted(kept)),
+            the_plan.desired.union(the_plan.previous),
+        )
+        # Health of every desired object, waiting for it when asked to.
+        run.stage = Reason.HEALTH_CHECK_FAILED
+        await _health(run, the_plan)
+    except FleetsyncError as err:
+        run.fail(err)
+    return run.result()
+
+
+async def diff(
+    *,
+    app: str,
+    client: ClusterClient,
+    namespace: str,
+    render: Render,
+    options: SyncOptions = DEFAULTS,
+) -> SyncResult:
+    """What ``sync`` would change: render, plan and diff only; nothing is written."""
+    run = _Run(app=app, client=client, namespace=namespace, options=options)
+    try:
+        run.stage = Reason.RENDER_FAILED
+        objects = list(await render())
+        run.stage = Reason.PLAN_FAILED
+        the_plan = await _plan(run, objects)
+        await _diff(run, the_plan)
+        run.inventory = the_plan.previous
+    except FleetsyncError as err:
+        run.fail(err)
+    return run.result(status=summarise(run.diffs.values()) if not run.conditions else None)
+
+
+class _Run:
+    """What one sync has learnt and done so far; ``result`` freezes it."""
+
+    def __init__(
+        self, *, app: str, client: ClusterClient, namespace: str, options: SyncOptions
+    ) -> None:
+        self.app, self.client, self.namespace, self.options = app, client, namespace, options
+        self.stage = Reason.RENDER_FAILED
+        self.started = time.time()
+        self.conditions: list[Condition] = []
+        self.results: dict[ResourceKey, ResourceResult] = {}
+        self.diffs: dict[ResourceKey, ObjectDiff] = {}
+        self.inventory = Inventory()
+        self.stored: Inventory | None = None
+        self.health = HealthStatus.UNKNOWN
+        self.created_namespace = False
+
+    def condition(self, reason: Reason, message: str, *, temporary: bool = False) -> None:
+        self.conditions.append(Condition(reason, message, temporary))
+
+    def fail(self, err: FleetsyncError) -> None:
+        self.condition(self.stage, str(err), temporary=err.temporary)
+
+    def record(self, results: Iterable[ResourceResult]) -> None:
+        for result in results:
+            self.results[result.key] = result
+
+    async def store(self, inventory: Inventory, previous: Inventory) -> None:
+        await write_inventory(
+            client=self.client,
+            app=self.app,
+            namespace=self.options.inventory_namespace,
+            inventory=inventory,
+            previous=self.stored or previous,
+        )
+        self.inventory = self.stored = inventory
+
+    def result(self, *, status: SyncStatus | None = None) -> SyncResult:
+        if status is None:
+            pending = any(r.code not in _DONE for r in self.results.values())
+            status = SyncStatus.OUT_OF_SYNC if self.conditions or pending else SyncStatus.SYNCED
+            if self.stage in (Reason.RENDER_FAILED, Reason.PLAN_FAILED) and self.conditions:
+                status = SyncStatus.UNKNOWN
+        return SyncResult(
+            app=self.app,
+            cluster=self.client.name,
+            namespace=self.namespace,
+            phase=_phase(self.conditions),
+            sync_status=status,
+            health=self.health,
+            conditions=tuple(self.conditions),
+            resources=tuple(self.results.values()),
+            diffs=tuple(self.diffs.values()),
+            inventory=self.inventory,
+            started=self.started,
+            finished=time.time(),
+        )
+
+
+def _phase(conditions: Sequence[Condition]) -> OperationPhase:
+    if not conditions:
+        return OperationPhase.SUCCEEDED
+    early = {Reason.RENDER_FAILED, Reason.PLAN_FAILED}
+    if any(c.reason in early or c.temporary for c in conditions):
+        return OperationPhase.ERROR
+    return OperationPhase.FAILED
+
+
+async def _all(coros: Iterable[Awaitable[T]]) -> list[T]:
+    """Run concurrently; re-raise the first fleetsync error rather than a group."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(_wrap(c)) for c in coros]
+    except BaseExceptionGroup as errors:
+        first = _first_leaf(errors)
+        if isinstance(first, FleetsyncError):
+            raise first from None
+        raise
+    return [t.result() for t in tasks]
+
+
+async def _wrap(awaitable: Awaitable[T]) -> T:
+    return await awaitable
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+async def _plan(run: _Run, objects: list[Mapping[str, Any]]) -> Plan:
+    kinds = {(str(o.get("apiVersion") or ""), str(o.get("kind") or "")) for o in objects}
+    served = await _all(resource_of(client=run.client, api_version=v, kind=k) for v, k in kinds)
+    scopes = {(r.group, r.kind): r.namespaced for r in served if r is not None}
+    previous = await read_inventory(
+        client=run.client, app=run.app, namespace=run.options.inventory_namespace
+    )
+    run.inventory = previous
+    return plan(
+        app=run.app,
+        objects=objects,
+        namespace=run.namespace,
+        previous=previous,
+        scope=lambda group, kind: scopes.get((group, kind)),
+        prune_share=run.options.prune_share,
+        allow_large_prune=run.options.allow_large_prune,
+    )
+
+
+async def _diff(run: _Run, the_plan: Plan) -> Mapping[ResourceKey, Mapping[str, Any] | None]:
+    """Diff desired objects and tracked extras; return the live extras for the prune."""
+
+    async def one(step: Step) -> ObjectDiff:
+        live = await read_live(client=run.client, key=step.key, api_version=step.api_version)
+        predicted = await predict(client=run.client, step=step, live=live)
+        return diff_object(
+            desired=dict(step.obj), predicted=predicted, live=live, ignore=run.options.ignore
+        )
+
+    diffs = await _all(one(step) for step in the_plan.steps)
+    extras = dict(
+        zip(
+            the_plan.prune,
+            await _all(
+                read_live(client=run.client, key=k, api_version=the_plan.previous.entries[k])
+                for k in the_plan.prune
+            ),
+            strict=True,
+        )
+    )
+    for key, live in extras.items():
+        if live is not None and is_tracked(app=run.app, key=key, live=live):
+            diffs.append(diff_object(desired=None, predicted=None, live=live))
+    run.diffs = {d.key: d for d in diffs}
+    return extras
+
+
+async def _apply_waves(run: _Run, the_plan: Plan) -> bool:
+    """Apply wave after wave; stop at a failed apply or a wave that does not get healthy."""
+    crds = {_crd_target(s): s for s in the_plan.steps if is_crd(s.key)}
+    waiting: set[ResourceKey] = set()
+    for index, wave in enumerate(the_plan.waves):
+        for _rank, tier in groupby(wave.steps, key=_tier):
+            steps = list(tier)
+            blocked = await _await_crds(run, steps, crds, waiting)
+            run.record(await _all(_apply_one(run, s, blocked) for s in steps))
+        failed = [
+            run.results[s.key] for s in wave.steps if run.results[s.key].code in _FAILED_APPLY
+        ]
+        if failed:
+            run.condition(Reason.APPLY_FAILED, _list(failed, "failed to apply"))
+            _not_applied(run, the_plan.waves[index + 1 :])
+            return False
+        if index + 1 < len(the_plan.waves) and not await _wave_healthy(
+            run, wave.number, wave.steps
+        ):
+            _not_applied(run, the_plan.waves[index + 1 :])
+            return False
+    return True
+
+
+def _tier(step: Step) -> tuple[int, int]:
+    return (
+        0 if is_crd(step.key) or step.key.kind == "Namespace" else 1,
+        KIND_ORDER.get(step.key.kind, len(KIND_ORDER)),
+    )
+
+
+def _crd_target(step: Step) -> tuple[str, str]:
+    spec = step.obj.get("spec") or {}
+    return (str(spec.get("group") or ""), str((spec.get("names") or {}).get("kind") or ""))
+
+
+async def _await_crds(
+    run: _Run, steps: list[Step], crds: Mapping[tuple[str, str], Step], done: set[ResourceKey]
+) -> dict[ResourceKey, str]:
+    """Wait for the CRDs of these steps' kinds to be Established; the steps still blocked."""
+    needed = {
+        crds[(s.key.group, s.key.kind)] for s in steps if (s.key.group, s.key.kind) in crds
+    } - {c for c in crds.values() if c.key in done}
+    blocked: dict[ResourceKey, str] = {}
+    for crd in needed:
+        problem = await wait_established(client=run.client, crd=crd, within=CRD_TIMEOUT)
+        done.add(crd.key)
+        for step in steps:
+            if problem and crds.get((step.key.group, step.key.kind)) == crd:
+                blocked[step.key] = problem
+    return blocked
+
+
+async def _apply_one(run: _Run, step: Step, blocked: Mapping[ResourceKey, str]) -> ResourceResult:
+    if step.key in blocked:
+        return ResourceResult(step.key, ResultCode.APPLY_FAILED, blocked[step.key], step.wave)
+    found = run.diffs.get(step.key)
+    if found is not None and found.status is SyncStatus.SYNCED:
+        return ResourceResult(step.key, ResultCode.UNCHANGED, wave=step.wave)
+    exists = found is None or found.reason != MISSING
+    return await apply_step(client=run.client, step=step, exists=exists, force=run.options.force)
+
+
+async def _wave_healthy(run: _Run, number: int, steps: Sequence[Step]) -> bool:
+    found = await wait_healthy(client=run.client, steps=steps, within=run.options.wave_timeout)
+    bad = [
+        f"{key}: {h.status.value} {h.message}".strip()
+        for key, h in found.items()
+        if h.status not in OK_HEALTH
+    ]
+    if bad:
+        run.condition(
+            Reason.HEALTH_CHECK_FAILED,
+            f"wave {number} not healthy after "
+            f"{run.options.wave_timeout:.0f}s: " + "; ".join(bad[:5]),
+        )
+    return not bad
+
+
+def _not_applied(run: _Run, waves: Iterable[Any]) -> None:
+    run.record(
+        ResourceResult(s.key, ResultCode.NOT_APPLIED, "an earlier wave failed", s.wave)
+        for w in waves
+        for s in w.steps
+    )
+
+
+async def _prune(
+    run: _Run, the_plan: Plan, extras: Mapping[ResourceKey, Mapping[str, Any] | None]
+) -> set[ResourceKey]:
+    """Delete stale objects still tracked by this app; return the keys to keep tracking."""
+    if not the_plan.prune:
+        return set()
+    if the_plan.held is not None or not run.options.prune:
+        why = the_plan.held or "pruning is off for this app"
+        run.record(ResourceResult(k, ResultCode.PRUNE_SKIPPED, why) for k in the_plan.prune)
+        if the_plan.held is not None:
+            run.condition(Reason.PRUNE_HELD, the_plan.held)
+        return set(the_plan.prune)
+    results = []
+    for key in the_plan.prune:  # one by one, in reverse apply order
+        results.append(
+            await prune_one(
+                client=run.client,
+                app=run.app,
+                key=key,
+                api_version=the_plan.previous.entries[key],
+                live=extras.get(key),
+                propagation=run.options.propagation,
+            )
+        )
+    run.record(results)
+    failed = [r for r in results if r.code is ResultCode.PRUNE_FAILED]
+    if failed:
+        run.condition(Reason.PRUNE_FAILED, _list(failed, "failed to prune"))
+    return {
+        r.key
+        for r in results
+        if r.code is ResultCode.PRUNE_FAILED
+        or (r.code is ResultCode.PRUNE_SKIPPED and _still_ours(run, r.key, extras))
+    }
+
+
+def _still_ours(
+    run: _Run, key: ResourceKey, extras: Mapping[ResourceKey, Mapping[str, Any] | None]
+) -> bool:
+    live = extras.get(key)
+    return live is not None and is_tracked(app=run.app, key=key, live=live)
+
+
+async def _health(run: _Run, the_plan: Plan) -> None:
+    steps = the_plan.steps
+    if run.options.health_timeout > 0:
+        found = await wait_healthy(
+            client=run.client, steps=steps, within=run.options.health_timeout
+        )
+    else:
+        found = await healths(client=run.client, steps=steps)
+    for key, health in found.items():
+        result = run.results.get(key) or ResourceResult(key, ResultCode.UNCHANGED)
+        run.results[key] = replace(result, health=health.status, health_message=health.message)
+    run.health = aggregate(h.status for h in found.values())
+    bad = [
+        f"{k}: {h.status.value} {h.message}".strip()
+        for k, h in found.items()
+        if h.status is HealthStatus.DEGRADED
+        or (run.options.health_timeout > 0 and h.status not in OK_HEALTH)
+    ]
+    if bad:
+        run.condition(Reason.HEALTH_CHECK_FAILED, "; ".join(bad[:5]))
+
+
+def _list(results: Sequence[ResourceResult], what: str) -> str:
+    shown = "; ".join(f"{r.key}: {r.message}" for r in results[:5])
+    more = f" (and {len(results) - 5} more)" if len(results) > 5 else ""
+    return f"{len(results)} object(s) {what}: {shown}{more}"
