@@ -1,0 +1,288 @@
+"""The ``Application`` document: Argo CD's format as it is, and fleetsync's richer one (pure).
+
+Argo CD's ``argoproj.io/v1alpha1`` Application is accepted unchanged. fleetsync's
+``fleetsync.io/v1alpha1`` Application has the same fields plus two, for fleets::
+
+    apiVersion: fleetsync.io/v1alpha1
+    kind: Application
+    metadata: {name: web}
+    spec:
+      project: default
+      source: {repoURL: https://git.example/web, targetRevision: main, path: overlays/prod}
+      destination:
+        namespace: web
+        clusterSelector:                 # instead of server / name: every matching cluster
+          matchLabels: {env: prod}
+          matchExpressions: [{key: region, operator: In, values: [eu, us]}]
+      overrides:                         # applied in order; a later match wins per field
+      - clusters: {matchLabels: {region: eu}}   # a label selector ...
+        path: overlays/prod-eu
+      - clusters: [edge-1, edge-2]              # ... or a list of cluster names
+        targetRevision: v1.2.3
+        namespace: web-edge
+
+``destination`` names exactly one of ``server``, ``name`` or ``clusterSelector``; an empty
+selector (``{}``) selects every cluster. The two extensions in an ``argoproj.io`` document
+are an error (Argo CD would drop them and deploy something else). Fields fleetsync does not
+act on are kept out of the model and reported in ``Application.warnings``; ``status`` and
+object metadata other than name, namespace, labels, annotations and finalizers are
+runtime data and are skipped. The identity of an Application is its name alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from engine.apps.fields import Fields
+from engine.apps.selector import ClusterNames, LabelSelector, parse_clusters, parse_selector
+from engine.apps.syncpolicy import SyncPolicy, parse_sync_policy
+
+ARGO_API_VERSION = "argoproj.io/v1alpha1"
+FLEETSYNC_API_VERSION = "fleetsync.io/v1alpha1"
+API_VERSIONS = (ARGO_API_VERSION, FLEETSYNC_API_VERSION)
+DEFAULT_PROJECT = "default"
+DEFAULT_REVISION_HISTORY_LIMIT = 10
+# Names end up in tracking ids and labels: a DNS label-like subset, as Argo CD requires.
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+_SPEC_FIELDS = {
+    "source",
+    "sources",
+    "destination",
+    "project",
+    "syncPolicy",
+    "ignoreDifferences",
+    "info",
+    "revisionHistoryLimit",
+}
+_SOURCE_FIELDS = {"repoURL", "path", "targetRevision", "directory"}
+_OVERRIDE_FIELDS = {"clusters", "path", "targetRevision", "namespace"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the manifests are: a Git repository, a revision and a directory in it."""
+
+    repo_url: str
+    target_revision: str = "HEAD"
+    path: str = ""
+    recurse: bool = False
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where they go: one cluster by ``server`` or ``name``, or all selected clusters."""
+
+    namespace: str = ""
+    server: str = ""
+    name: str = ""
+    cluster_selector: LabelSelector | None = None
+
+
+@dataclass(frozen=True)
+class Override:
+    """Per-cluster changes of path, revision or namespace (fleetsync extension)."""
+
+    clusters: LabelSelector | ClusterNames
+    path: str | None = None
+    target_revision: str | None = None
+    namespace: str | None = None
+
+
+@dataclass(frozen=True)
+class Application:
+    """One parsed Application; ``warnings`` lists what was ignored and why."""
+
+    name: str
+    source: Source
+    destination: Destination
+    project: str = DEFAULT_PROJECT
+    namespace: str = ""
+    sync_policy: SyncPolicy = field(default_factory=SyncPolicy)
+    ignore_differences: tuple[Mapping[str, Any], ...] = ()
+    overrides: tuple[Override, ...] = ()
+    info: tuple[tuple[str, str], ...] = ()
+    revision_history_limit: int = DEFAULT_REVISION_HISTORY_LIMIT
+    finalizers: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    api_version: str = ARGO_API_VERSION
+    source_file: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+def document_name(doc: Mapping[str, Any], source: str, kind: str) -> str:
+    """``metadata.name`` of a document, validated (ConfigError naming file and kind)."""
+    meta = doc.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if not isinstance(name, str) or not name:
+        raise Fields(source, kind).error("metadata.name", "is required")
+    if not _NAME.match(name):
+        raise Fields(source, f"{kind} {name}").error(
+            "metadata.name", "must be lower-case letters, digits, '-' and '.'"
+        )
+    return name
+
+
+def parse_application(doc: Mapping[str, Any], *, source: str) -> Application:
+    """Validate one ``kind: Application`` document read from the file named ``source``."""
+    name = document_name(doc, source, "Application")
+    fields = Fields(source, f"Application {name}")
+    api_version = str(doc.get("apiVersion"))
+    if api_version not in API_VERSIONS:
+        raise fields.error("apiVersion", f"must be one of {', '.join(API_VERSIONS)}")
+    fleet = api_version == FLEETSYNC_API_VERSION
+    meta = fields.mapping(doc, "metadata", "")
+    spec = fields.mapping(doc, "spec", "")
+    if "operation" in doc:
+        fields.warn("operation", "is not supported (use fleetsync app sync); ignored")
+    if "overrides" in spec and not fleet:
+        raise fields.error("spec.overrides", f"needs apiVersion {FLEETSYNC_API_VERSION}")
+    fields.unsupported(spec, _SPEC_FIELDS | {"overrides"}, "spec")
+    app = Application(
+        name=name,
+        namespace=fields.string(meta, "namespace", "metadata"),
+        project=fields.string(spec, "project", "spec") or DEFAULT_PROJECT,
+        source=_source(spec, fields),
+        destination=_destination(spec, fields, fleet=fleet),
+        sync_policy=parse_sync_policy(fields.mapping(spec, "syncPolicy", "spec"), fields),
+        ignore_differences=_ignore_differences(spec, fields),
+        overrides=_overrides(spec, fields) if fleet else (),
+        info=_info(spec, fields),
+        revision_history_limit=_history_limit(spec, fields),
+        finalizers=fields.strings(meta, "finalizers", "metadata"),
+        labels=_string_map(meta, "labels", fields),
+        annotations=_string_map(meta, "annotations", fields),
+        api_version=api_version,
+        source_file=source,
+    )
+    return replace(app, warnings=tuple(fields.warnings))
+
+
+def _source(spec: Mapping[str, Any], fields: Fields) -> Source:
+    raw, path = _the_source(spec, fields)
+    fields.unsupported(raw, _SOURCE_FIELDS | {"chart"}, path)
+    if raw.get("chart"):
+        raise fields.error(f"{path}.chart", "Helm chart repositories are not supported")
+    directory = fields.mapping(raw, "directory", path)
+    fields.unsupported(directory, {"recurse"}, f"{path}.directory")
+    return Source(
+        repo_url=fields.required(raw, "repoURL", path),
+        target_revision=fields.string(raw, "targetRevision", path) or "HEAD",
+        path=fields.string(raw, "path", path).strip("/") or "",
+        recurse=fields.boolean(directory, "recurse", f"{path}.directory", False),
+    )
+
+
+def _the_source(spec: Mapping[str, Any], fields: Fields) -> tuple[dict[str, Any], str]:
+    """``spec.source``, or the single entry of ``spec.sources`` (multi-source is refused)."""
+    sources = fields.items(spec, "sources", "spec")
+    if len(sources) > 1:
+        raise fields.error("spec.sources", "multiple sources are not supported")
+    if sources:
+        if "source" in spec:
+            fields.warn("spec.source", "is ignored because spec.sources is set (as in Argo CD)")
+        if not isinstance(sources[0], dict):
+            raise fields.error("spec.sources[0]", "must be a mapping")
+        return sources[0], "spec.sources[0]"
+    if "source" not in spec:
+        raise fields.error("spec.source", "is required")
+    return fields.mapping(spec, "source", "spec"), "spec.source"
+
+
+def _destination(spec: Mapping[str, Any], fields: Fields, *, fleet: bool) -> Destination:
+    path = "spec.destination"
+    raw = fields.mapping(spec, "destination", "spec")
+    allowed = {"server", "name", "namespace"} | ({"clusterSelector"} if fleet else set())
+    extra = set(raw) - allowed
+    if extra & {"clusterSelector"}:
+        raise fields.error(f"{path}.clusterSelector", f"needs apiVersion {FLEETSYNC_API_VERSION}")
+    fields.unsupported(raw, allowed, path)
+    selector = raw.get("clusterSelector")
+    dest = Destination(
+        namespace=fields.string(raw, "namespace", path),
+        server=fields.string(raw, "server", path).rstrip("/"),
+        name=fields.string(raw, "name", path),
+        cluster_selector=None
+        if selector is None
+        else parse_selector(selector, fields, f"{path}.clusterSelector"),
+    )
+    chosen = [
+        f
+        for f, v in (
+            ("server", dest.server),
+            ("name", dest.name),
+            ("clusterSelector", selector is not None),
+        )
+        if v
+    ]
+    if len(chosen) != 1:
+        ways = "server, name or clusterSelector" if fleet else "server or name"
+        raise fields.error(path, f"must name exactly one of {ways}")
+    return dest
+
+
+def _overrides(spec: Mapping[str, Any], fields: Fields) -> tuple[Override, ...]:
+    result = []
+    for index, raw in enumerate(fields.items(spec, "overrides", "spec")):
+        path = f"spec.overrides[{index}]"
+        if not isinstance(raw, dict):
+            raise fields.error(path, "must be a mapping")
+        extra = sorted(set(raw) - _OVERRIDE_FIELDS)
+        if extra:
+            raise fields.error(
+                f"{path}.{extra[0]}",
+                f"is not an override field ({', '.join(sorted(_OVERRIDE_FIELDS))})",
+            )
+        if "clusters" not in raw:
+            raise fields.error(f"{path}.clusters", "is required")
+        result.append(
+            Override(
+                clusters=parse_clusters(raw["clusters"], fields, f"{path}.clusters"),
+                path=_optional(raw, "path", fields, path),
+                target_revision=_optional(raw, "targetRevision", fields, path),
+                namespace=_optional(raw, "namespace", fields, path),
+            )
+        )
+    return tuple(result)
+
+
+def _optional(raw: Mapping[str, Any], key: str, fields: Fields, path: str) -> str | None:
+    return fields.string(raw, key, path) if key in raw else None
+
+
+def _ignore_differences(spec: Mapping[str, Any], fields: Fields) -> tuple[dict[str, Any], ...]:
+    rules = fields.items(spec, "ignoreDifferences", "spec")
+    for index, rule in enumerate(rules):
+        path = f"spec.ignoreDifferences[{index}]"
+        if not isinstance(rule, dict):
+            raise fields.error(path, "must be a mapping")
+        fields.required(rule, "kind", path)
+    return tuple(rules)
+
+
+def _info(spec: Mapping[str, Any], fields: Fields) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for index, item in enumerate(fields.items(spec, "info", "spec")):
+        path = f"spec.info[{index}]"
+        if not isinstance(item, dict):
+            raise fields.error(path, "must be a mapping with name and value")
+        pairs.append((fields.required(item, "name", path), fields.string(item, "value", path)))
+    return tuple(pairs)
+
+
+def _history_limit(spec: Mapping[str, Any], fields: Fields) -> int:
+    limit = fields.integer(spec, "revisionHistoryLimit", "spec")
+    if limit is not None and limit < 0:
+        raise fields.error("spec.revisionHistoryLimit", "must not be negative")
+    return DEFAULT_REVISION_HISTORY_LIMIT if limit is None else limit
+
+
+def _string_map(meta: Mapping[str, Any], key: str, fields: Fields) -> dict[str, str]:
+    raw = fields.mapping(meta, key, "metadata")
+    for name, value in raw.items():
+        if not isinstance(value, str):
+            raise fields.error(f"metadata.{key}.{name}", "must be a string")
+    return {str(k): v for k, v in raw.items()}
