@@ -1,0 +1,365 @@
+"""AppProject policy: may this target deploy these objects? (pure)
+
+``check`` returns every ``Violation`` at once; the caller blocks the whole sync of the
+(app, cluster) pair when the list is not empty and applies nothing. The rules are Argo
+CD's, evaluated as Argo CD evaluates them:
+
+- ``sourceRepos``: globs over the normalised repository URL (lower case, no ``.git``,
+  scp-like SSH written with ``/``), ``*`` not crossing ``/`` except as ``**``; ``*`` alone
+  allows all. A ``!pattern`` that matches the repository denies it, whatever else allows.
+- ``destinations``: globs over server URL, cluster name and namespace; an entry allows a
+  destination when its server or name and its namespace match. A ``!`` pattern matches
+  everything else, and denies the destination it names. The cluster registered as the
+  default one answers to ``https://kubernetes.default.svc`` as well as to its own URL; a
+  deny under either URL wins. Every namespaced object's namespace must be allowed too.
+- Cluster-scoped kinds are denied unless ``clusterResourceWhitelist`` has them (the
+  default project whitelists ``*/*``); ``clusterResourceBlacklist`` removes from that.
+  Namespaced kinds are allowed when ``namespaceResourceWhitelist`` is absent, or lists
+  them, and ``namespaceResourceBlacklist`` does not. Group and kind are globs.
+
+Whether a kind is namespaced comes from ``is_namespaced`` (the cluster's discovery), then
+from CustomResourceDefinitions among the objects, then from a built-in list of Kubernetes
+kinds. A kind known to none of them is taken as namespaced when the object names a
+namespace, and as cluster-scoped otherwise: the stricter reading.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from engine.apps.project import AppProject, KindRule
+from engine.apps.targets import AppTarget, ClusterInfo
+from engine.model import ResourceKey
+
+NamespacedLookup = Callable[[str, str], "bool | None"]
+
+_CLUSTER_SCOPED = {
+    ("", "Namespace"),
+    ("", "Node"),
+    ("", "PersistentVolume"),
+    ("", "ComponentStatus"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io", "APIService"),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "CSINode"),
+    ("storage.k8s.io", "VolumeAttachment"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("node.k8s.io", "RuntimeClass"),
+    ("networking.k8s.io", "IngressClass"),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+}
+_NAMESPACED = {
+    ("", k)
+    for k in (
+        "ConfigMap",
+        "Secret",
+        "Service",
+        "ServiceAccount",
+        "Pod",
+        "PersistentVolumeClaim",
+        "Endpoints",
+        "Event",
+        "LimitRange",
+        "ResourceQuota",
+        "ReplicationController",
+        "PodTemplate",
+    )
+} | {
+    ("apps", "Deployment"),
+    ("apps", "StatefulSet"),
+    ("apps", "DaemonSet"),
+    ("apps", "ReplicaSet"),
+    ("apps", "ControllerRevision"),
+    ("batch", "Job"),
+    ("batch", "CronJob"),
+    ("networking.k8s.io", "Ingress"),
+    ("networking.k8s.io", "NetworkPolicy"),
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("policy", "PodDisruptionBudget"),
+    ("autoscaling", "HorizontalPodAutoscaler"),
+    ("coordination.k8s.io", "Lease"),
+    ("discovery.k8s.io", "EndpointSlice"),
+    ("events.k8s.io", "Event"),
+}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken project rule; ``key`` is None for rules about the app itself."""
+
+    rule: str
+    key: ResourceKey | None
+    message: str
+
+
+def check(
+    project: AppProject,
+    target: AppTarget,
+    objects: Sequence[Mapping[str, Any]],
+    *,
+    cluster: ClusterInfo,
+    is_namespaced: NamespacedLookup | None = None,
+) -> list[Violation]:
+    """Every rule of ``project`` that ``target`` and its desired ``objects`` break."""
+    violations = []
+    # The app: its repository and its destination.
+    if not source_permitted(project, target.repo_url):
+        violations.append(
+            Violation(
+                "sourceRepos",
+                None,
+                f"repository {target.repo_url} is not permitted in "
+                f"project {project.name} (sourceRepos)",
+            )
+        )
+    if not destination_permitted(project, cluster, target.namespace):
+        violations.append(
+            Violation(
+                "destinations",
+                None,
+                _destination_message(project, cluster, target.namespace, "destination namespace"),
+            )
+        )
+    # Each object: its kind, and the namespace it lands in.
+    scope = _scope_lookup(objects, is_namespaced)
+    for obj in objects:
+        violations.extend(_object_violations(project, target, cluster, obj, scope))
+    return violations
+
+
+def source_permitted(project: AppProject, repo_url: str) -> bool:
+    """Whether ``project.sourceRepos`` allows ``repo_url``."""
+    repo = _normal_repo(repo_url)
+    allowed = False
+    for pattern in project.source_repos:
+        deny = pattern.startswith("!")
+        normal = ("!" if deny else "") + _normal_repo(pattern.removeprefix("!"))
+        if _glob(normal, repo, negation=True, separator="/"):
+            allowed = True
+        elif deny:
+            return False
+    return allowed
+
+
+def destination_permitted(project: AppProject, cluster: ClusterInfo, namespace: str) -> bool:
+    """Whether ``project.destinations`` allows ``namespace`` on ``cluster``."""
+    outcomes = [
+        _destination_outcome(project, server, cluster.name, namespace)
+        for server in cluster.servers or ("",)
+    ]
+    return "denied" not in outcomes and "allowed" in outcomes
+
+
+def kind_permitted(project: AppProject, key: ResourceKey, *, namespaced: bool) -> str | None:
+    """None if the kind of ``key`` is allowed, else the name of the list that forbids it."""
+    if namespaced:
+        white = project.namespace_whitelist
+        if white is not None and not _listed(white, key, named=False):
+            return "namespaceResourceWhitelist"
+        if _listed(project.namespace_blacklist, key, named=False):
+            return "namespaceResourceBlacklist"
+        return None
+    if not _listed(project.cluster_whitelist, key, named=True):
+        return "clusterResourceWhitelist"
+    if _listed(project.cluster_blacklist, key, named=True):
+        return "clusterResourceBlacklist"
+    return None
+
+
+def _object_violations(
+    project: AppProject,
+    target: AppTarget,
+    cluster: ClusterInfo,
+    obj: Mapping[str, Any],
+    scope: NamespacedLookup,
+) -> list[Violation]:
+    key = ResourceKey.of(dict(obj))
+    namespaced = scope(key.group, key.kind)
+    if namespaced is None:
+        namespaced = bool(key.namespace)
+    # The key as applied: namespaced objects land in the destination namespace by default.
+    namespace = (key.namespace or target.namespace) if namespaced else ""
+    key = ResourceKey(key.group, key.kind, namespace, key.name)
+    found = []
+    rule = kind_permitted(project, key, namespaced=namespaced)
+    if rule is not None:
+        verb = "is not in" if rule.endswith("Whitelist") else "is in"
+        found.append(
+            Violation(
+                rule,
+                key,
+                f"{_describe(key)}: "
+                f"{'namespaced' if namespaced else 'cluster-scoped'} kind "
+                f"{_group_kind(key)} {verb} the {rule} of project "
+                f"{project.name}",
+            )
+        )
+    if (
+        namespaced
+        and namespace != target.namespace
+        and not destination_permitted(project, cluster, namespace)
+    ):
+        found.append(
+            Violation(
+                "destinations",
+                key,
+                f"{_describe(key)}: "
+                + _destination_message(project, cluster, namespace, "namespace"),
+            )
+        )
+    return found
+
+
+def _destination_outcome(project: AppProject, server: str, name: str, namespace: str) -> str:
+    """Argo CD's destination match for one server URL: allowed, denied or none."""
+    outcome = "none"
+    for rule in project.destinations:
+        name_ok = bool(name) and _glob(rule.name, name, negation=True)
+        server_ok = bool(server) and _glob(rule.server, server, negation=True)
+        namespace_ok = _glob(rule.namespace, namespace, negation=True)
+        if (server_ok or name_ok) and namespace_ok:
+            outcome = "allowed"
+        elif (
+            _denies(rule.name, name_ok)
+            or (_denies(rule.server, server_ok) and namespace_ok)
+            or (_denies(rule.namespace, namespace_ok) and server_ok)
+        ):
+            return "denied"
+    return outcome
+
+
+def _denies(pattern: str, matched: bool) -> bool:
+    """A ``!`` pattern that did not let the value through names it: a deny."""
+    return pattern.startswith("!") and not matched
+
+
+def _listed(rules: Iterable[KindRule], key: ResourceKey, *, named: bool) -> bool:
+    for rule in rules:
+        kind_ok = _glob(rule.kind, key.kind, separator="/")
+        group_ok = kind_ok and _glob(rule.group, key.group, separator="/")
+        name_ok = not named or not rule.name or _glob(rule.name, key.name, separator="/")
+        if kind_ok and group_ok and name_ok:
+            return True
+    return False
+
+
+def _scope_lookup(
+    objects: Sequence[Mapping[str, Any]], discovery: NamespacedLookup | None
+) -> NamespacedLookup:
+    """Discovery first, then CRDs among ``objects``, then the built-in list."""
+    from_crds = dict(_crd_scopes(objects))
+
+    def lookup(group: str, kind: str) -> bool | None:
+        known = discovery(group, kind) if discovery is not None else None
+        if known is not None:
+            return known
+        if (group, kind) in from_crds:
+            return from_crds[(group, kind)]
+        if (group, kind) in _CLUSTER_SCOPED:
+            return False
+        return True if (group, kind) in _NAMESPACED else None
+
+    return lookup
+
+
+def _crd_scopes(objects: Sequence[Mapping[str, Any]]) -> Iterable[tuple[tuple[str, str], bool]]:
+    for obj in objects:
+        if obj.get("kind") != "CustomResourceDefinition":
+            continue
+        spec = obj.get("spec") or {}
+        names = spec.get("names") or {}
+        if isinstance(spec.get("group"), str) and isinstance(names.get("kind"), str):
+            yield (spec["group"], names["kind"]), spec.get("scope") != "Cluster"
+
+
+def _normal_repo(url: str) -> str:
+    """Argo CD's normalisation of a repository URL for comparison."""
+    url = url.strip().lower()
+    if re.match(r"^(ssh://)?([^/:]*?)@[^@]+$", url) and not url.startswith("ssh://"):
+        url = url.replace(":", "/", 1)
+    return url.removesuffix(".git").removeprefix("ssh://")
+
+
+def _glob(pattern: str, value: str, *, negation: bool = False, separator: str = "") -> bool:
+    """Glob match: ``*``, ``**``, ``?``, ``[a-z]``, ``[!a]``, ``{a,b}``; ``!`` negates."""
+    if negation and pattern.startswith("!"):
+        return not _glob(pattern[1:], value, separator=separator)
+    if pattern == "*":
+        return True
+    compiled = _compile(pattern, separator)
+    return compiled is not None and compiled.fullmatch(value) is not None
+
+
+@lru_cache(maxsize=4096)
+def _compile(pattern: str, separator: str) -> re.Pattern[str] | None:
+    """The regular expression of a glob; None if the glob is malformed (matches nothing)."""
+    one = f"[^{re.escape(separator)}]" if separator else "."
+    out, i = [], 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "*":
+            double = pattern.startswith("**", i)
+            out.append(".*" if double else one + "*")
+            i += 2 if double else 1
+            continue
+        if char == "?":
+            out.append(one)
+        elif char == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        elif char == "[":
+            end = pattern.find("]", i + 2)
+            if end < 0:
+                return None
+            body = pattern[i + 1 : end]
+            negate = body[:1] in ("!", "^")
+            body = body[1:] if negate else body
+            out.append("[" + ("^" if negate else "") + body.replace("\\", "\\\\") + "]")
+            i = end
+        elif char == "{":
+            end = pattern.find("}", i)
+            if end < 0:
+                return None
+            choices = pattern[i + 1 : end].split(",")
+            out.append("(?:" + "|".join(re.escape(c) for c in choices) + ")")
+            i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    try:
+        return re.compile("".join(out), re.DOTALL)
+    except re.error:
+        return None
+
+
+def _describe(key: ResourceKey) -> str:
+    where = f" in namespace {key.namespace}" if key.namespace else ""
+    return f"{key.kind} {key.name}{where}"
+
+
+def _group_kind(key: ResourceKey) -> str:
+    return f"{key.group}/{key.kind}" if key.group else key.kind
+
+
+def _destination_message(
+    project: AppProject, cluster: ClusterInfo, namespace: str, what: str
+) -> str:
+    shown = namespace or '""'
+    return (
+        f"{what} {shown} on cluster {cluster.name} ({cluster.server}) is not "
+        f"permitted in project {project.name} (destinations)"
+    )
