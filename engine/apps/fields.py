@@ -29,6 +29,10 @@ def parse_duration(text: str) -> float:
     return sum(float(n) * _UNIT_SECONDS[u] for n, u in _GO_DURATION.findall(text))
 
 
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
 @dataclass
 class Fields:
     """Validation context of one document: its file, ``Kind name`` label and warnings."""
@@ -49,7 +53,7 @@ class Fields:
     def unsupported(self, raw: Mapping[str, Any], known: Iterable[str], prefix: str) -> None:
         """Warn about every key of ``raw`` outside ``known`` (reported, never dropped silently)."""
         for key in sorted(set(raw) - set(known)):
-            self.warn(f"{prefix}.{key}", "is not supported; ignored")
+            self.warn(_join(prefix, key), "is not supported; ignored")
 
     def mapping(self, raw: Mapping[str, Any], key: str, path: str) -> dict[str, Any]:
         """``raw[key]`` as a mapping (empty if absent or null)."""
@@ -57,7 +61,7 @@ class Fields:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise self.error(f"{path}.{key}", "must be a mapping")
+            raise self.error(_join(path, key), "must be a mapping")
         return value
 
     def items(self, raw: Mapping[str, Any], key: str, path: str) -> list[Any]:
@@ -66,7 +70,7 @@ class Fields:
         if value is None:
             return []
         if not isinstance(value, list):
-            raise self.error(f"{path}.{key}", "must be a list")
+            raise self.error(_join(path, key), "must be a list")
         return value
 
     def string(self, raw: Mapping[str, Any], key: str, path: str, default: str = "") -> str:
@@ -75,14 +79,14 @@ class Fields:
         if value is None:
             return default
         if not isinstance(value, str):
-            raise self.error(f"{path}.{key}", "must be a string")
+            raise self.error(_join(path, key), "must be a string")
         return value
 
     def required(self, raw: Mapping[str, Any], key: str, path: str) -> str:
         """``raw[key]`` as a non-empty string."""
         value = self.string(raw, key, path)
         if not value:
-            raise self.error(f"{path}.{key}", "is required")
+            raise self.error(_join(path, key), "is required")
         return value
 
     def strings(self, raw: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
@@ -99,7 +103,7 @@ class Fields:
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise self.error(f"{path}.{key}", "must be true or false")
+            raise self.error(_join(path, key), "must be true or false")
         return value
 
     def integer(self, raw: Mapping[str, Any], key: str, path: str) -> int | None:
@@ -108,7 +112,7 @@ class Fields:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(f"{path}.{key}", "must be an integer")
+            raise self.error(_join(path, key), "must be an integer")
         return value
 
     def duration(self, raw: Mapping[str, Any], key: str, path: str) -> float | None:
@@ -122,4 +126,4 @@ class Fields:
             return parse_duration(str(value))
         except ValueError:
             problem = f"{value!r} is not a duration like 30s or 3m"
-            raise self.error(f"{path}.{key}", problem) from None
+            raise self.error(_join(path, key), problem) from None

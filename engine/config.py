@@ -1,0 +1,347 @@
+"""``fleetsync.yaml``: the hub's own configuration (parsing and validation, no network).
+
+    clusters: clusters.yaml            # the registration file (default: clusters.yaml)
+    dataDir: /var/lib/fleetsync        # SQLite store, git mirrors, caches (default: .fleetsync)
+    apps:                              # where Applications and AppProjects come from
+    - apps/                            # a directory (recursive) or a file of YAML
+    - repo: https://git.example/platform/fleet-apps   # or a directory in a Git repository
+      revision: main                   # default HEAD
+      path: apps/prod                  # default: the repository root
+    server:
+      listen: 127.0.0.1:8080           # default; "[::1]:8080" for IPv6
+    webhook:
+      secretEnv: FLEETSYNC_WEBHOOK_SECRET   # or secretFile: webhook.secret
+    git:
+      pollInterval: 30s                # default 30s: one ls-remote per repository
+      timeout: 60s                     # per network git command (default 60s)
+      credentials:                     # by URL prefix; the longest matching prefix wins
+      - url: https://github.com/acme
+        username: x-access-token       # default for a token
+        passwordEnv: GITHUB_TOKEN      # or passwordFile
+      - url: ssh://git@github.com/acme
+        sshKeyFile: keys/id_ed25519
+        knownHostsFile: keys/known_hosts
+    limits:
+      concurrency: 32                  # reconciles at once, whole hub (default 32)
+      perCluster: 4                    # reconciles at once per cluster (default 4)
+    render:
+      kustomizeBinary: /usr/local/bin/kustomize   # optional fallback renderer
+
+Relative paths are relative to the directory of ``fleetsync.yaml``; a ``kustomizeBinary``
+without ``/`` is looked up on ``PATH``. Durations are ``30s``, ``2m`` or a number of
+seconds. Secrets are never written in this file: a ``password``, ``secret`` or ``token``
+key is an error; ``SecretRef`` names an environment variable or a file and reads it when
+asked (so a rotated file is picked up), and no ``repr`` or error message shows a value.
+Every error names the file and the field. Unknown keys are errors: this is fleetsync's own
+format and a typo must not pass unnoticed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine.apps.fields import Fields
+from engine.errors import ConfigError
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_INLINE_SECRETS = {"password", "secret", "token"}
+_TOP = {"clusters", "dataDir", "apps", "server", "webhook", "git", "limits", "render"}
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """Where a secret is: an environment variable or a file. Holds no secret itself."""
+
+    env: str | None = None
+    file: Path | None = None
+
+    def read(self, environ: Mapping[str, str] | None = None) -> str:
+        """The secret, read now (ConfigError naming the variable or file if absent)."""
+        if self.env is not None:
+            value = (os.environ if environ is None else environ).get(self.env)
+            if not value:
+                raise ConfigError(f"environment variable {self.env} is not set")
+            return value
+        assert self.file is not None
+        try:
+            return self.file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            raise ConfigError(f"{self.file}: cannot read secret file") from None
+
+
+@dataclass(frozen=True)
+class GitCredential:
+    """Credentials for every repository under ``url`` (a URL prefix)."""
+
+    url: str
+    username: str | None = None
+    password: SecretRef | None = None
+    ssh_key_file: Path | None = None
+    known_hosts_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class GitConfig:
+    """Polling and credentials for Git sources."""
+
+    poll_interval: float = 30.0
+    timeout: float = 60.0
+    credentials: tuple[GitCredential, ...] = ()
+
+
+@dataclass(frozen=True)
+class AppsFromGit:
+    """Applications read from a directory of a Git repository (apps managed by GitOps)."""
+
+    repo: str
+    revision: str = "HEAD"
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Concurrent reconciles: for the whole hub, and per cluster unless clusters.yaml says."""
+
+    concurrency: int = 32
+    per_cluster: int = 4
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    """The validated ``fleetsync.yaml``; every path is absolute."""
+
+    source: Path
+    clusters: Path
+    data_dir: Path
+    apps: tuple[Path | AppsFromGit, ...] = ()
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8080
+    webhook_secret: SecretRef | None = None
+    git: GitConfig = field(default_factory=GitConfig)
+    limits: Limits = field(default_factory=Limits)
+    kustomize_binary: Path | None = None
+
+    def secret_refs(self) -> tuple[tuple[str, SecretRef], ...]:
+        """Every secret reference with the field that declares it."""
+        refs = [("webhook", self.webhook_secret)] if self.webhook_secret else []
+        refs += [
+            (f"git.credentials[{i}]", c.password)
+            for i, c in enumerate(self.git.credentials)
+            if c.password
+        ]
+        return tuple(refs)
+
+
+def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> HubConfig:
+    """Read and validate ``path``; also check that every secret it references is there."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise ConfigError(f"{path}: cannot read: {reason}") from None
+    config = parse_config(text, source=path.absolute())
+    for where, ref in config.secret_refs():
+        try:
+            ref.read(environ)
+        except ConfigError as err:
+            raise ConfigError(f"{config.source}: {where}: {err}") from None
+    return config
+
+
+def parse_config(text: str, *, source: Path) -> HubConfig:
+    """Validate the text of a ``fleetsync.yaml`` at ``source`` (pure: reads no secret)."""
+    fields = Fields(str(source), "")
+    doc = _yaml_mapping(text, fields)
+    base = source.parent
+    extra = sorted(set(doc) - _TOP)
+    if extra:
+        raise fields.error(extra[0], f"unknown field (expected {', '.join(sorted(_TOP))})")
+    server = doc.get("server")
+    listen = (
+        server
+        if isinstance(server, str)
+        else _section(doc, "server", {"listen"}, fields).get("listen")
+    )
+    host, port = _listen(listen, fields)
+    render = _section(doc, "render", {"kustomizeBinary"}, fields)
+    return HubConfig(
+        source=source,
+        clusters=_path(base, fields.string(doc, "clusters", "") or "clusters.yaml"),
+        data_dir=_path(base, fields.string(doc, "dataDir", "") or ".fleetsync"),
+        apps=_apps(doc, base, fields),
+        listen_host=host,
+        listen_port=port,
+        webhook_secret=_webhook(doc, base, fields),
+        git=_git(doc, base, fields),
+        limits=_limits(doc, fields),
+        kustomize_binary=_binary(base, fields.string(render, "kustomizeBinary", "render")),
+    )
+
+
+def _yaml_mapping(text: str, fields: Fields) -> dict[str, Any]:
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise fields.error("", f"not valid YAML{where}") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise fields.error("", "must be a mapping")
+    return doc
+
+
+def _section(doc: Mapping[str, Any], key: str, known: set[str], fields: Fields) -> dict[str, Any]:
+    raw = fields.mapping(doc, key, "")
+    inline = sorted(set(raw) & _INLINE_SECRETS)
+    if inline:
+        raise fields.error(
+            f"{key}.{inline[0]}", "secrets are not written inline; use an ...Env or ...File field"
+        )
+    extra = sorted(set(raw) - known)
+    if extra:
+        raise fields.error(
+            f"{key}.{extra[0]}", f"unknown field (expected {', '.join(sorted(known))})"
+        )
+    return raw
+
+
+def _path(base: Path, value: str) -> Path:
+    return (base / Path(value).expanduser()).absolute()
+
+
+def _binary(base: Path, value: str) -> Path | None:
+    if not value:
+        return None
+    return _path(base, value) if "/" in value else Path(value)
+
+
+def _apps(doc: Mapping[str, Any], base: Path, fields: Fields) -> tuple[Path | AppsFromGit, ...]:
+    entries: list[Path | AppsFromGit] = []
+    for index, raw in enumerate(fields.items(doc, "apps", "")):
+        path = f"apps[{index}]"
+        if isinstance(raw, str) and raw:
+            entries.append(_path(base, raw))
+            continue
+        if not isinstance(raw, dict):
+            raise fields.error(path, "must be a path or a mapping with repo, revision, path")
+        extra = sorted(set(raw) - {"repo", "revision", "path"})
+        if extra:
+            raise fields.error(
+                f"{path}.{extra[0]}", "unknown field (expected repo, revision, path)"
+            )
+        entries.append(
+            AppsFromGit(
+                repo=fields.required(raw, "repo", path),
+                revision=fields.string(raw, "revision", path) or "HEAD",
+                path=fields.string(raw, "path", path).strip("/"),
+            )
+        )
+    return tuple(entries)
+
+
+def _listen(value: Any, fields: Fields) -> tuple[str, int]:
+    if value is None:
+        return "127.0.0.1", 8080
+    match = re.fullmatch(
+        r"(?:\[(?P<v6>[0-9a-fA-F:.]+)\]|(?P<host>[^:\s]+)):(?P<port>\d+)", str(value)
+    )
+    port = int(match["port"]) if match else 0
+    if match is None or not 0 < port < 65536:
+        raise fields.error("server.listen", f"{value!r} is not HOST:PORT")
+    return match["v6"] or match["host"], port
+
+
+def _secret(
+    raw: Mapping[str, Any], stem: str, base: Path, fields: Fields, path: str
+) -> SecretRef | None:
+    env = fields.string(raw, f"{stem}Env", path)
+    file = fields.string(raw, f"{stem}File", path)
+    if env and file:
+        raise fields.error(f"{path}.{stem}Env", f"give {stem}Env or {stem}File, not both")
+    if env and not _ENV_NAME.match(env):
+        raise fields.error(f"{path}.{stem}Env", "must be an environment variable name")
+    if env:
+        return SecretRef(env=env)
+    return SecretRef(file=_path(base, file)) if file else None
+
+
+def _webhook(doc: Mapping[str, Any], base: Path, fields: Fields) -> SecretRef | None:
+    raw = _section(doc, "webhook", {"secretEnv", "secretFile"}, fields)
+    return _secret(raw, "secret", base, fields, "webhook")
+
+
+def _git(doc: Mapping[str, Any], base: Path, fields: Fields) -> GitConfig:
+    raw = _section(doc, "git", {"pollInterval", "timeout", "credentials"}, fields)
+    poll = fields.duration(raw, "pollInterval", "git")
+    timeout = fields.duration(raw, "timeout", "git")
+    for key, value in (("pollInterval", poll), ("timeout", timeout)):
+        if value is not None and value <= 0:
+            raise fields.error(f"git.{key}", "must be positive")
+    return GitConfig(
+        poll_interval=30.0 if poll is None else poll,
+        timeout=60.0 if timeout is None else timeout,
+        credentials=tuple(
+            _credential(entry, index, base, fields)
+            for index, entry in enumerate(fields.items(raw, "credentials", "git"))
+        ),
+    )
+
+
+_CREDENTIAL_FIELDS = {
+    "url",
+    "username",
+    "passwordEnv",
+    "passwordFile",
+    "sshKeyFile",
+    "knownHostsFile",
+}
+
+
+def _credential(raw: Any, index: int, base: Path, fields: Fields) -> GitCredential:
+    path = f"git.credentials[{index}]"
+    if not isinstance(raw, dict):
+        raise fields.error(path, "must be a mapping with url and credentials")
+    inline = sorted(set(raw) & _INLINE_SECRETS)
+    if inline:
+        raise fields.error(
+            f"{path}.{inline[0]}", "secrets are not written inline; use passwordEnv or passwordFile"
+        )
+    extra = sorted(set(raw) - _CREDENTIAL_FIELDS)
+    if extra:
+        raise fields.error(
+            f"{path}.{extra[0]}",
+            f"unknown field (expected {', '.join(sorted(_CREDENTIAL_FIELDS))})",
+        )
+    key_file = fields.string(raw, "sshKeyFile", path)
+    known_hosts = fields.string(raw, "knownHostsFile", path)
+    credential = GitCredential(
+        url=fields.required(raw, "url", path),
+        username=fields.string(raw, "username", path) or None,
+        password=_secret(raw, "password", base, fields, path),
+        ssh_key_file=_path(base, key_file) if key_file else None,
+        known_hosts_file=_path(base, known_hosts) if known_hosts else None,
+    )
+    if credential.password is None and credential.ssh_key_file is None:
+        raise fields.error(path, "needs passwordEnv, passwordFile or sshKeyFile")
+    return credential
+
+
+def _limits(doc: Mapping[str, Any], fields: Fields) -> Limits:
+    raw = _section(doc, "limits", {"concurrency", "perCluster"}, fields)
+    values = {}
+    for key, attr in (("concurrency", "concurrency"), ("perCluster", "per_cluster")):
+        value = fields.integer(raw, key, "limits")
+        if value is not None and value < 1:
+            raise fields.error(f"limits.{key}", "must be at least 1")
+        if value is not None:
+            values[attr] = value
+    return Limits(**values)

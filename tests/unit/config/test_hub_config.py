@@ -1,0 +1,154 @@
+"""fleetsync.yaml: defaults, paths relative to the file, secrets by reference, precise errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from engine.config import AppsFromGit, SecretRef, load_config, parse_config
+from engine.errors import ConfigError
+
+FULL = """
+clusters: clusters.yaml
+dataDir: data
+apps:
+- apps/
+- repo: https://git.example/platform/fleet-apps
+  revision: main
+  path: /apps/prod/
+server: {listen: '0.0.0.0:9090'}
+webhook: {secretEnv: HOOK_SECRET}
+git:
+  pollInterval: 15s
+  timeout: 2m
+  credentials:
+  - url: https://github.com/acme
+    username: x-access-token
+    passwordFile: secrets/token
+  - url: ssh://git@github.com/acme
+    sshKeyFile: keys/id_ed25519
+    knownHostsFile: /etc/ssh/known_hosts
+limits: {concurrency: 64, perCluster: 8}
+render: {kustomizeBinary: bin/kustomize}
+"""
+
+
+def test_full_config(tmp_path: Path) -> None:
+    config = parse_config(FULL, source=tmp_path / "fleetsync.yaml")
+    assert config.clusters == tmp_path / "clusters.yaml"
+    assert config.data_dir == tmp_path / "data"
+    assert config.apps == (
+        tmp_path / "apps",
+        AppsFromGit("https://git.example/platform/fleet-apps", "main", "apps/prod"),
+    )
+    assert (config.listen_host, config.listen_port) == ("0.0.0.0", 9090)
+    assert config.webhook_secret == SecretRef(env="HOOK_SECRET")
+    assert (config.git.poll_interval, config.git.timeout) == (15.0, 120.0)
+    https, ssh = config.git.credentials
+    assert https.password == SecretRef(file=tmp_path / "secrets" / "token")
+    assert (ssh.ssh_key_file, ssh.known_hosts_file) == (
+        tmp_path / "keys" / "id_ed25519",
+        Path("/etc/ssh/known_hosts"),
+    )
+    assert (config.limits.concurrency, config.limits.per_cluster) == (64, 8)
+    assert config.kustomize_binary == tmp_path / "bin" / "kustomize"
+
+
+def test_defaults(tmp_path: Path) -> None:
+    config = parse_config("", source=tmp_path / "fleetsync.yaml")
+    assert config.clusters == tmp_path / "clusters.yaml"
+    assert config.data_dir == tmp_path / ".fleetsync"
+    assert config.apps == ()
+    assert (config.listen_host, config.listen_port) == ("127.0.0.1", 8080)
+    assert config.webhook_secret is None
+    assert (config.git.poll_interval, config.git.timeout) == (30.0, 60.0)
+    assert (config.limits.concurrency, config.limits.per_cluster) == (32, 4)
+    assert config.kustomize_binary is None
+
+
+def test_bare_kustomize_name_is_looked_up_on_path(tmp_path: Path) -> None:
+    config = parse_config("render: {kustomizeBinary: kustomize}", source=tmp_path / "f.yaml")
+    assert config.kustomize_binary == Path("kustomize")
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("cluster: c.yaml", "cluster"),
+        ("apps: apps/", "apps"),
+        ("apps: [{repo: r, branch: main}]", "apps[0].branch"),
+        ("apps: [{revision: main}]", "apps[0].repo"),
+        ("server: {listen: localhost}", "server.listen"),
+        ("server: {listen: 'localhost:99999'}", "server.listen"),
+        ("webhook: {secret: hunter2}", "webhook.secret"),
+        ("webhook: {secretEnv: 'not a name'}", "webhook.secretEnv"),
+        ("webhook: {secretEnv: A, secretFile: b}", "webhook.secretEnv"),
+        ("git: {pollInterval: often}", "git.pollInterval"),
+        ("git: {pollInterval: 0s}", "git.pollInterval"),
+        ("git: {credentials: [{url: u, password: hunter2}]}", "git.credentials[0].password"),
+        ("git: {credentials: [{url: u, username: me}]}", "git.credentials[0]"),
+        ("git: {credentials: [{passwordEnv: T}]}", "git.credentials[0].url"),
+        ("limits: {concurrency: 0}", "limits.concurrency"),
+        ("limits: {perCluster: many}", "limits.perCluster"),
+        ("render: {kustomize: x}", "render.kustomize"),
+        ("- a list", ""),
+    ],
+)
+def test_errors_name_file_and_field(tmp_path: Path, text: str, field: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, source=tmp_path / "fleetsync.yaml")
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / 'fleetsync.yaml'}: {field}"), message
+    assert "hunter2" not in message
+
+
+def test_ipv6_listen(tmp_path: Path) -> None:
+    config = parse_config("server: {listen: '[::1]:8080'}", source=tmp_path / "f.yaml")
+    assert (config.listen_host, config.listen_port) == ("::1", 8080)
+
+
+def test_secrets_are_read_on_demand_and_never_shown(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("s3cr3t-token\n")
+    text = (
+        "webhook: {secretEnv: HOOK}\n"
+        "git: {credentials: [{url: https://g.example, passwordFile: token}]}\n"
+    )
+    (tmp_path / "fleetsync.yaml").write_text(text)
+    config = load_config(tmp_path / "fleetsync.yaml", environ={"HOOK": "hook-value"})
+    assert config.webhook_secret is not None
+    assert config.webhook_secret.read({"HOOK": "hook-value"}) == "hook-value"
+    password = config.git.credentials[0].password
+    assert password is not None and password.read() == "s3cr3t-token"
+    assert "s3cr3t" not in repr(config) and "hook-value" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "where"),
+    [
+        ("webhook: {secretEnv: HOOK}", {}, "webhook: environment variable HOOK is not set"),
+        ("webhook: {secretFile: missing}", {}, "webhook: "),
+        (
+            "git: {credentials: [{url: u, passwordEnv: TOKEN}]}",
+            {"OTHER": "x"},
+            "git.credentials[0]: environment variable TOKEN",
+        ),
+    ],
+)
+def test_missing_secrets_fail_at_load(
+    tmp_path: Path, text: str, environ: dict[str, str], where: str
+) -> None:
+    (tmp_path / "fleetsync.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(f"fleetsync.yaml: {where}")):
+        load_config(tmp_path / "fleetsync.yaml", environ=environ)
+
+
+def test_unreadable_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"nope\.yaml: cannot read"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"fleetsync.yaml: not valid YAML \(line 3\)"):
+        parse_config("apps:\n  - [unclosed\nserver: {}\n", source=tmp_path / "fleetsync.yaml")
