@@ -259,7 +259,7 @@ async def _diff(run: _Run, the_plan: Plan) -> Mapping[ResourceKey, Mapping[str, 
 async def _apply_waves(run: _Run, the_plan: Plan) -> bool:
     """Apply wave after wave; stop at a failed apply or a wave that does not get healthy."""
     crds = {_crd_target(s): s for s in the_plan.steps if is_crd(s.key)}
-    waiting: set[ResourceKey] = set()
+    waiting: dict[ResourceKey, str | None] = {}
     for index, wave in enumerate(the_plan.waves):
         for _rank, tier in groupby(wave.steps, key=_tier):
             steps = list(tier)
@@ -293,19 +293,22 @@ def _crd_target(step: Step) -> tuple[str, str]:
 
 
 async def _await_crds(
-    run: _Run, steps: list[Step], crds: Mapping[tuple[str, str], Step], done: set[ResourceKey]
+    run: _Run,
+    steps: list[Step],
+    crds: Mapping[tuple[str, str], Step],
+    done: dict[ResourceKey, str | None],
 ) -> dict[ResourceKey, str]:
     """Wait for the CRDs of these steps' kinds to be Established; the steps still blocked."""
-    needed = {
-        crds[(s.key.group, s.key.kind)] for s in steps if (s.key.group, s.key.kind) in crds
-    } - {c for c in crds.values() if c.key in done}
     blocked: dict[ResourceKey, str] = {}
-    for crd in needed:
-        problem = await wait_established(client=run.client, crd=crd, within=CRD_TIMEOUT)
-        done.add(crd.key)
-        for step in steps:
-            if problem and crds.get((step.key.group, step.key.kind)) == crd:
-                blocked[step.key] = problem
+    for step in steps:
+        crd = crds.get((step.key.group, step.key.kind))
+        if crd is None:
+            continue
+        if crd.key not in done:
+            done[crd.key] = await wait_established(client=run.client, crd=crd, within=CRD_TIMEOUT)
+        problem = done[crd.key]
+        if problem:
+            blocked[step.key] = problem
     return blocked
 
 
