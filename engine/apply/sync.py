@@ -159,7 +159,8 @@ class _Run:
     def result(self, *, status: SyncStatus | None = None) -> SyncResult:
         if status is None:
             pending = any(r.code not in _DONE for r in self.results.values())
-            status = SyncStatus.OUT_OF_SYNC if self.conditions or pending else SyncStatus.SYNCED
+            unhealthy_only = all(c.reason is Reason.HEALTH_CHECK_FAILED for c in self.conditions)
+            status = SyncStatus.SYNCED if unhealthy_only and not pending else SyncStatus.OUT_OF_SYNC
             if self.stage in (Reason.RENDER_FAILED, Reason.PLAN_FAILED) and self.conditions:
                 status = SyncStatus.UNKNOWN
         return SyncResult(
