@@ -88,6 +88,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help=f"registration file (default {default_clusters_file()})",
     )
     parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="directory bounding every file read (default: the Git work tree holding PATH, "
+        "else PATH)",
+    )
+    parser.add_argument(
         "--app",
         default=None,
         help="app name: owns the inventory and tracking ids (default: PATH's directory name)",
@@ -100,12 +108,23 @@ def app_name(path: Path) -> str:
     return name or "app"
 
 
+def render_root(path: Path) -> Path:
+    """The Git work tree holding ``path`` (so overlays may reach ``../../base``), else ``path``."""
+    start = path.absolute()
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return start
+
+
 async def _run(args: argparse.Namespace, *, write: bool) -> SyncResult:
     registry = ClusterRegistry.load(args.clusters or default_clusters_file())
     path: Path = args.path
 
+    root: Path = args.root or render_root(path)
+
     async def rendered() -> Sequence[Mapping[str, Any]]:
-        return await asyncio.to_thread(render.build, path)
+        return await asyncio.to_thread(render.build, path, root=root)
 
     options = SyncOptions(
         prune=getattr(args, "prune", False),
