@@ -8,8 +8,9 @@ from typing import Any
 
 from engine.apply import Reason, ResultCode, SyncOptions, sync
 from engine.clusters import ClusterClient
+from engine.clusters.client import MERGE_PATCH
 from engine.errors import RenderError
-from engine.model import OperationPhase, ResourceKey, SyncStatus
+from engine.model import TRACKING_ANNOTATION, OperationPhase, ResourceKey, SyncStatus
 from tests.integration.sync.conftest import configmap, live, rendering
 
 PRUNE = SyncOptions(prune=True)
@@ -63,8 +64,14 @@ async def test_object_no_longer_tracked_by_the_app_is_not_pruned(
         app=app, client=client, namespace=namespace, render=rendering([configmap(n) for n in "abc"])
     )
     # Someone takes "c" over: it no longer carries this app's tracking id.
-    await sync(
-        app="someone-else", client=client, namespace=namespace, render=rendering([configmap("c")])
+    res = await client.resource(api_version="v1", kind="ConfigMap")
+    other = {"metadata": {"annotations": {TRACKING_ANNOTATION: "other-app:/ConfigMap:x/c"}}}
+    await client.request(
+        method="PATCH",
+        path=res.path(namespace=namespace, name="c"),
+        query={"fieldManager": "kubectl-annotate"},
+        body=other,
+        content_type=MERGE_PATCH,
     )
 
     result = await sync(
