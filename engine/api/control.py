@@ -1,0 +1,107 @@
+"""The seam between the HTTP API and the hub core: what the API may read and ask for.
+
+The hub implements ``HubControl``; ``engine.api.server.create_app`` takes one and never
+reaches further into the hub. Reads of status and history go straight to the store; the
+catalog, the cluster registry and the scheduler are seen through frozen views; the four
+actions only *queue* work and return the targets they queued, so a request never waits
+for a sync to finish. Errors the API maps to HTTP statuses:
+
+    ControlError (FleetsyncError)
+    ├── NotFound         no such app, cluster of the app, or history entry   → 404
+    ├── InvalidRequest   the request cannot be honoured as asked              → 400
+    └── Conflict         the app's state forbids it now (e.g. invalid app)    → 409
+
+Any other ``FleetsyncError`` becomes 503 when ``temporary``, else 500, with its message.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from engine.api.views import AppView, ClusterView, MetricsSnapshot
+from engine.errors import FleetsyncError
+from engine.model import TargetKey
+from engine.store import Store
+
+
+class ControlError(FleetsyncError):
+    """A request to the hub that it refuses; the subclass says why."""
+
+
+class NotFound(ControlError):
+    """The app, cluster or history entry named does not exist."""
+
+
+class InvalidRequest(ControlError):
+    """The request is malformed or ambiguous (e.g. a rollback id of another app)."""
+
+
+class Conflict(ControlError):
+    """The request is valid but the app's current state forbids it."""
+
+
+class HubControl(Protocol):
+    """What the API needs from the hub core.
+
+    ``trigger`` is who asked, as the store records it: ``manual:<user>``
+    (``engine.store.manual_trigger``). The hub may record a rollback's operations as
+    ``rollback:<id>`` instead; it is told the user either way.
+    """
+
+    @property
+    def store(self) -> Store:
+        """The hub's store: statuses and history are read from it directly."""
+        ...
+
+    def apps(self) -> list[AppView]:
+        """Every Application in the catalog (valid or not), sorted by name."""
+        ...
+
+    def clusters(self) -> list[ClusterView]:
+        """Every registered cluster, sorted by name."""
+        ...
+
+    def metrics(self) -> MetricsSnapshot:
+        """The hub's counters and gauges now."""
+        ...
+
+    async def request_sync(
+        self,
+        *,
+        app: str,
+        cluster: str | None = None,
+        revision: str | None = None,
+        prune: bool | None = None,
+        trigger: str,
+    ) -> list[TargetKey]:
+        """Queue a sync of ``app`` (on ``cluster`` only, if given); return the keys queued.
+
+        ``revision`` overrides the declared revision for this one sync; ``prune`` overrides
+        the app's prune policy (None: as the policy says). NotFound for an unknown app or
+        a cluster the app does not target; Conflict when the app is invalid.
+        """
+        ...
+
+    async def request_refresh(self, *, app: str, hard: bool = False) -> list[TargetKey]:
+        """Queue a comparison of ``app`` with Git and the live state, without applying.
+
+        ``hard`` also drops the app's render cache entries first. NotFound if unknown.
+        """
+        ...
+
+    async def rollback(
+        self,
+        *,
+        app: str,
+        cluster: str | None = None,
+        entry_id: int | None = None,
+        trigger: str,
+    ) -> list[TargetKey]:
+        """Sync the revision of history entry ``entry_id`` and turn automated sync off.
+
+        Without ``entry_id`` each target rolls back to its newest Succeeded entry of a
+        revision other than the current one. An ``entry_id`` names one target's entry;
+        ``cluster``, if also given, must be that target's. NotFound for an unknown app,
+        cluster or entry; InvalidRequest when there is nothing to roll back to.
+        """
+        ...
