@@ -1,0 +1,164 @@
+"""The JSON shapes of the REST API, built from views and store values (pure).
+
+Every shape is written field by field from a whitelist: nothing reaches a response
+because a value happened to carry it. Objects appear only as their ``ResourceKey`` with
+sync, health and message, never as bodies, so Secret data cannot leak through here.
+Server URLs lose any user-info (``https://user:token@host`` → ``https://host``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from engine.api.views import AppView, ClusterView, TargetView
+from engine.model import TargetKey
+from engine.store import Condition, HistoryEntry, Operation, ResourceStatus, TargetStatus
+
+JSON = dict[str, Any]
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` without a ``user:password@`` part; unparseable input is returned as it is."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def time(value: datetime | None) -> str | None:
+    """An ISO 8601 UTC time, or None."""
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def app_summary(view: AppView, statuses: Mapping[TargetKey, TargetStatus]) -> JSON:
+    """An app as ``GET /apps`` lists it: settings and one status line per target."""
+    return {
+        "name": view.name,
+        "project": view.project,
+        "source": {
+            "repoURL": without_userinfo(view.repo_url),
+            "targetRevision": view.target_revision,
+            "path": view.path,
+        },
+        "destination": {"description": view.destination, "namespace": view.namespace},
+        "syncPolicy": {
+            "automated": view.automated,
+            "prune": view.prune,
+            "selfHeal": view.self_heal,
+            "automatedDisabledByRollback": view.automated_disabled,
+        },
+        "warnings": list(view.warnings),
+        "errors": list(view.errors),
+        "targets": [_target_summary(t, statuses.get(t.key)) for t in view.targets],
+    }
+
+
+def app_detail(view: AppView, statuses: Mapping[TargetKey, TargetStatus]) -> JSON:
+    """An app as ``GET /apps/{app}`` shows it: the summary plus each target's full status."""
+    body = app_summary(view, statuses)
+    body["targets"] = [_target_detail(t, statuses.get(t.key)) for t in view.targets]
+    return body
+
+
+def _target_summary(target: TargetView, status: TargetStatus | None) -> JSON:
+    status = status or TargetStatus(target.key)
+    op = status.operation
+    return {
+        "cluster": target.key.cluster,
+        "namespace": target.namespace,
+        "path": target.path,
+        "targetRevision": target.revision,
+        "sync": status.sync.value,
+        "health": status.health.value,
+        "revision": status.revision,
+        "operationPhase": op.phase.value if op else None,
+        "reconciledAt": time(status.reconciled_at),
+    }
+
+
+def _target_detail(target: TargetView, status: TargetStatus | None) -> JSON:
+    status = status or TargetStatus(target.key)
+    body = _target_summary(target, status)
+    body.update(
+        healthMessage=status.health_message,
+        resolvedRevision=status.target_revision,
+        operation=operation(status.operation) if status.operation else None,
+        conditions=[condition(c) for c in status.conditions],
+        resources=[resource(r) for r in status.resources],
+    )
+    return body
+
+
+def operation(op: Operation) -> JSON:
+    """A sync operation: what, who, where from, and how it ended."""
+    return {
+        "id": op.id,
+        "revision": op.revision,
+        "trigger": op.trigger,
+        "source": {"repoURL": without_userinfo(op.source.repo), "path": op.source.path},
+        "phase": op.phase.value,
+        "message": op.message,
+        "startedAt": time(op.started_at),
+        "finishedAt": time(op.finished_at),
+    }
+
+
+def condition(cond: Condition) -> JSON:
+    """A condition of a target."""
+    return {
+        "type": cond.type,
+        "reason": cond.reason,
+        "message": cond.message,
+        "lastTransitionTime": time(cond.last_transition),
+    }
+
+
+def resource(res: ResourceStatus) -> JSON:
+    """One managed object: its identity, sync, health and message, never its body."""
+    return {
+        "group": res.key.group,
+        "kind": res.key.kind,
+        "namespace": res.key.namespace,
+        "name": res.key.name,
+        "sync": res.sync.value,
+        "health": res.health.value if res.health else None,
+        "message": res.message,
+    }
+
+
+def history_entry(entry: HistoryEntry) -> JSON:
+    """One finished sync of a target."""
+    return {
+        "id": entry.id,
+        "app": entry.key.app,
+        "cluster": entry.key.cluster,
+        "revision": entry.revision,
+        "phase": entry.phase.value,
+        "message": entry.message,
+        "trigger": entry.trigger,
+        "source": {"repoURL": without_userinfo(entry.source.repo), "path": entry.source.path},
+        "startedAt": time(entry.started_at),
+        "finishedAt": time(entry.finished_at),
+    }
+
+
+def cluster(view: ClusterView) -> JSON:
+    """A registered cluster: name, server URL, labels, reachability."""
+    return {
+        "name": view.name,
+        "server": without_userinfo(view.server),
+        "labels": dict(sorted(view.labels.items())),
+        "reachable": view.reachable,
+        "lastError": view.last_error,
+    }
+
+
+def keys(queued: Iterable[TargetKey]) -> JSON:
+    """The answer to an action: the targets it queued."""
+    return {"queued": [{"app": k.app, "cluster": k.cluster} for k in queued]}
