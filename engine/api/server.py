@@ -1,0 +1,289 @@
+"""The hub's HTTP server: REST API under ``/api/v1``, dashboard, ``/metrics``, webhook.
+
+    GET  /api/v1/apps                       every app, one status line per cluster
+    GET  /api/v1/apps/{app}                 one app with each cluster's full status
+    GET  /api/v1/apps/{app}/history         sync history, newest first (?cluster=, ?limit=)
+    POST /api/v1/apps/{app}/sync            {"cluster"?, "revision"?, "prune"?}  → 202
+    POST /api/v1/apps/{app}/refresh         ?hard=true                          → 202
+    POST /api/v1/apps/{app}/rollback        {"cluster"?, "id"?}                 → 202
+    GET  /api/v1/clusters                   registered clusters and their reach
+    GET  /healthz  GET /metrics  GET / (dashboard)  POST /api/webhook (if given)
+
+Errors are ``{"error": "..."}`` with the status ``engine.api.control`` names. The API has
+no authentication: bind it to loopback or put it behind one. Actions record who asked as
+``manual:<user>`` from the ``X-Fleetsync-User`` header (``api`` without it). Browsers
+cannot act cross-site: an unsafe request whose ``Origin`` is not this server is refused,
+and request bodies must be JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import orjson
+from aiohttp import web
+
+from engine.api import metrics, serialize
+from engine.api.control import Conflict, HubControl, InvalidRequest, NotFound
+from engine.api.views import AppView
+from engine.errors import FleetsyncError
+from engine.model import TargetKey
+from engine.store import HistoryEntry, manual_trigger
+
+log = logging.getLogger(__name__)
+
+API = "/api/v1"
+WEBHOOK_PATH = "/api/webhook"
+USER_HEADER = "X-Fleetsync-User"
+DEFAULT_USER = "api"
+CONTROL_TIMEOUT = 30.0
+MAX_BODY = 64 * 1024
+STATIC_FILES = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
+_USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
+_STATUS = {NotFound: 404, InvalidRequest: 400, Conflict: 409}
+_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'",
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+T = TypeVar("T")
+
+
+def create_app(
+    control: HubControl,
+    *,
+    webhook_handler: Handler | None = None,
+    timeout: float = CONTROL_TIMEOUT,
+) -> web.Application:
+    """The aiohttp application serving ``control``; ``timeout`` bounds each hub call."""
+    app = web.Application(middlewares=[_errors, _same_origin], client_max_size=MAX_BODY)
+    api = _Api(control, timeout=timeout)
+    app.router.add_get(f"{API}/apps", api.list_apps)
+    app.router.add_get(f"{API}/apps/{{app}}", api.get_app)
+    app.router.add_get(f"{API}/apps/{{app}}/history", api.history)
+    app.router.add_post(f"{API}/apps/{{app}}/sync", api.sync)
+    app.router.add_post(f"{API}/apps/{{app}}/refresh", api.refresh)
+    app.router.add_post(f"{API}/apps/{{app}}/rollback", api.rollback)
+    app.router.add_get(f"{API}/clusters", api.clusters)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/metrics", api.metrics)
+    _add_static(app)
+    if webhook_handler is not None:
+        app.router.add_post(WEBHOOK_PATH, webhook_handler)
+    app.on_response_prepare.append(_security_headers)
+    return app
+
+
+def json_response(body: Any, *, status: int = 200) -> web.Response:
+    """A JSON response written by orjson."""
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+def error_response(message: str, *, status: int) -> web.Response:
+    """The API's error shape: ``{"error": message}``."""
+    return json_response({"error": message}, status=status)
+
+
+class _Api:
+    """The REST handlers over one ``HubControl``."""
+
+    def __init__(self, control: HubControl, *, timeout: float) -> None:
+        self.control = control
+        self.timeout = timeout
+
+    async def list_apps(self, request: web.Request) -> web.Response:
+        statuses = await self._call(self.control.store.list_statuses())
+        by_key = {s.key: s for s in statuses}
+        apps = [serialize.app_summary(v, by_key) for v in self.control.apps()]
+        return json_response({"apps": apps})
+
+    async def get_app(self, request: web.Request) -> web.Response:
+        view = self._app(request)
+        statuses = await self._call(self.control.store.list_statuses(view.name))
+        return json_response(serialize.app_detail(view, {s.key: s for s in statuses}))
+
+    async def history(self, request: web.Request) -> web.Response:
+        view = self._app(request)
+        limit = _int_query(request, "limit")
+        cluster = request.query.get("cluster")
+        keys = view.keys if cluster is None else (TargetKey(view.name, cluster),)
+        entries: list[HistoryEntry] = []
+        for key in keys:
+            entries += await self._call(self.control.store.history(key, limit=limit))
+        if cluster is not None and not entries and keys[0] not in view.keys:
+            raise NotFound(f"app {view.name} does not deploy to cluster {cluster}")
+        entries.sort(key=lambda e: (e.finished_at, e.id), reverse=True)
+        entries = entries[:limit] if limit is not None else entries
+        return json_response({"history": [serialize.history_entry(e) for e in entries]})
+
+    async def sync(self, request: web.Request) -> web.Response:
+        view = self._app(request)
+        body = await _body(request)
+        queued = await self._call(
+            self.control.request_sync(
+                app=view.name,
+                cluster=_field(body, "cluster", str),
+                revision=_field(body, "revision", str),
+                prune=_field(body, "prune", bool),
+                trigger=_trigger(request),
+            )
+        )
+        return json_response(serialize.keys(queued), status=202)
+
+    async def refresh(self, request: web.Request) -> web.Response:
+        view = self._app(request)
+        hard = request.query.get("hard", "false").lower()
+        if hard not in ("true", "false", "1", "0"):
+            raise InvalidRequest("hard must be true or false")
+        queued = await self._call(
+            self.control.request_refresh(app=view.name, hard=hard in ("true", "1"))
+        )
+        return json_response(serialize.keys(queued), status=202)
+
+    async def rollback(self, request: web.Request) -> web.Response:
+        view = self._app(request)
+        body = await _body(request)
+        queued = await self._call(
+            self.control.rollback(
+                app=view.name,
+                cluster=_field(body, "cluster", str),
+                entry_id=_field(body, "id", int),
+                trigger=_trigger(request),
+            )
+        )
+        return json_response(serialize.keys(queued), status=202)
+
+    async def clusters(self, request: web.Request) -> web.Response:
+        return json_response({"clusters": [serialize.cluster(c) for c in self.control.clusters()]})
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        statuses = await self._call(self.control.store.list_statuses())
+        families = metrics.hub_families(self.control.metrics()) + metrics.state_families(
+            apps=len(self.control.apps()), statuses=statuses, clusters=self.control.clusters()
+        )
+        return web.Response(
+            body=metrics.render(families).encode(), headers={"Content-Type": metrics.CONTENT_TYPE}
+        )
+
+    def _app(self, request: web.Request) -> AppView:
+        name = request.match_info["app"]
+        for view in self.control.apps():
+            if view.name == name:
+                return view
+        raise NotFound(f"no app named {name}")
+
+    async def _call(self, call: Awaitable[T]) -> T:
+        async with asyncio.timeout(self.timeout):
+            return await call
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+def _trigger(request: web.Request) -> str:
+    user = request.headers.get(USER_HEADER, DEFAULT_USER)
+    if not _USER.match(user):
+        raise InvalidRequest(f"{USER_HEADER} must be 1-64 letters, digits or ._@+-")
+    return manual_trigger(user)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(text="request bodies must be application/json")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("the body must be a JSON object")
+    return body
+
+
+def _field(body: dict[str, Any], name: str, kind: type[T]) -> T | None:
+    value = body.get(name)
+    # bool is an int in Python; an id of true is a mistake, not 1.
+    if value is None or (isinstance(value, kind) and not (kind is int and isinstance(value, bool))):
+        return value
+    raise InvalidRequest(f"{name} must be a {kind.__name__ if kind is not str else 'string'}")
+
+
+def _int_query(request: web.Request, name: str) -> int | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise InvalidRequest(f"{name} must be a positive integer")
+    return int(raw)
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure as ``{"error": ...}`` with its status; internals are only logged."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        text = exc.text or ""
+        message = exc.reason if not text or text.startswith(f"{exc.status}:") else text
+        return error_response(message, status=exc.status)
+    except (NotFound, InvalidRequest, Conflict) as exc:
+        return error_response(str(exc), status=_STATUS[type(exc)])
+    except FleetsyncError as exc:
+        return error_response(str(exc), status=503 if exc.temporary else 500)
+    except TimeoutError:
+        return error_response("the hub did not answer in time", status=504)
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return error_response("internal error (see the hub's log)", status=500)
+
+
+@web.middleware
+async def _same_origin(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse unsafe API requests a browser sends on behalf of another site."""
+    if request.method not in ("GET", "HEAD", "OPTIONS") and request.path.startswith(API):
+        origin = request.headers.get("Origin")
+        if origin is not None and urlsplit(origin).netloc != request.host:
+            return error_response("cross-origin requests are not allowed", status=403)
+        if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+            return error_response("cross-site requests are not allowed", status=403)
+    return await handler(request)
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.update(_SECURITY_HEADERS)
+    if request.path.startswith("/api/") or request.path == "/metrics":
+        response.headers.setdefault("Cache-Control", "no-store")
+
+
+def _add_static(app: web.Application) -> None:
+    """Serve the dashboard's files from the package (read once, at start)."""
+    folder = resources.files("engine.api") / "static"
+    for name, kind in STATIC_FILES.items():
+        body = (folder / name).read_bytes()
+        path = "/" if name == "index.html" else f"/static/{name}"
+        app.router.add_get(path, _static_handler(body, f"{kind}; charset=utf-8"))
+
+
+def _static_handler(body: bytes, content_type: str) -> Handler:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(
+            body=body, headers={"Content-Type": content_type, "Cache-Control": "no-cache"}
+        )
+
+    return handler
