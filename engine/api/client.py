@@ -1,0 +1,121 @@
+"""A small async client of the hub's REST API, used by ``fleetsync app``.
+
+    async with HubClient("http://127.0.0.1:8080", user="cli", timeout=10) as hub:
+        apps = await hub.get("/apps")
+        queued = await hub.post("/apps/demo-dev/sync", {"cluster": "dev"})
+
+Errors: ``HubUnreachable`` (no connection, or no answer within the timeout; temporary)
+and ``HubError`` (the hub answered with an error status; carries it and the hub's
+message). Both are ``FleetsyncError``s, so the CLI prints them as one line.
+"""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+import orjson
+
+from engine.api.server import API, USER_HEADER
+from engine.errors import FleetsyncError
+
+DEFAULT_SERVER = "http://127.0.0.1:8080"
+DEFAULT_TIMEOUT = 10.0
+
+
+def default_server() -> str:
+    """``$FLEETSYNC_SERVER``, else the hub's default address on loopback."""
+    return os.environ.get("FLEETSYNC_SERVER") or DEFAULT_SERVER
+
+
+class HubUnreachable(FleetsyncError):
+    """No connection to the hub, or no answer in time."""
+
+    temporary = True
+
+
+class HubError(FleetsyncError):
+    """The hub answered with an error status."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class HubClient:
+    """JSON requests to one hub's ``/api/v1``, each bounded by ``timeout`` seconds."""
+
+    def __init__(self, server: str, *, user: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.server = server.rstrip("/")
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=timeout),
+            headers={USER_HEADER: user, "Accept": "application/json"},
+        )
+
+    async def __aenter__(self) -> HubClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._session.close()
+
+    async def get(self, path: str, *, params: dict[str, str] | None = None) -> Any:
+        """``GET /api/v1<path>``; the decoded JSON body."""
+        return await self._request("GET", path, params=params)
+
+    async def post(
+        self,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        params: dict[str, str] | None = None,
+    ) -> Any:
+        """``POST /api/v1<path>`` with a JSON body; the decoded JSON answer."""
+        return await self._request("POST", path, params=params, body=body)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None,
+        body: dict[str, Any] | None = None,
+    ) -> Any:
+        url = f"{self.server}{API}{path}"
+        data = orjson.dumps(body) if body is not None else None
+        headers = {"Content-Type": "application/json"} if data is not None else None
+        try:
+            async with self._session.request(
+                method, url, params=params, data=data, headers=headers
+            ) as response:
+                raw = await response.read()
+                status = response.status
+        except TimeoutError:
+            raise HubUnreachable(f"the hub at {self.server} did not answer in time") from None
+        except aiohttp.ClientError as exc:
+            raise HubUnreachable(
+                f"cannot reach the hub at {self.server} ({exc}); is `fleetsync serve` "
+                "running, and is --server or $FLEETSYNC_SERVER right?"
+            ) from None
+        return _decode(raw, status=status, url=url)
+
+
+def _decode(raw: bytes, *, status: int, url: str) -> Any:
+    try:
+        body = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        body = None
+    if status >= 400:
+        message = body.get("error") if isinstance(body, dict) else None
+        raise HubError(f"{message or f'HTTP {status}'} ({status})", status=status)
+    if body is None:
+        raise HubError(
+            f"{url} answered {status} without JSON; is it a fleetsync hub?", status=status
+        )
+    return body

@@ -1,0 +1,258 @@
+"""``fleetsync app``: list, inspect, sync, refresh and roll back apps of a running hub.
+
+Every command talks to the hub's REST API (``--server``, else ``$FLEETSYNC_SERVER``, else
+``http://127.0.0.1:8080``) and records the user as ``$FLEETSYNC_USER`` or ``cli``.
+``list``, ``get`` and ``history`` print tables, and every command prints the API's JSON
+with ``-o json``. An unreachable hub or an error answer is one line on stderr, exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+
+from engine.api.client import DEFAULT_TIMEOUT, HubClient, default_server
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``app`` command group."""
+    parser = sub.add_parser("app", help="list, inspect, sync and roll back apps of a hub")
+    commands = parser.add_subparsers(dest="app_command", required=True, metavar="COMMAND")
+    _command(commands, "list", "list apps with each cluster's sync and health")
+    _command(commands, "get", "show one app: settings, status per cluster, resources", app=True)
+    history = _command(commands, "history", "show an app's sync history", app=True)
+    history.add_argument("--cluster", help="only this cluster's history")
+    history.add_argument("--limit", type=int, help="at most this many entries")
+    sync = _command(commands, "sync", "sync an app now", app=True)
+    sync.add_argument("--cluster", help="only this cluster (default: every cluster)")
+    sync.add_argument("--revision", help="sync this revision instead of the declared one")
+    sync.add_argument(
+        "--prune",
+        action="store_true",
+        default=None,
+        help="prune objects no longer in Git, whatever the app's policy says",
+    )
+    refresh = _command(
+        commands, "refresh", "compare an app with Git and its clusters now", app=True
+    )
+    refresh.add_argument("--hard", action="store_true", help="also drop its render cache")
+    rollback = _command(
+        commands,
+        "rollback",
+        "sync the revision of a history entry and turn automated sync off",
+        app=True,
+    )
+    rollback.add_argument("id", type=int, nargs="?", help="history entry (default: previous)")
+    rollback.add_argument("--cluster", help="only this cluster")
+
+
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help: str,
+    *,
+    app: bool = False,
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=help, description=help)
+    if app:
+        parser.add_argument("app", help="application name")
+    parser.add_argument(
+        "--server",
+        default=default_server(),
+        help="hub URL (default $FLEETSYNC_SERVER or http://127.0.0.1:8080)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds to wait for the hub (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        choices=("table", "json"),
+        default="table",
+        help="output format (default table)",
+    )
+    parser.set_defaults(handler=_handle)
+    return parser
+
+
+def _handle(args: argparse.Namespace) -> int:
+    body = asyncio.run(_request(args))
+    if args.output == "json":
+        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+    printers = {"list": print_apps, "get": print_app, "history": print_history}
+    printers.get(args.app_command, print_queued)(body)
+    return 0
+
+
+async def _request(args: argparse.Namespace) -> Any:
+    user = os.environ.get("FLEETSYNC_USER") or "cli"
+    async with HubClient(args.server, user=user, timeout=args.timeout) as hub:
+        command = args.app_command
+        if command == "list":
+            return await hub.get("/apps")
+        path = f"/apps/{quote(args.app, safe='')}"
+        if command == "get":
+            return await hub.get(path)
+        if command == "history":
+            params = _present(
+                cluster=args.cluster, limit=None if args.limit is None else str(args.limit)
+            )
+            return await hub.get(f"{path}/history", params=params)
+        if command == "refresh":
+            return await hub.post(f"{path}/refresh", params={"hard": str(args.hard).lower()})
+        if command == "sync":
+            body = _present(cluster=args.cluster, revision=args.revision, prune=args.prune)
+            return await hub.post(f"{path}/sync", body)
+        return await hub.post(f"{path}/rollback", _present(cluster=args.cluster, id=args.id))
+
+
+def _present(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def clean(value: Any) -> str:
+    """A value as one printable line: control characters (escapes, newlines) become spaces."""
+    return "-" if value is None or value == "" else _UNPRINTABLE.sub(" ", str(value)).strip()
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """Rows in left-aligned columns under upper-case headers."""
+    lines = [[h.upper() for h in headers]] + [[clean(c) for c in row] for row in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
+    out = [
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    ]
+    return "\n".join(out) + "\n"
+
+
+def short(revision: str | None) -> str | None:
+    """A commit SHA cut to 10 characters (other revisions as they are)."""
+    if revision and re.fullmatch(r"[0-9a-f]{40,64}", revision):
+        return revision[:10]
+    return revision
+
+
+def print_apps(body: dict[str, Any]) -> None:
+    """``app list``: one row per (app, cluster)."""
+    rows = []
+    for app in body["apps"]:
+        for t in app["targets"] or [None]:
+            if t is None:
+                rows.append([app["name"], None, None, None, None, "; ".join(app["errors"])])
+                continue
+            rows.append(
+                [
+                    app["name"],
+                    t["cluster"],
+                    t["sync"],
+                    t["health"],
+                    short(t["revision"]),
+                    t["operationPhase"],
+                ]
+            )
+    sys.stdout.write(table(["name", "cluster", "sync", "health", "revision", "operation"], rows))
+
+
+def print_app(app: dict[str, Any]) -> None:
+    """``app get``: settings, then per cluster its status, conditions and resources."""
+    source, policy = app["source"], app["syncPolicy"]
+    auto = "automated" if policy["automated"] else "manual"
+    flags = [
+        f
+        for f, on in (
+            ("prune", policy["prune"]),
+            ("self-heal", policy["selfHeal"]),
+            ("disabled by rollback", policy["automatedDisabledByRollback"]),
+        )
+        if on
+    ]
+    facts = [
+        ("name", app["name"]),
+        ("project", app["project"]),
+        ("source", f"{source['repoURL']} @ {source['targetRevision']}"),
+        ("path", source["path"] or "."),
+        ("destination", app["destination"]["description"]),
+        ("namespace", app["destination"]["namespace"]),
+        ("sync policy", ", ".join([auto, *flags])),
+    ]
+    facts += [("error", e) for e in app["errors"]] + [("warning", w) for w in app["warnings"]]
+    sys.stdout.write("".join(f"{k + ':':<13}{clean(v)}\n" for k, v in facts) + "\n")
+    targets = app["targets"]
+    sys.stdout.write(
+        table(
+            ["cluster", "sync", "health", "revision", "operation", "message"],
+            [
+                [
+                    t["cluster"],
+                    t["sync"],
+                    t["health"],
+                    short(t["revision"]),
+                    (t["operation"] or {}).get("phase"),
+                    (t["operation"] or {}).get("message") or t["healthMessage"],
+                ]
+                for t in targets
+            ],
+        )
+    )
+    conditions = [
+        [t["cluster"], c["type"], c["reason"], c["message"]]
+        for t in targets
+        for c in t["conditions"]
+    ]
+    if conditions:
+        sys.stdout.write("\n" + table(["cluster", "condition", "reason", "message"], conditions))
+    resources = [
+        [t["cluster"], r["namespace"], _kind(r), r["name"], r["sync"], r["health"], r["message"]]
+        for t in targets
+        for r in t["resources"]
+    ]
+    if resources:
+        sys.stdout.write(
+            "\n"
+            + table(
+                ["cluster", "namespace", "kind", "name", "sync", "health", "message"], resources
+            )
+        )
+
+
+def _kind(resource: dict[str, Any]) -> str:
+    return f"{resource['kind']}.{resource['group']}" if resource["group"] else resource["kind"]
+
+
+def print_history(body: dict[str, Any]) -> None:
+    """``app history``: one row per finished sync, newest first."""
+    rows = [
+        [
+            h["id"],
+            h["cluster"],
+            short(h["revision"]),
+            h["phase"],
+            h["trigger"],
+            h["finishedAt"],
+            h["message"],
+        ]
+        for h in body["history"]
+    ]
+    sys.stdout.write(
+        table(["id", "cluster", "revision", "phase", "trigger", "finished", "message"], rows)
+    )
+
+
+def print_queued(body: dict[str, Any]) -> None:
+    """``sync``, ``refresh``, ``rollback``: the targets queued."""
+    queued = [f"{k['app']}@{k['cluster']}" for k in body["queued"]]
+    print(f"queued: {', '.join(queued)}" if queued else "nothing to do: no target queued")

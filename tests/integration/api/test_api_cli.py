@@ -1,0 +1,142 @@
+"""``fleetsync app ...`` in-process against a real hub server on loopback."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.cli import main
+from engine.store import AUTOMATED_SYNC_DISABLED
+from tests.integration.api.hub import ServedHub
+
+
+@pytest.fixture
+def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServedHub]:
+    with ServedHub(tmp_path) as served:
+        monkeypatch.setenv("FLEETSYNC_SERVER", served.url)
+        monkeypatch.delenv("FLEETSYNC_USER", raising=False)
+        yield served
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["app", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_prints_one_row_per_app_and_cluster(served: ServedHub, capsys) -> None:
+    code, out, _ = run(capsys, "list")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["NAME", "CLUSTER", "SYNC", "HEALTH", "REVISION", "OPERATION"]
+    assert lines[2].split() == ["demo-dev", "dev", "Synced", "Healthy", "b" * 10, "Succeeded"]
+    assert lines[4].split() == ["fleet", "dev", "Unknown", "Unknown", "-", "-"]
+    assert lines[5].split() == ["fleet", "prod", "OutOfSync", "Degraded", "c" * 10, "Failed"]
+    assert lines[1].startswith("broken ") and "not registered" in lines[1]
+
+
+def test_list_as_json_is_the_api_answer(served: ServedHub, capsys) -> None:
+    code, out, _ = run(capsys, "list", "-o", "json")
+    assert code == 0
+    assert [a["name"] for a in json.loads(out)["apps"]] == [
+        "broken",
+        "demo-dev",
+        "demo-prod",
+        "fleet",
+    ]
+
+
+def test_get_shows_settings_status_conditions_and_resources(served: ServedHub, capsys) -> None:
+    code, out, _ = run(capsys, "get", "fleet")
+    assert code == 0
+    assert "source:      https://git.example/demo.git @ main" in out
+    assert "sync policy: manual" in out
+    assert "ApplyFailed" in out and "Deployment web: forbidden" in out
+    rows = [line.split() for line in out.splitlines()]
+    assert [
+        "prod",
+        "fleet",
+        "Deployment.apps",
+        "web",
+        "Synced",
+        "Healthy",
+        "3/3",
+        "replicas",
+        "available",
+    ] in rows
+
+
+def test_history_of_one_cluster(served: ServedHub, capsys) -> None:
+    code, out, _ = run(capsys, "history", "demo-dev", "--cluster", "dev")
+    assert code == 0
+    ids = [line.split()[0] for line in out.splitlines()[1:]]
+    assert ids == [str(served.ids["dev2"]), str(served.ids["dev1"])]
+    code, out, _ = run(capsys, "history", "demo-dev", "--limit", "1", "-o", "json")
+    assert [h["id"] for h in json.loads(out)["history"]] == [served.ids["dev2"]]
+
+
+def test_sync_passes_cluster_revision_prune_and_the_cli_user(served: ServedHub, capsys) -> None:
+    code, out, _ = run(capsys, "sync", "fleet", "--cluster", "prod", "--revision", "v1", "--prune")
+    assert (code, out) == (0, "queued: fleet@prod\n")
+    assert served.hub.calls == [
+        (
+            "sync",
+            {
+                "app": "fleet",
+                "cluster": "prod",
+                "revision": "v1",
+                "prune": True,
+                "trigger": "manual:cli",
+            },
+        )
+    ]
+
+
+def test_sync_takes_the_user_from_the_environment(served: ServedHub, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("FLEETSYNC_USER", "carol")
+    assert run(capsys, "sync", "demo-dev")[0] == 0
+    assert served.hub.calls[0][1]["trigger"] == "manual:carol"
+    assert served.hub.calls[0][1]["prune"] is None
+
+
+def test_refresh_hard(served: ServedHub, capsys) -> None:
+    code, out, _ = run(capsys, "refresh", "demo-prod", "--hard")
+    assert (code, out) == (0, "queued: demo-prod@prod\n")
+    assert served.hub.calls == [("refresh", {"app": "demo-prod", "hard": True})]
+
+
+def test_rollback_to_an_entry(served: ServedHub, capsys) -> None:
+    entry = served.ids["dev1"]
+    code, out, _ = run(capsys, "rollback", "demo-dev", str(entry), "-o", "json")
+    assert code == 0
+    assert json.loads(out) == {"queued": [{"app": "demo-dev", "cluster": "dev"}]}
+    assert served.hub.calls == [
+        (
+            "rollback",
+            {"app": "demo-dev", "cluster": None, "entry_id": entry, "trigger": "manual:cli"},
+        )
+    ]
+    setting = served.run(served.hub.store.get_app_setting("demo-dev", AUTOMATED_SYNC_DISABLED))
+    assert setting is True
+
+
+def test_errors_of_the_hub_are_one_line_and_exit_1(served: ServedHub, capsys) -> None:
+    code, out, err = run(capsys, "get", "nope")
+    assert (code, out) == (1, "")
+    assert err == "fleetsync: error: no app named nope (404)\n"
+    code, _, err = run(capsys, "rollback", "demo-dev", "999")
+    assert code == 1 and "no history entry 999 (404)" in err
+
+
+def test_an_unreachable_hub_is_a_clear_error(capsys) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code, out, err = run(capsys, "list", "--server", f"http://127.0.0.1:{port}", "--timeout", "2")
+    assert (code, out) == (1, "")
+    assert err.startswith(f"fleetsync: error: cannot reach the hub at http://127.0.0.1:{port}")
+    assert "fleetsync serve" in err and err.count("\n") == 1
