@@ -32,6 +32,7 @@ from aiohttp import web
 from engine.api import metrics, serialize
 from engine.api.control import Conflict, HubControl, InvalidRequest, NotFound
 from engine.api.views import AppView
+from engine.api.webhook import WEBHOOK_PATH
 from engine.errors import FleetsyncError
 from engine.model import TargetKey
 from engine.store import HistoryEntry, manual_trigger
@@ -39,7 +40,6 @@ from engine.store import HistoryEntry, manual_trigger
 log = logging.getLogger(__name__)
 
 API = "/api/v1"
-WEBHOOK_PATH = "/api/webhook"
 USER_HEADER = "X-Fleetsync-User"
 DEFAULT_USER = "api"
 CONTROL_TIMEOUT = 30.0
