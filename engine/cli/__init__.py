@@ -12,10 +12,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from engine.cli import app, local, render, sync
+from engine.cli import app, local, render, serve, sync
 from engine.errors import FleetsyncError
 
-GROUPS = (app, local, render, sync)
+GROUPS = (app, local, render, serve, sync)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,8 +1,9 @@
 """When each key is due again: jittered periodic resync and retry backoff (pure).
 
 Every tracked key has at most one periodic deadline and at most one retry deadline. The
-periodic interval is jittered by ±10% so that keys registered together (a hub restart, a
-new repo with hundreds of apps) spread out instead of firing in one burst every interval.
+periodic interval is shortened by up to 10% at random so that keys registered together (a
+hub restart, a new repo with hundreds of apps) spread out instead of firing in one burst,
+while no key waits longer than its interval.
 
 ``Backoff`` follows Argo CD's ``syncPolicy.retry``: the n-th consecutive failure waits
 ``duration * factor**(n-1)``, never more than ``max_duration``; ``limit`` caps how many
@@ -80,8 +81,12 @@ class Backoff:
 
 
 def jittered(interval: float, *, rng: random.Random, jitter: float = DEFAULT_JITTER) -> float:
-    """``interval`` moved by a uniform random fraction within ±``jitter`` of itself."""
-    return interval * (1.0 + rng.uniform(-jitter, jitter))
+    """``interval`` shortened by a uniform random fraction of at most ``jitter``.
+
+    Only ever earlier: resyncs of many apps are spread out, yet each app is still
+    reconciled within its declared interval (``timeout.reconcile``), as users read it.
+    """
+    return interval * (1.0 - rng.uniform(0.0, jitter))
 
 
 class Timers:

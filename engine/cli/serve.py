@@ -1,0 +1,48 @@
+"""``fleetsync serve --config fleetsync.yaml``: run the hub until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import uvloop
+
+from engine.config import load_config
+from engine.hub.hub import Hub
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``serve`` command."""
+    parser = sub.add_parser("serve", help="run the hub: sync apps, serve API and dashboard")
+    parser.add_argument("--config", type=Path, default=Path("fleetsync.yaml"),
+                        help="hub configuration (default ./fleetsync.yaml)")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.set_defaults(handler=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = load_config(args.config)
+    return uvloop.run(_run(Hub(config)))
+
+
+async def _run(hub: Hub) -> int:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, hub.stop)
+    task = asyncio.create_task(hub.run())
+    ready = asyncio.create_task(hub.ready.wait())
+    await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if hub.listening:
+        host, port = hub.listening
+        print(f"fleetsync hub: dashboard and API at http://{host}:{port}/", file=sys.stderr,
+              flush=True)
+    await task
+    ready.cancel()
+    return 0

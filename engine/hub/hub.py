@@ -1,0 +1,391 @@
+"""The hub: every part wired together, run under one task group, and seen by the API.
+
+``Hub(config).run()`` opens the store (recovering syncs a killed hub left Running), loads
+clusters and Applications, then runs side by side until ``stop()``: the scheduler (one
+reconcile per queued (app, cluster) key), the Git poller (one fetch per repository per
+poll), the live watches (drift and health), a follower of the app files and the cluster
+registration (changes apply without restart), a health writer, and the HTTP server (API,
+dashboard, webhook, /metrics). ``Hub`` is also the API's ``HubControl``.
+
+``fleetsync.yaml`` itself is read once at start; a change to it needs a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter, defaultdict
+from contextlib import AsyncExitStack
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from engine.api.control import Conflict, InvalidRequest, NotFound
+from engine.api.server import create_app
+from engine.api.views import AppView, ClusterView, HistogramRecorder, MetricsSnapshot, TargetView
+from engine.api.webhook import WebhookReceiver
+from engine.apps import Application, ClusterInfo
+from engine.clusters import ClusterPool, ClusterRegistry
+from engine.config import AppsFromGit, HubConfig
+from engine.errors import FleetsyncError
+from engine.health import HealthResult, aggregate
+from engine.hub import wiring
+from engine.hub.catalog import Catalog, CatalogChange
+from engine.hub.live import LiveWatcher
+from engine.hub.reconciler import Parts, Reconciler, Request
+from engine.hub.trees import TreeCache
+from engine.model import HealthStatus, OperationPhase, ResourceKey, TargetKey
+from engine.render.aio import AsyncRenderCache
+from engine.scheduler import Trigger, WorkQueue
+from engine.scheduler.poller import GitPoller, Watch
+from engine.scheduler.runner import Outcome, Scheduler
+from engine.source import GitSource
+from engine.store import Store
+from engine.store.model import AUTOMATED_SYNC_DISABLED, HistoryEntry, rollback_trigger
+
+log = logging.getLogger(__name__)
+FOLLOW_INTERVAL = 2.0
+HEALTH_FLUSH_INTERVAL = 0.5
+STOP_GRACE = 20.0
+
+
+class Hub:
+    """One fleetsync hub process (and the API's ``HubControl``)."""
+
+    def __init__(self, config: HubConfig) -> None:
+        self.config = config
+        self.catalog = Catalog([p for p in config.apps if isinstance(p, Path)])
+        self.cluster_infos: dict[str, ClusterInfo] = {}
+        self.cluster_errors: dict[str, str] = {}
+        self.listening: tuple[str, int] | None = None
+        self.ready = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._health: dict[TargetKey, dict[ResourceKey, HealthResult]] = defaultdict(dict)
+        self._locks: dict[TargetKey, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._counts: dict[str, Counter[str]] = defaultdict(Counter)
+        self._drift_events = 0
+        self._sync_seconds = HistogramRecorder()
+        self._started_at = time.time()
+        self._disabled: set[str] = set()
+
+    # ----------------------------------------------------------------- running
+    async def run(self) -> None:
+        """Run until ``stop()``; every part is closed on the way out."""
+        async with AsyncExitStack() as stack:
+            await self._open(stack)
+            interrupted = await self._store.recover()
+            await self._reload(force=True)
+            for key in interrupted:
+                self.scheduler.enqueue(key, Trigger.RETRY)
+            await self._serve_http(stack)
+            async with asyncio.TaskGroup() as group:
+                background = [
+                    group.create_task(self.poller.run()),
+                    group.create_task(self.live.run()),
+                    group.create_task(self._follow_config()),
+                    group.create_task(self._flush_health()),
+                ]
+                scheduler = group.create_task(self.scheduler.run())
+                self.ready.set()
+                await self._stopping.wait()
+                await self.scheduler.stop(grace=STOP_GRACE)
+                await scheduler
+                self.poller.stop()
+                for task in background:
+                    task.cancel()
+
+    def stop(self) -> None:
+        """Ask ``run`` to finish: in-flight syncs get a grace period, then are cancelled."""
+        self._stopping.set()
+
+    async def _open(self, stack: AsyncExitStack) -> None:
+        data = self.config.data_dir
+        data.mkdir(parents=True, exist_ok=True)
+        self._store = await Store.open(data / "fleetsync.db")
+        stack.push_async_callback(self._store.close)
+        self.registry = ClusterRegistry.load(self.config.clusters)
+        self.pool = await stack.enter_async_context(ClusterPool(self.registry))
+        self.source = GitSource(data / "git", credentials=wiring.credentials(self.config),
+                                network_timeout=self.config.git.timeout)
+        self.renders = AsyncRenderCache()
+        self.live = LiveWatcher(pool=self.pool, on_drift=self._on_drift,
+                                on_health=self._on_health)
+        kustomize = str(self.config.kustomize_binary) if self.config.kustomize_binary else None
+        self.reconciler = Reconciler(Parts(
+            catalog=self.catalog, source=self.source, trees=TreeCache(self.source, data / "trees"),
+            renders=self.renders, pool=self.pool, store=self._store, live=self.live,
+            clusters=self.cluster_infos, kustomize=kustomize,
+        ))
+        limits = self.config.limits
+        queue = WorkQueue(concurrency=limits.concurrency, cluster_limit=limits.per_cluster)
+        self.scheduler = Scheduler(self._reconcile, queue=queue)
+        self.poller = GitPoller(self.source, self._enqueue_from_git,
+                                interval=self.config.git.poll_interval)
+
+    async def _serve_http(self, stack: AsyncExitStack) -> None:
+        secret = self.config.webhook_secret.read() if self.config.webhook_secret else None
+        receiver = WebhookReceiver(on_push=self.poller.on_push, secret=secret)
+        runner = web.AppRunner(create_app(self, webhook_handler=receiver.handle))
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, self.config.listen_host, self.config.listen_port)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        self.listening = (str(host), int(port))
+        log.info("fleetsync hub listening on http://%s:%d", host, port)
+
+    async def _reconcile(self, key: TargetKey, trigger: Trigger) -> Outcome:
+        """One reconcile, counted and timed, serialised with health writes of the target."""
+        started = time.monotonic()
+        self._counts["triggers"][trigger.name.lower()] += 1
+        async with self._locks[key]:
+            outcome = await self.reconciler.reconcile(key, trigger)
+        self._sync_seconds.observe(time.monotonic() - started)
+        self._counts["reconciles"][outcome.value] += 1
+        return outcome
+
+    def _enqueue_from_git(self, key: TargetKey, trigger: Trigger) -> bool:
+        self.reconciler.invalidate(key)
+        return self.scheduler.enqueue(key, trigger)
+
+    # ------------------------------------------------- following configuration
+    async def _follow_config(self) -> None:
+        while True:
+            await asyncio.sleep(FOLLOW_INTERVAL)
+            try:
+                await self._reload(force=False)
+            except FleetsyncError as err:
+                log.warning("reloading configuration: %s", err)
+
+    async def _reload(self, *, force: bool) -> None:
+        change = self.registry.reload()
+        if change:
+            await self.pool.update(change)
+            for name in change.changed | change.removed:
+                self.live.forget_cluster(name)
+        git_apps = [a for a in self.config.apps if isinstance(a, AppsFromGit)]
+        if not (force or change or git_apps or self.catalog.changed_on_disk()):
+            return
+        await self._cluster_infos()
+        texts = await self._git_app_texts(git_apps)
+        catalog_change = self.catalog.reload(list(self.cluster_infos.values()), texts)
+        changed = change.changed if change else frozenset()
+        await self._apply(catalog_change, changed_clusters=changed)
+
+    async def _cluster_infos(self) -> None:
+        infos: dict[str, ClusterInfo] = {}
+        for name, spec in self.registry.clusters.items():
+            try:
+                server = (await self.pool.client(name)).server
+                self.cluster_errors.pop(name, None)
+            except FleetsyncError as err:
+                server, self.cluster_errors[name] = "", str(err)
+            infos[name] = ClusterInfo(name, server, dict(spec.labels))
+        self.cluster_infos.clear()
+        self.cluster_infos.update(infos)
+
+    async def _git_app_texts(self, sources: list[AppsFromGit]) -> list[tuple[str, str]]:
+        texts: list[tuple[str, str]] = []
+        for entry in sources:
+            try:
+                sha = await self.source.resolve(repo=entry.repo, revision=entry.revision,
+                                                max_age=self.config.git.poll_interval)
+                files = await self.source.read_files(repo=entry.repo, sha=sha, path=entry.path)
+            except FleetsyncError as err:
+                log.warning("apps from %s: %s", entry.repo, err)
+                continue
+            for path, file in sorted(files.items()):
+                if path.endswith((".yaml", ".yml")) and not file.is_symlink:
+                    texts.append((f"{entry.repo}//{path}@{sha[:8]}", file.data.decode()))
+        return texts
+
+    async def _apply(self, change: CatalogChange, *, changed_clusters: frozenset[str]) -> None:
+        for key in change.removed:
+            self.scheduler.untrack(key)
+            self.poller.unwatch(key)
+            self.live.forget(key)
+            await self._store.forget(key)
+        for key in change.added | change.changed:
+            target = self.catalog.targets[key]
+            self.reconciler.invalidate(key)
+            if key in change.changed:
+                await self._store.set_app_setting(key.app, AUTOMATED_SYNC_DISABLED, None)
+                self._disabled.discard(key.app)
+            elif await self._store.get_app_setting(key.app, AUTOMATED_SYNC_DISABLED):
+                self._disabled.add(key.app)
+            self.poller.watch(target.repo_url, Watch(key, target.revision, frozenset({""})))
+            self.scheduler.track(key, interval=target.options.reconcile_interval,
+                                 backoff=wiring.backoff(target.options.retry))
+        for key in self.catalog.targets:
+            if key.cluster in changed_clusters:
+                self.reconciler.invalidate(key)
+                self.scheduler.enqueue(key, Trigger.PERIODIC)
+
+    # ------------------------------------------------------ live events
+    def _on_drift(self, target: TargetKey, key: ResourceKey, why: str) -> None:
+        self._drift_events += 1
+        log.info("%s: drift: %s", target, why)
+        self.reconciler.invalidate(target)
+        self.scheduler.enqueue(target, Trigger.DRIFT)
+
+    def _on_health(self, target: TargetKey, key: ResourceKey, health: HealthResult) -> None:
+        self._health[target][key] = health
+
+    async def _flush_health(self) -> None:
+        """Write health changes seen by the watches into the targets' statuses."""
+        while True:
+            await asyncio.sleep(HEALTH_FLUSH_INTERVAL)
+            for target in list(self._health):
+                lock = self._locks[target]
+                if lock.locked():
+                    continue
+                async with lock:
+                    await self._write_health(target, self._health.pop(target))
+
+    async def _write_health(
+        self, target: TargetKey, found: dict[ResourceKey, HealthResult]
+    ) -> None:
+        status = await self._store.get_status(target)
+        if status is None or not status.resources:
+            return
+        resources = tuple(
+            replace(r, health=found[r.key].status, message=found[r.key].message)
+            if r.key in found and r.health is not None else r
+            for r in status.resources
+        )
+        if resources == status.resources:
+            return
+        healths = [r.health for r in resources if r.health is not None]
+        worst = aggregate(healths)
+        message = "; ".join(f"{r.key.kind}/{r.key.name}: {r.message}" for r in resources
+                            if r.health not in (None, HealthStatus.HEALTHY) and r.message)
+        await self._store.save_status(replace(status, resources=resources, health=worst,
+                                              health_message=message))
+
+    # ------------------------------------------------------------- HubControl
+    @property
+    def store(self) -> Store:
+        """The hub's store (statuses and history)."""
+        return self._store
+
+    def apps(self) -> list[AppView]:
+        """Every Application in the catalog, valid or not, sorted by name."""
+        views = [self._app_view(app) for app in self.catalog.apps.applications.values()]
+        for name, problems in self.catalog.problems.items():
+            if name not in self.catalog.apps.applications:
+                views.append(AppView(name=name, project="", repo_url="", target_revision="",
+                                     path="", destination="", errors=problems.errors))
+        return sorted(views, key=lambda v: v.name)
+
+    def _app_view(self, app: Application) -> AppView:
+        dest = app.destination
+        where = (f"selector {dest.cluster_selector}" if dest.cluster_selector is not None
+                 else f"name {dest.name}" if dest.name else f"server {dest.server}")
+        problems = self.catalog.problems.get(app.name)
+        automated = app.sync_policy.automated
+        targets = tuple(
+            TargetView(t.key, t.namespace, t.path, t.revision)
+            for k, t in sorted(self.catalog.targets.items()) if k.app == app.name
+        )
+        return AppView(
+            name=app.name, project=app.project, repo_url=app.source.repo_url,
+            target_revision=app.source.target_revision, path=app.source.path,
+            destination=where, namespace=dest.namespace, automated=automated is not None,
+            prune=bool(automated and automated.prune),
+            self_heal=bool(automated and automated.self_heal),
+            automated_disabled=app.name in self._disabled,
+            warnings=problems.warnings if problems else (),
+            errors=problems.errors if problems else (), targets=targets,
+        )
+
+    def clusters(self) -> list[ClusterView]:
+        """Every registered cluster, sorted by name."""
+        return [
+            ClusterView(name=i.name, server=i.server, labels=dict(i.labels),
+                        reachable=name not in self.cluster_errors,
+                        last_error=self.cluster_errors.get(name, ""))
+            for name, i in sorted(self.cluster_infos.items())
+        ]
+
+    def metrics(self) -> MetricsSnapshot:
+        """Counters and gauges now."""
+        sched = self.scheduler.metrics()
+        return MetricsSnapshot(
+            reconciles=dict(self._counts["reconciles"]), syncs=dict(self._counts["syncs"]),
+            triggers=dict(self._counts["triggers"]), drift_events=self._drift_events,
+            queue_depth=sched.queued, running=sched.running,
+            sync_duration=self._sync_seconds.snapshot(), started_at=self._started_at,
+        )
+
+    async def request_sync(
+        self, *, app: str, cluster: str | None = None, revision: str | None = None,
+        prune: bool | None = None, trigger: str,
+    ) -> list[TargetKey]:
+        """Queue a sync of ``app`` (on one cluster if given)."""
+        keys = self._keys(app, cluster)
+        for key in keys:
+            self.reconciler.request(key, Request(trigger, revision, prune))
+            self.scheduler.enqueue(key, Trigger.MANUAL)
+        return keys
+
+    async def request_refresh(self, *, app: str, hard: bool = False) -> list[TargetKey]:
+        """Queue a comparison of ``app`` (dropping its renders first when ``hard``)."""
+        keys = self._keys(app, None)
+        for key in keys:
+            if hard:
+                self.renders.cache.invalidate(repo=self.catalog.targets[key].repo_url)
+            self.reconciler.invalidate(key)
+            self.scheduler.enqueue(key, Trigger.MANUAL)
+        return keys
+
+    async def rollback(
+        self, *, app: str, cluster: str | None = None, entry_id: int | None = None,
+        trigger: str,
+    ) -> list[TargetKey]:
+        """Sync an earlier revision from history and turn automated sync off for ``app``."""
+        chosen = []
+        for key in self._keys(app, cluster):
+            entry = await self._rollback_entry(key, entry_id)
+            if entry is not None:
+                chosen.append((key, entry.id, entry.revision))
+        if entry_id is not None and not chosen:
+            raise NotFound(f"no history entry {entry_id} for app {app}")
+        if not chosen:
+            raise InvalidRequest(f"app {app}: no earlier successful revision to roll back to")
+        await self._store.set_app_setting(app, AUTOMATED_SYNC_DISABLED, True)
+        self._disabled.add(app)
+        for key, entry_number, revision in chosen:
+            self.reconciler.request(key, Request(rollback_trigger(entry_number), revision))
+            self.scheduler.enqueue(key, Trigger.MANUAL)
+        return [key for key, _, _ in chosen]
+
+    async def _rollback_entry(self, key: TargetKey, entry_id: int | None) -> HistoryEntry | None:
+        if entry_id is not None:
+            return await self._store.history_entry(key, entry_id)
+        status = await self._store.get_status(key)
+        current = status.revision if status else None
+        for entry in await self._store.history(key):
+            if entry.phase is OperationPhase.SUCCEEDED and entry.revision != current:
+                return entry
+        return None
+
+    def _keys(self, app: str, cluster: str | None) -> list[TargetKey]:
+        if app not in self.catalog.apps.applications and app not in self.catalog.problems:
+            raise NotFound(f"no application named {app}")
+        problems = self.catalog.problems.get(app)
+        if problems and problems.errors:
+            raise Conflict(f"application {app} is invalid: {problems.errors[0]}")
+        keys = [k for k in sorted(self.catalog.targets) if k.app == app]
+        if cluster is not None:
+            keys = [k for k in keys if k.cluster == cluster]
+            if not keys:
+                raise NotFound(f"application {app} does not target cluster {cluster}")
+        return keys
+
+
+def utc_now() -> datetime:
+    """Now, in UTC."""
+    return datetime.now(UTC)

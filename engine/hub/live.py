@@ -1,0 +1,285 @@
+"""Live state of every tracked object: one watch per (cluster, kind), shared by all apps.
+
+Each watch lists and then follows the objects of one kind in all namespaces that carry
+``app.kubernetes.io/managed-by=fleetsync``; the tracking annotation says which app owns
+each one. For every event the watcher decides what it means:
+
+- a change of spec, labels or annotations made by another field manager (or a deletion):
+  **drift** → the owning target is reported to ``on_drift`` (self-heal or OutOfSync);
+- a change fleetsync made itself (the newest managedFields entry outside ``status`` is
+  ``fleetsync``'s): nothing to do;
+- a status-only change: a new **health** for that object → ``on_health``.
+
+``version(target)`` changes whenever one of the target's objects drifted; together with the
+commit SHA it lets a periodic resync skip a target that nothing touched. It is ``None``
+until every kind of the target is watched, so the first reconcile after start never skips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import orjson
+
+from engine.clusters import ApiResource, ClusterClient, ClusterPool
+from engine.clusters.errors import ApiError
+from engine.errors import FleetsyncError
+from engine.health import HealthResult, assess
+from engine.model import (
+    FIELD_MANAGER,
+    MANAGED_BY_LABEL,
+    MANAGED_BY_VALUE,
+    TRACKING_ANNOTATION,
+    ResourceKey,
+    TargetKey,
+    parse_tracking_id,
+)
+
+log = logging.getLogger(__name__)
+
+Kind = tuple[str, str]  # (apiVersion, kind)
+OnDrift = Callable[[TargetKey, ResourceKey, str], None]
+OnHealth = Callable[[TargetKey, ResourceKey, HealthResult], None]
+WATCH_SECONDS = 290
+RETRY_MAX = 30.0
+# Annotations other managers keep up to date without any user changing the object.
+_NOISY_ANNOTATIONS = (
+    "deployment.kubernetes.io/revision",
+    "kubectl.kubernetes.io/last-applied-configuration",
+)
+
+
+@dataclass
+class _Seen:
+    fingerprint: str
+    health: HealthResult
+    owner: TargetKey | None
+
+
+@dataclass
+class _KindWatch:
+    task: asyncio.Task[None]
+    synced: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class LiveWatcher:
+    """Watches the kinds each cluster's targets manage and reports drift and health."""
+
+    def __init__(self, *, pool: ClusterPool, on_drift: OnDrift, on_health: OnHealth) -> None:
+        self._pool = pool
+        self._on_drift = on_drift
+        self._on_health = on_health
+        self._epoch = uuid.uuid4().hex[:8]
+        self._wanted: dict[TargetKey, frozenset[Kind]] = {}
+        self._watches: dict[tuple[str, Kind], _KindWatch] = {}
+        self._seen: dict[tuple[str, ResourceKey], _Seen] = {}
+        self._drifts: dict[TargetKey, int] = {}
+        self._group: asyncio.TaskGroup | None = None
+
+    async def run(self) -> None:
+        """Own the watch tasks until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            self._group = group
+            self._reconcile_watches()
+            await asyncio.Event().wait()
+
+    def want(self, target: TargetKey, kinds: frozenset[Kind]) -> None:
+        """Watch ``kinds`` for ``target`` (replacing what it wanted before)."""
+        self._wanted[target] = kinds
+        self._reconcile_watches()
+
+    def forget(self, target: TargetKey) -> None:
+        """Stop watching for ``target``."""
+        self._wanted.pop(target, None)
+        self._drifts.pop(target, None)
+        self._reconcile_watches()
+
+    def forget_cluster(self, cluster: str) -> None:
+        """Stop every watch of ``cluster`` (removed or changed registration)."""
+        for target in [t for t in self._wanted if t.cluster == cluster]:
+            self._wanted.pop(target)
+        self._reconcile_watches()
+
+    def version(self, target: TargetKey) -> str | None:
+        """Changes when an object of ``target`` drifts; None until all its kinds are watched."""
+        kinds = self._wanted.get(target)
+        if kinds is None:
+            return None
+        for kind in kinds:
+            watch = self._watches.get((target.cluster, kind))
+            if watch is None or not watch.synced.is_set():
+                return None
+        return f"{self._epoch}:{self._drifts.get(target, 0)}"
+
+    def health(self, cluster: str, key: ResourceKey) -> HealthResult | None:
+        """The latest health seen for one object, if it is watched."""
+        seen = self._seen.get((cluster, key))
+        return seen.health if seen else None
+
+    def _reconcile_watches(self) -> None:
+        if self._group is None:
+            return
+        needed = {(t.cluster, kind) for t, kinds in self._wanted.items() for kind in kinds}
+        for stale in self._watches.keys() - needed:
+            self._watches.pop(stale).task.cancel()
+        for cluster, kind in needed - self._watches.keys():
+            synced = asyncio.Event()
+            task = self._group.create_task(self._follow(cluster, kind, synced))
+            self._watches[(cluster, kind)] = _KindWatch(task, synced)
+
+    async def _follow(self, cluster: str, kind: Kind, synced: asyncio.Event) -> None:
+        """List then watch one kind on one cluster, forever, re-listing after errors."""
+        delay = 1.0
+        while True:
+            try:
+                client = await self._pool.client(cluster)
+                res = await client.resource(api_version=kind[0], kind=kind[1])
+                version = await self._list(client, res, synced)
+                await self._stream(client, res, version)
+                delay = 1.0
+            except asyncio.CancelledError:
+                raise
+            except _Expired:
+                continue
+            except (FleetsyncError, aiohttp.ClientError, OSError, TimeoutError, ValueError) as err:
+                log.warning("watch %s %s on %s: %s; retrying in %.0fs",
+                            kind[0], kind[1], cluster, err, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX)
+
+    async def _list(self, client: ClusterClient, res: ApiResource, synced: asyncio.Event) -> str:
+        listing = await client.request(
+            method="GET", path=res.path(), query={"labelSelector": _SELECTOR}
+        )
+        present = set()
+        for item in listing.get("items") or []:
+            item.setdefault("apiVersion", res.api_version)
+            item.setdefault("kind", res.kind)
+            present.add(ResourceKey.of(item))
+            self._observe(client.name, "ADDED", item)
+        for cluster, key in list(self._seen):
+            same_kind = key.kind == res.kind and key.group == res.group
+            if cluster == client.name and same_kind and key not in present:
+                self._gone(cluster, key)
+        synced.set()
+        return str((listing.get("metadata") or {}).get("resourceVersion") or "")
+
+    async def _stream(self, client: ClusterClient, res: ApiResource, version: str) -> None:
+        query = [
+            ("watch", "1"), ("labelSelector", _SELECTOR), ("allowWatchBookmarks", "true"),
+            ("resourceVersion", version), ("timeoutSeconds", str(WATCH_SECONDS)),
+        ]
+        response = await client.api.call_api(
+            res.path(), "GET", query_params=query,
+            header_params={"Accept": "application/json"}, auth_settings=["BearerToken"],
+            _preload_content=False,
+            _request_timeout=aiohttp.ClientTimeout(total=None, sock_read=WATCH_SECONDS + 30),
+        )
+        async with response:
+            if response.status != 200:
+                raise ApiError(cluster=client.name, request=f"WATCH {res.path()}",
+                               status=response.status, reason="", message=await response.text())
+            buffer = b""
+            async for chunk in response.content.iter_any():
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    if line.strip():
+                        self._event(client.name, res, orjson.loads(line))
+
+    def _event(self, cluster: str, res: ApiResource, event: Mapping[str, Any]) -> None:
+        kind, obj = str(event.get("type")), event.get("object") or {}
+        if kind == "ERROR":
+            if obj.get("code") == 410:
+                raise _Expired()
+            raise ValueError(f"watch error: {obj.get('message')}")
+        if kind == "BOOKMARK":
+            return
+        obj.setdefault("apiVersion", res.api_version)
+        obj.setdefault("kind", res.kind)
+        if kind == "DELETED":
+            self._gone(cluster, ResourceKey.of(obj), obj)
+        else:
+            self._observe(cluster, kind, obj)
+
+    def _observe(self, cluster: str, kind: str, obj: dict[str, Any]) -> None:
+        key = ResourceKey.of(obj)
+        owner = _owner(cluster, obj)
+        current = fingerprint(obj)
+        health = assess(obj)
+        before = self._seen.get((cluster, key))
+        self._seen[(cluster, key)] = _Seen(current, health, owner)
+        if owner is None:
+            return
+        if before is not None and before.fingerprint != current and not _changed_by_us(obj):
+            self._drift(owner, key, f"{key.kind}/{key.name} changed by {_last_manager(obj)}")
+        if before is None or before.health != health:
+            self._on_health(owner, key, health)
+
+    def _gone(self, cluster: str, key: ResourceKey, obj: dict[str, Any] | None = None) -> None:
+        seen = self._seen.pop((cluster, key), None)
+        owner = _owner(cluster, obj) if obj is not None else (seen.owner if seen else None)
+        if owner is not None:
+            self._drift(owner, key, f"{key.kind}/{key.name} was deleted")
+
+    def _drift(self, target: TargetKey, key: ResourceKey, why: str) -> None:
+        self._drifts[target] = self._drifts.get(target, 0) + 1
+        self._on_drift(target, key, why)
+
+
+class _Expired(Exception):
+    """The watch's resourceVersion is too old (410): list again."""
+
+
+_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
+
+
+def _owner(cluster: str, obj: Mapping[str, Any] | None) -> TargetKey | None:
+    annotations = ((obj or {}).get("metadata") or {}).get("annotations") or {}
+    parsed = parse_tracking_id(str(annotations.get(TRACKING_ANNOTATION) or ""))
+    return TargetKey(parsed[0], cluster) if parsed else None
+
+
+def fingerprint(obj: Mapping[str, Any]) -> str:
+    """A hash of what users declare: everything but status and server bookkeeping."""
+    meta = dict(obj.get("metadata") or {})
+    for noise in ("resourceVersion", "managedFields", "generation", "creationTimestamp",
+                  "uid", "selfLink"):
+        meta.pop(noise, None)
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items()
+                   if k not in _NOISY_ANNOTATIONS}
+    meta["annotations"] = annotations
+    body = {k: v for k, v in obj.items() if k not in ("status", "metadata")}
+    body["metadata"] = meta
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _spec_entries(obj: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    entries = (obj.get("metadata") or {}).get("managedFields") or []
+    return [e for e in entries if not e.get("subresource")]
+
+
+def _last_manager(obj: Mapping[str, Any]) -> str:
+    entries = _spec_entries(obj)
+    if not entries:
+        return "someone"
+    newest = max(entries, key=lambda e: str(e.get("time") or ""))
+    return str(newest.get("manager") or "someone")
+
+
+def _changed_by_us(obj: Mapping[str, Any]) -> bool:
+    """True when fleetsync's own apply is the newest change outside the status."""
+    entries = _spec_entries(obj)
+    if not entries:
+        return False
+    latest = max(str(e.get("time") or "") for e in entries)
+    newest = [e for e in entries if str(e.get("time") or "") == latest]
+    return all(e.get("manager") == FIELD_MANAGER for e in newest)
+

@@ -1,0 +1,333 @@
+"""The reconcile of one (app, cluster) target: a readable sequence of named steps.
+
+resolve the revision → skip if nothing changed → render (cached by SHA) → check the
+AppProject → sync (or only compare) → record status and history → watch what it manages.
+
+Whether to sync or only compare follows Argo CD: a manual sync or rollback always syncs;
+automated sync syncs a new commit (or one whose last sync failed), and live drift only with
+``selfHeal``; without automated sync, or after a rollback turned it off, the target is
+compared and reported OutOfSync. A failure before anything is applied (Git unreachable, bad
+YAML, a policy violation) leaves the cluster and the last known state untouched and is
+recorded as a condition naming the cause.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from engine import policy, render
+from engine.apply import diff as compare_app
+from engine.apply import sync as sync_app
+from engine.apply.results import Reason, ResultCode, SyncOptions, SyncResult
+from engine.apps import AppTarget, ClusterInfo
+from engine.clusters import ClusterClient, ClusterPool
+from engine.diff import IgnoreRule
+from engine.errors import ConfigError, FleetsyncError, RenderError, SourceError
+from engine.hub import status as st
+from engine.hub.catalog import Catalog
+from engine.hub.live import Kind, LiveWatcher
+from engine.hub.trees import TreeCache
+from engine.model import OperationPhase, SyncStatus, TargetKey
+from engine.render.aio import AsyncRenderCache
+from engine.render.cache import RenderKey
+from engine.render.fallback import build_or_fallback
+from engine.scheduler import Trigger
+from engine.scheduler.runner import Outcome
+from engine.source import GitSource
+from engine.store import Store
+from engine.store.model import (
+    AUTOMATED,
+    AUTOMATED_SYNC_DISABLED,
+    DRIFT,
+    WEBHOOK,
+    SyncSource,
+    TargetStatus,
+    manual_trigger,
+)
+
+log = logging.getLogger(__name__)
+Problem = tuple[str, str, str]  # condition type, reason, message
+
+
+class Mode(enum.Enum):
+    """What a reconcile does to the cluster."""
+
+    SYNC = "sync"
+    COMPARE = "compare"
+
+
+@dataclass(frozen=True)
+class Request:
+    """A user's request waiting for the next reconcile of a target."""
+
+    trigger: str  # as recorded in history: manual:<user>, rollback:<id>
+    revision: str | None = None  # a commit to sync instead of the target revision
+    prune: bool | None = None
+
+
+@dataclass
+class Parts:
+    """What a reconcile talks to."""
+
+    catalog: Catalog
+    source: GitSource
+    trees: TreeCache
+    renders: AsyncRenderCache
+    pool: ClusterPool
+    store: Store
+    live: LiveWatcher
+    clusters: dict[str, ClusterInfo]
+    kustomize: str | None = None
+
+
+class Reconciler:
+    """Runs the steps of one target's reconcile; the scheduler calls ``reconcile``."""
+
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
+        self._requests: dict[TargetKey, Request] = {}
+        self._dirty: set[TargetKey] = set()
+
+    def invalidate(self, key: TargetKey) -> None:
+        """Make the next reconcile of ``key`` compare even if nothing seems to have changed."""
+        self._dirty.add(key)
+
+    def request(self, key: TargetKey, request: Request) -> None:
+        """Make the next reconcile of ``key`` a sync as ``request`` says."""
+        self._requests[key] = request
+
+    async def reconcile(self, key: TargetKey, trigger: Trigger) -> Outcome:
+        """Bring ``key`` in line with Git (or compare it); return how it went."""
+        target = self.parts.catalog.target(key)
+        if target is None:
+            return Outcome.SUCCESS
+        request = self._requests.pop(key, None)
+        dirty = key in self._dirty
+        self._dirty.discard(key)
+        previous = await self.parts.store.get_status(key)
+        # Refuse a target whose Application or project is invalid.
+        problems = self._definition_problems(target)
+        if problems:
+            await self._save_failure(key, previous, None, problems)
+            return Outcome.PERMANENT_FAILURE
+        # Resolve the revision (or the one a rollback or manual sync asked for).
+        try:
+            sha = await self._resolve(target, request)
+        except SourceError as err:
+            await self._save_failure(key, previous, None, [(st.COMPARISON_ERROR, "SourceFailed",
+                                                            str(err))])
+            return Outcome.TEMPORARY_FAILURE if err.temporary else Outcome.PERMANENT_FAILURE
+        # Skip a periodic resync when neither the commit nor the live objects changed.
+        live_version = self.parts.live.version(key)
+        quiet = request is None and not dirty and trigger is Trigger.PERIODIC
+        if quiet and _unchanged(previous, sha, live_version):
+            return Outcome.SUCCESS
+        # Render the commit (cached by repository, SHA, path and options).
+        try:
+            objects = await self._render(target, sha)
+        except (RenderError, SourceError) as err:
+            await self._save_failure(key, previous, sha, [(st.COMPARISON_ERROR, "RenderFailed",
+                                                           str(err))])
+            return Outcome.PERMANENT_FAILURE
+        try:
+            client = await self.parts.pool.client(key.cluster)
+            # Enforce the AppProject before anything is applied.
+            violations = await self._violations(target, objects, client)
+            if violations:
+                await self._save_failure(key, previous, sha, violations)
+                return Outcome.PERMANENT_FAILURE
+            # Sync, or only compare, and record the result.
+            mode = await self._mode(target, trigger, request, previous, sha)
+            result, mode = await self._run(target, client, objects, mode, request)
+        except FleetsyncError as err:
+            await self._save_failure(key, previous, sha, [(st.SYNC_ERROR, "ClusterUnavailable",
+                                                           str(err))])
+            return Outcome.TEMPORARY_FAILURE if err.temporary else Outcome.PERMANENT_FAILURE
+        status = self._status(target, result, sha, previous, mode, live_version)
+        await self._record(target, mode, request, trigger, sha, result, status)
+        # Watch the kinds it manages, so drift and health reach us at once.
+        self.parts.live.want(key, _kinds(result, objects))
+        return _outcome(result)
+
+    def _definition_problems(self, target: AppTarget) -> list[Problem]:
+        found = self.parts.catalog.problems.get(target.key.app)
+        return [(st.INVALID_SPEC, "InvalidSpec", e) for e in found.errors] if found else []
+
+    async def _resolve(self, target: AppTarget, request: Request | None) -> str:
+        revision = request.revision if request and request.revision else target.revision
+        return await self.parts.source.resolve(repo=target.repo_url, revision=revision)
+
+    async def _render(self, target: AppTarget, sha: str) -> list[dict[str, Any]]:
+        tree = await self.parts.trees.tree(repo=target.repo_url, sha=sha)
+        recurse = target.options.recurse
+        options = (("recurse", str(recurse)), ("kustomize", self.parts.kustomize or ""))
+        key = RenderKey(target.repo_url, sha, target.path, options)
+        directory = tree / target.path if target.path not in ("", ".") else tree
+
+        def build() -> list[dict[str, Any]]:
+            if self.parts.kustomize:
+                return build_or_fallback(directory, root=tree, kustomize=self.parts.kustomize)
+            return render.build(directory, root=tree, recurse=recurse)
+
+        return await self.parts.renders.render(key, build)
+
+    async def _violations(
+        self, target: AppTarget, objects: Sequence[dict[str, Any]], client: ClusterClient
+    ) -> list[Problem]:
+        project = self.parts.catalog.project(target.project)
+        cluster = self.parts.clusters.get(target.key.cluster) or ClusterInfo(target.key.cluster)
+        if project is None:
+            return [(st.INVALID_SPEC, "InvalidSpec", f"project {target.project!r} not defined")]
+        scopes: dict[tuple[str, str], bool] = {}
+        for api_version, kind in {(str(o.get("apiVersion")), str(o.get("kind"))) for o in objects}:
+            try:
+                res = await client.resource(api_version=api_version, kind=kind)
+            except FleetsyncError:
+                continue
+            scopes[(res.group, kind)] = res.namespaced
+        found = policy.check(project, target, objects, cluster=cluster,
+                             is_namespaced=lambda group, kind: scopes.get((group, kind)))
+        return [("PolicyViolation", v.rule, v.message) for v in found]
+
+    async def _mode(
+        self, target: AppTarget, trigger: Trigger, request: Request | None,
+        previous: TargetStatus | None, sha: str,
+    ) -> Mode:
+        if request is not None:
+            return Mode.SYNC
+        automated = target.options.automated
+        disabled = await self.parts.store.get_app_setting(target.key.app, AUTOMATED_SYNC_DISABLED)
+        if automated is None or disabled:
+            return Mode.COMPARE
+        last = previous.operation if previous else None
+        new_commit = previous is None or previous.revision != sha
+        failed = last is not None and last.phase is not OperationPhase.SUCCEEDED
+        if new_commit or failed or trigger is Trigger.RETRY:
+            return Mode.SYNC
+        return Mode.SYNC if automated.self_heal else Mode.COMPARE
+
+    async def _run(
+        self, target: AppTarget, client: ClusterClient, objects: list[dict[str, Any]],
+        mode: Mode, request: Request | None,
+    ) -> tuple[SyncResult, Mode]:
+        """Compare; then sync when asked to, or when automated sync finds a difference."""
+        options = sync_options(target, request)
+
+        async def desired() -> list[dict[str, Any]]:
+            return objects
+
+        app, namespace = target.key.app, target.namespace
+        compared = await compare_app(app=app, client=client, namespace=namespace,
+                                     render=desired, options=options)
+        # Automated sync only acts on a target that differs (no empty operations in history).
+        in_sync = compared.sync_status is SyncStatus.SYNCED and not compared.conditions
+        if mode is Mode.COMPARE or (request is None and in_sync):
+            return compared, Mode.COMPARE
+        synced = await sync_app(app=app, client=client, namespace=namespace, render=desired,
+                                options=options)
+        return synced, Mode.SYNC
+
+    def _status(
+        self, target: AppTarget, result: SyncResult, sha: str, previous: TargetStatus | None,
+        mode: Mode, live_version: str | None,
+    ) -> TargetStatus:
+        found = st.from_result(
+            key=target.key, result=result, sha=sha, previous=previous,
+            extra=self._warnings(target), now=datetime.now(UTC), synced=mode is Mode.SYNC,
+        )
+        settled = found.sync is SyncStatus.SYNCED and self.parts.live.version(target.key)
+        return replace(found, live_version=live_version if settled else None)
+
+    def _warnings(self, target: AppTarget) -> list[Problem]:
+        found = self.parts.catalog.problems.get(target.key.app)
+        return [(st.WARNING, "UnsupportedField", w) for w in found.warnings] if found else []
+
+    async def _record(
+        self, target: AppTarget, mode: Mode, request: Request | None, trigger: Trigger,
+        sha: str, result: SyncResult, status: TargetStatus,
+    ) -> None:
+        store = self.parts.store
+        if mode is Mode.COMPARE:
+            await store.save_status(status)
+            return
+        label = request.trigger if request else _trigger_label(trigger)
+        source = SyncSource(target.repo_url, target.path)
+        op = await store.begin_operation(target.key, revision=sha, trigger=label, source=source)
+        await store.finish_operation(op, phase=result.phase, message=result.message,
+                                     status=status,
+                                     history_limit=target.options.revision_history_limit)
+
+    async def _save_failure(
+        self, key: TargetKey, previous: TargetStatus | None, sha: str | None,
+        problems: Sequence[Problem],
+    ) -> None:
+        target = self.parts.catalog.target(key)
+        extra = self._warnings(target) if target else []
+        status = st.failed_before_apply(key=key, previous=previous, sha=sha,
+                                        problems=[*problems, *extra], now=datetime.now(UTC))
+        log.warning("%s: %s", key, "; ".join(p[2] for p in problems))
+        await self.parts.store.save_status(status)
+
+
+def sync_options(target: AppTarget, request: Request | None) -> SyncOptions:
+    """The core's options for ``target``: Argo CD's switches mapped one to one."""
+    opts = target.options
+    automated = opts.automated
+    prune = bool(automated and automated.prune)
+    if request is not None and request.prune is not None:
+        prune = request.prune
+    ignore = tuple(IgnoreRule.from_argo(dict(e)) for e in opts.ignore_differences)
+    return SyncOptions(
+        prune=prune and opts.sync.prune,
+        create_namespace=opts.sync.create_namespace,
+        propagation=opts.sync.prune_propagation.capitalize(),
+        ignore=ignore,
+    )
+
+
+def _unchanged(previous: TargetStatus | None, sha: str, live_version: str | None) -> bool:
+    return (
+        previous is not None
+        and live_version is not None
+        and previous.live_version == live_version
+        and previous.target_revision == sha
+        and previous.revision == sha
+        and previous.sync is SyncStatus.SYNCED
+        and not previous.conditions
+    )
+
+
+def _kinds(result: SyncResult, objects: Sequence[dict[str, Any]]) -> frozenset[Kind]:
+    kinds = {(api, key.kind) for key, api in result.inventory.entries.items()}
+    kinds |= {(str(o.get("apiVersion")), str(o.get("kind"))) for o in objects}
+    return frozenset(kinds)
+
+
+def _trigger_label(trigger: Trigger) -> str:
+    if trigger is Trigger.WEBHOOK:
+        return WEBHOOK
+    if trigger is Trigger.DRIFT:
+        return DRIFT
+    if trigger is Trigger.MANUAL:
+        return manual_trigger("unknown")
+    return AUTOMATED
+
+
+def _outcome(result: SyncResult) -> Outcome:
+    if not result.conditions:
+        return Outcome.SUCCESS
+    if all(c.reason is Reason.HEALTH_CHECK_FAILED for c in result.conditions):
+        return Outcome.SUCCESS
+    if any(c.temporary for c in result.conditions):
+        return Outcome.TEMPORARY_FAILURE
+    failed = any(r.code in (ResultCode.APPLY_FAILED, ResultCode.PRUNE_FAILED)
+                 for r in result.resources)
+    return Outcome.TEMPORARY_FAILURE if failed else Outcome.PERMANENT_FAILURE
+
+
+__all__ = ["ConfigError", "Mode", "Parts", "Reconciler", "Request", "sync_options"]

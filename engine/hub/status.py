@@ -1,0 +1,131 @@
+"""From a sync's result to what the store and the dashboard show (pure).
+
+A target's status keeps the last known resources, inventory and health when a step fails
+before touching the cluster (bad YAML, a policy violation, an unreachable repository):
+the running objects are untouched, so their last known state is still the truth, and the
+condition says why nothing was applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from engine.apply.results import ResultCode, SyncResult
+from engine.diff import ObjectDiff
+from engine.model import HealthStatus, ResourceKey, SyncStatus, TargetKey
+from engine.store.model import Condition, ResourceStatus, TargetStatus
+
+SYNC_ERROR = "SyncError"
+COMPARISON_ERROR = "ComparisonError"
+INVALID_SPEC = "InvalidSpecError"
+WARNING = "Warning"
+
+
+def conditions(
+    previous: TargetStatus | None, found: Iterable[tuple[str, str, str]], now: datetime
+) -> tuple[Condition, ...]:
+    """Conditions from (type, reason, message), keeping the transition time of unchanged ones."""
+    before = {(c.type, c.reason, c.message): c for c in (previous.conditions if previous else ())}
+    return tuple(before.get(item) or Condition(*item, last_transition=now) for item in found)
+
+
+def from_result(
+    *,
+    key: TargetKey,
+    result: SyncResult,
+    sha: str,
+    previous: TargetStatus | None,
+    extra: Sequence[tuple[str, str, str]],
+    now: datetime,
+    synced: bool,
+) -> TargetStatus:
+    """The status after a sync (``synced``) or a diff-only comparison of ``key`` at ``sha``."""
+    found = [(SYNC_ERROR if synced else COMPARISON_ERROR, c.reason.value, c.message)
+             for c in result.conditions]
+    return TargetStatus(
+        key=key,
+        sync=result.sync_status,
+        health=result.health,
+        health_message=_health_message(result),
+        revision=sha if synced or result.sync_status is SyncStatus.SYNCED else (
+            previous.revision if previous else None),
+        target_revision=sha,
+        resources=resources(result),
+        conditions=conditions(previous, [*extra, *found], now),
+        inventory=result.inventory.keys() if synced else _inventory(previous),
+        live_version=None,
+        reconciled_at=now,
+    )
+
+
+def failed_before_apply(
+    *,
+    key: TargetKey,
+    previous: TargetStatus | None,
+    sha: str | None,
+    problems: Sequence[tuple[str, str, str]],
+    now: datetime,
+) -> TargetStatus:
+    """The status when nothing could be compared or applied: last known state + why."""
+    base = previous or TargetStatus(key=key)
+    return replace(
+        base,
+        sync=SyncStatus.UNKNOWN,
+        target_revision=sha or base.target_revision,
+        conditions=conditions(previous, problems, now),
+        reconciled_at=now,
+    )
+
+
+def resources(result: SyncResult) -> tuple[ResourceStatus, ...]:
+    """One line per object the sync or diff saw, sorted by key."""
+    diffs = {d.key: d for d in result.diffs}
+    rows: dict[ResourceKey, ResourceStatus] = {}
+    for res in result.resources:
+        rows[res.key] = ResourceStatus(
+            key=res.key,
+            sync=_resource_sync(res.code, diffs.get(res.key)),
+            health=res.health,
+            message=_message(res.message, res.health_message, diffs.get(res.key)),
+        )
+    for key, diff in diffs.items():
+        if key not in rows:
+            rows[key] = ResourceStatus(key=key, sync=diff.status, message=_diff_message(diff))
+    return tuple(rows[k] for k in sorted(rows))
+
+
+def _resource_sync(code: ResultCode, diff: ObjectDiff | None) -> SyncStatus:
+    if code in (ResultCode.CREATED, ResultCode.CONFIGURED, ResultCode.PRUNED):
+        return SyncStatus.SYNCED
+    if code is ResultCode.UNCHANGED:
+        return diff.status if diff is not None else SyncStatus.SYNCED
+    return SyncStatus.OUT_OF_SYNC
+
+
+def _message(result: str, health: str, diff: ObjectDiff | None) -> str:
+    parts = [p for p in (result, health) if p]
+    if not parts and diff is not None and diff.status is SyncStatus.OUT_OF_SYNC:
+        parts.append(_diff_message(diff))
+    return "; ".join(parts)
+
+
+def _diff_message(diff: ObjectDiff) -> str:
+    if diff.status is not SyncStatus.OUT_OF_SYNC:
+        return ""
+    changed = []
+    for path in diff.paths[:5]:
+        owner = next((a for a in diff.drift if a.path == path and a.manager), None)
+        changed.append(f"{path} (changed by {owner.manager})" if owner else path)
+    return f"{diff.reason}: {', '.join(changed)}" if changed else diff.reason
+
+
+def _health_message(result: SyncResult) -> str:
+    bad = [r for r in result.resources
+           if r.health is not None and r.health is not HealthStatus.HEALTHY and r.health_message]
+    return "; ".join(f"{r.key.kind}/{r.key.name}: {r.health_message}" for r in bad[:3])
+
+
+def _inventory(previous: TargetStatus | None) -> frozenset[ResourceKey]:
+    return previous.inventory if previous else frozenset()
