@@ -9,7 +9,7 @@ that does not carry this app's id. Status enums carry the exact strings users se
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 FIELD_MANAGER = "fleetsync"
@@ -67,7 +67,7 @@ def parse_tracking_id(value: str) -> tuple[str, ResourceKey] | None:
     return app, ResourceKey(group, kind, namespace, name)
 
 
-class SyncStatus(str, Enum):
+class SyncStatus(StrEnum):
     """Whether the live state matches Git."""
 
     SYNCED = "Synced"
@@ -75,7 +75,7 @@ class SyncStatus(str, Enum):
     UNKNOWN = "Unknown"
 
 
-class HealthStatus(str, Enum):
+class HealthStatus(StrEnum):
     """How healthy an object or an app is, from best to worst by ``severity``."""
 
     HEALTHY = "Healthy"
@@ -95,7 +95,7 @@ class HealthStatus(str, Enum):
 _HEALTH_ORDER = list(HealthStatus)
 
 
-class OperationPhase(str, Enum):
+class OperationPhase(StrEnum):
     """The outcome of one sync operation."""
 
     RUNNING = "Running"

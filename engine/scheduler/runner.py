@@ -122,7 +122,8 @@ class Scheduler:
         backoff: Backoff | None = None,
         initial: Trigger | None = Trigger.PERIODIC,
     ) -> None:
-        """Resync ``key`` every ``interval`` (up to 10% sooner); queue it now with ``initial`` unless None.
+        """Resync ``key`` every ``interval`` (up to 10% sooner); queue it now unless ``initial``
+        is None.
 
         Tracking a key again changes its interval and backoff and re-times its resync.
         """
