@@ -143,13 +143,16 @@ class Reconciler:
                 return Outcome.PERMANENT_FAILURE
             # Sync, or only compare, and record the result.
             mode = await self._mode(target, trigger, request, previous, sha)
-            result, mode = await self._run(target, client, objects, mode, request)
+            label = request.trigger if request else _trigger_label(trigger)
+            result, operation = await self._run(target, client, objects, mode, request,
+                                                sha=sha, label=label)
         except FleetsyncError as err:
             await self._save_failure(key, previous, sha, [(st.SYNC_ERROR, "ClusterUnavailable",
                                                            str(err))])
             return Outcome.TEMPORARY_FAILURE if err.temporary else Outcome.PERMANENT_FAILURE
+        mode = Mode.COMPARE if operation is None else Mode.SYNC
         status = self._status(target, result, sha, previous, mode, live_version)
-        await self._record(target, mode, request, trigger, sha, result, status)
+        await self._record(target, operation, result, status)
         # Watch the kinds it manages, so drift and health reach us at once.
         self.parts.live.want(key, _kinds(result, objects))
         return _outcome(result)
@@ -213,9 +216,13 @@ class Reconciler:
 
     async def _run(
         self, target: AppTarget, client: ClusterClient, objects: list[dict[str, Any]],
-        mode: Mode, request: Request | None,
-    ) -> tuple[SyncResult, Mode]:
-        """Compare; then sync when asked to, or when automated sync finds a difference."""
+        mode: Mode, request: Request | None, *, sha: str, label: str,
+    ) -> tuple[SyncResult, int | None]:
+        """Compare; then sync when asked to, or when automated sync finds a difference.
+
+        A sync is recorded as a Running operation before it touches the cluster (returned
+        with the result), so a hub killed in the middle finds it on restart.
+        """
         options = sync_options(target, request)
 
         async def desired() -> list[dict[str, Any]]:
@@ -227,10 +234,13 @@ class Reconciler:
         # Automated sync only acts on a target that differs (no empty operations in history).
         in_sync = compared.sync_status is SyncStatus.SYNCED and not compared.conditions
         if mode is Mode.COMPARE or (request is None and in_sync):
-            return compared, Mode.COMPARE
+            return compared, None
+        operation = await self.parts.store.begin_operation(
+            target.key, revision=sha, trigger=label, source=SyncSource(target.repo_url, target.path)
+        )
         synced = await sync_app(app=app, client=client, namespace=namespace, render=desired,
                                 options=options)
-        return synced, Mode.SYNC
+        return synced, operation
 
     def _status(
         self, target: AppTarget, result: SyncResult, sha: str, previous: TargetStatus | None,
@@ -248,17 +258,14 @@ class Reconciler:
         return [(st.WARNING, "UnsupportedField", w) for w in found.warnings] if found else []
 
     async def _record(
-        self, target: AppTarget, mode: Mode, request: Request | None, trigger: Trigger,
-        sha: str, result: SyncResult, status: TargetStatus,
+        self, target: AppTarget, operation: int | None, result: SyncResult,
+        status: TargetStatus,
     ) -> None:
         store = self.parts.store
-        if mode is Mode.COMPARE:
+        if operation is None:
             await store.save_status(status)
             return
-        label = request.trigger if request else _trigger_label(trigger)
-        source = SyncSource(target.repo_url, target.path)
-        op = await store.begin_operation(target.key, revision=sha, trigger=label, source=source)
-        await store.finish_operation(op, phase=result.phase, message=result.message,
+        await store.finish_operation(operation, phase=result.phase, message=result.message,
                                      status=status,
                                      history_limit=target.options.revision_history_limit)
 
