@@ -253,7 +253,7 @@ class Hub:
             return
         resources = tuple(
             replace(r, health=found[r.key].status, message=found[r.key].message)
-            if r.key in found and r.health is not None else r
+            if r.key in found else r
             for r in status.resources
         )
         if resources == status.resources:

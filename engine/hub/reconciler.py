@@ -250,6 +250,8 @@ class Reconciler:
             key=target.key, result=result, sha=sha, previous=previous,
             extra=self._warnings(target), now=datetime.now(UTC), synced=mode is Mode.SYNC,
         )
+        cluster = target.key.cluster
+        found = st.with_live_health(found, lambda k: self.parts.live.health(cluster, k), previous)
         settled = found.sync is SyncStatus.SYNCED and self.parts.live.version(target.key)
         return replace(found, live_version=live_version if settled else None)
 

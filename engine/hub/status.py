@@ -8,12 +8,13 @@ condition says why nothing was applied.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from engine.apply.results import ResultCode, SyncResult
 from engine.diff import ObjectDiff
+from engine.health import HealthResult, aggregate
 from engine.model import HealthStatus, ResourceKey, SyncStatus, TargetKey
 from engine.store.model import Condition, ResourceStatus, TargetStatus
 
@@ -58,6 +59,35 @@ def from_result(
         live_version=None,
         reconciled_at=now,
     )
+
+
+def with_live_health(
+    status: TargetStatus,
+    live: Callable[[ResourceKey], HealthResult | None],
+    previous: TargetStatus | None,
+) -> TargetStatus:
+    """Fill in each object's health from the watches (else the last known), and the app's.
+
+    A comparison reads no health itself; the watches see every status change, so they are
+    the freshest source, and the previous status covers objects not yet watched.
+    """
+    before = {r.key: r for r in (previous.resources if previous else ())}
+    rows = []
+    for row in status.resources:
+        seen = live(row.key)
+        if seen is not None:
+            row = replace(row, health=seen.status, message=row.message or seen.message)
+        elif row.health is None and row.key in before:
+            row = replace(row, health=before[row.key].health)
+        rows.append(row)
+    healths = [r.health for r in rows if r.health is not None]
+    if not healths:
+        return replace(status, resources=tuple(rows))
+    unhealthy = [r for r in rows if r.health not in (None, HealthStatus.HEALTHY)]
+    message = "; ".join(f"{r.key.kind}/{r.key.name}: {r.message}" for r in unhealthy[:3]
+                        if r.message)
+    return replace(status, resources=tuple(rows), health=aggregate(healths),
+                   health_message=message)
 
 
 def failed_before_apply(
