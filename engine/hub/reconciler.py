@@ -190,7 +190,9 @@ class Reconciler:
         for api_version, kind in {(str(o.get("apiVersion")), str(o.get("kind"))) for o in objects}:
             try:
                 res = await client.resource(api_version=api_version, kind=kind)
-            except FleetsyncError:
+            except FleetsyncError as err:
+                if err.temporary:  # the cluster is unreachable: report it, retry later
+                    raise
                 continue
             scopes[(res.group, kind)] = res.namespaced
         found = policy.check(project, target, objects, cluster=cluster,
@@ -231,9 +233,11 @@ class Reconciler:
         app, namespace = target.key.app, target.namespace
         compared = await compare_app(app=app, client=client, namespace=namespace,
                                      render=desired, options=options)
-        # Automated sync only acts on a target that differs (no empty operations in history).
+        # Automated sync only acts on a target that differs (no empty operations in history),
+        # and no sync starts when the comparison could not reach the cluster.
         in_sync = compared.sync_status is SyncStatus.SYNCED and not compared.conditions
-        if mode is Mode.COMPARE or (request is None and in_sync):
+        unreachable = any(c.temporary for c in compared.conditions)
+        if mode is Mode.COMPARE or (request is None and in_sync) or unreachable:
             return compared, None
         operation = await self.parts.store.begin_operation(
             target.key, revision=sha, trigger=label, source=SyncSource(target.repo_url, target.path)
