@@ -35,18 +35,13 @@ lint: venv
 	$(BIN)/ruff check engine tests loadtests
 	$(BIN)/mypy engine
 
-# Until the hub exists, the demo brings up two local clusters and says how to reach them.
+# The demo scenario: two local clusters, the demo's Git repo served by git daemon on
+# loopback, and the hub in the foreground (Ctrl-C stops it; `make demo-down` stops the rest).
 demo: binaries
-	$(BIN)/fleetsync local up --clusters 2 --dir $(DEMO_DIR)/clusters
-	@echo
-	@echo "Two real local clusters run on loopback; their registration file is"
-	@echo "  $(DEMO_DIR)/clusters/clusters.yaml"
-	@echo "Reach them with:"
-	@echo "  $$($(BIN)/fleetsync local build 2>/dev/null)/kubectl --kubeconfig $(DEMO_DIR)/clusters/local-1.kubeconfig get nodes"
-	@echo "Stop them with: make demo-down"
+	$(BIN)/fleetsync local demo --dir $(DEMO_DIR)
 
 demo-down: venv
-	$(BIN)/fleetsync local down --dir $(DEMO_DIR)/clusters
+	$(BIN)/fleetsync local demo-down --dir $(DEMO_DIR)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

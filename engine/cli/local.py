@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from engine.local import demo as demo_mod
 from engine.local import fleet, toolchain
 
 
@@ -25,6 +26,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     down = local_sub.add_parser("down", help="stop the clusters of a directory")
     _dir_argument(down)
     down.set_defaults(handler=_down)
+
+    demo = local_sub.add_parser(
+        "demo", help="the demo scenario: 2 clusters, a Git repo on loopback, then the hub"
+    )
+    demo.add_argument("--dir", type=Path, default=Path(".demo"), help="(default ./.demo)")
+    demo.add_argument("--example", type=Path, default=None,
+                      help="demo scenario directory (default ../shared/examples/...)")
+    demo.add_argument("--port", type=int, default=demo_mod.HUB_PORT, help="hub port")
+    demo.add_argument("--prepare-only", action="store_true",
+                      help="set everything up, do not start the hub")
+    demo.set_defaults(handler=_demo)
+
+    demo_down = local_sub.add_parser("demo-down", help="stop the demo's clusters and Git")
+    demo_down.add_argument("--dir", type=Path, default=Path(".demo"))
+    demo_down.set_defaults(handler=_demo_down)
 
     status = local_sub.add_parser("status", help="list the clusters of a directory")
     _dir_argument(status)
@@ -84,3 +100,37 @@ def _status(args: argparse.Namespace) -> int:
             f"{row.cluster.name}\t{state}\t{row.cluster.server}\t{labels}\t{row.cluster.kubeconfig}"
         )
     return 0 if all(r.running for r in rows) else 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    bin_dir = toolchain.ensure_binaries()
+    example = args.example or demo_mod.default_example()
+    prepared = demo_mod.prepare(args.dir.resolve(), example, bin_dir, port=args.port, log=_say)
+    kubectl = bin_dir / "kubectl"
+    kube = prepared.clusters[0].kubeconfig
+    names = ", ".join(c.name for c in prepared.clusters)
+    registration = prepared.config.parent / "clusters.yaml"
+    print(f"""
+The demo is set up in {prepared.directory}:
+  clusters:   {names} (registration {registration})
+  Git repo:   {prepared.repo_url} (commit and push from {prepared.work})
+  hub config: {prepared.config}
+Look at:
+  dashboard   http://127.0.0.1:{args.port}/
+  CLI         fleetsync app list --server http://127.0.0.1:{args.port}
+  cluster     {kubectl} --kubeconfig {kube} get deploy,svc -n dev
+Try: delete the Deployment (kubectl ... delete deploy dev-demo -n dev) and watch it return;
+edit overlays/dev/kustomization.yaml in {prepared.work}, commit and `git push origin main`.
+Stop the hub with Ctrl-C; stop clusters and Git with `make demo-down`.
+""", flush=True)
+    if args.prepare_only:
+        return 0
+    from engine.cli import serve
+
+    return serve.run_hub(prepared.config, log_level="INFO")
+
+
+def _demo_down(args: argparse.Namespace) -> int:
+    demo_mod.stop_git(args.dir.resolve())
+    fleet.down(args.dir.resolve() / "clusters", log=_say)
+    return 0

@@ -26,9 +26,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+    return run_hub(args.config, log_level=args.log_level)
+
+
+def run_hub(config_path: Path, *, log_level: str) -> int:
+    """Run the hub of ``config_path`` on uvloop until SIGINT or SIGTERM."""
+    logging.basicConfig(level=log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = load_config(args.config)
+    config = load_config(config_path)
     return uvloop.run(_run(Hub(config)))
 
 
