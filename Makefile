@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12
 DEMO_DIR ?= $(CURDIR)/.demo
 PYTEST_ARGS ?=
 
-.PHONY: venv binaries test unit lint demo demo-down clean
+.PHONY: venv binaries browser test unit lint demo demo-down clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,9 +21,15 @@ venv: $(STAMP)
 binaries: venv
 	$(BIN)/fleetsync local build
 
+# Debian's headless Chromium for the dashboard's browser tests (installed once, as root).
+browser:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	  || echo "make: no /usr/bin/chromium; the browser tests will be skipped" >&2; }
+
 # The whole suite: unit, conformance, security, and integration tests against real local
 # clusters and git daemons. pytest exits 5 when it collected no test; that is a failure too.
-test: binaries
+test: binaries browser
 	$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest ran no test" >&2; exit 1; fi; exit $$rc
 
