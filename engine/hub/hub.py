@@ -302,11 +302,11 @@ class Hub:
         )
 
     def clusters(self) -> list[ClusterView]:
-        """Every registered cluster, sorted by name."""
+        """Every registered cluster, sorted by name; unreachable if its last reconcile said so."""
+        down = {**self.reconciler.unreachable, **self.cluster_errors}
         return [
             ClusterView(name=i.name, server=i.server, labels=dict(i.labels),
-                        reachable=name not in self.cluster_errors,
-                        last_error=self.cluster_errors.get(name, ""))
+                        reachable=name not in down, last_error=down.get(name, ""))
             for name, i in sorted(self.cluster_infos.items())
         ]
 

@@ -92,6 +92,7 @@ class Reconciler:
         self.parts = parts
         self._requests: dict[TargetKey, Request] = {}
         self._dirty: set[TargetKey] = set()
+        self.unreachable: dict[str, str] = {}  # cluster → why the last reconcile failed on it
 
     def invalidate(self, key: TargetKey) -> None:
         """Make the next reconcile of ``key`` compare even if nothing seems to have changed."""
@@ -147,9 +148,16 @@ class Reconciler:
             result, operation = await self._run(target, client, objects, mode, request,
                                                 sha=sha, label=label)
         except FleetsyncError as err:
+            if err.temporary:
+                self.unreachable[key.cluster] = str(err)
             await self._save_failure(key, previous, sha, [(st.SYNC_ERROR, "ClusterUnavailable",
                                                            str(err))])
             return Outcome.TEMPORARY_FAILURE if err.temporary else Outcome.PERMANENT_FAILURE
+        trouble = next((c.message for c in result.conditions if c.temporary), None)
+        if trouble is None:
+            self.unreachable.pop(key.cluster, None)
+        else:
+            self.unreachable[key.cluster] = trouble
         mode = Mode.COMPARE if operation is None else Mode.SYNC
         status = self._status(target, result, sha, previous, mode, live_version)
         await self._record(target, operation, result, status)
