@@ -1,0 +1,83 @@
+"""A periodic resync of a target that nothing touched costs no render and no API write;
+one whose objects drifted compares again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kubernetes_asyncio import client
+
+from engine.model import HealthStatus, SyncStatus, TargetKey
+from engine.scheduler import Trigger
+from engine.scheduler.runner import Outcome
+from tests.integration.git.git_remotes import Daemon
+from tests.integration.hub.hubkit import eventually, hub_dir, new_upstream, running_hub
+from tests.integration.localcluster import TestCluster
+
+APP = """apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: quiet}
+spec:
+  project: default
+  source: {repoURL: REPO, targetRevision: main, path: app}
+  destination: {server: https://kubernetes.default.svc, namespace: quiet-ns}
+  syncPolicy:
+    automated: {prune: true, selfHeal: true}
+    syncOptions: [CreateNamespace=true]
+"""
+CONFIGMAP = """apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {colour: blue}
+"""
+
+
+async def test_periodic_resync_of_an_untouched_target_renders_and_writes_nothing(
+    local_clusters: list[TestCluster], hub_git_daemon: Daemon, tmp_path: Path
+) -> None:
+    cluster = local_clusters[0]
+    upstream = new_upstream(hub_git_daemon, tmp_path, "quiet", {"app/cm.yaml": CONFIGMAP})
+    directory = hub_dir(tmp_path / "hub", local_clusters,
+                        {"quiet.yaml": APP.replace("REPO", upstream.url)})
+    key = TargetKey("quiet", cluster.name)
+    async with cluster.api_client() as api, running_hub(directory) as hub:
+        core = client.CoreV1Api(api)
+
+        async def synced() -> bool:
+            status = await hub.store.get_status(key)
+            return (status is not None and status.sync is SyncStatus.SYNCED
+                    and status.health is HealthStatus.HEALTHY)
+
+        await eventually(synced, within=60, what="quiet Synced and Healthy")
+
+        async def settled() -> bool:
+            # The first resync after a sync compares once, with every kind watched by then.
+            await hub.reconciler.reconcile(key, Trigger.PERIODIC)
+            status = await hub.store.get_status(key)
+            version = hub.live.version(key)
+            return status is not None and version is not None and status.live_version == version
+
+        await eventually(settled, within=30, what="quiet compared with its objects watched")
+        before = (await core.read_namespaced_config_map("settings", "quiet-ns")).metadata
+        renders = hub.renders.cache.stats.hits + hub.renders.cache.stats.misses
+        history = await hub.store.history(key)
+
+        assert await hub.reconciler.reconcile(key, Trigger.PERIODIC) is Outcome.SUCCESS
+
+        after = (await core.read_namespaced_config_map("settings", "quiet-ns")).metadata
+        assert after.resource_version == before.resource_version
+        assert hub.renders.cache.stats.hits + hub.renders.cache.stats.misses == renders
+        assert await hub.store.history(key) == history
+
+        # An object changed by someone else makes the next periodic resync compare and heal.
+        await core.patch_namespaced_config_map(
+            "settings", "quiet-ns", {"data": {"colour": "red"}}, field_manager="kubectl-edit",
+            _content_type="application/merge-patch+json",
+        )
+
+        async def healed() -> bool:
+            live = await core.read_namespaced_config_map("settings", "quiet-ns")
+            return bool(live.data == {"colour": "blue"})
+
+        await eventually(healed, within=10, what="ConfigMap healed back to blue")
+        await core.delete_namespace("quiet-ns")
