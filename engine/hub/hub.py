@@ -27,7 +27,7 @@ from engine.api.control import Conflict, InvalidRequest, NotFound
 from engine.api.server import create_app
 from engine.api.views import AppView, ClusterView, HistogramRecorder, MetricsSnapshot, TargetView
 from engine.api.webhook import WebhookReceiver
-from engine.apps import Application, ClusterInfo
+from engine.apps import Application, AppTarget, ClusterInfo
 from engine.clusters import ClusterPool, ClusterRegistry
 from engine.config import AppsFromGit, HubConfig
 from engine.errors import FleetsyncError
@@ -117,7 +117,7 @@ class Hub:
         self.reconciler = Reconciler(Parts(
             catalog=self.catalog, source=self.source, trees=TreeCache(self.source, data / "trees"),
             renders=self.renders, pool=self.pool, store=self._store, live=self.live,
-            clusters=self.cluster_infos, kustomize=kustomize,
+            clusters=self.cluster_infos, kustomize=kustomize, on_paths=self._watch_paths,
         ))
         limits = self.config.limits
         queue = WorkQueue(concurrency=limits.concurrency, cluster_limit=limits.per_cluster)
@@ -223,6 +223,10 @@ class Hub:
             if key.cluster in changed_clusters:
                 self.reconciler.invalidate(key)
                 self.scheduler.enqueue(key, Trigger.PERIODIC)
+
+    def _watch_paths(self, target: AppTarget, paths: frozenset[str]) -> None:
+        """Poll ``target``'s repository for changes under the paths its render read."""
+        self.poller.watch(target.repo_url, Watch(target.key, target.revision, paths))
 
     # ------------------------------------------------------ live events
     def _on_drift(self, target: TargetKey, key: ResourceKey, why: str) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -83,6 +83,8 @@ class Parts:
     live: LiveWatcher
     clusters: dict[str, ClusterInfo]
     kustomize: str | None = None
+    # Told which repository paths a target's render read, to poll for changes of those only.
+    on_paths: Callable[[AppTarget, frozenset[str]], None] = lambda target, paths: None
 
 
 class Reconciler:
@@ -180,12 +182,21 @@ class Reconciler:
         key = RenderKey(target.repo_url, sha, target.path, options)
         directory = tree / target.path if target.path not in ("", ".") else tree
 
+        reads: set[str] = set()
+
         def build() -> list[dict[str, Any]]:
             if self.parts.kustomize:
                 return build_or_fallback(directory, root=tree, kustomize=self.parts.kustomize)
-            return render.build(directory, root=tree, recurse=recurse)
+            return render.build(directory, root=tree, recurse=recurse, reads=reads)
 
-        return await self.parts.renders.render(key, build)
+        try:
+            objects = await self.parts.renders.render(key, build)
+        except RenderError:
+            self.parts.on_paths(target, frozenset({""}))  # unknown: any change may fix it
+            raise
+        if reads:  # rendered now (not from the cache): these files make the app
+            self.parts.on_paths(target, frozenset(reads))
+        return objects
 
     async def _violations(
         self, target: AppTarget, objects: Sequence[dict[str, Any]], client: ClusterClient

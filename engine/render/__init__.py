@@ -21,13 +21,14 @@ from engine.render.plain import render_directory
 
 
 def build(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None,
-          recurse: bool = False) -> list[dict[str, Any]]:
+          recurse: bool = False, reads: set[str] | None = None) -> list[dict[str, Any]]:
     """Render the kustomization (or plain manifest directory) at ``path``.
 
     ``root`` bounds every file read and defaults to ``path``; ``recurse`` applies to
-    plain directories only.
+    plain directories only. ``reads``, if given, receives the root-relative paths of every
+    file read and directory listed.
     """
-    reader = RepoReader(root if root is not None else path)
+    reader = RepoReader(root if root is not None else path, reads=reads)
     directory = reader.resolve(Path(path).absolute())
     if not directory.is_dir():
         raise RenderError(f"{path}: not a directory")

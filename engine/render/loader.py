@@ -90,9 +90,13 @@ class Document:
 class RepoReader:
     """Reads files below one root directory, refusing anything that resolves outside it."""
 
-    def __init__(self, root: str | os.PathLike[str], *, max_file_bytes: int | None = None):
+    def __init__(self, root: str | os.PathLike[str], *, max_file_bytes: int | None = None,
+                 reads: set[str] | None = None):
         self.root = Path(os.path.realpath(root))
         self.max_file_bytes = MAX_FILE_BYTES if max_file_bytes is None else max_file_bytes
+        # Paths (relative to the root) of every file read and directory listed, if asked:
+        # the hub re-renders an app only when a commit changes one of them.
+        self.reads = reads
         if not self.root.is_dir():
             raise RenderError(f"{root}: repository root is not a directory")
 
@@ -121,6 +125,7 @@ class RepoReader:
     def list_dir(self, path: Path) -> list[Path]:
         """The entries of a directory inside the root, sorted by name."""
         real = self.resolve(path)
+        self._record(real)
         return sorted(real / name for name in os.listdir(real))
 
     def read_bytes(self, path: Path) -> bytes:
@@ -132,7 +137,13 @@ class RepoReader:
             raise SecurityError(
                 f"{self.display(real)}: file larger than the limit of {self.max_file_bytes} bytes"
             )
+        self._record(real)
         return real.read_bytes()
+
+    def _record(self, real: Path) -> None:
+        if self.reads is not None:
+            relative = str(real.relative_to(self.root))
+            self.reads.add("" if relative == "." else relative)
 
     def read_text(self, path: Path) -> str:
         """The UTF-8 content of a file inside the root."""
