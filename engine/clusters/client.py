@@ -129,8 +129,7 @@ class ClusterClient:
                 async with response:
                     status, data = response.status, await response.read()
         except (aiohttp.ClientError, OSError, TimeoutError) as err:
-            kind = "timed out" if isinstance(err, TimeoutError) else type(err).__name__
-            raise Unreachable(f"{self.name}: {line}: {kind} ({self.server})") from None
+            raise Unreachable(f"{self.name}: {line}: {_why(err)} ({self.server})") from None
         if not 200 <= status <= 299:
             raise api_error(cluster=self.name, request=line, status=status, body=data)
         return orjson.loads(data) if data else None
@@ -276,3 +275,15 @@ class _TokenFile:
                 self._stamp = stamp
         except OSError:
             pass  # keep the last token; the API server's 401 says what is wrong
+
+
+def _why(err: BaseException) -> str:
+    """A short reason a request did not get through (never a URL with credentials)."""
+    if isinstance(err, TimeoutError):
+        return "timed out"
+    if isinstance(err, aiohttp.ClientSSLError):
+        return "TLS handshake failed"
+    if isinstance(err, aiohttp.ClientConnectorError):
+        reason = err.os_error.strerror or type(err.os_error).__name__
+        return f"cannot connect: {reason.lower()}"
+    return type(err).__name__

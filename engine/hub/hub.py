@@ -216,7 +216,6 @@ class Hub:
                 self._disabled.discard(key.app)
             elif await self._store.get_app_setting(key.app, AUTOMATED_SYNC_DISABLED):
                 self._disabled.add(key.app)
-            self.poller.watch(target.repo_url, Watch(key, target.revision, frozenset({""})))
             self.scheduler.track(key, interval=target.options.reconcile_interval,
                                  backoff=wiring.backoff(target.options.retry))
         for key in self.catalog.targets:
@@ -224,9 +223,13 @@ class Hub:
                 self.reconciler.invalidate(key)
                 self.scheduler.enqueue(key, Trigger.PERIODIC)
 
-    def _watch_paths(self, target: AppTarget, paths: frozenset[str]) -> None:
-        """Poll ``target``'s repository for changes under the paths its render read."""
-        self.poller.watch(target.repo_url, Watch(target.key, target.revision, paths))
+    def _watch_paths(self, target: AppTarget, sha: str, paths: frozenset[str]) -> None:
+        """Poll ``target``'s repository, from ``sha`` on, for changes of the paths it read.
+
+        A target is watched from its first render on: until then its own reconcile, queued
+        when it was tracked, is what reads Git, and the poller would only queue it twice.
+        """
+        self.poller.watch(target.repo_url, Watch(target.key, target.revision, paths), at=sha)
 
     # ------------------------------------------------------ live events
     def _on_drift(self, target: TargetKey, key: ResourceKey, why: str) -> None:

@@ -52,6 +52,7 @@ from engine.store.model import (
 
 log = logging.getLogger(__name__)
 Problem = tuple[str, str, str]  # condition type, reason, message
+MAX_READS = 4096  # renders whose file lists are remembered
 
 
 class Mode(enum.Enum):
@@ -84,7 +85,7 @@ class Parts:
     clusters: dict[str, ClusterInfo]
     kustomize: str | None = None
     # Told which repository paths a target's render read, to poll for changes of those only.
-    on_paths: Callable[[AppTarget, frozenset[str]], None] = lambda target, paths: None
+    on_paths: Callable[[AppTarget, str, frozenset[str]], None] = lambda target, sha, paths: None
 
 
 class Reconciler:
@@ -94,6 +95,7 @@ class Reconciler:
         self.parts = parts
         self._requests: dict[TargetKey, Request] = {}
         self._dirty: set[TargetKey] = set()
+        self._reads: dict[RenderKey, frozenset[str]] = {}
         self.unreachable: dict[str, str] = {}  # cluster → why the last reconcile failed on it
 
     def invalidate(self, key: TargetKey) -> None:
@@ -192,10 +194,13 @@ class Reconciler:
         try:
             objects = await self.parts.renders.render(key, build)
         except RenderError:
-            self.parts.on_paths(target, frozenset({""}))  # unknown: any change may fix it
+            self.parts.on_paths(target, sha, frozenset({""}))  # unknown: any change may fix it
             raise
         if reads:  # rendered now (not from the cache): these files make the app
-            self.parts.on_paths(target, frozenset(reads))
+            self._reads[key] = frozenset(reads)
+            while len(self._reads) > MAX_READS:
+                del self._reads[next(iter(self._reads))]
+        self.parts.on_paths(target, sha, self._reads.get(key, frozenset({""})))
         return objects
 
     async def _violations(
@@ -261,8 +266,17 @@ class Reconciler:
         operation = await self.parts.store.begin_operation(
             target.key, revision=sha, trigger=label, source=SyncSource(target.repo_url, target.path)
         )
-        synced = await sync_app(app=app, client=client, namespace=namespace, render=desired,
-                                options=options)
+        try:
+            synced = await sync_app(app=app, client=client, namespace=namespace,
+                                    render=desired, options=options)
+        except Exception as err:
+            # A bug must not leave the operation Running until the next restart.
+            status = replace(compared_status(target.key, compared, sha), sync=SyncStatus.UNKNOWN)
+            await self.parts.store.finish_operation(
+                operation, phase=OperationPhase.ERROR, message=f"internal error: {err!r}",
+                status=status,
+            )
+            raise
         return synced, operation
 
     def _status(
@@ -304,6 +318,12 @@ class Reconciler:
                                         problems=[*problems, *extra], now=datetime.now(UTC))
         log.warning("%s: %s", key, "; ".join(p[2] for p in problems))
         await self.parts.store.save_status(status)
+
+
+def compared_status(key: TargetKey, compared: SyncResult, sha: str) -> TargetStatus:
+    """A minimal status from a comparison, for recording an operation that crashed."""
+    return st.from_result(key=key, result=compared, sha=sha, previous=None, extra=(),
+                          now=datetime.now(UTC), synced=False)
 
 
 def sync_options(target: AppTarget, request: Request | None) -> SyncOptions:

@@ -123,9 +123,13 @@ class GitPoller:
             repo.seen = {k: v for k, v in repo.seen.items() if k in repo.watches}
         self._changed.set()
 
-    def watch(self, repo: str, watch: Watch) -> None:
-        """Add or change one key's watch of ``repo``."""
-        self._repo(normalise_url(repo), repo).watches[watch.key] = watch
+    def watch(self, repo: str, watch: Watch, *, at: str | None = None) -> None:
+        """Add or change one key's watch of ``repo``; ``at`` is the commit it already has
+        (so the next poll queues it only once its revision moves past that commit)."""
+        state = self._repo(normalise_url(repo), repo)
+        state.watches[watch.key] = watch
+        if at is not None:
+            state.seen[watch.key] = at
         self._changed.set()
 
     def unwatch(self, key: TargetKey) -> None:
