@@ -6,6 +6,9 @@ run fails or is interrupted (every process also dies with the test process). To 
 quickly against clusters that are already running, point ``FLEETSYNC_TEST_CLUSTERS_DIR`` at a
 directory made by ``fleetsync local up``; those are left running.
 
+``git_daemon`` (session) is a real ``git daemon`` on loopback serving every repository
+under its base directory; ``git_remotes.new_upstream`` makes one to commit to.
+
 ``kube`` (per test) is an async client to the first cluster; ``namespace`` is a fresh
 namespace on it, deleted afterwards.
 """
@@ -21,6 +24,7 @@ import pytest
 from kubernetes_asyncio import client
 
 from engine.local import fleet, toolchain
+from tests.integration.git.git_remotes import Daemon, serve_git
 from tests.integration.localcluster import TestCluster
 
 
@@ -68,3 +72,10 @@ async def namespace(kube: client.ApiClient) -> AsyncIterator[str]:
     await core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     yield name
     await core.delete_namespace(name)
+
+
+@pytest.fixture(scope="session")
+def git_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """A git daemon on loopback serving (and accepting pushes to) repositories under base."""
+    with serve_git(tmp_path_factory.mktemp("git-daemon")) as daemon:
+        yield daemon

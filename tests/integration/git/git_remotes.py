@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -166,3 +169,41 @@ class BackendHandler(BaseHTTPRequestHandler):
             self.rfile.readline()
         self.rfile.readline()
         return b"".join(chunks)
+
+
+@contextlib.contextmanager
+def serve_git(base: Path) -> Iterator[Daemon]:
+    """``git daemon`` on loopback serving (and accepting pushes to) every repo under ``base``."""
+    port = free_port()
+    process = subprocess.Popen(
+        ["git", "daemon", "--reuseaddr", f"--base-path={base}", "--export-all",
+         "--enable=receive-pack", "--listen=127.0.0.1", f"--port={port}", str(base)],
+        env=git_env(base), start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for_port(port)
+        yield Daemon(base, port)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def new_upstream(
+    daemon: Daemon, tmp: Path, name: str, files: dict[str, str | None]
+) -> Upstream:
+    """A bare repository ``name`` served by ``daemon`` with ``files`` committed on ``main``,
+    and a working clone under ``tmp`` to change it from."""
+    env = git_env(tmp)
+    bare = daemon.base / f"{name}.git"
+    run(["git", "init", "--quiet", "--bare", "-b", "main", str(bare)], env)
+    work = tmp / f"{name}-work"
+    run(["git", "init", "--quiet", "-b", "main", str(work)], env)
+    upstream = Upstream(name, bare, work, daemon.port, env)
+    upstream.commit(files, "initial")
+    upstream.push("main")
+    return upstream

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from engine.hub.hub import Hub
 from engine.inventory import INVENTORY_NAMESPACE, configmap_name
 from engine.model import TargetKey
 from engine.store.model import TargetStatus
-from tests.integration.git.git_remotes import Daemon, Upstream, free_port, git_env
+from tests.integration.git.git_remotes import free_port
 from tests.integration.localcluster import TestCluster
 
 DEMO = Path(__file__).resolve().parents[4] / "shared" / "examples" / "argocd-kustomize-demo"
@@ -40,20 +39,6 @@ def demo_apps(repo_url: str) -> dict[str, str]:
         p.name: p.read_text().replace(DEMO_REPO_URL, repo_url)
         for p in sorted((DEMO / "apps").glob("*.yaml"))
     }
-
-
-def new_upstream(daemon: Daemon, tmp: Path, name: str, files: dict[str, str]) -> Upstream:
-    """A bare repository served by ``daemon`` holding ``files`` on ``main``."""
-    env = git_env(tmp)
-    bare = daemon.base / f"{name}.git"
-    subprocess.run(["git", "init", "--quiet", "--bare", "-b", "main", str(bare)], env=env,
-                   check=True)
-    work = tmp / f"{name}-work"
-    subprocess.run(["git", "init", "--quiet", "-b", "main", str(work)], env=env, check=True)
-    upstream = Upstream(name, bare, work, daemon.port, env)
-    upstream.commit(files, "initial")
-    upstream.push("main")
-    return upstream
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.integration.git.git_remotes import Daemon
+from tests.integration.git.git_remotes import Daemon, new_upstream
 from tests.integration.hub.hubkit import (
     application_yaml,
     clean_up,
@@ -13,22 +13,21 @@ from tests.integration.hub.hubkit import (
     configmap_yaml,
     eventually,
     hub_dir,
-    new_upstream,
     running_hub,
 )
 from tests.integration.localcluster import TestCluster
 
 
 async def test_applications_come_from_a_git_directory_and_follow_its_commits(
-    local_clusters: list[TestCluster], hub_git_daemon: Daemon, tmp_path: Path
+    local_clusters: list[TestCluster], git_daemon: Daemon, tmp_path: Path
 ) -> None:
     cluster = local_clusters[0]
-    manifests = new_upstream(hub_git_daemon, tmp_path, "gitops-manifests", {
+    manifests = new_upstream(git_daemon, tmp_path, "gitops-manifests", {
         "one/cm.yaml": configmap_yaml("one", {"n": "1"}),
         "two/cm.yaml": configmap_yaml("two", {"n": "2"}),
     })
     first = application_yaml("gitops-one", manifests.url, "one", "gitops-one")
-    apps_repo = new_upstream(hub_git_daemon, tmp_path, "gitops-apps", {"apps/one.yaml": first,
+    apps_repo = new_upstream(git_daemon, tmp_path, "gitops-apps", {"apps/one.yaml": first,
                                                                         "README.md": "apps\n"})
     extra = {"apps": [{"repo": apps_repo.url, "revision": "main", "path": "apps"}],
              "git": {"pollInterval": "2s", "timeout": "10s"}}

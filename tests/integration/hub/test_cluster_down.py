@@ -19,7 +19,7 @@ import yaml
 from engine.hub.hub import Hub
 from engine.model import HealthStatus, SyncStatus, TargetKey
 from engine.store.model import Condition
-from tests.integration.git.git_remotes import Daemon, free_port
+from tests.integration.git.git_remotes import Daemon, free_port, new_upstream
 from tests.integration.hub.hubkit import (
     HubDir,
     application_yaml,
@@ -27,7 +27,6 @@ from tests.integration.hub.hubkit import (
     configmap_yaml,
     eventually,
     hub_dir,
-    new_upstream,
     running_hub,
     status_of,
 )
@@ -83,12 +82,12 @@ async def _healthy(hub: Hub, app: str, cluster: str) -> bool:
 
 
 async def test_dead_cluster_is_reported_and_retried_while_the_others_sync(
-    local_clusters: list[TestCluster], hub_git_daemon: Daemon, tmp_path: Path
+    local_clusters: list[TestCluster], git_daemon: Daemon, tmp_path: Path
 ) -> None:
     run = uuid.uuid4().hex[:6]
     dead = f"dead-{run}"
     upstream = new_upstream(
-        hub_git_daemon,
+        git_daemon,
         tmp_path,
         f"down-{run}",
         {

@@ -24,14 +24,13 @@ from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from engine.model import HealthStatus, SyncStatus
-from tests.integration.git.git_remotes import Daemon, Upstream
+from tests.integration.git.git_remotes import Daemon, Upstream, new_upstream
 from tests.integration.hub.hubkit import (
     WEBHOOK_SECRET,
     demo_apps,
     demo_files,
     eventually,
     hub_dir,
-    new_upstream,
     running_hub,
     status_of,
 )
@@ -89,11 +88,11 @@ def _with_app_name(files: dict[str, str], overlay: str, old: str, new: str) -> d
 
 
 async def test_demo_scenario_end_to_end(
-    local_clusters: list[TestCluster], hub_git_daemon: Daemon, tmp_path: Path
+    local_clusters: list[TestCluster], git_daemon: Daemon, tmp_path: Path
 ) -> None:
     cluster = local_clusters[0]
     files = demo_files()
-    upstream = new_upstream(hub_git_daemon, tmp_path, "argocd-kustomize-demo", files)
+    upstream = new_upstream(git_daemon, tmp_path, "argocd-kustomize-demo", files)
     directory = hub_dir(tmp_path / "hub", local_clusters, demo_apps(upstream.url),
                         default=cluster.name)
     async with cluster.api_client() as api:

@@ -14,7 +14,7 @@ import yaml
 
 from engine.hub.hub import Hub
 from engine.model import SyncStatus, TargetKey
-from tests.integration.git.git_remotes import Daemon
+from tests.integration.git.git_remotes import Daemon, new_upstream
 from tests.integration.hub.hubkit import (
     HubDir,
     clean_up,
@@ -22,7 +22,6 @@ from tests.integration.hub.hubkit import (
     configmap_yaml,
     eventually,
     hub_dir,
-    new_upstream,
     running_hub,
     status_of,
 )
@@ -81,14 +80,14 @@ async def _synced(hub: Hub, app: str, cluster: str) -> bool:
 
 
 async def test_cluster_selector_deploys_per_cluster_overrides_and_follows_label_changes(
-    local_clusters: list[TestCluster], hub_git_daemon: Daemon, tmp_path: Path
+    local_clusters: list[TestCluster], git_daemon: Daemon, tmp_path: Path
 ) -> None:
     by_env = {c.labels.get("env"): c for c in local_clusters}
     dev, prod = by_env["dev"], by_env["prod"]
     run = uuid.uuid4().hex[:6]
     app, dev_ns, prod_ns = f"ft-{run}", f"ft-{run}", f"ft-{run}-prod"
     upstream = new_upstream(
-        hub_git_daemon,
+        git_daemon,
         tmp_path,
         f"fleet-{run}",
         {

@@ -10,8 +10,8 @@ from kubernetes_asyncio import client
 from engine.model import HealthStatus, SyncStatus, TargetKey
 from engine.scheduler import Trigger
 from engine.scheduler.runner import Outcome
-from tests.integration.git.git_remotes import Daemon
-from tests.integration.hub.hubkit import eventually, hub_dir, new_upstream, running_hub
+from tests.integration.git.git_remotes import Daemon, new_upstream
+from tests.integration.hub.hubkit import eventually, hub_dir, running_hub
 from tests.integration.localcluster import TestCluster
 
 APP = """apiVersion: argoproj.io/v1alpha1
@@ -33,10 +33,10 @@ data: {colour: blue}
 
 
 async def test_periodic_resync_of_an_untouched_target_renders_and_writes_nothing(
-    local_clusters: list[TestCluster], hub_git_daemon: Daemon, tmp_path: Path
+    local_clusters: list[TestCluster], git_daemon: Daemon, tmp_path: Path
 ) -> None:
     cluster = local_clusters[0]
-    upstream = new_upstream(hub_git_daemon, tmp_path, "quiet", {"app/cm.yaml": CONFIGMAP})
+    upstream = new_upstream(git_daemon, tmp_path, "quiet", {"app/cm.yaml": CONFIGMAP})
     directory = hub_dir(tmp_path / "hub", local_clusters,
                         {"quiet.yaml": APP.replace("REPO", upstream.url)})
     key = TargetKey("quiet", cluster.name)

@@ -15,7 +15,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from engine.hub.hub import Hub
 from engine.model import SyncStatus
 from engine.store.model import Condition
-from tests.integration.git.git_remotes import Daemon
+from tests.integration.git.git_remotes import Daemon, new_upstream
 from tests.integration.hub.hubkit import (
     application_yaml,
     clean_up,
@@ -24,7 +24,6 @@ from tests.integration.hub.hubkit import (
     eventually,
     hub_dir,
     namespace_exists,
-    new_upstream,
     running_hub,
     status_of,
 )
@@ -78,14 +77,14 @@ async def _violation(hub: Hub, app: str, cluster: str) -> Condition | None:
 
 
 async def test_policy_violation_blocks_the_target_and_applies_nothing(
-    local_clusters: list[TestCluster], hub_git_daemon: Daemon, tmp_path: Path
+    local_clusters: list[TestCluster], git_daemon: Daemon, tmp_path: Path
 ) -> None:
     cluster = local_clusters[0]
     run = uuid.uuid4().hex[:6]
     ok_ns, denied_ns, role_ns = f"pp-{run}-ok", f"pp-{run}-denied", f"pp-{run}-role"
     role = f"pp-{run}-reader"
     upstream = new_upstream(
-        hub_git_daemon,
+        git_daemon,
         tmp_path,
         f"policy-{run}",
         {

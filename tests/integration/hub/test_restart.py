@@ -28,7 +28,7 @@ from engine.model import OperationPhase, TargetKey
 from engine.store import Store
 from engine.store.model import Operation
 from engine.store.queries import INTERRUPTED
-from tests.integration.git.git_remotes import Daemon
+from tests.integration.git.git_remotes import Daemon, new_upstream
 from tests.integration.hub.hubkit import (
     HubDir,
     application_yaml,
@@ -37,7 +37,6 @@ from tests.integration.hub.hubkit import (
     configmap_yaml,
     eventually,
     hub_dir,
-    new_upstream,
 )
 from tests.integration.localcluster import TestCluster
 
@@ -139,14 +138,14 @@ async def _let_pods_get_ready(cluster: TestCluster, namespace: str) -> None:
 
 
 async def test_hub_killed_mid_sync_records_it_once_and_syncs_again_after_restart(
-    local_clusters: list[TestCluster], hub_git_daemon: Daemon, tmp_path: Path
+    local_clusters: list[TestCluster], git_daemon: Daemon, tmp_path: Path
 ) -> None:
     cluster = local_clusters[0]
     run = uuid.uuid4().hex[:6]
     app = namespace = f"rs-{run}"
     key = TargetKey(app, cluster.name)
     upstream = new_upstream(
-        hub_git_daemon,
+        git_daemon,
         tmp_path,
         f"restart-{run}",
         {

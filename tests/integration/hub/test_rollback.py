@@ -12,7 +12,7 @@ import pytest
 from engine.hub.hub import Hub
 from engine.model import OperationPhase, SyncStatus, TargetKey
 from engine.store.model import HistoryEntry
-from tests.integration.git.git_remotes import Daemon, Upstream
+from tests.integration.git.git_remotes import Daemon, Upstream, new_upstream
 from tests.integration.hub.hubkit import (
     application_yaml,
     clean_up,
@@ -20,7 +20,6 @@ from tests.integration.hub.hubkit import (
     configmap_yaml,
     eventually,
     hub_dir,
-    new_upstream,
     running_hub,
     status_of,
 )
@@ -43,14 +42,14 @@ async def _history(hub: Hub, key: TargetKey, count: int) -> list[HistoryEntry] |
 
 
 async def test_rollback_restores_old_objects_records_it_and_turns_automated_sync_off(
-    local_clusters: list[TestCluster], hub_git_daemon: Daemon, tmp_path: Path
+    local_clusters: list[TestCluster], git_daemon: Daemon, tmp_path: Path
 ) -> None:
     cluster = local_clusters[0]
     run = uuid.uuid4().hex[:6]
     app = namespace = f"rb-{run}"
     key = TargetKey(app, cluster.name)
     upstream = new_upstream(
-        hub_git_daemon,
+        git_daemon,
         tmp_path,
         f"rollback-{run}",
         {
