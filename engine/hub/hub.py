@@ -280,23 +280,24 @@ class Hub:
 
     def apps(self) -> list[AppView]:
         """Every Application in the catalog, valid or not, sorted by name."""
-        views = [self._app_view(app) for app in self.catalog.apps.applications.values()]
+        targets: dict[str, list[TargetView]] = defaultdict(list)
+        for key, target in sorted(self.catalog.targets.items()):
+            targets[key.app].append(TargetView(key, target.namespace, target.path,
+                                               target.revision))
+        views = [self._app_view(app, tuple(targets.get(app.name, ())))
+                 for app in self.catalog.apps.applications.values()]
         for name, problems in self.catalog.problems.items():
             if name not in self.catalog.apps.applications:
                 views.append(AppView(name=name, project="", repo_url="", target_revision="",
                                      path="", destination="", errors=problems.errors))
         return sorted(views, key=lambda v: v.name)
 
-    def _app_view(self, app: Application) -> AppView:
+    def _app_view(self, app: Application, targets: tuple[TargetView, ...]) -> AppView:
         dest = app.destination
         where = (f"selector {dest.cluster_selector}" if dest.cluster_selector is not None
                  else f"name {dest.name}" if dest.name else f"server {dest.server}")
         problems = self.catalog.problems.get(app.name)
         automated = app.sync_policy.automated
-        targets = tuple(
-            TargetView(t.key, t.namespace, t.path, t.revision)
-            for k, t in sorted(self.catalog.targets.items()) if k.app == app.name
-        )
         return AppView(
             name=app.name, project=app.project, repo_url=app.source.repo_url,
             target_revision=app.source.target_revision, path=app.source.path,
