@@ -25,7 +25,7 @@ from aiohttp import web
 
 from engine.api.control import Conflict, InvalidRequest, NotFound
 from engine.api.server import create_app
-from engine.api.views import AppView, ClusterView, HistogramRecorder, MetricsSnapshot, TargetView
+from engine.api.views import AppView, ClusterView, MetricsSnapshot, TargetView
 from engine.api.webhook import WebhookReceiver
 from engine.apps import Application, AppTarget, ClusterInfo
 from engine.clusters import ClusterPool, ClusterRegistry
@@ -67,7 +67,6 @@ class Hub:
         self._locks: dict[TargetKey, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._counts: dict[str, Counter[str]] = defaultdict(Counter)
         self._drift_events = 0
-        self._sync_seconds = HistogramRecorder()
         self._started_at = time.time()
         self._disabled: set[str] = set()
 
@@ -138,12 +137,10 @@ class Hub:
         log.info("fleetsync hub listening on http://%s:%d", host, port)
 
     async def _reconcile(self, key: TargetKey, trigger: Trigger) -> Outcome:
-        """One reconcile, counted and timed, serialised with health writes of the target."""
-        started = time.monotonic()
+        """One reconcile, counted, serialised with the health writes of the target."""
         self._counts["triggers"][trigger.name.lower()] += 1
         async with self._locks[key]:
             outcome = await self.reconciler.reconcile(key, trigger)
-        self._sync_seconds.observe(time.monotonic() - started)
         self._counts["reconciles"][outcome.value] += 1
         return outcome
 
@@ -322,10 +319,10 @@ class Hub:
         """Counters and gauges now."""
         sched = self.scheduler.metrics()
         return MetricsSnapshot(
-            reconciles=dict(self._counts["reconciles"]), syncs=dict(self._counts["syncs"]),
+            reconciles=dict(self._counts["reconciles"]), syncs=dict(self.reconciler.syncs),
             triggers=dict(self._counts["triggers"]), drift_events=self._drift_events,
             queue_depth=sched.queued, running=sched.running,
-            sync_duration=self._sync_seconds.snapshot(), started_at=self._started_at,
+            sync_duration=self.reconciler.sync_seconds.snapshot(), started_at=self._started_at,
         )
 
     async def request_sync(

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from engine import policy, render
+from engine.api.views import HistogramRecorder
 from engine.apply import diff as compare_app
 from engine.apply import sync as sync_app
 from engine.apply.results import Reason, ResultCode, SyncOptions, SyncResult
@@ -96,6 +98,8 @@ class Reconciler:
         self._requests: dict[TargetKey, Request] = {}
         self._dirty: set[TargetKey] = set()
         self._reads: dict[RenderKey, frozenset[str]] = {}
+        self.syncs: Counter[str] = Counter()  # finished syncs by operation phase
+        self.sync_seconds = HistogramRecorder()  # wall time of each sync (not comparisons)
         self.unreachable: dict[str, str] = {}  # cluster → why the last reconcile failed on it
 
     def invalidate(self, key: TargetKey) -> None:
@@ -307,6 +311,8 @@ class Reconciler:
         await store.finish_operation(operation, phase=result.phase, message=result.message,
                                      status=status,
                                      history_limit=target.options.revision_history_limit)
+        self.syncs[result.phase.value] += 1
+        self.sync_seconds.observe(max(0.0, result.finished - result.started))
 
     async def _save_failure(
         self, key: TargetKey, previous: TargetStatus | None, sha: str | None,

@@ -165,6 +165,10 @@ async def test_demo_scenario_end_to_end(
             assert after.metadata.resource_version == before.metadata.resource_version
             prod = await status_of(hub, "demo-prod", cluster.name)
             assert prod is not None and prod.sync is SyncStatus.SYNCED
+            metrics = hub.metrics()
+            assert metrics.syncs.get("Succeeded", 0) >= 5  # 2 first syncs, heal, 2 commits
+            assert metrics.sync_duration.count == sum(metrics.syncs.values())
+            assert metrics.drift_events >= 1
 
     print(f"\ndemo: self-heal {heal_seconds:.2f}s, commit by polling {poll_seconds:.1f}s, "
           f"commit by webhook {webhook_seconds:.2f}s")
