@@ -18,7 +18,6 @@ import time
 from collections import Counter, defaultdict
 from contextlib import AsyncExitStack
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
@@ -390,7 +389,3 @@ class Hub:
                 raise NotFound(f"application {app} does not target cluster {cluster}")
         return keys
 
-
-def utc_now() -> datetime:
-    """Now, in UTC."""
-    return datetime.now(UTC)

@@ -29,7 +29,7 @@ from engine.apply.results import Reason, ResultCode, SyncOptions, SyncResult
 from engine.apps import AppTarget, ClusterInfo
 from engine.clusters import ClusterClient, ClusterPool
 from engine.diff import IgnoreRule
-from engine.errors import ConfigError, FleetsyncError, RenderError, SourceError
+from engine.errors import FleetsyncError, RenderError, SourceError
 from engine.hub import status as st
 from engine.hub.catalog import Catalog
 from engine.hub.live import Kind, LiveWatcher
@@ -388,4 +388,4 @@ def _outcome(result: SyncResult) -> Outcome:
     return Outcome.TEMPORARY_FAILURE if failed else Outcome.PERMANENT_FAILURE
 
 
-__all__ = ["ConfigError", "Mode", "Parts", "Reconciler", "Request", "sync_options"]
+__all__ = ["Mode", "Parts", "Reconciler", "Request", "sync_options"]
