@@ -14,7 +14,6 @@ from typing import Any
 
 from engine.diff.attribution import attribute
 from engine.diff.compare import differences, overlay
-from engine.diff.format import unified
 from engine.diff.ignore import IgnoreRule, apply_ignores
 from engine.diff.mask import mask_pair
 from engine.diff.model import DRIFT, EXTRA, IN_SYNC, MISSING, ObjectDiff
@@ -70,6 +69,4 @@ def _differs(
     if mask_secrets and is_secret(live or target or {}):
         live, target = copy.deepcopy(live), copy.deepcopy(target)
         mask_pair(live, target)
-    return ObjectDiff(
-        key, SyncStatus.OUT_OF_SYNC, reason, unified=unified(key, live, target), **found
-    )
+    return ObjectDiff(key, SyncStatus.OUT_OF_SYNC, reason, sides=(live, target), **found)

@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
-from typing import Any
-
-import yaml
 
 from engine.diff.model import Attribution, ObjectDiff
-from engine.model import ResourceKey, SyncStatus
-
-
-def unified(key: ResourceKey, live: dict[str, Any] | None, target: dict[str, Any] | None) -> str:
-    """Unified diff of two normalised objects as YAML, labelled live/<key> and desired/<key>."""
-    lines = difflib.unified_diff(
-        _yaml(live), _yaml(target), fromfile=f"live/{key}", tofile=f"desired/{key}", n=3
-    )
-    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
-
-
-def _yaml(obj: dict[str, Any] | None) -> list[str]:
-    if obj is None:
-        return []
-    text = yaml.safe_dump(obj, sort_keys=True, default_flow_style=False, allow_unicode=True)
-    return text.splitlines(keepends=True)
+from engine.model import SyncStatus
 
 
 def describe(attribution: Attribution) -> str:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
+from engine.diff.unified import unified
 from engine.model import ResourceKey, SyncStatus
 
 MISSING = "Missing"
@@ -28,14 +31,26 @@ class Attribution:
 
 @dataclass(frozen=True)
 class ObjectDiff:
-    """How one object's live state differs from Git: status, reason, paths and a unified diff."""
+    """How one object's live state differs from Git: status, reason, paths and a unified diff.
+
+    ``sides`` holds the normalised (and, for Secrets, masked) live and desired objects; the
+    ``unified`` text is written from them on first use only, since a hub compares far more
+    objects than anyone reads diffs of.
+    """
 
     key: ResourceKey
     status: SyncStatus
     reason: str
     paths: tuple[str, ...] = ()
-    unified: str = ""
     drift: tuple[Attribution, ...] = ()
+    sides: tuple[dict[str, Any] | None, dict[str, Any] | None] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    @cached_property
+    def unified(self) -> str:
+        """Unified YAML diff of live against desired ("" when in sync)."""
+        return unified(self.key, *self.sides) if self.sides is not None else ""
 
 
 def summarise(diffs: Iterable[ObjectDiff]) -> SyncStatus:

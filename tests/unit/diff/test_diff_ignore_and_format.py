@@ -121,7 +121,7 @@ def test_format_diff_names_key_reason_paths_and_managers() -> None:
         SyncStatus.OUT_OF_SYNC,
         "Drift",
         paths=(path, ".spec.paused"),
-        unified="--- live/x\n+++ desired/x\n",
+        sides=({"spec": {"paused": False}}, {"spec": {"paused": True}}),
         drift=(
             Attribution(path, "kubectl-edit", "Update", "2026-11-28T00:03:36Z"),
             Attribution(".spec.paused", "", "", None),
@@ -132,8 +132,12 @@ def test_format_diff_names_key_reason_paths_and_managers() -> None:
         "apps/Deployment:shop/web: OutOfSync (Drift)",
         f"  {path} changed by kubectl-edit (Update) at 2026-11-28T00:03:36Z",
         "  .spec.paused (no other field manager owns it)",
-        "--- live/x",
-        "+++ desired/x",
+        "--- live/apps/Deployment:shop/web",
+        "+++ desired/apps/Deployment:shop/web",
+        "@@ -1,2 +1,2 @@",
+        " spec:",
+        "-  paused: false",
+        "+  paused: true",
     ]
 
 
