@@ -68,14 +68,9 @@ async def sync(
     """Render, plan, diff, apply by waves, prune and assess health for ``app`` on ``client``."""
     run = _Run(app=app, client=client, namespace=namespace, options=options)
     try:
-        # Render the desired objects; a render error stops here and prunes nothing.
-        run.stage = Reason.RENDER_FAILED
-        objects = list(await render())
-        # Plan order and prune candidates from the inventory stored in the cluster.
-        run.stage = Reason.PLAN_FAILED
-        the_plan = await _plan(run, objects)
-        # Diff each object by server-side dry run; unchanged objects will not be written.
-        extras = await _diff(run, the_plan)
+        # Render, plan, and diff each object by server-side dry run (unchanged objects will
+        # not be written); a render error stops here and prunes nothing.
+        the_plan, extras = await _render_plan_diff(run, render)
         # Apply: destination namespace, inventory widened first, then wave after wave.
         run.stage = Reason.APPLY_FAILED
         if options.create_namespace and await ensure_namespace(client=client, name=namespace):
@@ -108,15 +103,23 @@ async def diff(
     """What ``sync`` would change: render, plan and diff only; nothing is written."""
     run = _Run(app=app, client=client, namespace=namespace, options=options)
     try:
-        run.stage = Reason.RENDER_FAILED
-        objects = list(await render())
-        run.stage = Reason.PLAN_FAILED
-        the_plan = await _plan(run, objects)
-        await _diff(run, the_plan)
+        the_plan, _ = await _render_plan_diff(run, render)
         run.inventory = the_plan.previous
     except FleetsyncError as err:
         run.fail(err)
     return run.result(status=summarise(run.diffs.values()) if not run.conditions else None)
+
+
+async def _render_plan_diff(
+    run: _Run, render: Render
+) -> tuple[Plan, Mapping[ResourceKey, Mapping[str, Any] | None]]:
+    """Render the desired objects, plan them against the stored inventory, and diff them."""
+    run.stage = Reason.RENDER_FAILED
+    objects = list(await render())
+    # Plan order and prune candidates from the inventory stored in the cluster.
+    run.stage = Reason.PLAN_FAILED
+    the_plan = await _plan(run, objects)
+    return the_plan, await _diff(run, the_plan)
 
 
 class _Run:
