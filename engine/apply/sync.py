@@ -50,6 +50,7 @@ from engine.model import HealthStatus, OperationPhase, ResourceKey, SyncStatus
 from engine.plan import KIND_ORDER, Plan, Step, is_crd, is_tracked, plan
 
 Render = Callable[[], Awaitable[Sequence[Mapping[str, Any]]]]
+Decide = Callable[["SyncResult"], Awaitable[bool]]
 T = TypeVar("T")
 CRD_TIMEOUT = 60.0
 DEFAULTS = SyncOptions()
@@ -64,13 +65,22 @@ async def sync(
     namespace: str,
     render: Render,
     options: SyncOptions = DEFAULTS,
+    decide: Decide | None = None,
 ) -> SyncResult:
-    """Render, plan, diff, apply by waves, prune and assess health for ``app`` on ``client``."""
+    """Render, plan, diff, apply by waves, prune and assess health for ``app`` on ``client``.
+
+    ``decide``, when given, is shown the comparison before anything is written and says
+    whether to go on; if not, that comparison is the result (as ``diff`` returns it).
+    """
     run = _Run(app=app, client=client, namespace=namespace, options=options)
     try:
         # Render, plan, and diff each object by server-side dry run (unchanged objects will
         # not be written); a render error stops here and prunes nothing.
         the_plan, extras = await _render_plan_diff(run, render)
+        if decide is not None:
+            compared = _comparison(run, the_plan)
+            if not await decide(compared):
+                return compared
         # Apply: destination namespace, inventory widened first, then wave after wave.
         run.stage = Reason.APPLY_FAILED
         if options.create_namespace and await ensure_namespace(client=client, name=namespace):
@@ -101,13 +111,18 @@ async def diff(
     options: SyncOptions = DEFAULTS,
 ) -> SyncResult:
     """What ``sync`` would change: render, plan and diff only; nothing is written."""
-    run = _Run(app=app, client=client, namespace=namespace, options=options)
-    try:
-        the_plan, _ = await _render_plan_diff(run, render)
-        run.inventory = the_plan.previous
-    except FleetsyncError as err:
-        run.fail(err)
-    return run.result(status=summarise(run.diffs.values()) if not run.conditions else None)
+
+    async def never(_: SyncResult) -> bool:
+        return False
+
+    return await sync(app=app, client=client, namespace=namespace, render=render,
+                      options=options, decide=never)
+
+
+def _comparison(run: _Run, the_plan: Plan) -> SyncResult:
+    """The result of comparing only: the diffs, and the inventory as it was."""
+    status = summarise(run.diffs.values()) if not run.conditions else None
+    return replace(run.result(status=status), inventory=the_plan.previous)
 
 
 async def _render_plan_diff(

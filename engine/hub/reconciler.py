@@ -23,7 +23,6 @@ from typing import Any
 
 from engine import policy, render
 from engine.api.views import HistogramRecorder
-from engine.apply import diff as compare_app
 from engine.apply import sync as sync_app
 from engine.apply.results import Reason, ResultCode, SyncOptions, SyncResult
 from engine.apps import AppTarget, ClusterInfo
@@ -259,21 +258,30 @@ class Reconciler:
             return objects
 
         app, namespace = target.key.app, target.namespace
-        compared = await compare_app(app=app, client=client, namespace=namespace,
-                                     render=desired, options=options)
-        # Automated sync only acts on a target that differs (no empty operations in history),
-        # and no sync starts when the comparison could not reach the cluster.
-        in_sync = compared.sync_status is SyncStatus.SYNCED and not compared.conditions
-        unreachable = any(c.temporary for c in compared.conditions)
-        if mode is Mode.COMPARE or (request is None and in_sync) or unreachable:
-            return compared, None
-        operation = await self.parts.store.begin_operation(
-            target.key, revision=sha, trigger=label, source=SyncSource(target.repo_url, target.path)
-        )
+        operation: int | None = None
+        compared: SyncResult | None = None
+
+        async def decide(comparison: SyncResult) -> bool:
+            """Sync only when asked, or when automated sync finds a difference (no empty
+            operations in history), and never when the cluster could not be reached."""
+            nonlocal operation, compared
+            compared = comparison
+            in_sync = comparison.sync_status is SyncStatus.SYNCED and not comparison.conditions
+            unreachable = any(c.temporary for c in comparison.conditions)
+            if mode is Mode.COMPARE or (request is None and in_sync) or unreachable:
+                return False
+            operation = await self.parts.store.begin_operation(
+                target.key, revision=sha, trigger=label,
+                source=SyncSource(target.repo_url, target.path),
+            )
+            return True
+
         try:
-            synced = await sync_app(app=app, client=client, namespace=namespace,
-                                    render=desired, options=options)
+            result = await sync_app(app=app, client=client, namespace=namespace,
+                                    render=desired, options=options, decide=decide)
         except Exception as err:
+            if operation is None or compared is None:
+                raise
             # A bug must not leave the operation Running until the next restart.
             status = replace(compared_status(target.key, compared, sha), sync=SyncStatus.UNKNOWN)
             await self.parts.store.finish_operation(
@@ -281,7 +289,7 @@ class Reconciler:
                 status=status,
             )
             raise
-        return synced, operation
+        return result, operation
 
     def _status(
         self, target: AppTarget, result: SyncResult, sha: str, previous: TargetStatus | None,

@@ -204,3 +204,30 @@ async def test_crd_and_its_custom_resource_in_one_sync(
             api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition"
         )
         await client.delete(res=res, namespace="", name=f"widgets.{group}")
+
+
+async def test_decide_sees_the_comparison_first_and_a_no_writes_nothing(
+    client: ClusterClient, namespace: str, app: str
+) -> None:
+    objects = [configmap("decided")]
+    seen: list[SyncStatus] = []
+
+    async def refuse(comparison: Any) -> bool:
+        seen.append(comparison.sync_status)
+        return False
+
+    held = await sync(app=app, client=client, namespace=namespace, render=rendering(objects),
+                      decide=refuse)
+    assert seen == [SyncStatus.OUT_OF_SYNC]
+    assert held.sync_status is SyncStatus.OUT_OF_SYNC and not held.resources
+    assert [d.reason for d in held.diffs] == ["Missing"]
+    assert await live(client, "v1", "ConfigMap", namespace, "decided") is None
+    assert await live(client, "v1", "ConfigMap", INVENTORY_NAMESPACE, configmap_name(app)) is None
+
+    async def agree(comparison: Any) -> bool:
+        return True
+
+    done = await sync(app=app, client=client, namespace=namespace, render=rendering(objects),
+                      decide=agree)
+    assert {r.code for r in done.resources} == {ResultCode.CREATED}
+    assert await live(client, "v1", "ConfigMap", namespace, "decided") is not None
