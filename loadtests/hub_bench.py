@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import hashlib
 import hmac
 import json
@@ -69,13 +68,12 @@ from kubernetes_asyncio import client  # noqa: E402
 from kubernetes_asyncio.client.exceptions import ApiException  # noqa: E402
 
 from engine.local import fleet, toolchain  # noqa: E402
+from engine.local.fleet import die_with_parent  # noqa: E402
 from tests.integration.git.git_remotes import (  # noqa: E402
     Daemon,
     Upstream,
-    free_port,
-    git_env,
-    run,
-    wait_for_port,
+    new_upstream,
+    serve_git,
 )
 from tests.integration.hub.hubkit import (  # noqa: E402
     WEBHOOK_SECRET,
@@ -100,11 +98,6 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # ------------------------------------------------------------------ processes
-def _die_with_parent() -> None:
-    """In a child before exec: SIGTERM it when this process dies, however it dies."""
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 def _stop(process: subprocess.Popen[bytes], *, grace: float) -> None:
     """SIGTERM the process group of ``process``, SIGKILL it after ``grace`` seconds."""
     if process.poll() is not None:
@@ -128,23 +121,6 @@ def local_clusters(directory: Path) -> Iterator[list[TestCluster]]:
         yield [TestCluster(c.name, c.kubeconfig, c.server, c.labels) for c in up]
     finally:
         fleet.down(directory, log=_say)
-
-
-@contextlib.contextmanager
-def git_daemon(base: Path) -> Iterator[Daemon]:
-    """``git daemon`` on 127.0.0.1 serving (and accepting pushes to) repos under ``base``."""
-    port = free_port()
-    process = subprocess.Popen(
-        ["git", "daemon", "--reuseaddr", f"--base-path={base}", "--export-all",
-         "--enable=receive-pack", "--listen=127.0.0.1", f"--port={port}", str(base)],
-        env=git_env(base), start_new_session=True, preexec_fn=_die_with_parent,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        wait_for_port(port)
-        yield Daemon(base, port)
-    finally:
-        _stop(process, grace=5)
 
 
 @dataclass
@@ -187,7 +163,7 @@ def hub_process(directory: HubDir) -> Iterator[HubProcess]:
         process = subprocess.Popen(
             [str(PYTHON), "-m", "engine.cli", "serve", "--config", str(directory.config)],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, preexec_fn=_die_with_parent,
+            start_new_session=True, preexec_fn=die_with_parent,
         )
     try:
         yield HubProcess(process, started, directory.url, log)
@@ -264,19 +240,6 @@ def application_files(count: int, repo_url: str) -> dict[str, str]:
             cluster=cluster_of(i), extra_spec={"syncPolicy": policy})
         for i in range(count)
     }  # fmt: skip
-
-
-def new_repository(daemon: Daemon, scratch: Path, name: str, files: dict[str, str]) -> Upstream:
-    """A bare repository ``name`` served by ``daemon`` with ``files`` on ``main``."""
-    env = git_env(scratch)
-    bare = daemon.base / f"{name}.git"
-    run(["git", "init", "--quiet", "--bare", "-b", "main", str(bare)], env)
-    work = scratch / f"{name}-work"
-    run(["git", "init", "--quiet", "-b", "main", str(work)], env)
-    upstream = Upstream(name, bare, work, daemon.port, env)
-    upstream.commit(dict(files), "initial")
-    upstream.push("main")
-    return upstream
 
 
 # ------------------------------------------------------------------ waiting and reading
@@ -577,7 +540,7 @@ def bench_size(
     root = scratch / f"n{count}"
     root.mkdir()
     with local_clusters(root / "clusters") as clusters:
-        upstream = new_repository(daemon, root, f"fleet-{count}", repo_files(count))
+        upstream = new_upstream(daemon, root, f"fleet-{count}", repo_files(count))
         directory = hub_dir(root / "hub", clusters,
                             application_files(count, upstream.url))
         _say(f"N={count}: starting the hub ({count} apps on {len(clusters)} clusters)")
@@ -664,7 +627,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
         scratch = Path(tmp)
         (scratch / "git").mkdir()
-        with git_daemon(scratch / "git") as daemon:
+        with serve_git(scratch / "git") as daemon:
             for count in args.apps:
                 rows.append(bench_size(count, daemon, scratch, args))
     print_table(rows)

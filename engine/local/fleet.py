@@ -119,7 +119,7 @@ def _pid_runs(pid: int, exe: str) -> bool:
     return cmdline == exe and state not in ("Z", "X")
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Ask Linux to SIGTERM this child when the process that started it dies."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     pr_set_pdeathsig = 1
@@ -170,7 +170,7 @@ class _Starter:
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if self._die_with_parent else None,
+                preexec_fn=die_with_parent if self._die_with_parent else None,
             )
         self._children[child.pid] = child
         proc = _Proc(component, cluster, child.pid, argv[0], str(log_path))

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+from engine.local.fleet import die_with_parent
+
 HTTP_USER = "robot"
 HTTP_TOKEN = "tok-7f3a9c1e5b2d4068"  # a recognisable fake secret that must never leak
 
@@ -173,12 +175,13 @@ class BackendHandler(BaseHTTPRequestHandler):
 
 @contextlib.contextmanager
 def serve_git(base: Path) -> Iterator[Daemon]:
-    """``git daemon`` on loopback serving (and accepting pushes to) every repo under ``base``."""
+    """``git daemon`` on loopback serving (and accepting pushes to) every repo under ``base``;
+    it also dies with this process, however that ends."""
     port = free_port()
     process = subprocess.Popen(
         ["git", "daemon", "--reuseaddr", f"--base-path={base}", "--export-all",
          "--enable=receive-pack", "--listen=127.0.0.1", f"--port={port}", str(base)],
-        env=git_env(base), start_new_session=True,
+        env=git_env(base), start_new_session=True, preexec_fn=die_with_parent,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
