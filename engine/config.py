@@ -4,16 +4,24 @@
     dataDir: /var/lib/fleetsync        # SQLite store, git mirrors, caches (default: .fleetsync)
     apps:                              # where Applications and AppProjects come from
     - apps/                            # a directory (recursive) or a file of YAML
+    - path: tenants/team-a             # the same, with the projects its apps may use
+      projects: [team-a]               # default for a local path: any project ("*")
+      appProjects: false               # may it define AppProjects? (local default: true)
     - repo: https://git.example/platform/fleet-apps   # or a directory in a Git repository
       revision: main                   # default HEAD
       path: apps/prod                  # default: the repository root
+      projects: [platform]             # required for a Git source
+      appProjects: false               # default false for a Git source
+    implicitDefaultProject: false      # true: an undefined project "default" allows all
     server:
       listen: 127.0.0.1:8080           # default; "[::1]:8080" for IPv6
+      allowedHosts: [fleetsync.example.com]  # Host names it answers to besides IPs/localhost
     webhook:
       secretEnv: FLEETSYNC_WEBHOOK_SECRET   # or secretFile: webhook.secret
     git:
       pollInterval: 30s                # default 30s: one ls-remote per repository
       timeout: 60s                     # per network git command (default 60s)
+      allowLocalRepos: false           # true: file:// URLs and local paths may be repoURLs
       credentials:                     # by URL prefix; the longest matching prefix wins
       - url: https://github.com/acme
         username: x-access-token       # default for a token
@@ -24,6 +32,9 @@
     limits:
       concurrency: 32                  # reconciles at once, whole hub (default 32)
       perCluster: 4                    # reconciles at once per cluster (default 4)
+      treeFiles: 20000                 # files in one commit tree written to disk
+      treeBytes: 128Mi                 # bytes in one commit tree (Ki, Mi, Gi or a number)
+      renderTimeout: 60s               # one render (native or kustomize binary)
     render:
       kustomizeBinary: /usr/local/bin/kustomize   # optional fallback renderer
 
@@ -52,7 +63,10 @@ from engine.errors import ConfigError
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _INLINE_SECRETS = {"password", "secret", "token"}
-_TOP = {"clusters", "dataDir", "apps", "server", "webhook", "git", "limits", "render"}
+_TOP = {
+    "clusters", "dataDir", "apps", "implicitDefaultProject", "server", "webhook", "git",
+    "limits", "render",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -94,15 +108,38 @@ class GitConfig:
     poll_interval: float = 30.0
     timeout: float = 60.0
     credentials: tuple[GitCredential, ...] = ()
+    allow_local_repos: bool = False
+
+
+@dataclass(frozen=True)
+class AppsFromDir:
+    """Applications read from a local file or directory (searched recursively).
+
+    ``projects`` are the AppProjects its Applications may name (``*``: any);
+    ``app_projects`` says whether AppProject documents found there are accepted.
+    """
+
+    path: Path
+    projects: tuple[str, ...] = ("*",)
+    app_projects: bool = True
 
 
 @dataclass(frozen=True)
 class AppsFromGit:
-    """Applications read from a directory of a Git repository (apps managed by GitOps)."""
+    """Applications read from a directory of a Git repository (apps managed by GitOps).
+
+    Whoever can push there writes Applications, so the operator names the projects they
+    may use, and AppProjects are accepted from it only when ``app_projects`` says so.
+    """
 
     repo: str
     revision: str = "HEAD"
     path: str = ""
+    projects: tuple[str, ...] = ()
+    app_projects: bool = False
+
+
+AppsSource = AppsFromDir | AppsFromGit
 
 
 @dataclass(frozen=True)
@@ -111,6 +148,9 @@ class Limits:
 
     concurrency: int = 32
     per_cluster: int = 4
+    tree_files: int = 20_000
+    tree_bytes: int = 128 * 1024 * 1024
+    render_timeout: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -120,9 +160,11 @@ class HubConfig:
     source: Path
     clusters: Path
     data_dir: Path
-    apps: tuple[Path | AppsFromGit, ...] = ()
+    apps: tuple[AppsSource, ...] = ()
+    implicit_default_project: bool = False
     listen_host: str = "127.0.0.1"
     listen_port: int = 8080
+    allowed_hosts: tuple[str, ...] = ()
     webhook_secret: SecretRef | None = None
     git: GitConfig = field(default_factory=GitConfig)
     limits: Limits = field(default_factory=Limits)
@@ -164,11 +206,9 @@ def parse_config(text: str, *, source: Path) -> HubConfig:
     if extra:
         raise fields.error(extra[0], f"unknown field (expected {', '.join(sorted(_TOP))})")
     server = doc.get("server")
-    listen = (
-        server
-        if isinstance(server, str)
-        else _section(doc, "server", {"listen"}, fields).get("listen")
-    )
+    server_section = {} if isinstance(server, str) else _section(
+        doc, "server", {"listen", "allowedHosts"}, fields)
+    listen = server if isinstance(server, str) else server_section.get("listen")
     host, port = _listen(listen, fields)
     render = _section(doc, "render", {"kustomizeBinary"}, fields)
     return HubConfig(
@@ -176,8 +216,10 @@ def parse_config(text: str, *, source: Path) -> HubConfig:
         clusters=_path(base, fields.string(doc, "clusters", "") or "clusters.yaml"),
         data_dir=_path(base, fields.string(doc, "dataDir", "") or ".fleetsync"),
         apps=_apps(doc, base, fields),
+        implicit_default_project=fields.boolean(doc, "implicitDefaultProject", "", False),
         listen_host=host,
         listen_port=port,
+        allowed_hosts=_hosts(server_section, fields),
         webhook_secret=_webhook(doc, base, fields),
         git=_git(doc, base, fields),
         limits=_limits(doc, fields),
@@ -224,28 +266,74 @@ def _binary(base: Path, value: str) -> Path | None:
     return _path(base, value) if "/" in value else Path(value)
 
 
-def _apps(doc: Mapping[str, Any], base: Path, fields: Fields) -> tuple[Path | AppsFromGit, ...]:
-    entries: list[Path | AppsFromGit] = []
+def _apps(doc: Mapping[str, Any], base: Path, fields: Fields) -> tuple[AppsSource, ...]:
+    entries: list[AppsSource] = []
     for index, raw in enumerate(fields.items(doc, "apps", "")):
         path = f"apps[{index}]"
         if isinstance(raw, str) and raw:
-            entries.append(_path(base, raw))
+            entries.append(AppsFromDir(_path(base, raw)))
             continue
         if not isinstance(raw, dict):
-            raise fields.error(path, "must be a path or a mapping with repo, revision, path")
-        extra = sorted(set(raw) - {"repo", "revision", "path"})
+            raise fields.error(path, "must be a path or a mapping with repo or path")
+        known = _GIT_APPS_FIELDS if "repo" in raw else _DIR_APPS_FIELDS
+        extra = sorted(set(raw) - known)
         if extra:
             raise fields.error(
-                f"{path}.{extra[0]}", "unknown field (expected repo, revision, path)"
+                f"{path}.{extra[0]}", f"unknown field (expected {', '.join(sorted(known))})"
             )
-        entries.append(
-            AppsFromGit(
-                repo=fields.required(raw, "repo", path),
-                revision=fields.string(raw, "revision", path) or "HEAD",
-                path=fields.string(raw, "path", path).strip("/"),
-            )
-        )
+        entries.append(_git_apps(raw, path, fields) if "repo" in raw
+                       else _dir_apps(raw, base, path, fields))  # fmt: skip
     return tuple(entries)
+
+
+_GIT_APPS_FIELDS = {"repo", "revision", "path", "projects", "appProjects"}
+_DIR_APPS_FIELDS = {"path", "projects", "appProjects"}
+
+
+def _git_apps(raw: Mapping[str, Any], path: str, fields: Fields) -> AppsFromGit:
+    projects = _project_names(raw, path, fields)
+    if projects is None:
+        raise fields.error(f"{path}.projects", "is required for a Git source: name the "
+                           "AppProjects its Applications may use (\"*\" for any)")  # fmt: skip
+    return AppsFromGit(
+        repo=fields.required(raw, "repo", path),
+        revision=fields.string(raw, "revision", path) or "HEAD",
+        path=fields.string(raw, "path", path).strip("/"),
+        projects=projects,
+        app_projects=fields.boolean(raw, "appProjects", path, False),
+    )
+
+
+def _dir_apps(raw: Mapping[str, Any], base: Path, path: str, fields: Fields) -> AppsFromDir:
+    projects = _project_names(raw, path, fields)
+    return AppsFromDir(
+        path=_path(base, fields.required(raw, "path", path)),
+        projects=("*",) if projects is None else projects,
+        app_projects=fields.boolean(raw, "appProjects", path, True),
+    )
+
+
+def _project_names(raw: Mapping[str, Any], path: str, fields: Fields) -> tuple[str, ...] | None:
+    if raw.get("projects") is None:
+        return None
+    names = fields.strings(raw, "projects", path)
+    for index, name in enumerate(names):
+        if name != "*" and not _PROJECT_NAME.match(name):
+            raise fields.error(f"{path}.projects[{index}]", "must be a project name or \"*\"")
+    return names
+
+
+_PROJECT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                        r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")  # fmt: skip
+
+
+def _hosts(server: Mapping[str, Any], fields: Fields) -> tuple[str, ...]:
+    names = fields.strings(server, "allowedHosts", "server")
+    for index, name in enumerate(names):
+        if not _HOST_NAME.match(name):
+            raise fields.error(f"server.allowedHosts[{index}]", f"{name!r} is not a host name")
+    return tuple(n.lower().rstrip(".") for n in names)
 
 
 def _listen(value: Any, fields: Fields) -> tuple[str, int]:
@@ -280,7 +368,8 @@ def _webhook(doc: Mapping[str, Any], base: Path, fields: Fields) -> SecretRef | 
 
 
 def _git(doc: Mapping[str, Any], base: Path, fields: Fields) -> GitConfig:
-    raw = _section(doc, "git", {"pollInterval", "timeout", "credentials"}, fields)
+    raw = _section(doc, "git", {"pollInterval", "timeout", "credentials", "allowLocalRepos"},
+                   fields)
     poll = fields.duration(raw, "pollInterval", "git")
     timeout = fields.duration(raw, "timeout", "git")
     for key, value in (("pollInterval", poll), ("timeout", timeout)):
@@ -293,6 +382,7 @@ def _git(doc: Mapping[str, Any], base: Path, fields: Fields) -> GitConfig:
             _credential(entry, index, base, fields)
             for index, entry in enumerate(fields.items(raw, "credentials", "git"))
         ),
+        allow_local_repos=fields.boolean(raw, "allowLocalRepos", "git", False),
     )
 
 
@@ -335,13 +425,32 @@ def _credential(raw: Any, index: int, base: Path, fields: Fields) -> GitCredenti
     return credential
 
 
+_LIMITS = {"concurrency", "perCluster", "treeFiles", "treeBytes", "renderTimeout"}
+_BYTE_UNITS = {"": 1, "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3}
+
+
 def _limits(doc: Mapping[str, Any], fields: Fields) -> Limits:
-    raw = _section(doc, "limits", {"concurrency", "perCluster"}, fields)
-    values = {}
-    for key, attr in (("concurrency", "concurrency"), ("perCluster", "per_cluster")):
+    raw = _section(doc, "limits", _LIMITS, fields)
+    values: dict[str, Any] = {}
+    for key, attr in (("concurrency", "concurrency"), ("perCluster", "per_cluster"),
+                      ("treeFiles", "tree_files")):  # fmt: skip
         value = fields.integer(raw, key, "limits")
         if value is not None and value < 1:
             raise fields.error(f"limits.{key}", "must be at least 1")
         if value is not None:
             values[attr] = value
+    if raw.get("treeBytes") is not None:
+        values["tree_bytes"] = _bytes(raw["treeBytes"], "limits.treeBytes", fields)
+    timeout = fields.duration(raw, "renderTimeout", "limits")
+    if timeout is not None:
+        if timeout <= 0:
+            raise fields.error("limits.renderTimeout", "must be positive")
+        values["render_timeout"] = timeout
     return Limits(**values)
+
+
+def _bytes(value: Any, path: str, fields: Fields) -> int:
+    match = re.fullmatch(r"(\d+)(Ki|Mi|Gi)?", str(value)) if not isinstance(value, bool) else None
+    if match is None or int(match[1]) < 1:
+        raise fields.error(path, f"{value!r} is not a size like 128Mi, 512Ki or a byte count")
+    return int(match[1]) * _BYTE_UNITS[match[2] or ""]

@@ -28,7 +28,7 @@ from engine.api.views import AppView, ClusterView, MetricsSnapshot, TargetView
 from engine.api.webhook import WebhookReceiver
 from engine.apps import Application, AppTarget, ClusterInfo
 from engine.clusters import ClusterPool, ClusterRegistry
-from engine.config import AppsFromGit, HubConfig
+from engine.config import AppsFromDir, AppsFromGit, HubConfig
 from engine.errors import FleetsyncError
 from engine.health import HealthResult, aggregate
 from engine.hub import wiring
@@ -56,7 +56,7 @@ class Hub:
 
     def __init__(self, config: HubConfig) -> None:
         self.config = config
-        self.catalog = Catalog([p for p in config.apps if isinstance(p, Path)])
+        self.catalog = Catalog([p.path for p in config.apps if isinstance(p, AppsFromDir)])
         self.cluster_infos: dict[str, ClusterInfo] = {}
         self.cluster_errors: dict[str, str] = {}
         self.listening: tuple[str, int] | None = None

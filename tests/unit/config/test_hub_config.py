@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import AppsFromGit, SecretRef, load_config, parse_config
+from engine.config import AppsFromDir, AppsFromGit, SecretRef, load_config, parse_config
 from engine.errors import ConfigError
 
 FULL = """
@@ -18,6 +18,7 @@ apps:
 - repo: https://git.example/platform/fleet-apps
   revision: main
   path: /apps/prod/
+  projects: [platform]
 server: {listen: '0.0.0.0:9090'}
 webhook: {secretEnv: HOOK_SECRET}
 git:
@@ -40,8 +41,9 @@ def test_full_config(tmp_path: Path) -> None:
     assert config.clusters == tmp_path / "clusters.yaml"
     assert config.data_dir == tmp_path / "data"
     assert config.apps == (
-        tmp_path / "apps",
-        AppsFromGit("https://git.example/platform/fleet-apps", "main", "apps/prod"),
+        AppsFromDir(tmp_path / "apps"),
+        AppsFromGit("https://git.example/platform/fleet-apps", "main", "apps/prod",
+                    ("platform",)),
     )
     assert (config.listen_host, config.listen_port) == ("0.0.0.0", 9090)
     assert config.webhook_secret == SecretRef(env="HOOK_SECRET")
@@ -79,7 +81,16 @@ def test_bare_kustomize_name_is_looked_up_on_path(tmp_path: Path) -> None:
         ("cluster: c.yaml", "cluster"),
         ("apps: apps/", "apps"),
         ("apps: [{repo: r, branch: main}]", "apps[0].branch"),
-        ("apps: [{revision: main}]", "apps[0].repo"),
+        ("apps: [{revision: main}]", "apps[0].revision"),
+        ("apps: [{repo: r}]", "apps[0].projects"),
+        ("apps: [{path: a, projects: [Team_A]}]", "apps[0].projects[0]"),
+        ("apps: [{path: a, appProjects: 'yes'}]", "apps[0].appProjects"),
+        ("server: {allowedHosts: ['evil.example/x']}", "server.allowedHosts[0]"),
+        ("git: {allowLocalRepos: 1}", "git.allowLocalRepos"),
+        ("limits: {treeBytes: 12Zi}", "limits.treeBytes"),
+        ("limits: {treeFiles: 0}", "limits.treeFiles"),
+        ("limits: {renderTimeout: 0}", "limits.renderTimeout"),
+        ("implicitDefaultProject: maybe", "implicitDefaultProject"),
         ("server: {listen: localhost}", "server.listen"),
         ("server: {listen: 'localhost:99999'}", "server.listen"),
         ("webhook: {secret: hunter2}", "webhook.secret"),
@@ -152,3 +163,37 @@ def test_unreadable_config_file(tmp_path: Path) -> None:
 def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"fleetsync.yaml: not valid YAML \(line 3\)"):
         parse_config("apps:\n  - [unclosed\nserver: {}\n", source=tmp_path / "fleetsync.yaml")
+
+
+def test_trust_settings(tmp_path: Path) -> None:
+    text = """
+apps:
+- path: tenants/a
+  projects: [team-a]
+  appProjects: false
+- repo: git://127.0.0.1/apps
+  projects: ["*"]
+  appProjects: true
+implicitDefaultProject: true
+server: {listen: '127.0.0.1:8080', allowedHosts: [Hub.Example.COM.]}
+git: {allowLocalRepos: true}
+limits: {treeFiles: 500, treeBytes: 64Mi, renderTimeout: 5s}
+"""
+    config = parse_config(text, source=tmp_path / "fleetsync.yaml")
+    assert config.apps == (
+        AppsFromDir(tmp_path / "tenants" / "a", ("team-a",), False),
+        AppsFromGit("git://127.0.0.1/apps", "HEAD", "", ("*",), True),
+    )
+    assert config.implicit_default_project is True
+    assert config.allowed_hosts == ("hub.example.com",)
+    assert config.git.allow_local_repos is True
+    assert (config.limits.tree_files, config.limits.tree_bytes) == (500, 64 * 1024 * 1024)
+    assert config.limits.render_timeout == 5.0
+
+
+def test_trust_defaults_are_closed(tmp_path: Path) -> None:
+    config = parse_config("apps: [apps/]", source=tmp_path / "fleetsync.yaml")
+    assert config.apps == (AppsFromDir(tmp_path / "apps", ("*",), True),)
+    assert config.implicit_default_project is False
+    assert config.git.allow_local_repos is False
+    assert config.allowed_hosts == ()
