@@ -34,6 +34,7 @@ from typing import Any
 from engine.apps.project import AppProject, KindRule
 from engine.apps.targets import AppTarget, ClusterInfo
 from engine.model import ResourceKey
+from engine.redaction import redact_url
 
 NamespacedLookup = Callable[[str, str], "bool | None"]
 
@@ -115,14 +116,29 @@ def check(
     is_namespaced: NamespacedLookup | None = None,
 ) -> list[Violation]:
     """Every rule of ``project`` that ``target`` and its desired ``objects`` break."""
+    violations = check_target(project, target, cluster=cluster)
+    # Each object: its kind, and the namespace it lands in.
+    scope = _scope_lookup(objects, is_namespaced)
+    for obj in objects:
+        violations.extend(_object_violations(project, target, cluster, obj, scope))
+    return violations
+
+
+def check_target(project: AppProject, target: AppTarget, *, cluster: ClusterInfo
+                 ) -> list[Violation]:
+    """The rules about the app itself: its repository and its destination.
+
+    These need no Git access, so the hub checks them before it contacts the repository:
+    an Application author must not make the hub fetch from a repository (or address) that
+    the project forbids.
+    """
     violations = []
-    # The app: its repository and its destination.
     if not source_permitted(project, target.repo_url):
         violations.append(
             Violation(
                 "sourceRepos",
                 None,
-                f"repository {target.repo_url} is not permitted in "
+                f"repository {redact_url(target.repo_url)} is not permitted in "
                 f"project {project.name} (sourceRepos)",
             )
         )
@@ -134,10 +150,6 @@ def check(
                 _destination_message(project, cluster, target.namespace, "destination namespace"),
             )
         )
-    # Each object: its kind, and the namespace it lands in.
-    scope = _scope_lookup(objects, is_namespaced)
-    for obj in objects:
-        violations.extend(_object_violations(project, target, cluster, obj, scope))
     return violations
 
 
@@ -360,6 +372,6 @@ def _destination_message(
 ) -> str:
     shown = namespace or '""'
     return (
-        f"{what} {shown} on cluster {cluster.name} ({cluster.server}) is not "
+        f"{what} {shown} on cluster {cluster.name} ({redact_url(cluster.server)}) is not "
         f"permitted in project {project.name} (destinations)"
     )

@@ -18,7 +18,6 @@ import time
 from collections import Counter, defaultdict
 from contextlib import AsyncExitStack
 from dataclasses import replace
-from pathlib import Path
 
 from aiohttp import web
 

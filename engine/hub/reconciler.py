@@ -118,8 +118,10 @@ class Reconciler:
         dirty = key in self._dirty
         self._dirty.discard(key)
         previous = await self.parts.store.get_status(key)
-        # Refuse a target whose Application or project is invalid.
-        problems = self._definition_problems(target)
+        # Refuse a target whose Application or project is invalid, or whose project forbids
+        # its repository or destination: checked before any Git access, so an Application
+        # cannot make the hub contact a repository (or address) its project does not allow.
+        problems = self._definition_problems(target) or self._target_violations(target)
         if problems:
             await self._save_failure(key, previous, None, problems)
             return Outcome.PERMANENT_FAILURE
@@ -175,6 +177,14 @@ class Reconciler:
     def _definition_problems(self, target: AppTarget) -> list[Problem]:
         found = self.parts.catalog.problems.get(target.key.app)
         return [(st.INVALID_SPEC, "InvalidSpec", e) for e in found.errors] if found else []
+
+    def _target_violations(self, target: AppTarget) -> list[Problem]:
+        project = self.parts.catalog.project(target.project)
+        if project is None:
+            return [(st.INVALID_SPEC, "InvalidSpec", f"project {target.project!r} not defined")]
+        cluster = self.parts.clusters.get(target.key.cluster) or ClusterInfo(target.key.cluster)
+        found = policy.check_target(project, target, cluster=cluster)
+        return [("PolicyViolation", v.rule, v.message) for v in found]
 
     async def _resolve(self, target: AppTarget, request: Request | None) -> str:
         revision = request.revision if request and request.revision else target.revision

@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+from engine.redaction import REDACTED, redact, redact_url
+
 _SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+):(?P<path>(?!//).*)$")
-_URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 _HTTP_SCHEMES = frozenset({"http", "https"})
-REDACTED = "***"
 
 
 @dataclass(frozen=True)
@@ -82,21 +82,11 @@ def split_credentials(address: str) -> FetchUrl:
     return FetchUrl(clean, username=username, password=password)
 
 
-def redact_url(address: str) -> str:
-    """A URL fit for logs and messages: user information replaced by ``***``."""
-    return _URL_USERINFO.sub(lambda m: f"{m['scheme']}{REDACTED}@", address)
-
-
-def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Remove every given secret and any ``scheme://user:pass@`` from free text."""
-    for secret in sorted(set(secrets), key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, REDACTED)
-            text = text.replace(quote(secret, safe=""), REDACTED)
-    return _URL_USERINFO.sub(lambda m: f"{m['scheme']}{REDACTED}@", text)
-
-
 def mirror_name(address: str) -> str:
     """The directory name of a repository's mirror: a hash of its normalised URL."""
     digest = hashlib.sha256(normalise_url(address).encode()).hexdigest()
     return f"{digest[:32]}.git"
+
+
+__all__ = ["REDACTED", "FetchUrl", "file_url_path", "is_file_url", "mirror_name",
+           "normalise_url", "redact", "redact_url", "split_credentials", "to_url"]
