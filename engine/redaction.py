@@ -2,14 +2,15 @@
 
 Every URL that enters a message, a name, a log line or a stored record goes through
 ``redact_url``; free text that may quote a secret goes through ``redact``. The hub also
-installs ``RedactingFilter`` on its log handlers as a last line of defence.
+installs ``LogRedaction`` for every log record as a last line of defence.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import quote
 
 REDACTED = "***"
@@ -31,23 +32,44 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     return redact_url(text)
 
 
-class RedactingFilter(logging.Filter):
-    """A log filter that redacts URL credentials and the given secrets from every record."""
+class LogRedaction:
+    """Redacts URL credentials and known secrets from every log record as it is created.
+
+    A record factory rather than a handler filter: it covers every logger and every handler,
+    including those added later. ``install`` wraps the current factory; ``uninstall`` puts
+    it back (hubs in one process, as in tests, nest).
+    """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        super().__init__()
-        self.secrets = tuple(s for s in secrets if s)
+        self.secrets: tuple[str, ...] = ()
+        self.add(secrets)
+        self._previous: Callable[..., logging.LogRecord] | None = None
 
     def add(self, secrets: Iterable[str]) -> None:
         """Also redact these secrets from now on."""
         self.secrets = tuple({*self.secrets, *(s for s in secrets if s)})
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+    def install(self) -> None:
+        """Start redacting every log record of this process."""
+        self._previous = logging.getLogRecordFactory()
+        logging.setLogRecordFactory(self._record)
+
+    def uninstall(self) -> None:
+        """Stop redacting (restores the factory found at install)."""
+        if self._previous is not None:
+            logging.setLogRecordFactory(self._previous)
+            self._previous = None
+
+    def _record(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = (self._previous or logging.LogRecord)(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: let logging report it as usual
+            return record
         clean = redact(message, self.secrets)
-        if clean != message or record.exc_info:
-            if record.exc_info:
-                clean += "\n" + redact(logging.Formatter().formatException(record.exc_info),
-                                       self.secrets)  # fmt: skip
-            record.msg, record.args, record.exc_info, record.exc_text = clean, None, None, None
-        return True
+        if record.exc_info and record.exc_info[1] is not None:
+            trace = logging.Formatter().formatException(record.exc_info)
+            clean += "\n" + redact(trace, self.secrets)
+            record.exc_info, record.exc_text = None, None
+        record.msg, record.args = clean, None
+        return record

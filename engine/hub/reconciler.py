@@ -34,6 +34,7 @@ from engine.hub.catalog import Catalog
 from engine.hub.live import Kind, LiveWatcher
 from engine.hub.trees import TreeCache
 from engine.model import OperationPhase, SyncStatus, TargetKey
+from engine.redaction import redact_url
 from engine.render.aio import AsyncRenderCache
 from engine.render.cache import RenderKey
 from engine.render.fallback import build_or_fallback
@@ -282,7 +283,7 @@ class Reconciler:
                 return False
             operation = await self.parts.store.begin_operation(
                 target.key, revision=sha, trigger=label,
-                source=SyncSource(target.repo_url, target.path),
+                source=SyncSource(redact_url(target.repo_url), target.path),
             )
             return True
 
@@ -295,7 +296,8 @@ class Reconciler:
             # A bug must not leave the operation Running until the next restart.
             status = replace(compared_status(target.key, compared, sha), sync=SyncStatus.UNKNOWN)
             await self.parts.store.finish_operation(
-                operation, phase=OperationPhase.ERROR, message=f"internal error: {err!r}",
+                operation, phase=OperationPhase.ERROR,
+                message=redact_url(f"internal error: {err!r}"),
                 status=status,
             )
             raise
@@ -326,7 +328,8 @@ class Reconciler:
         if operation is None:
             await store.save_status(status)
             return
-        await store.finish_operation(operation, phase=result.phase, message=result.message,
+        await store.finish_operation(operation, phase=result.phase,
+                                     message=redact_url(result.message),
                                      status=status,
                                      history_limit=target.options.revision_history_limit)
         self.syncs[result.phase.value] += 1
@@ -340,7 +343,7 @@ class Reconciler:
         extra = self._warnings(target) if target else []
         status = st.failed_before_apply(key=key, previous=previous, sha=sha,
                                         problems=[*problems, *extra], now=datetime.now(UTC))
-        log.warning("%s: %s", key, "; ".join(p[2] for p in problems))
+        log.warning("%s: %s", key, redact_url("; ".join(p[2] for p in problems)))
         await self.parts.store.save_status(status)
 
 

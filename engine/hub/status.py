@@ -16,6 +16,7 @@ from engine.apply.results import ResultCode, SyncResult
 from engine.diff import ObjectDiff
 from engine.health import HealthResult, aggregate
 from engine.model import HealthStatus, ResourceKey, SyncStatus, TargetKey
+from engine.redaction import redact_url
 from engine.store.model import Condition, ResourceStatus, TargetStatus
 
 SYNC_ERROR = "SyncError"
@@ -27,7 +28,11 @@ WARNING = "Warning"
 def conditions(
     previous: TargetStatus | None, found: Iterable[tuple[str, str, str]], now: datetime
 ) -> tuple[Condition, ...]:
-    """Conditions from (type, reason, message), keeping the transition time of unchanged ones."""
+    """Conditions from (type, reason, message), keeping the transition time of unchanged ones.
+
+    Messages are stored and shown: any URL credentials in them are redacted here.
+    """
+    found = [(kind, reason, redact_url(message)) for kind, reason, message in found]
     before = {(c.type, c.reason, c.message): c for c in (previous.conditions if previous else ())}
     return tuple(before.get(item) or Condition(*item, last_transition=now) for item in found)
 
@@ -118,7 +123,7 @@ def resources(result: SyncResult) -> tuple[ResourceStatus, ...]:
             key=res.key,
             sync=_resource_sync(res.code, diffs.get(res.key)),
             health=res.health,
-            message=_message(res.message, res.health_message, diffs.get(res.key)),
+            message=redact_url(_message(res.message, res.health_message, diffs.get(res.key))),
         )
     for key, diff in diffs.items():
         if key not in rows:
