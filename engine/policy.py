@@ -11,7 +11,9 @@ CD's, evaluated as Argo CD evaluates them:
   destination when its server or name and its namespace match. A ``!`` pattern matches
   everything else, and denies the destination it names. The cluster registered as the
   default one answers to ``https://kubernetes.default.svc`` as well as to its own URL; a
-  deny under either URL wins. Every namespaced object's namespace must be allowed too.
+  deny under either URL wins. Every namespaced object's namespace must be allowed too. A
+  namespace that is not a DNS-1123 label is a violation of its own (``InvalidNamespace``)
+  and never matches a glob.
 - Cluster-scoped kinds are denied unless ``clusterResourceWhitelist`` has them (the
   default project whitelists ``*/*``); ``clusterResourceBlacklist`` removes from that.
   Namespaced kinds are allowed when ``namespaceResourceWhitelist`` is absent, or lists
@@ -34,7 +36,8 @@ from typing import Any
 from engine.apps.project import AppProject, KindRule
 from engine.apps.targets import AppTarget, ClusterInfo
 from engine.model import ResourceKey
-from engine.redaction import redact_url
+from engine.names import namespace_problem
+from engine.redaction import redact_url, without_userinfo
 
 NamespacedLookup = Callable[[str, str], "bool | None"]
 
@@ -142,7 +145,12 @@ def check_target(project: AppProject, target: AppTarget, *, cluster: ClusterInfo
                 f"project {project.name} (sourceRepos)",
             )
         )
-    if not destination_permitted(project, cluster, target.namespace):
+    problem = _namespace_problem(target.namespace)
+    if problem is not None:
+        violations.append(
+            Violation("InvalidNamespace", None, f"destination namespace {problem}")
+        )
+    elif not destination_permitted(project, cluster, target.namespace):
         violations.append(
             Violation(
                 "destinations",
@@ -168,7 +176,13 @@ def source_permitted(project: AppProject, repo_url: str) -> bool:
 
 
 def destination_permitted(project: AppProject, cluster: ClusterInfo, namespace: str) -> bool:
-    """Whether ``project.destinations`` allows ``namespace`` on ``cluster``."""
+    """Whether ``project.destinations`` allows ``namespace`` on ``cluster``.
+
+    A namespace Kubernetes would refuse is never allowed: ``team-a*`` must not take
+    ``team-a/../kube-system``.
+    """
+    if _namespace_problem(namespace) is not None:
+        return False
     outcomes = [
         _destination_outcome(project, server, cluster.name, namespace)
         for server in cluster.servers or ("",)
@@ -220,11 +234,15 @@ def _object_violations(
                 f"{project.name}",
             )
         )
-    if (
-        namespaced
-        and namespace != target.namespace
-        and not destination_permitted(project, cluster, namespace)
-    ):
+    # The destination namespace itself is check_target's to report.
+    if not namespaced or namespace == target.namespace:
+        return found
+    problem = _namespace_problem(namespace)
+    if problem is not None:
+        found.append(
+            Violation("InvalidNamespace", key, f"{key.kind} {key.name}: namespace {problem}")
+        )
+    elif not destination_permitted(project, cluster, namespace):
         found.append(
             Violation(
                 "destinations",
@@ -234,6 +252,11 @@ def _object_violations(
             )
         )
     return found
+
+
+def _namespace_problem(namespace: str) -> str | None:
+    """Why a non-empty ``namespace`` is not a DNS-1123 label; None if it is (or is empty)."""
+    return namespace_problem(namespace) if namespace else None
 
 
 def _destination_outcome(project: AppProject, server: str, name: str, namespace: str) -> str:
@@ -299,8 +322,12 @@ def _crd_scopes(objects: Sequence[Mapping[str, Any]]) -> Iterable[tuple[tuple[st
 
 
 def _normal_repo(url: str) -> str:
-    """Argo CD's normalisation of a repository URL for comparison."""
-    url = url.strip().lower()
+    """Argo CD's normalisation of a repository URL for comparison.
+
+    Credentials written in the URL say who reads, not which repository: they are removed
+    before matching (a ``sourceRepos`` pattern never has to spell out a token).
+    """
+    url = without_userinfo(url.strip()).lower()
     if re.match(r"^(ssh://)?([^/:]*?)@[^@]+$", url) and not url.startswith("ssh://"):
         url = url.replace(":", "/", 1)
     return url.removesuffix(".git").removeprefix("ssh://")

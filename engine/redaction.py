@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 REDACTED = "***"
 # scheme://user[:password]@ (a token is often written as the user name)
@@ -21,6 +21,17 @@ _URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 def redact_url(address: str) -> str:
     """A URL fit for logs and messages: user information replaced by ``***``."""
     return _URL_USERINFO.sub(lambda m: f"{m['scheme']}{REDACTED}@", address)
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` without its ``user:password@`` part; unparseable input is returned as it is."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:

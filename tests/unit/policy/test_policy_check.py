@@ -239,3 +239,9 @@ def test_scope_comes_from_discovery_then_crds_then_builtins() -> None:
         return True if kind == "Gadget" else None
 
     assert check(proj, target(), [crd, widget, gadget], cluster=PROD, is_namespaced=discovery) == []
+
+
+def test_source_repos_match_the_repository_not_the_credentials_in_its_url() -> None:
+    project = AppProject(name="p", source_repos=("https://git.example/team-a/*",))
+    assert source_permitted(project, "https://robot:tok@git.example/team-a/app.git")
+    assert not source_permitted(project, "https://git.example@evil.example/team-a/app.git")
