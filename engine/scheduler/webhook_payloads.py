@@ -9,7 +9,8 @@ Pure functions over headers and the raw body; the HTTP handler lives in engine.a
 
 Every comparison with the secret is constant-time. A repository is named by every URL the
 payload gives (HTTPS, SSH, web), normalised as engine.source does, so that an app that
-spells its ``repoURL`` either way is found.
+spells its ``repoURL`` either way is found. A payload is parsed by orjson, which refuses
+nesting deeper than ``MAX_DEPTH`` (a 400, never a recursion error).
 """
 
 from __future__ import annotations
@@ -17,15 +18,19 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+import orjson
+
 from engine.source import normalise_url
 
 MAX_BODY_BYTES = 1024 * 1024
+# orjson refuses documents nested deeper than this (the stdlib parser recursed until
+# RecursionError, a 500 with a traceback).
+MAX_DEPTH = 1024
 
 
 class Provider(enum.StrEnum):
@@ -127,10 +132,15 @@ def parse_push(provider: Provider, body: bytes, *, content_type: str = "") -> Pu
 
 
 def _decode(body: bytes, content_type: str) -> dict[str, Any]:
+    """The JSON object of a payload; nesting is bounded by orjson (``MAX_DEPTH`` levels)."""
     try:
         if "x-www-form-urlencoded" in content_type.lower():
             body = parse_qs(body.decode("utf-8")).get("payload", [""])[0].encode()
-        document = json.loads(body)
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        if str(exc).startswith("depth limit"):
+            raise PayloadError(f"the payload is nested deeper than {MAX_DEPTH} levels") from None
+        raise PayloadError(f"the payload is not JSON: {exc}") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise PayloadError(f"the payload is not JSON: {exc}") from None
     if not isinstance(document, dict):
