@@ -11,7 +11,8 @@ for a sync to finish. Errors the API maps to HTTP statuses:
     ├── InvalidRequest   the request cannot be honoured as asked              → 400
     └── Conflict         the app's state forbids it now (e.g. invalid app)    → 409
 
-Any other ``FleetsyncError`` becomes 503 when ``temporary``, else 500, with its message.
+Any other ``FleetsyncError`` becomes 503 when ``temporary``, else 500, with a fixed
+message (its own may name the hub's files); the message is logged.
 """
 
 from __future__ import annotations

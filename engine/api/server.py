@@ -9,11 +9,15 @@
     GET  /api/v1/clusters                   registered clusters and their reach
     GET  /healthz  GET /metrics  GET / (dashboard)  POST /api/webhook (if given)
 
-Errors are ``{"error": "..."}`` with the status ``engine.api.control`` names. The API has
-no authentication: bind it to loopback or put it behind one. Actions record who asked as
-``manual:<user>`` from the ``X-Fleetsync-User`` header (``api`` without it). Browsers
-cannot act cross-site: an unsafe request whose ``Origin`` is not this server is refused,
-and request bodies must be JSON.
+Errors are ``{"error": "..."}`` with the status ``engine.api.control`` names; other
+failures answer a fixed message (no traceback, no file of the hub) and go to the log. The
+API has no authentication: bind it to loopback or put it behind one. Actions record who
+asked as ``manual:<user>`` from the ``X-Fleetsync-User`` header (``api`` without it).
+
+Browsers: every request whose ``Host`` is not an IP literal, ``localhost`` or an allowed
+name gets 421 before any handler runs (DNS rebinding, ``engine.api.hosts``); an unsafe
+request whose ``Origin`` is not this server, or that a browser marks cross-site, gets 403;
+request bodies must be JSON.
 """
 
 from __future__ import annotations
@@ -21,16 +25,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from importlib import resources
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import orjson
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Middleware
 
 from engine.api import metrics, serialize
 from engine.api.control import Conflict, HubControl, InvalidRequest, NotFound
+from engine.api.hosts import AllowedHosts
 from engine.api.views import AppView
 from engine.api.webhook import WEBHOOK_PATH
 from engine.errors import FleetsyncError
@@ -65,9 +70,17 @@ def create_app(
     *,
     webhook_handler: Handler | None = None,
     timeout: float = CONTROL_TIMEOUT,
+    allowed_hosts: Iterable[str] = (),
 ) -> web.Application:
-    """The aiohttp application serving ``control``; ``timeout`` bounds each hub call."""
-    app = web.Application(middlewares=[_errors, _same_origin], client_max_size=MAX_BODY)
+    """The aiohttp application serving ``control``; ``timeout`` bounds each hub call.
+
+    ``allowed_hosts``: the host names requests may name in ``Host`` besides IP literals and
+    ``localhost`` (the listen host and ``server.allowedHosts``); any other gets a 421.
+    """
+    hosts = AllowedHosts.of(allowed_hosts)
+    app = web.Application(
+        middlewares=[_host_check(hosts), _errors, _same_origin(hosts)], client_max_size=MAX_BODY
+    )
     api = _Api(control, timeout=timeout)
     app.router.add_get(f"{API}/apps", api.list_apps)
     app.router.add_get(f"{API}/apps/{{app}}", api.get_app)
@@ -245,24 +258,49 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except (NotFound, InvalidRequest, Conflict) as exc:
         return error_response(str(exc), status=_STATUS[type(exc)])
     except FleetsyncError as exc:
-        return error_response(str(exc), status=503 if exc.temporary else 500)
+        # Its message may name the hub's own files (the store's path): logged, not answered.
+        log.warning("%s %s failed: %s", request.method, request.raw_path, exc)
+        if exc.temporary:
+            return error_response("the hub is busy or unavailable (see its log)", status=503)
+        return error_response("the hub could not do this (see its log)", status=500)
     except TimeoutError:
         return error_response("the hub did not answer in time", status=504)
     except Exception:
-        log.exception("%s %s failed", request.method, request.path)
+        log.exception("%s %s failed", request.method, request.raw_path)
         return error_response("internal error (see the hub's log)", status=500)
 
 
-@web.middleware
-async def _same_origin(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse unsafe API requests a browser sends on behalf of another site."""
-    if request.method not in ("GET", "HEAD", "OPTIONS") and request.path.startswith(API):
-        origin = request.headers.get("Origin")
-        if origin is not None and urlsplit(origin).netloc != request.host:
-            return error_response("cross-origin requests are not allowed", status=403)
-        if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
-            return error_response("cross-site requests are not allowed", status=403)
-    return await handler(request)
+def _host_check(hosts: AllowedHosts) -> Middleware:
+    """Refuse, before any handler, a request whose Host is not this hub (DNS rebinding)."""
+
+    @web.middleware
+    async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
+        named = request.headers.getall(hdrs.HOST, [])
+        if len(named) != 1 or not hosts.allows_host(named[0]):
+            return error_response(
+                "this hub does not answer to the host named in the Host header "
+                "(add it to server.allowedHosts in fleetsync.yaml)",
+                status=421,
+            )
+        return await handler(request)
+
+    return check
+
+
+def _same_origin(hosts: AllowedHosts) -> Middleware:
+    """Refuse unsafe requests (any path) a browser sends on behalf of another site."""
+
+    @web.middleware
+    async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            origin, host = request.headers.get(hdrs.ORIGIN), request.headers.get(hdrs.HOST)
+            if origin is not None and not hosts.allows_origin(origin, host):
+                return error_response("cross-origin requests are not allowed", status=403)
+            if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+                return error_response("cross-site requests are not allowed", status=403)
+        return await handler(request)
+
+    return check
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:

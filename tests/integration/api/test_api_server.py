@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -10,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from engine.api.server import create_app
-from engine.store import AUTOMATED_SYNC_DISABLED
+from engine.store import AUTOMATED_SYNC_DISABLED, Store
 from tests.integration.api.hub import SECRET_VALUE, StoreHub
 
 Client = TestClient[web.Request, web.Application]
@@ -324,3 +325,17 @@ async def test_a_hub_that_hangs_is_a_504(hub: StoreHub) -> None:
         response = await client.post("/api/v1/apps/demo-dev/refresh")
         assert response.status == 504
         assert orjson.loads(await response.read()) == {"error": "the hub did not answer in time"}
+
+
+async def test_a_store_failure_answers_without_the_hub_s_paths(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    closed = await Store.open(tmp_path / "closed.db")
+    await closed.close()
+    async with TestClient(TestServer(create_app(StoreHub(closed)), host="127.0.0.1")) as client:
+        response = await client.get("/api/v1/apps")
+        text = await response.text()
+    assert response.status == 500
+    assert orjson.loads(text) == {"error": "the hub could not do this (see its log)"}
+    assert str(tmp_path) not in text and "Traceback" not in text
+    assert any(str(tmp_path) in r.getMessage() for r in caplog.records)
