@@ -20,6 +20,7 @@ from dataclasses import replace
 from itertools import groupby
 from typing import Any, TypeVar
 
+from engine import names
 from engine.apply.inventory import ensure_namespace, read_inventory, write_inventory
 from engine.apply.objects import (
     OK_HEALTH,
@@ -47,7 +48,7 @@ from engine.errors import FleetsyncError
 from engine.health import aggregate
 from engine.inventory import Inventory
 from engine.model import HealthStatus, OperationPhase, ResourceKey, SyncStatus
-from engine.plan import KIND_ORDER, Plan, Step, is_crd, is_tracked, plan
+from engine.plan import KIND_ORDER, Plan, PlanError, Step, is_crd, is_tracked, plan
 
 Render = Callable[[], Awaitable[Sequence[Mapping[str, Any]]]]
 Decide = Callable[["SyncResult"], Awaitable[bool]]
@@ -131,10 +132,30 @@ async def _render_plan_diff(
     """Render the desired objects, plan them against the stored inventory, and diff them."""
     run.stage = Reason.RENDER_FAILED
     objects = list(await render())
-    # Plan order and prune candidates from the inventory stored in the cluster.
+    # Every identity goes into REST paths (discovery, reads, applies): check them all first.
     run.stage = Reason.PLAN_FAILED
+    check_identities(objects, namespace=run.namespace)
+    # Plan order and prune candidates from the inventory stored in the cluster.
     the_plan = await _plan(run, objects)
     return the_plan, await _diff(run, the_plan)
+
+
+def check_identities(objects: Sequence[Mapping[str, Any]], *, namespace: str) -> None:
+    """Refuse (``PlanError``) a destination namespace or object identity Kubernetes would not
+    accept, naming each object and field, before any of them reaches the cluster."""
+    problems = [f"destination namespace: {p}"] if (p := _namespace_problem(namespace)) else []
+    for index, obj in enumerate(objects):
+        found = names.identity_problems(obj)
+        if found:
+            problems.append(f"object {index + 1} ({names.describe(obj)}): {'; '.join(found)}")
+    if problems:
+        shown = "; ".join(problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise PlanError(f"invalid object identity: {shown}{more}")
+
+
+def _namespace_problem(namespace: str) -> str | None:
+    return names.namespace_problem(namespace) if namespace else None
 
 
 class _Run:

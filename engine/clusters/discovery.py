@@ -1,5 +1,8 @@
 """API discovery cached per cluster: (apiVersion, kind) → plural, scope and verbs.
 
+Every path is built from escaped segments and an apiVersion that Kubernetes accepts
+(``engine.names``), so that no value from Git can address another path.
+
 Discovery is read lazily, one group version at a time (``/api/v1``, ``/apis/G/V``), so a
 sync that touches three kinds costs three requests once per cluster. A kind missing from
 a cached list is looked up again (at most once a second per group version): that is how
@@ -14,7 +17,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from engine import names
 from engine.clusters.errors import NotFound
+from engine.errors import ClusterError
 
 Fetch = Callable[[str], Awaitable[Any]]
 REFRESH_AFTER = 1.0
@@ -37,12 +42,36 @@ class ApiResource:
         return f"{self.group}/{self.version}" if self.group else self.version
 
     def path(self, *, namespace: str = "", name: str = "") -> str:
-        """The REST path of the collection or of one object."""
-        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        """The REST path of the collection or of one object, every segment escaped.
+
+        ``InvalidPath`` for a value that no escaping makes safe (``.``, ``..``, a bad group).
+        """
+        segments = [self.plural]
         if self.namespaced and namespace:
-            base += f"/namespaces/{namespace}"
-        base += f"/{self.plural}"
-        return f"{base}/{name}" if name else base
+            segments = ["namespaces", namespace, *segments]
+        return group_version_path(self.api_version) + _join([*segments, *([name] if name else [])])
+
+
+class InvalidPath(ClusterError):
+    """A value from Git cannot be part of an API path; no request was sent."""
+
+    temporary = False
+
+
+def group_version_path(api_version: str) -> str:
+    """``/api/v1`` or ``/apis/G/V`` for an apiVersion Kubernetes accepts; else ``InvalidPath``."""
+    problem = names.api_version_problem(api_version)
+    if problem is not None:
+        raise InvalidPath(f"apiVersion {problem}")
+    group, version = split_api_version(api_version)
+    return _join(["apis", group, version] if group else ["api", version])
+
+
+def _join(segments: list[str]) -> str:
+    try:
+        return "".join("/" + names.path_segment(s) for s in segments)
+    except ValueError as err:
+        raise InvalidPath(str(err)) from None
 
 
 def split_api_version(api_version: str) -> tuple[str, str]:
@@ -98,8 +127,10 @@ class Discovery:
         if not group:
             return "v1"
         if group not in self._preferred:
+            if names.api_version_problem(f"{group}/v1") is not None:
+                raise InvalidPath(f"API group {group[:64]!r} is not a DNS-1123 subdomain")
             try:
-                doc = await self._fetch(f"/apis/{group}")
+                doc = await self._fetch(_join(["apis", group]))
             except NotFound:
                 return None
             version = (doc.get("preferredVersion") or {}).get("version")
@@ -129,8 +160,7 @@ class Discovery:
 
     async def _load(self, api_version: str) -> dict[str, ApiResource]:
         async with self._lock:
-            group, version = split_api_version(api_version)
-            path = f"/apis/{group}/{version}" if group else f"/api/{version}"
+            path = group_version_path(api_version)
             try:
                 kinds = parse_resource_list(await self._fetch(path))
             except NotFound:
