@@ -34,6 +34,7 @@ from engine.hub.catalog import Catalog
 from engine.hub.live import Kind, LiveWatcher
 from engine.hub.trees import TreeCache
 from engine.model import OperationPhase, SyncStatus, TargetKey
+from engine.names import api_version_problem, kind_problem
 from engine.redaction import redact_url
 from engine.render.aio import AsyncRenderCache
 from engine.render.cache import RenderKey
@@ -382,9 +383,11 @@ def _unchanged(previous: TargetStatus | None, sha: str, live_version: str | None
 
 
 def _kinds(result: SyncResult, objects: Sequence[dict[str, Any]]) -> frozenset[Kind]:
+    """The kinds to watch; a kind a hostile render made up (refused by the sync) is not."""
     kinds = {(api, key.kind) for key, api in result.inventory.entries.items()}
     kinds |= {(str(o.get("apiVersion")), str(o.get("kind"))) for o in objects}
-    return frozenset(kinds)
+    return frozenset((api, kind) for api, kind in kinds
+                     if api_version_problem(api) is None and kind_problem(kind) is None)
 
 
 def _trigger_label(trigger: Trigger) -> str:
