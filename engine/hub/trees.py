@@ -1,80 +1,126 @@
-"""Commit trees on disk, one directory per (repository, SHA), shared by every app.
+"""Commit trees on disk, one directory per (access, SHA), shared by the apps of one access.
 
 The renderer reads files from a directory bounded by the repository root, so each commit
 an app needs is written out once (from Git's object store, no checkout) under
-``<dataDir>/trees/<repo hash>/<sha>/``. Concurrent requests for the same commit share one
-write; a bounded number of commits per repository is kept, oldest removed first.
+``<dataDir>/trees/<access key>/<sha>/``. The access key (``GitSource.access_key``) covers
+the credential the repository is read with: an app never gets a tree fetched with a
+credential it did not present. Concurrent requests for one tree share one write.
+
+Disk is bounded: each tree by the source's file and byte limits, and the cache by
+``keep`` trees per access and ``keep_total`` trees in all, least recently used removed
+first (never one held through ``lease``). Trees left by an earlier run are removed at
+first use, since nothing says which access or which checks wrote them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import shutil
-from collections import OrderedDict
+from collections import Counter, OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from engine.source import GitSource
-from engine.source.urls import normalise_url
 
 KEEP_PER_REPO = 4
+KEEP_TOTAL = 64
+
+_Key = tuple[str, str]  # (access key, sha)
 
 
 class TreeCache:
     """Materialised commit trees under ``root``."""
 
-    def __init__(self, source: GitSource, root: Path, *, keep: int = KEEP_PER_REPO) -> None:
+    def __init__(
+        self, source: GitSource, root: Path, *, keep: int = KEEP_PER_REPO,
+        keep_total: int = KEEP_TOTAL,
+    ) -> None:  # fmt: skip
         self._source = source
         self._root = root
         self._keep = keep
-        self._ready: dict[str, OrderedDict[str, Path]] = {}
-        self._pending: dict[tuple[str, str], asyncio.Future[Path]] = {}
+        self._keep_total = keep_total
+        self._ready: OrderedDict[_Key, Path] = OrderedDict()  # least recently used first
+        self._pending: dict[_Key, asyncio.Future[Path]] = {}
+        self._leases: Counter[_Key] = Counter()
+        self._started = False
+        self._start_lock = asyncio.Lock()
 
     async def tree(self, *, repo: str, sha: str) -> Path:
         """The directory holding ``repo`` at ``sha``, written on first use."""
-        repo_dir = self._root / _repo_hash(repo)
-        ready = self._ready.setdefault(str(repo_dir), OrderedDict())
-        if sha in ready:
-            ready.move_to_end(sha)
-            return ready[sha]
-        pending = self._pending.get((repo, sha))
+        key = (self._source.access_key(repo), sha)
+        if key in self._ready:
+            self._ready.move_to_end(key)
+            return self._ready[key]
+        pending = self._pending.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[Path] = asyncio.get_running_loop().create_future()
-        self._pending[(repo, sha)] = future
+        self._pending[key] = future
         try:
-            path = await self._write(repo=repo, sha=sha, repo_dir=repo_dir)
-            ready[sha] = path
-            self._evict(ready)
+            path = await self._write(repo=repo, sha=sha, key=key)
+            self._ready[key] = path
             future.set_result(path)
+            await asyncio.to_thread(_remove, self._evict(protect=key))
             return path
         except BaseException as err:
-            future.set_exception(err)
-            future.exception()
+            if not future.done():
+                future.set_exception(err)
+                future.exception()
             raise
         finally:
-            del self._pending[(repo, sha)]
+            del self._pending[key]
 
-    async def _write(self, *, repo: str, sha: str, repo_dir: Path) -> Path:
-        final = repo_dir / sha
-        if await asyncio.to_thread(final.is_dir):
-            return final
-        scratch = repo_dir / f".{sha}.partial"
-        await asyncio.to_thread(_clear, scratch)
+    @asynccontextmanager
+    async def lease(self, *, repo: str, sha: str) -> AsyncIterator[Path]:
+        """The tree of ``repo`` at ``sha``, kept on disk until the block ends."""
+        path = await self.tree(repo=repo, sha=sha)
+        key = (self._source.access_key(repo), sha)
+        self._leases[key] += 1
+        try:
+            yield path
+        finally:
+            self._leases[key] -= 1
+            if self._leases[key] <= 0:
+                del self._leases[key]
+
+    @property
+    def held(self) -> int:
+        """How many trees are on disk now."""
+        return len(self._ready)
+
+    async def _write(self, *, repo: str, sha: str, key: _Key) -> Path:
+        await self._start()
+        final = self._root / key[0] / sha
+        scratch = final.with_name(f".{sha}.partial")
+        await asyncio.to_thread(_remove, [scratch, final])
+        await asyncio.to_thread(final.parent.mkdir, parents=True, exist_ok=True)
         await self._source.materialise(repo=repo, sha=sha, dest=scratch)
         await asyncio.to_thread(scratch.rename, final)
         return final
 
-    def _evict(self, ready: OrderedDict[str, Path]) -> None:
-        while len(ready) > self._keep:
-            _, old = ready.popitem(last=False)
-            shutil.rmtree(old, ignore_errors=True)
+    async def _start(self) -> None:
+        async with self._start_lock:
+            if not self._started:
+                await asyncio.to_thread(_remove, [self._root])
+                self._started = True
+
+    def _evict(self, *, protect: _Key) -> list[Path]:
+        """Forget the least recently used trees over the bounds; their paths, to remove."""
+        per_access = Counter(access for access, _ in self._ready)
+        gone: list[Path] = []
+        for key in list(self._ready):
+            over_total = len(self._ready) > self._keep_total
+            if not over_total and max(per_access.values(), default=0) <= self._keep:
+                break
+            held = self._leases[key] or key == protect
+            if held or not (over_total or per_access[key[0]] > self._keep):
+                continue
+            gone.append(self._ready.pop(key))
+            per_access[key[0]] -= 1
+        return gone
 
 
-def _clear(scratch: Path) -> None:
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.parent.mkdir(parents=True, exist_ok=True)
-
-
-def _repo_hash(repo: str) -> str:
-    return hashlib.sha256(normalise_url(repo).encode()).hexdigest()[:16]
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)

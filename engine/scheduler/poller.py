@@ -1,5 +1,11 @@
 """Git polling per repository, not per app: one ``refresh`` tells every app of a repo.
 
+A "repository" here is one *access* (``GitSource.access_key``): a URL and the credential it
+is read with. Apps that reach one URL with different credentials are polled separately
+(each through its own mirror), so no app learns of commits through another's credential;
+apps that share the access share every poll. A push webhook names a URL: it polls every
+watched access of that URL.
+
 Each poll of a repository is one ``GitSource.refresh`` (one ``ls-remote``, plus one fetch
 only if a ref moved), one ``resolve`` per distinct watched revision (read from that
 refresh, no network) and one ``changed_paths`` per distinct (old, new) pair. A watched key
@@ -64,6 +70,7 @@ class RepoStatus:
 @dataclass
 class _Repo:
     url: str
+    name: str  # the normalised URL, which webhooks match
     status: RepoStatus
     watches: dict[TargetKey, Watch] = field(default_factory=dict)
     seen: dict[TargetKey, str] = field(default_factory=dict)
@@ -114,7 +121,7 @@ class GitPoller:
         """Replace every watch: repository URL -> the watches of that repository."""
         wanted: dict[str, tuple[str, list[Watch]]] = {}
         for url, items in watches.items():
-            wanted.setdefault(normalise_url(url), (url, []))[1].extend(items)
+            wanted.setdefault(self._key(url), (url, []))[1].extend(items)
         for name in set(self._repos) - set(wanted):
             del self._repos[name]
         for name, (url, items) in wanted.items():
@@ -126,7 +133,7 @@ class GitPoller:
     def watch(self, repo: str, watch: Watch, *, at: str | None = None) -> None:
         """Add or change one key's watch of ``repo``; ``at`` is the commit it already has
         (so the next poll queues it only once its revision moves past that commit)."""
-        state = self._repo(normalise_url(repo), repo)
+        state = self._repo(self._key(repo), repo)
         state.watches[watch.key] = watch
         if at is not None:
             state.seen[watch.key] = at
@@ -141,22 +148,41 @@ class GitPoller:
                 del self._repos[name]
 
     def status(self, repo: str) -> RepoStatus | None:
-        """The poll status of ``repo``, or None if nothing watches it."""
-        state = self._repos.get(normalise_url(repo))
+        """The poll status of ``repo`` (as read with its credential), or None if unwatched."""
+        state = self._repos.get(self._key(repo))
         return state.status if state else None
 
     @property
     def repos(self) -> frozenset[str]:
         """Normalised URLs of the watched repositories."""
-        return frozenset(self._repos)
+        return frozenset(state.name for state in self._repos.values())
 
     # -- polling ----------------------------------------------------------------------------
 
     async def trigger(self, *, repo: str) -> int:
         """Poll ``repo`` at once with webhook priority; how many keys were queued."""
-        state = self._repos.get(normalise_url(repo))
-        if state is None:
-            return 0
+        state = self._repos.get(self._key(repo))
+        return 0 if state is None else await self._trigger(state)
+
+    async def on_push(self, *, repo_urls: Iterable[str], ref: str) -> int:
+        """Poll every watched access of each URL among ``repo_urls`` that ``ref`` may concern."""
+        names = {n for n in (_normalised(u) for u in repo_urls) if n is not None}
+        targets = [
+            state
+            for state in self._repos.values()
+            if state.name in names
+            and any(ref_may_move(w.revision, ref) for w in state.watches.values())
+        ]
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(self._trigger(state)) for state in targets]
+        return sum(t.result() for t in tasks)
+
+    async def poll(self, *, repo: str, trigger: Trigger = Trigger.PERIODIC) -> int:
+        """Poll ``repo`` now; how many keys were queued (0 on error, see ``status``)."""
+        state = self._repos.get(self._key(repo))
+        return 0 if state is None else await self._poll(state, trigger)
+
+    async def _trigger(self, state: _Repo) -> int:
         while (pending := state.pending) is not None:  # a triggered poll not started yet
             try:
                 return await asyncio.shield(pending)  # share it
@@ -173,23 +199,6 @@ class GitPoller:
             raise
         future.set_result(count)
         return count
-
-    async def on_push(self, *, repo_urls: Iterable[str], ref: str) -> int:
-        """Poll every watched repository among ``repo_urls`` that ``ref`` may concern."""
-        names = {n for n in (_normalised(u) for u in repo_urls) if n in self._repos}
-        targets = [
-            self._repos[n].url
-            for n in names
-            if any(ref_may_move(w.revision, ref) for w in self._repos[n].watches.values())
-        ]
-        async with asyncio.TaskGroup() as tg:
-            tasks = [tg.create_task(self.trigger(repo=url)) for url in targets]
-        return sum(t.result() for t in tasks)
-
-    async def poll(self, *, repo: str, trigger: Trigger = Trigger.PERIODIC) -> int:
-        """Poll ``repo`` now; how many keys were queued (0 on error, see ``status``)."""
-        state = self._repos.get(normalise_url(repo))
-        return 0 if state is None else await self._poll(state, trigger)
 
     async def run(self) -> None:
         """Poll each repository when it is due, until ``stop``."""
@@ -217,11 +226,18 @@ class GitPoller:
 
     # -- internals --------------------------------------------------------------------------
 
-    def _repo(self, name: str, url: str) -> _Repo:
-        if name not in self._repos:
+    def _key(self, url: str) -> str:
+        """The access ``url`` is read with; an invalid URL keeps its own (its polls fail)."""
+        try:
+            return self.source.access_key(url)
+        except FleetsyncError:
+            return "invalid:" + url
+
+    def _repo(self, key: str, url: str) -> _Repo:
+        if key not in self._repos:
             status = RepoStatus(redact_url(url), next_poll=self.clock.now())
-            self._repos[name] = _Repo(url, status)
-        return self._repos[name]
+            self._repos[key] = _Repo(url, _normalised(url) or url, status)
+        return self._repos[key]
 
     async def _scheduled(self, state: _Repo) -> None:
         try:

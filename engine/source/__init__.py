@@ -18,8 +18,13 @@ Usage::
 API (all async methods take keyword arguments only):
 
 - ``GitSource(cache_dir, *, credentials, network_timeout=60, local_timeout=10,
-  freshness=5, max_tree_bytes)``: the mirrors of one hub, under ``cache_dir/mirrors/``
-  (one directory per hash of the normalised URL; no credential is ever written there).
+  freshness=5, max_tree_bytes=128 MiB, max_tree_files=20_000, allow_local=False)``: the
+  mirrors of one hub, under ``cache_dir/mirrors/`` (one directory per access key; no
+  credential is ever written there).
+- ``access_key(repo) -> str``: what ``repo`` is read as: a hash of its normalised URL and
+  the identity of the credential it uses (none, the URL's own user:password, or the
+  operator's entry). Whatever is shared between apps (mirrors, commit trees, polls) is
+  keyed by it, so nobody reads what another credential fetched.
 - ``refresh(repo=, max_age=None) -> RefSnapshot``: ``refs`` (``refs/heads/*`` and
   ``refs/tags/*`` -> commit SHA, annotated tags peeled) and ``head``. One ``ls-remote``,
   plus one ``fetch`` only if a ref changed. Concurrent callers share one sync; a snapshot
@@ -31,10 +36,24 @@ API (all async methods take keyword arguments only):
   their path from the repository root; ``TreeFile.is_symlink`` marks links (``data`` is the
   target). ``link_target`` tells where a link points, or None if it leaves the root.
 - ``materialise(repo=, sha=, dest=, path="")``: writes those files into the new directory
-  ``dest``; refuses (and removes ``dest``) if a symlink resolves outside it.
+  ``dest``, never through a symlink; refuses (and removes ``dest``) if a symlink resolves
+  outside it.
 - ``changed_paths(repo=, old_sha=, new_sha=) -> frozenset[str]``; ``touches(changed, paths)``
   says whether an app whose sources live under ``paths`` must be re-rendered.
 - ``stats(repo) -> MirrorStats`` (``ls_remotes``, ``fetches``): network calls made.
+
+Guards against hostile repositories and addresses:
+
+- Transports: https, http, ssh and git only; ``file://`` URLs and absolute paths only with
+  ``allow_local=True`` (``git.allowLocalRepos``), since they read any repository on the
+  hub's disk; remote helpers (``ext::``, ``fd::``), relative paths and hosts or users
+  starting with ``-`` never. Refused before any git process runs (``InvalidRepository``).
+- Credentials: a mirror is filled and read only through one access (see ``access_key``).
+- Objects: every fetch runs git's fsck on what it receives; a refusal (a tree listing one
+  name twice, a ``.git`` entry...) is the permanent ``UnsafeObjects``.
+- Trees: at most ``max_tree_files`` files and ``max_tree_bytes`` bytes, checked from the
+  listing before any blob is read; no path listed twice or below a file or symlink, no
+  ``..`` or ``.git`` component; written with no-follow opens relative to each directory.
 
 Credentials: ``CredentialStore`` maps a URL or URL prefix to ``Credentials`` (HTTPS
 user + password/token, or an SSH key file and known_hosts); the longest prefix wins, and
@@ -43,8 +62,8 @@ through the child's environment (``GIT_ASKPASS`` helper); URLs shown anywhere ar
 
 Errors (``engine.source.errors``) all derive from ``engine.errors.SourceError``:
 ``RemoteUnreachable`` and ``GitTimeout`` are temporary; ``AuthenticationFailed``,
-``InvalidRepository``, ``RevisionNotFound``, ``PathNotFound`` and ``UnsafeTree`` are
-permanent.
+``InvalidRepository``, ``RevisionNotFound``, ``PathNotFound``, ``UnsafeTree`` and its
+``UnsafeObjects`` are permanent.
 """
 
 from engine.source.cache import GitSource
@@ -57,12 +76,13 @@ from engine.source.errors import (
     PathNotFound,
     RemoteUnreachable,
     RevisionNotFound,
+    UnsafeObjects,
     UnsafeTree,
 )
 from engine.source.mirror import MirrorStats
 from engine.source.refs import RefSnapshot
 from engine.source.tree import TreeFile, link_target, touches
-from engine.source.urls import normalise_url, redact, redact_url
+from engine.source.urls import check_transport, normalise_url, redact, redact_url
 
 __all__ = [
     "AuthenticationFailed",
@@ -78,7 +98,9 @@ __all__ = [
     "RemoteUnreachable",
     "RevisionNotFound",
     "TreeFile",
+    "UnsafeObjects",
     "UnsafeTree",
+    "check_transport",
     "link_target",
     "normalise_url",
     "redact",

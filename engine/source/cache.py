@@ -1,29 +1,34 @@
-"""GitSource: the mirrors of every repository the hub reads, in one cache directory."""
+"""GitSource: the mirrors of every repository the hub reads, in one cache directory.
+
+Before any git process runs for an address, it must pass ``check_transport`` (no local
+repository unless ``allow_local``, no remote helper) and is given its *access*
+(``engine.source.access``): a mirror is shared only by callers that present the same
+credential for the same repository. Mirrors made before access keys existed (layout 1,
+filled by whoever came first and fetched without fsck) are removed once, at first use.
+"""
 
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 from pathlib import Path
 
 from engine.source import tree
-from engine.source.credentials import ASKPASS_SCRIPT, Credentials, CredentialStore, credential_env
+from engine.source.access import Access, access_of
+from engine.source.credentials import ASKPASS_SCRIPT, CredentialStore, credential_env
 from engine.source.errors import InvalidRepository, RevisionNotFound
 from engine.source.gitcmd import base_env
 from engine.source.mirror import Mirror, MirrorStats
 from engine.source.refs import RefSnapshot, RevisionKind, classify_revision
-from engine.source.urls import (
-    is_file_url,
-    mirror_name,
-    normalise_url,
-    redact_url,
-    split_credentials,
-)
+from engine.source.urls import RepoUrlError, check_transport, is_file_url, redact_url
 
 NETWORK_PROTOCOLS = "git:http:https:ssh"
+_LAYOUT = "2"
 
 
 class GitSource:
-    """Bare mirrors under ``cache_dir``, one per normalised repository URL.
+    """Bare mirrors under ``cache_dir``, one per access (repository URL and credential).
 
     One instance owns its cache directory; several processes must not share one.
     """
@@ -37,6 +42,8 @@ class GitSource:
         local_timeout: float = 10.0,
         freshness: float = 5.0,
         max_tree_bytes: int = tree.DEFAULT_MAX_TREE_BYTES,
+        max_tree_files: int = tree.DEFAULT_MAX_TREE_FILES,
+        allow_local: bool = False,
     ) -> None:
         self.cache_dir = Path(cache_dir)
         self.credentials = credentials or CredentialStore()
@@ -44,8 +51,11 @@ class GitSource:
         self.local_timeout = local_timeout
         self.freshness = freshness
         self.max_tree_bytes = max_tree_bytes
+        self.max_tree_files = max_tree_files
+        self.allow_local = allow_local
         self._mirrors: dict[str, Mirror] = {}
         self._private = self.cache_dir / ".fleetsync"
+        self._salt: bytes | None = None
 
     async def refresh(self, *, repo: str, max_age: float | None = None) -> RefSnapshot:
         """Branches, tags and HEAD of ``repo``, synced unless the last sync is recent enough.
@@ -76,65 +86,100 @@ class GitSource:
 
     async def read_files(self, *, repo: str, sha: str, path: str = "") -> dict[str, tree.TreeFile]:
         """Every file under ``path`` at commit ``sha``, keyed by path from the repository root."""
-        return await tree.read_files(
-            self._mirror(repo), sha=sha, path=path, max_bytes=self.max_tree_bytes
-        )
+        return await tree.read_files(self._mirror(repo), sha=sha, path=path,
+                                     max_bytes=self.max_tree_bytes,
+                                     max_files=self.max_tree_files)  # fmt: skip
 
     async def materialise(self, *, repo: str, sha: str, dest: Path, path: str = "") -> None:
         """Write the files under ``path`` at ``sha`` into the new directory ``dest``."""
-        await tree.materialise(self._mirror(repo), sha=sha, dest=dest, path=path)
+        await tree.materialise(self._mirror(repo), sha=sha, dest=dest, path=path,
+                               max_bytes=self.max_tree_bytes,
+                               max_files=self.max_tree_files)  # fmt: skip
 
     async def changed_paths(self, *, repo: str, old_sha: str, new_sha: str) -> frozenset[str]:
         """Paths of files that differ between two commits of ``repo``."""
         return await tree.changed_paths(self._mirror(repo), old_sha=old_sha, new_sha=new_sha)
+
+    def access_key(self, repo: str) -> str:
+        """What ``repo`` is read as: a hash of its normalised URL and the credential it uses.
+
+        Callers that share what they read from Git (commit trees, polls) key it by this, so
+        nobody reads what was fetched with a credential they did not present.
+        """
+        return self._access(repo).key
 
     def stats(self, repo: str) -> MirrorStats:
         """Counts of network calls made for ``repo`` by this instance."""
         return self._mirror(repo).stats
 
     def mirror_path(self, repo: str) -> Path:
-        """The directory of the bare mirror of ``repo``."""
-        return self.cache_dir / "mirrors" / mirror_name(repo)
+        """The directory of the bare mirror that ``repo`` reads (per access)."""
+        return self.cache_dir / "mirrors" / f"{self.access_key(repo)}.git"
 
     def _max_age(self, max_age: float | None) -> float:
         return self.freshness if max_age is None else max_age
 
-    def _mirror(self, repo: str) -> Mirror:
+    def _access(self, repo: str) -> Access:
         try:
-            key = normalise_url(repo)
+            return access_of(repo, self.credentials, salt=self._hub_salt())
         except ValueError as exc:
             raise InvalidRepository(str(exc), repo=redact_url(repo)) from None
-        mirror = self._mirrors.get(key)
+
+    def _mirror(self, repo: str) -> Mirror:
+        try:  # before any git process runs for this address
+            check_transport(repo, allow_local=self.allow_local)
+        except RepoUrlError as exc:
+            raise InvalidRepository(exc.reason, repo=redact_url(repo)) from None
+        access = self._access(repo)
+        mirror = self._mirrors.get(access.key)
         if mirror is None:
-            mirror = self._mirrors[key] = self._new_mirror(repo)
+            mirror = self._mirrors[access.key] = self._new_mirror(repo, access)
         return mirror
 
-    def _new_mirror(self, repo: str) -> Mirror:
-        self._prepare_private_dir()
-        fetch = split_credentials(repo)
-        creds = self.credentials.lookup(repo)
-        if fetch.password is not None or (fetch.username and creds is None):
-            creds = Credentials(username=fetch.username, password=fetch.password)
-        protocols = "file" if is_file_url(repo) else NETWORK_PROTOCOLS
-        env = base_env(self._private / "home", allow_protocols=protocols)
+    def _new_mirror(self, repo: str, access: Access) -> Mirror:
+        creds = access.credentials
+        local = self.allow_local and is_file_url(repo)
+        env = base_env(self._private / "home",
+                       allow_protocols="file" if local else NETWORK_PROTOCOLS)  # fmt: skip
         env |= credential_env(creds, askpass=self._private / "askpass",
                               known_hosts=self._private / "known_hosts")  # fmt: skip
-        secrets = (*self.credentials.secrets(), *(creds.secrets() if creds else ()))
+        secrets_ = (*self.credentials.secrets(), *(creds.secrets() if creds else ()))
         return Mirror(
             path=self.mirror_path(repo),
-            url=fetch.url,
+            url=access.fetch_url,
             label=redact_url(repo),
             env=env,
-            secrets=secrets,
+            secrets=secrets_,
             network_timeout=self.network_timeout,
             local_timeout=self.local_timeout,
         )
 
-    def _prepare_private_dir(self) -> None:
+    def _hub_salt(self) -> bytes:
+        if self._salt is None:
+            self._prepare()
+            self._salt = (self._private / "salt").read_bytes()
+        return self._salt
+
+    def _prepare(self) -> None:
+        """Private files of this cache: git's HOME, the askpass helper, the salt, the layout."""
         (self._private / "home").mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._private.chmod(0o700)
         askpass = self._private / "askpass"
         if not askpass.exists() or askpass.read_text() != ASKPASS_SCRIPT:
-            tmp = askpass.with_suffix(f".{os.getpid()}")
-            tmp.write_text(ASKPASS_SCRIPT)
-            tmp.chmod(0o700)
-            os.replace(tmp, askpass)
+            _replace(askpass, ASKPASS_SCRIPT.encode(), mode=0o700)
+        if not (self._private / "salt").exists():
+            _replace(self._private / "salt", secrets.token_bytes(32), mode=0o600)
+        layout = self._private / "layout"
+        if not layout.exists() or layout.read_text().strip() != _LAYOUT:
+            shutil.rmtree(self.cache_dir / "mirrors", ignore_errors=True)
+            _replace(layout, f"{_LAYOUT}\n".encode(), mode=0o600)
+
+
+def _replace(path: Path, data: bytes, *, mode: int) -> None:
+    """Write ``path`` whole, readable by nobody else at any moment."""
+    tmp = path.with_suffix(f".{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    os.replace(tmp, path)

@@ -66,9 +66,17 @@ class CredentialStore:
 
     def lookup(self, repo: str) -> Credentials | None:
         """The credentials of the longest prefix that contains ``repo``, if any."""
+        found = self.match(repo)
+        return found[1] if found else None
+
+    def match(self, repo: str) -> tuple[str, Credentials] | None:
+        """The longest prefix (normalised) that contains ``repo``, with its credentials."""
         url = normalise_url(repo)
         matches = [p for p in self._entries if url == p or url.startswith(p.rstrip("/") + "/")]
-        return self._entries[max(matches, key=len)] if matches else None
+        if not matches:
+            return None
+        prefix = max(matches, key=len)
+        return prefix, self._entries[prefix]
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret held, to redact from any text shown."""

@@ -9,6 +9,7 @@
     ├── RevisionNotFound        no branch, tag or commit of that name         (permanent)
     ├── PathNotFound            the path does not exist at that commit        (permanent)
     └── UnsafeTree              a tree too large, or a path/link leaving the root (permanent)
+        └── UnsafeObjects       git's fsck refused objects the remote sent         (permanent)
 
 Every message names the repository with its URL redacted; git's stderr is redacted too.
 """
@@ -64,3 +65,7 @@ class PathNotFound(_PermanentSourceError):
 
 class UnsafeTree(_PermanentSourceError):
     """The tree cannot be handed out safely (too large, or a path or link leaving the root)."""
+
+
+class UnsafeObjects(UnsafeTree):
+    """git's fsck refused objects the remote sent (e.g. a tree listing one name twice)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import signal
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -21,7 +22,14 @@ from pathlib import Path
 import anyio
 from anyio.abc import ByteReceiveStream, Process
 
-from engine.source.errors import AuthenticationFailed, GitError, GitTimeout, RemoteUnreachable
+from engine.errors import SourceError
+from engine.source.errors import (
+    AuthenticationFailed,
+    GitError,
+    GitTimeout,
+    RemoteUnreachable,
+    UnsafeObjects,
+)
 from engine.source.urls import redact
 
 log = logging.getLogger(__name__)
@@ -42,6 +50,15 @@ _UNREACHABLE_HINTS = (
     "couldn't connect", "network is unreachable", "no route to host", "connection timed out",
     "connection reset", "could not read from remote repository", "unable to look up",
 )  # fmt: skip
+# what index-pack/unpack-objects print when fsck refuses a transferred object
+_FSCK_FINDING = re.compile(r"error: object ([0-9a-f]{40,64}): (\w+): ([^\n]*)")
+_FSCK_HINTS = ("fsck error in pack", "fsck error in packed object")
+
+
+class OutputTooLarge(GitError):
+    """git printed more than the caller's ``max_stdout`` bytes and was stopped."""
+
+    temporary = False
 
 
 @dataclass(frozen=True)
@@ -83,9 +100,16 @@ async def run_git(
     stdin: bytes | None = None,
     secrets: tuple[str, ...] = (),
     check: bool = True,
+    config: Mapping[str, str] | None = None,
+    max_stdout: int | None = None,
 ) -> GitResult:
-    """Run ``git *args`` for at most ``time_limit`` seconds; raise ``GitError`` on failure."""
-    argv = ["git", *args]
+    """Run ``git *args`` for at most ``time_limit`` seconds; raise ``GitError`` on failure.
+
+    ``config`` is given as ``-c key=value`` options; ``max_stdout`` stops git (raising
+    ``OutputTooLarge``) once it printed more, so that no listing can fill the memory.
+    """
+    options = [word for key, value in (config or {}).items() for word in ("-c", f"{key}={value}")]
+    argv = ["git", *options, *args]
     log.debug("%s: running %s", repo, redact(" ".join(argv), secrets))
     stdout, stderr = bytearray(), bytearray()
     process = await anyio.open_process(
@@ -99,7 +123,7 @@ async def run_git(
     )
     try:
         with anyio.fail_after(time_limit):
-            await _communicate(process, stdin, stdout, stderr)
+            await _communicate(process, stdin, stdout, stderr, max_stdout)
             returncode = await process.wait()
     except TimeoutError:
         text = _decode(stderr, secrets)
@@ -108,15 +132,19 @@ async def run_git(
     finally:
         with anyio.CancelScope(shield=True):
             await _reap(process)
+    if max_stdout is not None and len(stdout) > max_stdout:
+        raise OutputTooLarge(f"git {args[0]} printed more than {max_stdout} bytes", repo=repo)
     result = GitResult(returncode, bytes(stdout), _decode(stderr, secrets))
     if check and returncode != 0:
         raise classify_failure(args[0], result, repo=repo)
     return result
 
 
-def classify_failure(command: str, result: GitResult, *, repo: str) -> GitError:
+def classify_failure(command: str, result: GitResult, *, repo: str) -> SourceError:
     """The error class that a failed git command's stderr points to."""
     lowered = result.stderr.lower()
+    if (refused := fsck_refusal(result.stderr, repo=repo)) is not None:
+        return refused
     message = f"git {command} failed (exit {result.returncode})"
     if any(hint in lowered for hint in _AUTH_HINTS):
         return AuthenticationFailed(message, repo=repo, stderr=result.stderr)
@@ -125,12 +153,26 @@ def classify_failure(command: str, result: GitResult, *, repo: str) -> GitError:
     return GitError(message, repo=repo, stderr=result.stderr)
 
 
+def fsck_refusal(stderr: str, *, repo: str) -> UnsafeObjects | None:
+    """The permanent error for a fetch whose objects git's fsck refused, if that is what failed."""
+    findings = [f"{kind} in object {oid[:12]} ({text.strip()})"
+                for oid, kind, text in _FSCK_FINDING.findall(stderr)]  # fmt: skip
+    if not findings and not any(hint in stderr.lower() for hint in _FSCK_HINTS):
+        return None
+    found = "; ".join(findings[:5]) or stderr.strip().splitlines()[-1]
+    return UnsafeObjects(f"refusing what the remote sent: git fsck found {found}", repo=repo)
+
+
 async def _communicate(
-    process: Process, stdin: bytes | None, stdout: bytearray, stderr: bytearray
+    process: Process,
+    stdin: bytes | None,
+    stdout: bytearray,
+    stderr: bytearray,
+    max_stdout: int | None = None,
 ) -> None:
     async with anyio.create_task_group() as tg:
         if process.stdout is not None:
-            tg.start_soon(_drain, process.stdout, stdout, None)
+            tg.start_soon(_drain_bounded, process.stdout, stdout, max_stdout, process.pid)
         if process.stderr is not None:
             tg.start_soon(_drain, process.stderr, stderr, STDERR_LIMIT)
         if stdin is not None and process.stdin is not None:
@@ -144,6 +186,17 @@ async def _drain(stream: ByteReceiveStream, sink: bytearray, limit: int | None) 
     async for chunk in stream:
         if limit is None or len(sink) < limit:
             sink += chunk
+
+
+async def _drain_bounded(
+    stream: ByteReceiveStream, sink: bytearray, limit: int | None, pgid: int
+) -> None:
+    """Collect stdout; past ``limit`` bytes, kill git's process group and stop reading."""
+    async for chunk in stream:
+        sink += chunk
+        if limit is not None and len(sink) > limit:
+            _signal_group(pgid, signal.SIGKILL)
+            return
 
 
 async def _reap(process: Process) -> None:

@@ -9,6 +9,13 @@ for the lock takes the snapshot of the sync it waited for if that sync *started 
 asked (so it reflects everything the caller may know about), or if the snapshot is younger
 than the caller's ``max_age``. N concurrent callers therefore cause one sync, and a burst of
 forced refreshes (``max_age=0``, e.g. webhooks) at most two.
+
+Every fetch runs git's fsck over what it receives (``FETCH_CONFIG``, given on the command
+line so that mirrors created before it are covered too): a tree naming one path twice, a
+``.git`` or ``..`` entry, a malformed object is refused before it enters the mirror, as a
+permanent ``UnsafeObjects``. Only complaints about commit and tag metadata (dates, e-mail
+addresses, zero-padded modes) that old repositories carry, and that cannot change which
+files a tree holds, are let through.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from pathlib import Path
 
 import anyio
 
-from engine.source.gitcmd import GitResult, run_git
+from engine.source.gitcmd import GitResult, fsck_refusal, run_git
 from engine.source.refs import (
     HEADS,
     TAGS,
@@ -41,6 +48,17 @@ _MIRROR_CONFIG = {
     "maintenance.autoDetach": "false",
     "core.logAllRefUpdates": "false",
     "fetch.prune": "true",
+}
+_HARMLESS_FSCK = (
+    "badDate", "badDateOverflow", "badEmail", "badTimezone", "missingEmail",
+    "missingNameBeforeEmail", "missingSpaceBeforeDate", "missingSpaceBeforeEmail",
+    "multipleAuthors", "nulInCommit", "zeroPaddedDate", "zeroPaddedFilemode",
+    "badTagName", "missingTaggerEntry", "extraHeaderEntry",
+)  # fmt: skip
+FETCH_CONFIG = {
+    "transfer.fsckObjects": "true",
+    "fetch.fsckObjects": "true",
+    **{f"fetch.fsck.{msg_id}": "ignore" for msg_id in _HARMLESS_FSCK},
 }
 
 
@@ -80,9 +98,14 @@ class Mirror:
         self._maybe_stale_locks = True
 
     async def git(
-        self, *args: str, stdin: bytes | None = None, check: bool = True, network: bool = False
+        self,
+        *args: str,
+        stdin: bytes | None = None,
+        check: bool = True,
+        network: bool = False,
+        max_stdout: int | None = None,
     ) -> GitResult:
-        """Run git in this mirror with the local or network timeout."""
+        """Run git in this mirror with the local or network timeout (fetches with fsck)."""
         return await run_git(
             args,
             repo=self.label,
@@ -91,6 +114,8 @@ class Mirror:
             stdin=stdin,
             secrets=self._secrets,
             check=check,
+            config=FETCH_CONFIG if args[:1] == ("fetch",) else None,
+            max_stdout=max_stdout,
         )
 
     async def sync(self, *, max_age: float) -> RefSnapshot:
@@ -120,8 +145,10 @@ class Mirror:
         async with self._lock:
             await self._ensure_ready()
             self.stats.fetches += 1
-            await self.git("fetch", "--quiet", "--no-tags", "origin", sha,
-                           network=True, check=False)  # fmt: skip
+            result = await self.git("fetch", "--quiet", "--no-tags", "origin", sha,
+                                    network=True, check=False)  # fmt: skip
+        if result.returncode != 0 and (refused := fsck_refusal(result.stderr, repo=self.label)):
+            raise refused
         return await self.commit_of(sha) is not None
 
     async def _sync(self) -> RefSnapshot:

@@ -5,39 +5,37 @@
 commits of one repository can be read at once (even while it is being fetched). Paths are
 POSIX, relative to the repository root. Symlinks are returned as entries whose data is the
 link target; whoever follows them decides whether the target stays inside the root.
+
+Bounds: the listing is checked before any blob is read: at most ``max_files`` files and
+``max_bytes`` bytes (a few KiB of repository can list 50,000 copies of one blob), no path
+listed twice or below a file or symlink (``treefiles.check_listing``). git's own output is
+capped too, so a tree that nests one subtree in itself cannot fill the memory.
 """
 
 from __future__ import annotations
 
-import os
-import posixpath
-import shutil
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
 
 from engine.source.errors import PathNotFound, RevisionNotFound, UnsafeTree
+from engine.source.gitcmd import OutputTooLarge
 from engine.source.mirror import Mirror
+from engine.source.treefiles import (
+    EXECUTABLE_MODE,
+    SYMLINK_MODE,
+    TreeFile,
+    check_listing,
+    link_target,
+    normalise_subpath,
+)
+from engine.source.treewrite import write_tree
 
-SYMLINK_MODE = 0o120000
-EXECUTABLE_MODE = 0o100755
-DEFAULT_MAX_TREE_BYTES = 256 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class TreeFile:
-    """One file of a commit: its path, mode, and content (or link target for a symlink)."""
-
-    path: str
-    mode: int
-    data: bytes = field(repr=False)
-
-    @property
-    def is_symlink(self) -> bool:
-        """Whether this entry is a symbolic link (``data`` is then the target)."""
-        return self.mode == SYMLINK_MODE
+DEFAULT_MAX_TREE_BYTES = 128 * 1024 * 1024
+DEFAULT_MAX_TREE_FILES = 20_000
+_LISTING_BYTES_PER_FILE = 1024  # ls-tree output allowed per file: mode, id, size and name
 
 
 @dataclass(frozen=True)
@@ -46,30 +44,6 @@ class _Entry:
     mode: int
     oid: str
     size: int
-
-
-def normalise_subpath(path: str, *, repo: str) -> str:
-    """A path inside the repository as ``a/b`` ('' for the root); refuse ``..`` and absolutes."""
-    if path.startswith("/") or "\\" in path:
-        raise UnsafeTree(f"path {path!r} must be relative to the repository root", repo=repo)
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    if ".." in parts:
-        raise UnsafeTree(f"path {path!r} leaves the repository root", repo=repo)
-    return "/".join(parts)
-
-
-def link_target(path: str, target: bytes) -> str | None:
-    """Where a symlink at ``path`` points, relative to the root; None if it points outside.
-
-    Lexical only: a chain of links can still escape, so check each hop when following them.
-    """
-    text = target.decode("utf-8", "surrogateescape")
-    if text.startswith("/"):
-        return None
-    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), text))
-    if resolved == ".." or resolved.startswith("../"):
-        return None
-    return "" if resolved == "." else resolved
 
 
 def touches(changed: Iterable[str], paths: Iterable[str]) -> bool:
@@ -113,15 +87,25 @@ def parse_cat_file_batch(output: bytes) -> dict[str, bytes]:
 
 
 async def read_files(
-    mirror: Mirror, *, sha: str, path: str = "", max_bytes: int = DEFAULT_MAX_TREE_BYTES
+    mirror: Mirror,
+    *,
+    sha: str,
+    path: str = "",
+    max_bytes: int = DEFAULT_MAX_TREE_BYTES,
+    max_files: int = DEFAULT_MAX_TREE_FILES,
 ) -> dict[str, TreeFile]:
     """Every file under ``path`` at commit ``sha``, keyed by its path from the root."""
     subpath = normalise_subpath(path, repo=mirror.label)
-    entries = await _list(mirror, sha=sha, subpath=subpath)
+    entries = await _list(mirror, sha=sha, subpath=subpath, max_files=max_files)
+    where = f"{subpath or '/'} at {sha[:12]}"
+    if len(entries) > max_files:
+        raise UnsafeTree(f"{where} holds {len(entries)} files, over the limit of {max_files}",
+                         repo=mirror.label)  # fmt: skip
     total = sum(e.size for e in entries)
     if total > max_bytes:
-        raise UnsafeTree(f"{subpath or '/'} at {sha[:12]} holds {total} bytes, over the "
-                         f"limit of {max_bytes}", repo=mirror.label)  # fmt: skip
+        raise UnsafeTree(f"{where} holds {total} bytes, over the limit of {max_bytes}",
+                         repo=mirror.label)  # fmt: skip
+    check_listing(((e.path, e.mode == SYMLINK_MODE) for e in entries), repo=mirror.label)
     oids = dict.fromkeys(e.oid for e in entries)
     batch = await mirror.git("cat-file", "--batch", stdin="".join(f"{o}\n" for o in oids).encode())
     blobs = parse_cat_file_batch(batch.stdout)
@@ -137,52 +121,31 @@ async def changed_paths(mirror: Mirror, *, old_sha: str, new_sha: str) -> frozen
     return frozenset(n.decode("utf-8", "surrogateescape") for n in names if n)
 
 
-def write_tree(files: Mapping[str, TreeFile], dest: Path, *, repo: str) -> None:
-    """Write files under a new directory ``dest``; refuse paths or symlinks that leave it."""
-    dest.mkdir(parents=True, exist_ok=False)
-    try:
-        root = dest.resolve()
-        for file in files.values():
-            _write_one(root, file, repo=repo)
-        for file in files.values():
-            if file.is_symlink and not _inside(root, os.path.realpath(root / file.path)):
-                raise UnsafeTree(f"symlink {file.path!r} points outside the repository",
-                                 repo=repo)  # fmt: skip
-    except BaseException:
-        shutil.rmtree(dest, ignore_errors=True)
-        raise
-
-
-async def materialise(mirror: Mirror, *, sha: str, dest: Path, path: str = "") -> None:
+async def materialise(
+    mirror: Mirror,
+    *,
+    sha: str,
+    dest: Path,
+    path: str = "",
+    max_bytes: int = DEFAULT_MAX_TREE_BYTES,
+    max_files: int = DEFAULT_MAX_TREE_FILES,
+) -> None:
     """Write the files under ``path`` at ``sha`` into the new directory ``dest``."""
-    files = await read_files(mirror, sha=sha, path=path)
+    files = await read_files(mirror, sha=sha, path=path, max_bytes=max_bytes, max_files=max_files)
     await anyio.to_thread.run_sync(lambda: write_tree(files, dest, repo=mirror.label))
 
 
-def _write_one(root: Path, file: TreeFile, *, repo: str) -> None:
-    parts = file.path.split("/")
-    if any(p in ("", ".", "..") or p.lower() == ".git" for p in parts):
-        raise UnsafeTree(f"refusing to write the path {file.path!r}", repo=repo)
-    target = root.joinpath(*parts)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if file.is_symlink:
-        if link_target(file.path, file.data) is None:
-            raise UnsafeTree(f"symlink {file.path!r} points outside the repository", repo=repo)
-        os.symlink(file.data, target)
-        return
-    target.write_bytes(file.data)
-    if file.mode == EXECUTABLE_MODE:
-        target.chmod(0o755)
-
-
-def _inside(root: Path, candidate: str) -> bool:
-    return os.path.commonpath([str(root), candidate]) == str(root)
-
-
-async def _list(mirror: Mirror, *, sha: str, subpath: str) -> list[_Entry]:
+async def _list(mirror: Mirror, *, sha: str, subpath: str, max_files: int) -> list[_Entry]:
     pathspec = ["--", subpath] if subpath else []
-    result = await mirror.git("ls-tree", "-r", "-l", "-z", "--full-tree", "--end-of-options",
-                              f"{sha}^{{tree}}", *pathspec, check=False)  # fmt: skip
+    limit = max_files * _LISTING_BYTES_PER_FILE + 64 * 1024
+    try:
+        result = await mirror.git("ls-tree", "-r", "-l", "-z", "--full-tree", "--end-of-options",
+                                  f"{sha}^{{tree}}", *pathspec, check=False,
+                                  max_stdout=limit)  # fmt: skip
+    except OutputTooLarge:
+        raise UnsafeTree(f"{subpath or '/'} at {sha[:12]} lists over {limit} bytes of names: "
+                         f"more files than the limit of {max_files}",
+                         repo=mirror.label) from None  # fmt: skip
     if result.returncode != 0:
         await _require_commits(mirror, sha)
         raise PathNotFound(f"cannot list {subpath or '/'} at {sha[:12]}: {result.stderr.strip()}",
@@ -197,3 +160,9 @@ async def _require_commits(mirror: Mirror, *shas: str) -> None:
     for sha in shas:
         if await mirror.commit_of(sha) is None:
             raise RevisionNotFound(f"commit {sha} is not in the mirror", repo=mirror.label)
+
+
+__all__ = ["DEFAULT_MAX_TREE_BYTES", "DEFAULT_MAX_TREE_FILES", "EXECUTABLE_MODE",
+           "SYMLINK_MODE", "TreeFile", "changed_paths", "link_target", "materialise",
+           "normalise_subpath", "parse_cat_file_batch", "parse_ls_tree", "read_files",
+           "touches", "write_tree"]

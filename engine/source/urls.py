@@ -1,14 +1,19 @@
-"""Repository URLs: normalisation (the identity of a repo), credential stripping, redaction.
+"""Repository URLs: normalisation (the identity of a repo), transports, credential stripping.
 
 Pure string functions. A repo is identified by its normalised URL: lower-case scheme and
 host, no user information, no trailing ``/`` or ``.git``. scp-like SSH addresses
 (``git@host:org/repo.git``) are rewritten as ``ssh://`` URLs and absolute local paths as
 ``file://`` URLs, so that the two spellings of one remote share one mirror.
+
+``check_transport`` decides which addresses git may be given at all: https, http, ssh and
+git over the network; ``file://`` and local paths only where the operator allowed local
+repositories (they read any repository on the hub's disk, other tenants' mirrors included);
+never a remote helper (``ext::`` runs a command, ``fd::`` reads a descriptor), a relative
+path, or a host or user that git could take for a command-line option.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -17,6 +22,18 @@ from engine.redaction import REDACTED, redact, redact_url
 
 _SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+):(?P<path>(?!//).*)$")
 _HTTP_SCHEMES = frozenset({"http", "https"})
+NETWORK_SCHEMES = frozenset({"https", "http", "ssh", "git", "git+ssh", "ssh+git"})
+_REMOTE_HELPER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+.-]*::")
+_HOST = re.compile(r"^[A-Za-z0-9._:-]+$")  # names, IPv4, IPv6 (brackets already removed)
+ALLOW_LOCAL_HINT = "set git.allowLocalRepos: true in fleetsync.yaml to allow them"
+
+
+class RepoUrlError(ValueError):
+    """An address git must not be given; ``reason`` says why (no user information shown)."""
+
+    def __init__(self, address: str, reason: str) -> None:
+        super().__init__(f"{redact_url(address.strip())!r}: {reason}")
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -82,11 +99,35 @@ def split_credentials(address: str) -> FetchUrl:
     return FetchUrl(clean, username=username, password=password)
 
 
-def mirror_name(address: str) -> str:
-    """The directory name of a repository's mirror: a hash of its normalised URL."""
-    digest = hashlib.sha256(normalise_url(address).encode()).hexdigest()
-    return f"{digest[:32]}.git"
+def check_transport(address: str, *, allow_local: bool) -> None:
+    """Refuse an address that reads this machine's disk (unless allowed) or runs a helper."""
+    address = address.strip()
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in address):
+        raise RepoUrlError(address, "control characters in a repository address")
+    if _REMOTE_HELPER.match(address):
+        raise RepoUrlError(address, "remote helpers (<transport>::<address>) are not allowed")
+    try:
+        parts = urlsplit(to_url(address))
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise RepoUrlError(address, "not a repository URL (relative paths are not allowed)"
+                           ) from None  # fmt: skip
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        if not allow_local:
+            raise RepoUrlError(address, "local repositories (file:// URLs and paths) are "
+                               f"refused; {ALLOW_LOCAL_HINT}")  # fmt: skip
+        return
+    if scheme not in NETWORK_SCHEMES:
+        raise RepoUrlError(address, f"scheme {scheme!r} is not supported (use https, http, "
+                           "ssh or git)")  # fmt: skip
+    host = parts.hostname or ""
+    if not _HOST.match(host) or host.startswith("-"):
+        raise RepoUrlError(address, f"{host!r} is not a host name git may be given")
+    if (parts.username or "").startswith("-"):
+        raise RepoUrlError(address, "a user name starting with '-' could be read as an option")
 
 
-__all__ = ["REDACTED", "FetchUrl", "file_url_path", "is_file_url", "mirror_name",
-           "normalise_url", "redact", "redact_url", "split_credentials", "to_url"]
+__all__ = ["ALLOW_LOCAL_HINT", "NETWORK_SCHEMES", "REDACTED", "FetchUrl", "RepoUrlError",
+           "check_transport", "file_url_path", "is_file_url", "normalise_url", "redact",
+           "redact_url", "split_credentials", "to_url"]

@@ -36,6 +36,13 @@ def source(tmp_path: Path) -> GitSource:
     return GitSource(tmp_path / "cache", network_timeout=10, local_timeout=10, freshness=5)
 
 
+@pytest.fixture
+def local_source(tmp_path: Path) -> GitSource:
+    """A GitSource that may read local repositories (file:// URLs and paths)."""
+    return GitSource(tmp_path / "local-cache", network_timeout=10, local_timeout=10,
+                     allow_local=True)  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def http_git(git_daemon: Daemon) -> Iterator[HttpGit]:
     """Smart HTTP (git http-backend) over the daemon's repositories, behind Basic auth."""

@@ -104,8 +104,9 @@ async def test_empty_repository_has_no_head(git_daemon: Daemon, tmp_path: Path) 
 
 
 async def test_file_url_and_plain_path_share_one_mirror(
-    upstream: Upstream, source: GitSource
+    upstream: Upstream, local_source: GitSource
 ) -> None:
+    source = local_source
     sha = upstream.git("rev-parse", "HEAD")
     assert await source.resolve(repo=upstream.file_url, revision="main") == sha
     assert await source.resolve(repo=str(upstream.bare), revision="main") == sha

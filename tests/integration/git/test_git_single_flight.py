@@ -53,8 +53,9 @@ async def test_a_burst_of_forced_refreshes_costs_at_most_two_syncs(
 
 
 async def test_different_repos_sync_concurrently_and_separately(
-    upstream: Upstream, source: GitSource
+    upstream: Upstream, local_source: GitSource
 ) -> None:
+    source = local_source
     async with anyio.create_task_group() as tg:
         tg.start_soon(lambda: source.resolve(repo=upstream.url, revision="main"))
         tg.start_soon(lambda: source.resolve(repo=upstream.file_url, revision="main"))

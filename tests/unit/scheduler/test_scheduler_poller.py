@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -12,7 +13,7 @@ from engine.model import TargetKey
 from engine.scheduler.clock import FakeClock
 from engine.scheduler.poller import GitPoller, Watch, ref_may_move
 from engine.scheduler.queue import Trigger
-from engine.source import GitSource, RemoteUnreachable
+from engine.source import GitSource, RemoteUnreachable, normalise_url
 from engine.source.errors import RevisionNotFound
 
 REPO, OTHER = "https://git.example.com/acme/deploy.git", "https://git.example.com/acme/other"
@@ -28,6 +29,10 @@ class ScriptedSource:
         self.refreshes: dict[str, int] = {}
         self.broken: set[str] = set()
         self.gate: asyncio.Event | None = None
+
+    def access_key(self, repo: str) -> str:
+        """Like GitSource: one access per URL and credential (here the URL's password)."""
+        return f"{normalise_url(repo)}#{urlsplit(repo).password or ''}"
 
     async def refresh(self, *, repo: str, max_age: float | None = None) -> Any:
         self.refreshes[repo] = self.refreshes.get(repo, 0) + 1
@@ -150,6 +155,25 @@ async def test_on_push_polls_only_watched_repos_whose_ref_matters(source: Script
     assert await poller.on_push(repo_urls=[ssh, https, "https://x/y"], ref="refs/heads/dev") == 0
     assert REPO not in source.refreshes
     assert await poller.on_push(repo_urls=[ssh, https], ref="refs/heads/main") == 2
+
+
+async def test_each_access_of_a_url_is_polled_apart_and_a_push_polls_all(
+    source: ScriptedSource,
+) -> None:
+    queued: list[tuple[TargetKey, Trigger]] = []
+    poller = make(source, queued)
+    token = REPO.replace("https://", "https://bot:s3cret@")
+    other = TargetKey("private", "c3")
+    source.refs[token] = {"main": "b" * 40}
+    poller.set_watches({**watches(), token: [Watch(other, "main")]})
+    assert await poller.poll(repo=token) == 1  # only the key of that access
+    assert queued == [(other, Trigger.PERIODIC)]
+    assert source.refreshes == {token: 1}
+    assert poller.repos == {normalise_url(REPO)}
+    source.refs[token]["main"] = "c" * 40
+    source.diffs["b" * 40, "c" * 40] = frozenset({"app.yaml"})
+    assert await poller.on_push(repo_urls=[REPO], ref="refs/heads/main") == 3
+    assert source.refreshes == {token: 2, REPO: 1}
 
 
 @pytest.mark.parametrize(

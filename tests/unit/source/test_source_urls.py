@@ -5,7 +5,6 @@ import pytest
 from engine.source.urls import (
     file_url_path,
     is_file_url,
-    mirror_name,
     normalise_url,
     redact,
     redact_url,
@@ -28,13 +27,6 @@ from engine.source.urls import (
 )
 def test_normalise_url_gives_one_identity_per_remote(address: str, expected: str) -> None:
     assert normalise_url(address) == expected
-
-
-def test_mirror_name_is_a_hash_without_credentials() -> None:
-    with_token = mirror_name("https://x:s3cret@github.com/acme/repo.git")
-    assert with_token == mirror_name("https://github.com/acme/repo")
-    assert "s3cret" not in with_token
-    assert with_token != mirror_name("https://github.com/acme/other")
 
 
 def test_split_credentials_removes_http_userinfo_entirely() -> None:
