@@ -9,13 +9,11 @@ over smart HTTP through ``git http-backend`` and demands a user name and token.
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from git_remotes import BackendHandler, Daemon, HttpGit, Upstream, new_upstream
+from git_remotes import Daemon, HttpGit, Upstream, new_upstream, serve_http
 
 from engine.source import GitSource
 
@@ -46,13 +44,5 @@ def local_source(tmp_path: Path) -> GitSource:
 @pytest.fixture(scope="session")
 def http_git(git_daemon: Daemon) -> Iterator[HttpGit]:
     """Smart HTTP (git http-backend) over the daemon's repositories, behind Basic auth."""
-    handler = type("Handler", (BackendHandler,), {"base": git_daemon.base})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield HttpGit(server.server_address[1])
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_http(git_daemon.base) as http:
+        yield http

@@ -8,10 +8,11 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from engine.local.fleet import die_with_parent
@@ -171,6 +172,22 @@ class BackendHandler(BaseHTTPRequestHandler):
             self.rfile.readline()
         self.rfile.readline()
         return b"".join(chunks)
+
+
+@contextlib.contextmanager
+def serve_http(base: Path) -> Iterator[HttpGit]:
+    """Smart HTTP (git http-backend) over the repositories under ``base``, behind Basic auth
+    (``HTTP_USER``/``HTTP_TOKEN``), on a loopback port."""
+    handler = type("Handler", (BackendHandler,), {"base": base})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield HttpGit(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 @contextlib.contextmanager
