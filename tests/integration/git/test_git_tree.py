@@ -1,6 +1,7 @@
 """Reading files at a commit without a checkout; materialising; changed paths."""
 
 import os
+import subprocess
 from pathlib import Path
 
 import anyio
@@ -126,3 +127,31 @@ async def test_changed_paths_between_two_commits(upstream: Upstream, source: Git
     changed = await source.changed_paths(repo=upstream.url, old_sha=old, new_sha=new)
     assert changed == {"overlays/dev/k.yaml", "base/deploy.yaml", "new"}
     assert await source.changed_paths(repo=upstream.url, old_sha=new, new_sha=new) == frozenset()
+
+
+def _old_style_commit(bare: Path, env: dict[str, str]) -> str:
+    """A commit as old tools wrote them: a zero-padded tree mode and an odd time zone."""
+
+    def git(*args: str, stdin: bytes) -> str:
+        done = subprocess.run(["git", *args], env={**env, "GIT_DIR": str(bare)}, input=stdin,
+                              capture_output=True, check=True)  # fmt: skip
+        return done.stdout.decode().strip()
+
+    blob = git("hash-object", "-w", "--stdin", stdin=b"kind: ConfigMap\n")
+    inner = git("mktree", stdin=f"100644 blob {blob}\tcm.yaml\n".encode())
+    tree = git("hash-object", "-t", "tree", "--literally", "-w", "--stdin",
+               stdin=b"040000 base\0" + bytes.fromhex(inner))  # fmt: skip
+    person = "Old Tool <old@example.com> 1100000000 +05"
+    commit = f"tree {tree}\nauthor {person}\ncommitter {person}\n\nold\n".encode()
+    sha = git("hash-object", "-t", "commit", "--literally", "-w", "--stdin", stdin=commit)
+    git("update-ref", "refs/heads/main", sha, stdin=b"")
+    return sha
+
+
+async def test_fetches_check_objects_yet_accept_old_harmless_oddities(
+    upstream: Upstream, source: GitSource
+) -> None:
+    sha = _old_style_commit(upstream.bare, upstream.env)
+    assert await source.resolve(repo=upstream.url, revision="main") == sha
+    files = await source.read_files(repo=upstream.url, sha=sha)
+    assert files["base/cm.yaml"].data == b"kind: ConfigMap\n"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.source.errors import AuthenticationFailed, GitError, RemoteUnreachable
+from engine.source.errors import AuthenticationFailed, GitError, RemoteUnreachable, UnsafeObjects
 from engine.source.gitcmd import GitResult, base_env, classify_failure
 
 
@@ -40,3 +40,14 @@ def test_failures_are_classified_from_stderr(stderr: str, kind: type[GitError]) 
     error = classify_failure("fetch", GitResult(128, b"", stderr), repo="git://h/r")
     assert type(error) is kind
     assert str(error).startswith("git://h/r: git fetch failed (exit 128): ")
+
+
+def test_an_fsck_refusal_is_a_permanent_unsafe_objects_error_naming_the_finding() -> None:
+    stderr = ("error: object 86c93bddadab84a55d0d052a3a748191889e2f18: duplicateEntries: "
+              "contains duplicate file entries\nfatal: fsck error in packed object\n"
+              "fatal: index-pack failed\n")  # fmt: skip
+    error = classify_failure("fetch", GitResult(128, b"", stderr), repo="https://***@h/r")
+    assert isinstance(error, UnsafeObjects) and not error.temporary
+    assert str(error) == ("https://***@h/r: refusing what the remote sent: git fsck found "
+                          "duplicateEntries in object 86c93bddadab (contains duplicate file "
+                          "entries)")  # fmt: skip
