@@ -58,7 +58,8 @@ def _render_from_git(args: argparse.Namespace) -> list[dict[str, Any]]:
         tree = Path(scratch) / "tree"
 
         async def fetch() -> None:
-            source = GitSource(cache_dir)
+            # the command's user reads their own disk anyway: local repositories are fine here
+            source = GitSource(cache_dir, allow_local=True)
             sha = await source.resolve(repo=args.repo, revision=args.revision)
             await source.materialise(repo=args.repo, sha=sha, dest=tree)
 

@@ -56,3 +56,15 @@ def test_render_from_git_of_broken_yaml_fails_with_one_line_naming_the_file(
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "base/deployment.yaml" in lines[0]
+
+
+def test_render_from_a_local_repository_path_is_allowed_on_the_command_line(
+    upstream: Upstream,
+) -> None:
+    upstream.commit(_demo_files(), "demo scenario")
+    upstream.push("main")
+
+    result = _render("--repo", str(upstream.bare), "--revision", "main", "--path", "overlays/dev")
+
+    assert result.returncode == 0, result.stderr
+    assert "kind: Deployment" in result.stdout
