@@ -98,7 +98,8 @@ class GitSource:
 
     async def changed_paths(self, *, repo: str, old_sha: str, new_sha: str) -> frozenset[str]:
         """Paths of files that differ between two commits of ``repo``."""
-        return await tree.changed_paths(self._mirror(repo), old_sha=old_sha, new_sha=new_sha)
+        return await tree.changed_paths(self._mirror(repo), old_sha=old_sha, new_sha=new_sha,
+                                        max_files=self.max_tree_files)  # fmt: skip
 
     def access_key(self, repo: str) -> str:
         """What ``repo`` is read as: a hash of its normalised URL and the credential it uses.

@@ -41,6 +41,7 @@ from engine.source.refs import (
     wanted,
 )
 
+MAX_REFS_OUTPUT = 32 * 1024 * 1024  # ls-remote text: some 300,000 branches and tags
 _REFSPECS = (f"+{HEADS}*:{HEADS}*", f"+{TAGS}*:{TAGS}*")
 _FOR_EACH_REF_FORMAT = "%(refname) %(objectname) %(objecttype) %(*objectname) %(*objecttype)"
 _MIRROR_CONFIG = {
@@ -155,9 +156,8 @@ class Mirror:
         await self._ensure_ready()
         started = anyio.current_time()
         self.stats.ls_remotes += 1
-        listing = await self.git(
-            "ls-remote", "--symref", "origin", "HEAD", f"{HEADS}*", f"{TAGS}*", network=True
-        )
+        listing = await self.git("ls-remote", "--symref", "origin", "HEAD", f"{HEADS}*",
+                                 f"{TAGS}*", network=True, max_stdout=MAX_REFS_OUTPUT)  # fmt: skip
         remote = parse_ls_remote(listing.stdout.decode())
         stored, commits, deeper = await self._local_refs()
         if {r: oid for r, oid in remote.refs.items() if wanted(r)} != stored:

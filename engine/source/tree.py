@@ -98,9 +98,7 @@ async def read_files(
     subpath = normalise_subpath(path, repo=mirror.label)
     entries = await _list(mirror, sha=sha, subpath=subpath, max_files=max_files)
     where = f"{subpath or '/'} at {sha[:12]}"
-    if len(entries) > max_files:
-        raise UnsafeTree(f"{where} holds {len(entries)} files, over the limit of {max_files}",
-                         repo=mirror.label)  # fmt: skip
+    _check_count(entries, where=where, max_files=max_files, repo=mirror.label)
     total = sum(e.size for e in entries)
     if total > max_bytes:
         raise UnsafeTree(f"{where} holds {total} bytes, over the limit of {max_bytes}",
@@ -112,9 +110,18 @@ async def read_files(
     return {e.path: TreeFile(e.path, e.mode, blobs[e.oid]) for e in entries}
 
 
-async def changed_paths(mirror: Mirror, *, old_sha: str, new_sha: str) -> frozenset[str]:
-    """Files added, removed or modified between two commits (renames count as both paths)."""
+async def changed_paths(
+    mirror: Mirror, *, old_sha: str, new_sha: str, max_files: int = DEFAULT_MAX_TREE_FILES
+) -> frozenset[str]:
+    """Files added, removed or modified between two commits (renames count as both paths).
+
+    Both trees are listed (bounded) first: git diffs a tree that nests one subtree in itself
+    level after level for as long as it is let, collecting every change before printing any.
+    """
     await _require_commits(mirror, old_sha, new_sha)
+    for sha in (old_sha, new_sha):
+        entries = await _list(mirror, sha=sha, subpath="", max_files=max_files)
+        _check_count(entries, where=f"/ at {sha[:12]}", max_files=max_files, repo=mirror.label)
     result = await mirror.git("diff-tree", "-r", "-z", "--no-renames", "--name-only",
                               "--end-of-options", old_sha, new_sha)  # fmt: skip
     names = result.stdout.split(b"\0")
@@ -133,6 +140,12 @@ async def materialise(
     """Write the files under ``path`` at ``sha`` into the new directory ``dest``."""
     files = await read_files(mirror, sha=sha, path=path, max_bytes=max_bytes, max_files=max_files)
     await anyio.to_thread.run_sync(lambda: write_tree(files, dest, repo=mirror.label))
+
+
+def _check_count(entries: list[_Entry], *, where: str, max_files: int, repo: str) -> None:
+    if len(entries) > max_files:
+        raise UnsafeTree(f"{where} holds {len(entries)} files, over the limit of {max_files}",
+                         repo=repo)  # fmt: skip
 
 
 async def _list(mirror: Mirror, *, sha: str, subpath: str, max_files: int) -> list[_Entry]:

@@ -84,6 +84,19 @@ async def test_tree_file_limit_cuts_the_listing_of_a_tree_bomb_short(
     assert entries(tmp_path / "tree") == []
 
 
+async def test_tree_file_limit_bounds_the_diff_of_a_tree_bomb(
+    git_daemon: Daemon, tmp_path: Path
+) -> None:
+    url, bare, bomb = fan_out_repo(git_daemon, width=10, depth=8)
+    source = GitSource(tmp_path / "cache", max_tree_files=100, network_timeout=10,
+                       local_timeout=10)  # fmt: skip
+    await source.refresh(repo=url)
+    clean = commit_files(bare, "one\n")
+    await source.refresh(repo=url, max_age=0)
+    with pytest.raises(UnsafeTree, match="more files than the limit of 100"):
+        await source.changed_paths(repo=url, old_sha=clean, new_sha=bomb)
+
+
 async def test_tree_file_limit_at_the_limit_is_written(git_daemon: Daemon, tmp_path: Path) -> None:
     url, _, sha = fan_out_repo(git_daemon, width=10, depth=2)  # 100 files
     source = GitSource(tmp_path / "cache", max_tree_files=100, network_timeout=10)
