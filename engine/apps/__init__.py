@@ -2,10 +2,14 @@
 
 Argo CD's ``argoproj.io/v1alpha1`` documents are accepted as they are; fleetsync's
 ``fleetsync.io/v1alpha1`` Application adds ``spec.destination.clusterSelector`` and
-``spec.overrides`` (see ``engine.apps.application``). Nothing here does I/O except
-``load_documents``, which reads the files it is given. Usage::
+``spec.overrides`` (see ``engine.apps.application``). Files are grouped by ``AppSource``
+(one per ``apps:`` entry: which projects its Applications may name, whether it may define
+AppProjects); ``build_catalog`` decides which definitions are used (``engine.apps.catalog``).
+Nothing here does I/O except ``read_dir_source`` and ``load_documents``, which read the
+local files they are given. Usage::
 
-    catalog = load_documents([Path("apps/")])
+    sources = [read_dir_source(Path("apps/"), projects=("team-a",))]
+    catalog = build_catalog(sources, ParseCache().parse_sources(sources))
     for app in catalog.applications.values():
         targets = expand_targets(app, clusters)   # one AppTarget per (app, cluster)
 """
@@ -17,8 +21,9 @@ from engine.apps.application import (
     Source,
     parse_application,
 )
+from engine.apps.catalog import AppCatalog, Origin, ParsedFile, build_catalog, carry_over
 from engine.apps.fields import parse_duration
-from engine.apps.loader import AppCatalog, load_documents, parse_texts
+from engine.apps.loader import ParseCache, load_documents, parse_file
 from engine.apps.project import (
     DEFAULT_PROJECT,
     AppProject,
@@ -27,6 +32,7 @@ from engine.apps.project import (
     parse_project,
 )
 from engine.apps.selector import ClusterNames, LabelSelector, Requirement
+from engine.apps.sources import AppFile, AppSource, file_from_bytes, read_dir_source
 from engine.apps.syncpolicy import Automated, Retry, SyncOptions, SyncPolicy
 from engine.apps.targets import (
     IN_CLUSTER_SERVER,
@@ -41,7 +47,9 @@ __all__ = [
     "DEFAULT_PROJECT",
     "IN_CLUSTER_SERVER",
     "AppCatalog",
+    "AppFile",
     "AppProject",
+    "AppSource",
     "AppTarget",
     "Application",
     "Automated",
@@ -51,18 +59,25 @@ __all__ = [
     "DestinationRule",
     "KindRule",
     "LabelSelector",
+    "Origin",
     "Override",
+    "ParseCache",
+    "ParsedFile",
     "Requirement",
     "Retry",
     "Source",
     "SyncOptions",
     "SyncPolicy",
     "TargetOptions",
+    "build_catalog",
+    "carry_over",
     "destination_clusters",
     "expand_targets",
+    "file_from_bytes",
     "load_documents",
     "parse_application",
     "parse_duration",
+    "parse_file",
     "parse_project",
-    "parse_texts",
+    "read_dir_source",
 ]

@@ -113,14 +113,19 @@ class Application:
     warnings: tuple[str, ...] = ()
 
 
+def is_valid_name(name: str) -> bool:
+    """Whether ``name`` may name an Application or AppProject (a DNS-like subset)."""
+    return _NAME.fullmatch(name) is not None
+
+
 def document_name(doc: Mapping[str, Any], source: str, kind: str) -> str:
     """``metadata.name`` of a document, validated (ConfigError naming file and kind)."""
     meta = doc.get("metadata")
     name = meta.get("name") if isinstance(meta, dict) else None
     if not isinstance(name, str) or not name:
         raise Fields(source, kind).error("metadata.name", "is required")
-    if not _NAME.match(name):
-        raise Fields(source, f"{kind} {name}").error(
+    if not is_valid_name(name):
+        raise Fields(source, f"{kind} {name[:80]!r}").error(
             "metadata.name", "must be lower-case letters, digits, '-' and '.'"
         )
     return name

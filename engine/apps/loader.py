@@ -1,179 +1,168 @@
-"""Loading Applications and AppProjects from YAML files into one ``AppCatalog``.
+"""Parsing one app file into the Applications and AppProjects it defines (pure).
 
-``load_documents`` is the only function of ``engine.apps`` that touches the filesystem: it
-reads files and directories (recursively: ``*.yaml`` and ``*.yml``, hidden entries skipped,
-in sorted order) and hands their text to ``parse_texts``, which is pure and also serves
-Applications read from Git. Every document is parsed on its own: a broken file or document
-never stops the others; its ``ConfigError`` is kept in ``AppCatalog.errors``. Documents of
-other kinds are reported and skipped. A name defined twice is an error naming both files;
-the first definition (in path order) is kept.
+Files may come from a Git repository anyone with push access writes, so every step is
+guarded and every failure belongs to the file: the bytes are decoded here (a non-UTF-8
+file is that file's error), YAML is read by the renderer's guarded loader
+(``engine.render.loader.parse_documents``: alias bombs and deep nesting are refused before
+anything is built), and any other exception while reading a document is that document's
+error. Nothing raised here ever stops the other files.
 
-Callers that delete what vanished from the catalog must first look at ``failed_sources``
-and ``invalid_apps``: an Application whose file or document is broken is absent from
-``applications`` but has not been deleted by its author.
+Each Application gets a ``digest``, a hash of its canonical content (the document without
+``status``): the hub compares definitions by digest, never by walking them. ``ParseCache``
+keeps the last result per (file name, content hash), so an unchanged file is not parsed
+again. ``load_documents`` reads local paths into a catalog, for tools and tests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+import hashlib
+import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from engine.apps.application import Application, parse_application
-from engine.apps.project import DEFAULT_PROJECT, AppProject, parse_project
-from engine.errors import ConfigError
+from engine.apps.application import Application, is_valid_name, parse_application
+from engine.apps.catalog import AppCatalog, Definition, ParsedFile, build_catalog
+from engine.apps.project import AppProject, parse_project
+from engine.apps.sources import (
+    MAX_DOCUMENTS_PER_SOURCE,
+    AppFile,
+    AppSource,
+    read_dir_source,
+)
+from engine.errors import ConfigError, RenderError
+from engine.render.loader import parse_documents
 
 _GROUPS = ("argoproj.io/", "fleetsync.io/")
-_SUFFIXES = (".yaml", ".yml")
+_KINDS = ("Application", "AppProject")
 
 
-@dataclass(frozen=True)
-class AppCatalog:
-    """Every Application and AppProject found, by name, with what went wrong."""
-
-    applications: Mapping[str, Application] = field(default_factory=dict)
-    projects: Mapping[str, AppProject] = field(default_factory=dict)
-    errors: tuple[ConfigError, ...] = ()
-    warnings: tuple[str, ...] = ()
-    failed_sources: frozenset[str] = frozenset()
-    invalid_apps: Mapping[str, ConfigError] = field(default_factory=dict)
-
-    def project(self, name: str) -> AppProject | None:
-        """The project called ``name``; ``default`` exists even when no file defines it."""
-        if name in self.projects:
-            return self.projects[name]
-        return DEFAULT_PROJECT if name == DEFAULT_PROJECT.name else None
-
-
-def load_documents(paths: Sequence[Path]) -> AppCatalog:
-    """Read files and directories of YAML and parse the Applications and AppProjects in them."""
-    texts: list[tuple[str, str]] = []
-    errors: dict[str, ConfigError] = {}
-    for file in _yaml_files(paths, errors):
-        try:
-            texts.append((str(file), file.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError) as err:
-            errors[str(file)] = ConfigError(f"{file}: cannot read: {_reason(err)}")
-    catalog = parse_texts(texts)
-    return AppCatalog(
-        catalog.applications,
-        catalog.projects,
-        tuple(errors.values()) + catalog.errors,
-        catalog.warnings,
-        catalog.failed_sources | set(errors),
-        catalog.invalid_apps,
-    )
+def parse_file(file: AppFile) -> ParsedFile:
+    """Every Application and AppProject of one file; a file that cannot be read is failed."""
+    if file.data is None:
+        return _failed(file, file.error or "cannot be read")
+    try:
+        text = file.data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return _failed(file, f"not UTF-8 text (invalid byte at offset {err.start})")
+    try:
+        documents = parse_documents(text, file.name, yaml11=True)
+    except RenderError as err:
+        return ParsedFile(file.name, errors=(ConfigError(str(err)),), failed=True)
+    except Exception as err:  # a bug or resource limit in the parser is still this file's
+        return _failed(file, f"cannot be parsed ({type(err).__name__})")
+    if len(documents) > MAX_DOCUMENTS_PER_SOURCE:
+        return _failed(file, f"holds more than {MAX_DOCUMENTS_PER_SOURCE} documents")
+    builder = _FileBuilder(file.name, len(documents))
+    for index, document in enumerate(documents):
+        builder.add(index, document.value)
+    return builder.parsed()
 
 
-def parse_texts(texts: Iterable[tuple[str, str]]) -> AppCatalog:
-    """Parse (source name, YAML text) pairs into a catalog (pure)."""
-    builder = _Builder()
-    for source, text in texts:
-        builder.add_text(source, text)
-    return builder.catalog()
+def digest(doc: dict[str, Any]) -> str:
+    """A hash of one document's canonical content (keys sorted, ``status`` left out)."""
+    content = {k: v for k, v in doc.items() if k != "status"}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _yaml_files(paths: Sequence[Path], errors: dict[str, ConfigError]) -> list[Path]:
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.suffix in _SUFFIXES
-                    and p.is_file()
-                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                )
-            )
-        elif path.is_file():
-            files.append(path)
-        else:
-            errors[str(path)] = ConfigError(f"{path}: no such file or directory")
-    return files
-
-
-def _reason(err: Exception) -> str:
-    return err.strerror or str(err) if isinstance(err, OSError) else "not UTF-8 text"
-
-
-class _Builder:
-    """Collects documents one by one, keeping errors and first definitions."""
+class ParseCache:
+    """Parsed files by name and content hash; holds only what the last call used."""
 
     def __init__(self) -> None:
-        self.apps: dict[str, Application] = {}
-        self.projects: dict[str, AppProject] = {}
+        self._parsed: dict[tuple[str, str], ParsedFile] = {}
+
+    def parse_sources(self, sources: Sequence[AppSource]) -> list[list[ParsedFile]]:
+        """Parse the files of every source, reusing the results of unchanged files."""
+        used: dict[tuple[str, str], ParsedFile] = {}
+        result = []
+        for source in sources:
+            parsed = []
+            for file in source.files:
+                if file.data is None:
+                    parsed.append(parse_file(file))
+                    continue
+                key = (file.name, hashlib.sha256(file.data).hexdigest())
+                found = self._parsed.get(key) or used.get(key) or parse_file(file)
+                used[key] = found
+                parsed.append(found)
+            result.append(parsed)
+        self._parsed = used
+        return result
+
+
+def load_documents(paths: Sequence[Path], *, implicit_default_project: bool = False) -> AppCatalog:
+    """Read local files and directories (any project, AppProjects accepted) into a catalog."""
+    sources = [read_dir_source(path) for path in paths]
+    return build_catalog(sources, ParseCache().parse_sources(sources),
+                         implicit_default_project=implicit_default_project)  # fmt: skip
+
+
+def _failed(file: AppFile, problem: str) -> ParsedFile:
+    return ParsedFile(file.name, errors=(ConfigError(f"{file.name}: {problem}"),), failed=True)
+
+
+class _FileBuilder:
+    """Collects the definitions, errors and warnings of one file's documents."""
+
+    def __init__(self, name: str, documents: int) -> None:
+        self.name = name
+        self.documents = documents
+        self.definitions: list[Definition] = []
         self.errors: list[ConfigError] = []
         self.warnings: list[str] = []
-        self.failed: set[str] = set()
-        self.invalid: dict[str, ConfigError] = {}
+        self.failed = False
 
-    def add_text(self, source: str, text: str) -> None:
-        try:
-            docs = list(yaml.safe_load_all(text))
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            where = f" (line {mark.line + 1})" if mark is not None else ""
-            problem = getattr(err, "problem", None) or "syntax error"
-            self.errors.append(ConfigError(f"{source}: not valid YAML{where}: {problem}"))
-            self.failed.add(source)
-            return
-        for index, doc in enumerate(docs):
-            if doc is not None:
-                self.add_document(source, index, doc)
-
-    def add_document(self, source: str, index: int, doc: Any) -> None:
+    def add(self, index: int, doc: Any) -> None:
+        where = f"{self.name}: document {index + 1}"
         if not isinstance(doc, dict):
-            self.errors.append(ConfigError(f"{source}: document {index + 1}: not a mapping"))
-            self.failed.add(source)
+            self._fail(ConfigError(f"{where}: not a mapping"))
             return
-        kind, api_version = doc.get("kind"), str(doc.get("apiVersion") or "")
-        if kind not in ("Application", "AppProject") or not api_version.startswith(_GROUPS):
-            self.warnings.append(
-                f"{source}: document {index + 1} ({api_version} {kind}) is "
-                "not an Application or AppProject; skipped"
-            )
+        kind, api_version = doc.get("kind"), doc.get("apiVersion")
+        if kind not in _KINDS or not (isinstance(api_version, str)
+                                      and api_version.startswith(_GROUPS)):  # fmt: skip
+            self.warnings.append(f"{where} ({_short(api_version)} {_short(kind)}) is not an "
+                                 "Application or AppProject; skipped")  # fmt: skip
             return
         try:
-            if kind == "Application":
-                self._keep(self.apps, parse_application(doc, source=source))
-            else:
-                self._keep(self.projects, parse_project(doc, source=source))
+            self.definitions.append(_definition(self.name, str(kind), doc))
         except ConfigError as err:
-            self.errors.append(err)
-            self._mark_invalid(source, doc, err)
+            self._invalid(str(kind), doc, err)
+        except Exception as err:  # odd values a parser did not foresee: still this document's
+            self._invalid(str(kind), doc, ConfigError(f"{where}: cannot be read "
+                                                      f"({type(err).__name__})"))  # fmt: skip
 
-    def _keep(self, table: dict[str, Any], item: Application | AppProject) -> None:
-        kind = type(item).__name__
-        first = table.get(item.name)
-        if first is not None:
-            self.errors.append(
-                ConfigError(
-                    f"{item.source_file}: {kind} {item.name} is already defined in "
-                    f"{first.source_file}; this definition is ignored"
-                )
-            )
-            return
-        table[item.name] = item
-
-    def _mark_invalid(self, source: str, doc: dict[str, Any], err: ConfigError) -> None:
-        meta = doc.get("metadata")
-        name = meta.get("name") if isinstance(meta, dict) else None
-        if doc.get("kind") == "Application" and isinstance(name, str) and name:
-            self.invalid.setdefault(name, err)
+    def _invalid(self, kind: str, doc: dict[str, Any], err: ConfigError) -> None:
+        name = _name(doc)
+        if name is None:
+            self._fail(err)
         else:
-            self.failed.add(source)
+            self.definitions.append(Definition(kind, name, error=err))
 
-    def catalog(self) -> AppCatalog:
-        invalid = {n: e for n, e in self.invalid.items() if n not in self.apps}
-        return AppCatalog(
-            dict(self.apps),
-            dict(self.projects),
-            tuple(self.errors),
-            tuple(self.warnings),
-            frozenset(self.failed),
-            invalid,
-        )
+    def _fail(self, err: ConfigError) -> None:
+        self.errors.append(err)
+        self.failed = True
+
+    def parsed(self) -> ParsedFile:
+        return ParsedFile(self.name, tuple(self.definitions), tuple(self.errors),
+                          tuple(self.warnings), self.failed, self.documents)  # fmt: skip
+
+
+def _definition(source: str, kind: str, doc: dict[str, Any]) -> Definition:
+    item: Application | AppProject
+    if kind == "Application":
+        item = parse_application(doc, source=source)
+    else:
+        item = parse_project(doc, source=source)
+    return Definition(kind, item.name, item=item, digest=digest(doc))
+
+
+def _name(doc: dict[str, Any]) -> str | None:
+    meta = doc.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) and is_valid_name(name) else None
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

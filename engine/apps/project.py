@@ -8,9 +8,10 @@ are reported in ``AppProject.warnings`` and ignored.
 
 As in Argo CD, an absent ``namespaceResourceWhitelist`` allows every namespaced kind while
 an empty one (``[]``) allows none (``namespace_whitelist`` is then ``()`` rather than
-None); cluster-scoped kinds are denied unless whitelisted. A project named ``default``
-that no file defines is ``DEFAULT_PROJECT``, the one Argo CD creates: any repository, any
-destination, any kind.
+None); cluster-scoped kinds are denied unless whitelisted. ``DEFAULT_PROJECT`` is the
+``default`` project Argo CD creates (any repository, any destination, any kind); the hub
+uses it for a ``default`` that no file defines only when ``fleetsync.yaml`` says
+``implicitDefaultProject: true`` (see ``AppCatalog.project``).
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import traceback
 from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import replace
 
@@ -25,17 +27,18 @@ from engine.api.control import Conflict, InvalidRequest, NotFound
 from engine.api.server import create_app
 from engine.api.views import AppView, ClusterView, MetricsSnapshot, TargetView
 from engine.api.webhook import WebhookReceiver
-from engine.apps import Application, AppTarget, ClusterInfo
+from engine.apps import Application, AppSource, AppTarget, ClusterInfo
 from engine.clusters import ClusterPool, ClusterRegistry
-from engine.config import AppsFromDir, AppsFromGit, HubConfig
+from engine.config import AppsFromGit, HubConfig
 from engine.errors import FleetsyncError
 from engine.health import HealthResult, aggregate
 from engine.hub import wiring
-from engine.hub.catalog import Catalog, CatalogChange
+from engine.hub.catalog import Catalog, CatalogChange, failed_git_source, git_app_source
 from engine.hub.live import LiveWatcher
 from engine.hub.reconciler import Parts, Reconciler, Request
 from engine.hub.trees import TreeCache
 from engine.model import HealthStatus, OperationPhase, ResourceKey, TargetKey
+from engine.redaction import redact, redact_url
 from engine.render.aio import AsyncRenderCache
 from engine.scheduler import Trigger, WorkQueue
 from engine.scheduler.poller import GitPoller, Watch
@@ -48,6 +51,8 @@ log = logging.getLogger(__name__)
 FOLLOW_INTERVAL = 2.0
 HEALTH_FLUSH_INTERVAL = 0.5
 STOP_GRACE = 20.0
+RESTART_DELAY = 1.0  # a background loop that failed is restarted after this, doubling
+MAX_RESTART_DELAY = 60.0
 
 
 class Hub:
@@ -55,7 +60,10 @@ class Hub:
 
     def __init__(self, config: HubConfig) -> None:
         self.config = config
-        self.catalog = Catalog([p.path for p in config.apps if isinstance(p, AppsFromDir)])
+        self.catalog = Catalog(config.apps,
+                               implicit_default_project=config.implicit_default_project)
+        self._git_apps: dict[int, tuple[str, AppSource]] = {}  # entry → (commit, its files)
+        self._git_app_errors: dict[int, str] = {}  # entry → why it could not be read
         self.cluster_infos: dict[str, ClusterInfo] = {}
         self.cluster_errors: dict[str, str] = {}
         self.listening: tuple[str, int] | None = None
@@ -80,10 +88,10 @@ class Hub:
             await self._serve_http(stack)
             async with asyncio.TaskGroup() as group:
                 background = [
-                    group.create_task(self.poller.run()),
-                    group.create_task(self.live.run()),
-                    group.create_task(self._follow_config()),
-                    group.create_task(self._flush_health()),
+                    group.create_task(self._supervised("git poller", self.poller.run)),
+                    group.create_task(self._supervised("live watches", self.live.run)),
+                    group.create_task(self._supervised("config follower", self._follow_config)),
+                    group.create_task(self._supervised("health writer", self._flush_health)),
                 ]
                 scheduler = group.create_task(self.scheduler.run())
                 self.ready.set()
@@ -97,6 +105,23 @@ class Hub:
     def stop(self) -> None:
         """Ask ``run`` to finish: in-flight syncs get a grace period, then are cancelled."""
         self._stopping.set()
+
+    async def _supervised(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        """Run one background loop until it returns; an unexpected error is logged and the
+        loop restarted after a backoff, so that no part can take the hub down."""
+        delay = RESTART_DELAY
+        while True:
+            started = time.monotonic()
+            try:
+                await loop()
+                return
+            except Exception:
+                log.error("%s failed; restarting it in %.0f s:\n%s", name, delay,
+                          redact(traceback.format_exc()))  # fmt: skip
+            if time.monotonic() - started > MAX_RESTART_DELAY:
+                delay = RESTART_DELAY  # it ran well for a while: this is a new failure
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_RESTART_DELAY)
 
     async def _open(self, stack: AsyncExitStack) -> None:
         data = self.config.data_dir
@@ -152,8 +177,8 @@ class Hub:
             await asyncio.sleep(FOLLOW_INTERVAL)
             try:
                 await self._reload(force=False)
-            except FleetsyncError as err:
-                log.warning("reloading configuration: %s", err)
+            except Exception as err:  # one bad reload must not stop the following ones
+                log.warning("reloading configuration: %s", redact(_describe(err)))
 
     async def _reload(self, *, force: bool) -> None:
         change = self.registry.reload()
@@ -161,12 +186,26 @@ class Hub:
             await self.pool.update(change)
             for name in change.changed | change.removed:
                 self.live.forget_cluster(name)
-        git_apps = [a for a in self.config.apps if isinstance(a, AppsFromGit)]
-        if not (force or change or git_apps or self.catalog.changed_on_disk()):
+        git, git_moved = await self._git_app_sources()
+        disk = await asyncio.to_thread(self.catalog.changed_on_disk)
+        if not (force or change or git_moved or disk):
             return
         await self._cluster_infos()
-        texts = await self._git_app_texts(git_apps)
-        catalog_change = self.catalog.reload(list(self.cluster_infos.values()), texts)
+        try:
+            # Parsing runs in a thread: a large or hostile file never blocks the event loop.
+            prepared = await asyncio.to_thread(
+                self.catalog.prepare, list(self.cluster_infos.values()), git)
+        except Exception:  # keep the last catalog; the error is the catalog's, not the hub's
+            log.error("reading Applications failed; keeping the last ones read:\n%s",
+                      redact(traceback.format_exc()))  # fmt: skip
+            prepared = None
+        catalog_change = CatalogChange()
+        if prepared is not None:
+            known = set(self.catalog.general_errors)
+            catalog_change = self.catalog.commit(prepared)
+            for error in self.catalog.general_errors:
+                if error not in known:  # each problem once, when it appears
+                    log.warning("apps: %s", error)
         changed = change.changed if change else frozenset()
         await self._apply(catalog_change, changed_clusters=changed)
 
@@ -182,20 +221,36 @@ class Hub:
         self.cluster_infos.clear()
         self.cluster_infos.update(infos)
 
-    async def _git_app_texts(self, sources: list[AppsFromGit]) -> list[tuple[str, str]]:
-        texts: list[tuple[str, str]] = []
-        for entry in sources:
+    async def _git_app_sources(self) -> tuple[dict[int, AppSource], bool]:
+        """The Git entries of ``apps:`` as sources, and whether any moved since last time.
+
+        A commit is read once: until the entry's revision moves, its files are reused. An
+        entry that cannot be read is a failed source (its apps keep their definitions).
+        """
+        sources: dict[int, AppSource] = {}
+        moved = False
+        for index, entry in enumerate(self.config.apps):
+            if not isinstance(entry, AppsFromGit):
+                continue
             try:
                 sha = await self.source.resolve(repo=entry.repo, revision=entry.revision,
                                                 max_age=self.config.git.poll_interval)
-                files = await self.source.read_files(repo=entry.repo, sha=sha, path=entry.path)
-            except FleetsyncError as err:
-                log.warning("apps from %s: %s", entry.repo, err)
-                continue
-            for path, file in sorted(files.items()):
-                if path.endswith((".yaml", ".yml")) and not file.is_symlink:
-                    texts.append((f"{entry.repo}//{path}@{sha[:8]}", file.data.decode()))
-        return texts
+                cached = self._git_apps.get(index)
+                if cached is None or cached[0] != sha:
+                    files = await self.source.read_files(repo=entry.repo, sha=sha,
+                                                         path=entry.path)
+                    self._git_apps[index] = (sha, git_app_source(index, entry, sha, files))
+                    moved = True
+                sources[index] = self._git_apps[index][1]
+                self._git_app_errors.pop(index, None)
+            except Exception as err:  # unreachable, or anything else: this entry's problem
+                reason = redact(_describe(err))
+                if self._git_app_errors.get(index) != reason:  # once, not every 2 s
+                    log.warning("apps from %s: %s", redact_url(entry.repo), reason)
+                self._git_app_errors[index] = reason
+                moved = moved or self._git_apps.pop(index, None) is not None
+                sources[index] = failed_git_source(index, entry, reason)
+        return sources, moved
 
     async def _apply(self, change: CatalogChange, *, changed_clusters: frozenset[str]) -> None:
         for key in change.removed:
@@ -388,3 +443,7 @@ class Hub:
                 raise NotFound(f"application {app} does not target cluster {cluster}")
         return keys
 
+
+def _describe(err: Exception) -> str:
+    """An error for a log line: our own errors by message, others by type too."""
+    return str(err) if isinstance(err, FleetsyncError) else f"{type(err).__name__}: {err}"

@@ -74,9 +74,12 @@ def hub_dir(
     *,
     default: str | None = None,
     extra: dict[str, Any] | None = None,
+    implicit_default_project: bool = True,
 ) -> HubDir:
     """Write a hub directory registering ``clusters`` (``default`` answers to
-    ``https://kubernetes.default.svc``) with ``apps``."""
+    ``https://kubernetes.default.svc``) with ``apps``. Most tests' apps use the implicit
+    permissive project ``default``, so it is on unless ``implicit_default_project`` is
+    False (``extra`` may override any top-level key)."""
     root.mkdir(parents=True, exist_ok=True)
     entries = []
     for cluster in clusters:
@@ -91,6 +94,7 @@ def hub_dir(
         "clusters": "clusters.yaml",
         "dataDir": "data",
         "apps": ["apps/"],
+        "implicitDefaultProject": implicit_default_project,
         "server": {"listen": f"127.0.0.1:{port}"},
         "webhook": {"secretFile": "webhook.secret"},
         "git": {"pollInterval": "30s", "timeout": "10s"},

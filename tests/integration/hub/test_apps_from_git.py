@@ -29,7 +29,8 @@ async def test_applications_come_from_a_git_directory_and_follow_its_commits(
     first = application_yaml("gitops-one", manifests.url, "one", "gitops-one")
     apps_repo = new_upstream(git_daemon, tmp_path, "gitops-apps", {"apps/one.yaml": first,
                                                                         "README.md": "apps\n"})
-    extra = {"apps": [{"repo": apps_repo.url, "revision": "main", "path": "apps"}],
+    extra = {"apps": [{"repo": apps_repo.url, "revision": "main", "path": "apps",
+                       "projects": ["default"]}],
              "git": {"pollInterval": "2s", "timeout": "10s"}}
     directory = hub_dir(tmp_path / "hub", local_clusters, {}, extra=extra)
     try:

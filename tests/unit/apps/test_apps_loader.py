@@ -57,9 +57,10 @@ def test_duplicate_names_are_errors_naming_both_files(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(APP.format(name="web"))
     (tmp_path / "b.yaml").write_text(APP.format(name="web"))
     catalog = load_documents([tmp_path])
-    assert catalog.applications["web"].source_file == str(tmp_path / "a.yaml")
+    assert "web" not in catalog.applications
     (error,) = catalog.errors
     assert str(tmp_path / "a.yaml") in str(error) and str(tmp_path / "b.yaml") in str(error)
+    assert catalog.invalid_apps["web"] is error
 
 
 def test_a_broken_file_never_stops_the_others(tmp_path: Path) -> None:
@@ -70,15 +71,16 @@ def test_a_broken_file_never_stops_the_others(tmp_path: Path) -> None:
     assert sorted(catalog.applications) == ["demo-dev", "demo-prod"]
     messages = sorted(str(e) for e in catalog.errors)
     assert len(messages) == 3
-    assert any(m.startswith(f"{tmp_path / 'broken.yaml'}: not valid YAML (line") for m in messages)
+    assert any(m.startswith(f"{tmp_path / 'broken.yaml'}:2: invalid YAML") for m in messages)
     assert any("Application bad: spec.source.repoURL: is required" in m for m in messages)
     assert any("missing.yaml: no such file" in m for m in messages)
     assert catalog.failed_sources == {str(tmp_path / "broken.yaml"), str(tmp_path / "missing.yaml")}
     assert list(catalog.invalid_apps) == ["bad"]
 
 
-def test_default_project_allows_everything_when_not_defined() -> None:
-    catalog = load_documents([DEMO])
+def test_default_project_allows_everything_only_when_the_operator_says_so() -> None:
+    assert load_documents([DEMO]).project("default") is None
+    catalog = load_documents([DEMO], implicit_default_project=True)
     assert catalog.project("default") is DEFAULT_PROJECT
     assert catalog.project("demo-proj") is catalog.projects["demo-proj"]
     assert catalog.project("nope") is None
