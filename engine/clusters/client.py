@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+import yaml
 from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio import config as k8s_config
 
@@ -241,6 +242,27 @@ def _server_configuration(
     if auth.token_file is not None:
         cfg.refresh_api_key_hook = _TokenFile(auth.token_file)
     return scratch
+
+
+def spec_secrets(spec: ClusterSpec) -> tuple[str, ...]:
+    """The secret strings of a cluster's credentials (bearer tokens, inline client keys),
+    for redaction: never to be shown, only to be searched for and removed."""
+    if isinstance(spec.auth, ServerAuth):
+        token = _token(spec, spec.auth)
+        return (token,) if token else ()
+    try:
+        document = yaml.safe_load(spec.auth.path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return ()
+    users = document.get("users") if isinstance(document, dict) else None
+    found = []
+    for entry in users if isinstance(users, list) else []:
+        user = entry.get("user") if isinstance(entry, dict) else None
+        for key in ("token", "client-key-data", "password"):
+            value = user.get(key) if isinstance(user, dict) else None
+            if isinstance(value, str) and value:
+                found.append(value)
+    return tuple(found)
 
 
 def _token(spec: ClusterSpec, auth: ServerAuth) -> str | None:

@@ -38,12 +38,11 @@ from engine.hub.live import LiveWatcher
 from engine.hub.reconciler import Parts, Reconciler, Request
 from engine.hub.trees import TreeCache
 from engine.model import HealthStatus, OperationPhase, ResourceKey, TargetKey
-from engine.redaction import redact, redact_url
+from engine.redaction import LogRedaction, redact, redact_url
 from engine.render.aio import AsyncRenderCache
 from engine.scheduler import Trigger, WorkQueue
 from engine.scheduler.poller import GitPoller, Watch
 from engine.scheduler.runner import Outcome, Scheduler
-from engine.source import GitSource
 from engine.store import Store
 from engine.store.model import AUTOMATED_SYNC_DISABLED, HistoryEntry, rollback_trigger
 
@@ -81,6 +80,10 @@ class Hub:
         """Run until ``stop()``; every part is closed on the way out."""
         async with AsyncExitStack() as stack:
             await self._open(stack)
+            # The last line of defence for secrets: no log record of this process shows one.
+            self._redaction = LogRedaction(wiring.secrets(self.config, self.registry))
+            self._redaction.install()
+            stack.callback(self._redaction.uninstall)
             interrupted = await self._store.recover()
             await self._reload(force=True)
             for key in interrupted:
@@ -130,8 +133,11 @@ class Hub:
         stack.push_async_callback(self._store.close)
         self.registry = ClusterRegistry.load(self.config.clusters)
         self.pool = await stack.enter_async_context(ClusterPool(self.registry))
-        self.source = GitSource(data / "git", credentials=wiring.credentials(self.config),
-                                network_timeout=self.config.git.timeout)
+        self.source = wiring.git_source(self.config, data / "git",
+                                        allow_local=self.config.git.allow_local_repos)
+        # Repositories of Applications named in fleetsync.yaml itself are the operator's
+        # choice, so they may be local; Application authors get ``self.source`` only.
+        self.apps_source = wiring.git_source(self.config, data / "git-apps", allow_local=True)
         self.renders = AsyncRenderCache()
         self.live = LiveWatcher(pool=self.pool, on_drift=self._on_drift,
                                 on_health=self._on_health)
@@ -150,7 +156,9 @@ class Hub:
     async def _serve_http(self, stack: AsyncExitStack) -> None:
         secret = self.config.webhook_secret.read() if self.config.webhook_secret else None
         receiver = WebhookReceiver(on_push=self.poller.on_push, secret=secret)
-        runner = web.AppRunner(create_app(self, webhook_handler=receiver.handle))
+        hosts = (self.config.listen_host, *self.config.allowed_hosts)
+        runner = web.AppRunner(create_app(self, webhook_handler=receiver.handle,
+                                          allowed_hosts=hosts))
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, self.config.listen_host, self.config.listen_port)
@@ -183,6 +191,7 @@ class Hub:
     async def _reload(self, *, force: bool) -> None:
         change = self.registry.reload()
         if change:
+            self._redaction.add(wiring.secrets(self.config, self.registry))
             await self.pool.update(change)
             for name in change.changed | change.removed:
                 self.live.forget_cluster(name)
@@ -233,12 +242,12 @@ class Hub:
             if not isinstance(entry, AppsFromGit):
                 continue
             try:
-                sha = await self.source.resolve(repo=entry.repo, revision=entry.revision,
-                                                max_age=self.config.git.poll_interval)
+                sha = await self.apps_source.resolve(repo=entry.repo, revision=entry.revision,
+                                                     max_age=self.config.git.poll_interval)
                 cached = self._git_apps.get(index)
                 if cached is None or cached[0] != sha:
-                    files = await self.source.read_files(repo=entry.repo, sha=sha,
-                                                         path=entry.path)
+                    files = await self.apps_source.read_files(repo=entry.repo, sha=sha,
+                                                              path=entry.path)
                     self._git_apps[index] = (sha, git_app_source(index, entry, sha, files))
                     moved = True
                 sources[index] = self._git_apps[index][1]
@@ -339,7 +348,7 @@ class Hub:
         for name, problems in self.catalog.problems.items():
             if name not in self.catalog.apps.applications:
                 views.append(AppView(name=name, project="", repo_url="", target_revision="",
-                                     path="", destination="", errors=problems.errors))
+                                     path="", destination="", errors=_shown(problems.errors)))
         return sorted(views, key=lambda v: v.name)
 
     def _app_view(self, app: Application, targets: tuple[TargetView, ...]) -> AppView:
@@ -349,14 +358,14 @@ class Hub:
         problems = self.catalog.problems.get(app.name)
         automated = app.sync_policy.automated
         return AppView(
-            name=app.name, project=app.project, repo_url=app.source.repo_url,
+            name=app.name, project=app.project, repo_url=redact_url(app.source.repo_url),
             target_revision=app.source.target_revision, path=app.source.path,
             destination=where, namespace=dest.namespace, automated=automated is not None,
             prune=bool(automated and automated.prune),
             self_heal=bool(automated and automated.self_heal),
             automated_disabled=app.name in self._disabled,
-            warnings=problems.warnings if problems else (),
-            errors=problems.errors if problems else (), targets=targets,
+            warnings=_shown(problems.warnings) if problems else (),
+            errors=_shown(problems.errors) if problems else (), targets=targets,
         )
 
     def clusters(self) -> list[ClusterView]:
@@ -447,3 +456,8 @@ class Hub:
 def _describe(err: Exception) -> str:
     """An error for a log line: our own errors by message, others by type too."""
     return str(err) if isinstance(err, FleetsyncError) else f"{type(err).__name__}: {err}"
+
+
+def _shown(messages: tuple[str, ...]) -> tuple[str, ...]:
+    """Messages as the API shows them: no URL credentials (an app's repoURL may hold some)."""
+    return tuple(redact_url(m) for m in messages)
