@@ -18,7 +18,7 @@ from engine.apps import (
     parse_project,
 )
 from engine.model import ResourceKey, TargetKey
-from engine.policy import check, destination_permitted, source_permitted
+from engine.policy import check, check_target, destination_permitted, source_permitted
 
 DEMO = Path(__file__).parents[1] / "apps" / "fixtures" / "demo"
 IN_CLUSTER = ClusterInfo("in-cluster", "https://127.0.0.1:6443", {})
@@ -245,3 +245,12 @@ def test_source_repos_match_the_repository_not_the_credentials_in_its_url() -> N
     project = AppProject(name="p", source_repos=("https://git.example/team-a/*",))
     assert source_permitted(project, "https://robot:tok@git.example/team-a/app.git")
     assert not source_permitted(project, "https://git.example@evil.example/team-a/app.git")
+
+
+def test_a_sources_violation_names_the_repository_without_its_credentials() -> None:
+    target = AppTarget(TargetKey("app", "c1"), "p",
+                       "https://robot:tok-9a8b7c@git.example/team-b/app.git", "main", "", "ns")
+    found = check_target(AppProject(name="p", source_repos=("https://git.example/team-a/*",)),
+                         target, cluster=ClusterInfo("c1", "https://c1"))
+    assert [v.rule for v in found] == ["sourceRepos", "destinations"]
+    assert "tok-9a8b7c" not in found[0].message and "***@git.example" in found[0].message
