@@ -203,6 +203,8 @@ class GitPoller:
     async def run(self) -> None:
         """Poll each repository when it is due, until ``stop``."""
         polls: set[asyncio.Task[None]] = set()
+        for state in self._repos.values():
+            state.scheduled = False  # a poll cancelled before it began (restart) never reset it
         async with asyncio.TaskGroup() as tg:
             while not self._stopping:
                 now = self.clock.now()
@@ -243,6 +245,9 @@ class GitPoller:
         try:
             async with self._parallel:
                 await self._poll(state, Trigger.PERIODIC)
+        except Exception:  # a bug in one repository's poll must not stop the others
+            log.exception("polling %s failed", state.status.url)
+            state.status.next_poll = self.clock.now() + self.interval
         finally:
             state.scheduled = False
             self._changed.set()

@@ -205,3 +205,41 @@ async def test_run_polls_each_repo_on_its_own_schedule(source: ScriptedSource) -
     assert source.refreshes == {REPO: 4, OTHER: 2}
     poller.stop()
     await asyncio.wait_for(task, 5)
+
+
+async def test_a_bug_in_one_repos_poll_never_stops_the_others(source: ScriptedSource) -> None:
+    class Buggy(ScriptedSource):
+        async def refresh(self, *, repo: str, max_age: float | None = None) -> Any:
+            await super().refresh(repo=repo, max_age=max_age)
+            if repo == REPO:
+                raise RuntimeError("a bug, not a FleetsyncError")
+
+    buggy = Buggy()
+    buggy.refs = {REPO: {"main": "a" * 40}, OTHER: {"main": "1" * 40}}
+    poller = make(buggy, [])
+    poller.set_watches({**watches(), OTHER: [Watch(TargetKey("o", "c3"), "main")]})
+    clock = cast(FakeClock, poller.clock)
+    task = asyncio.create_task(poller.run())
+    for _ in range(13):  # 60 s: both repositories poll again after their interval
+        for _ in range(30):
+            await asyncio.sleep(0)
+        clock.advance(5)
+    assert not task.done(), "the poller stopped"
+    assert buggy.refreshes[OTHER] == 2 and buggy.refreshes[REPO] >= 2  # backs off, goes on
+    poller.stop()
+    await asyncio.wait_for(task, 5)
+
+
+async def test_a_restarted_poller_polls_repos_whose_poll_was_cancelled(
+    source: ScriptedSource,
+) -> None:
+    poller = make(source, [])
+    poller.set_watches(watches())
+    for state in poller._repos.values():
+        state.scheduled = True  # as a poll cancelled before it began leaves it
+    task = asyncio.create_task(poller.run())
+    for _ in range(30):
+        await asyncio.sleep(0)
+    assert source.refreshes == {REPO: 1}
+    poller.stop()
+    await asyncio.wait_for(task, 5)
