@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from engine.render import json6902, merge
+from engine.render import json6902, merge, regex
 from engine.render.errors import RenderError
 from engine.render.loader import parse_documents
 from engine.render.resid import Gvk, ResId
@@ -57,11 +57,7 @@ def select(resources: ResourceList, target: dict[str, Any], where: str) -> list[
 def _regex(pattern: str, where: str) -> Callable[[str], bool]:
     if not pattern:
         return lambda _value: True
-    try:
-        compiled = re.compile(f"^(?:{pattern})$")
-    except re.error as err:
-        raise RenderError(f"{where}: invalid target pattern {pattern!r}: {err}") from err
-    return lambda value: compiled.match(value) is not None
+    return regex.matcher(f"^(?:{pattern})$", f"{where}: target")
 
 
 _REQ = re.compile(r"\s*([^\s,!=()]+)\s*(?:(==|=|!=)\s*([^\s,()]*)|\s+(in|notin)\s*\(([^)]*)\))?\s*")

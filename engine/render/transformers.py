@@ -3,10 +3,10 @@ annotations, images and replicas. Each takes the resources and its settings."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from engine.render import fieldspecs as fs
+from engine.render import regex
 from engine.render.errors import RenderError
 from engine.render.fieldspecs import FieldSpec
 from engine.render.resid import Gvk
@@ -109,11 +109,11 @@ def set_images(resources: ResourceList, image: dict[str, Any]) -> None:
     name = scalar_string(image.get("name"))
     if not name:
         raise RenderError("images: an entry has no name")
-    matcher = re.compile("^" + name + _TAG_AND_DIGEST)
+    matcher = regex.matcher("^" + name + _TAG_AND_DIGEST, f"images: name {name!r}")
 
     def update(container: dict[str, Any], key: str) -> None:
         value = container.get(key)
-        if isinstance(value, str) and matcher.match(value):
+        if isinstance(value, str) and matcher(value):
             container[key] = new_image(value, image)
 
     for res in resources:
