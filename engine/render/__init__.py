@@ -3,15 +3,23 @@
 ``build(path)`` does what ``kustomize build PATH`` does and returns the objects in
 kustomize's output order. A directory without a kustomization renders as plain YAML.
 Every read goes through one ``RepoReader`` rooted at ``root`` (default: ``path``);
-nothing outside it is read. Errors are ``engine.errors.RenderError``.
+nothing outside it is read, and the work is bounded by a ``RenderBudget``. Every failure,
+whatever the input, is an ``engine.errors.RenderError`` naming files relative to the root.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
+from engine.render.budget import (
+    RenderBudget,
+    RenderCancelledError,
+    RenderLimitError,
+    RenderTimeoutError,
+)
 from engine.render.build import Builder
 from engine.render.emit import to_yaml
 from engine.render.errors import RenderError, SecurityError, UnsupportedFieldError
@@ -19,22 +27,37 @@ from engine.render.kustomization import find_file
 from engine.render.loader import RepoReader
 from engine.render.plain import render_directory
 
+log = logging.getLogger(__name__)
+
 
 def build(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None,
-          recurse: bool = False, reads: set[str] | None = None) -> list[dict[str, Any]]:
+          recurse: bool = False, reads: set[str] | None = None,
+          budget: RenderBudget | None = None) -> list[dict[str, Any]]:
     """Render the kustomization (or plain manifest directory) at ``path``.
 
     ``root`` bounds every file read and defaults to ``path``; ``recurse`` applies to
     plain directories only. ``reads``, if given, receives the root-relative paths of every
-    file read and directory listed.
+    file read and directory listed. ``budget`` bounds the work (default: ``RenderBudget()``,
+    60 s); give one to cancel the render from another thread.
     """
-    reader = RepoReader(root if root is not None else path, reads=reads)
-    directory = reader.resolve(Path(path).absolute())
-    if not directory.is_dir():
-        raise RenderError(f"{path}: not a directory")
-    if find_file(reader, directory) is None:
-        return render_directory(reader, directory, recurse=recurse)
-    return Builder(reader).build_top(directory)
+    reader = RepoReader(root if root is not None else path, reads=reads, budget=budget)
+    where = reader.display(Path(path).absolute())
+    try:
+        directory = reader.resolve(Path(path).absolute())
+        if not directory.is_dir():
+            raise RenderError(f"{where}: not a directory")
+        if find_file(reader, directory) is None:
+            return render_directory(reader, directory, recurse=recurse)
+        return Builder(reader).build_top(directory)
+    except RenderError:
+        raise
+    except RecursionError as err:
+        raise SecurityError(f"{where}: render nested too deeply") from err
+    except Exception as err:  # hostile input must never escape as another error
+        log.debug("unexpected error rendering %s", where, exc_info=True)
+        raise RenderError(f"{where}: render failed on unexpected input "
+                          f"({type(err).__name__})") from err
 
 
-__all__ = ["RenderError", "SecurityError", "UnsupportedFieldError", "build", "to_yaml"]
+__all__ = ["RenderBudget", "RenderCancelledError", "RenderError", "RenderLimitError",
+           "RenderTimeoutError", "SecurityError", "UnsupportedFieldError", "build", "to_yaml"]

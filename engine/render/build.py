@@ -5,15 +5,24 @@ recursively), run the generators, fold in ``components``, then the transformers 
 kustomize's fixed order (strategic-merge patches, patches, namespace, prefix/suffix,
 labels, annotations, JSON6902 patches, replicas, images, replacements). Only at the
 top: hash suffixes for generated objects, name-reference updates, legacy order.
+
+A directory built as a resource is built once per render and copied when listed again
+(a diamond of bases, or a fan-out that would otherwise take exponential time): its result
+does not depend on who lists it. Listing it twice where kustomize would refuse (the same
+ids twice) is still refused, by the list the copies are added to. Components are not
+memoized: they transform what their parent accumulated. Every step counts against the
+render's ``RenderBudget``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from engine.render import fieldspecs as fs
 from engine.render import generators, nameref, order, patches, transformers
+from engine.render.budget import RenderBudget
 from engine.render.errors import RenderError, SecurityError, UnsupportedFieldError
 from engine.render.kustomization import Kustomization, find_file, load
 from engine.render.loader import RepoReader, check_object_count
@@ -23,14 +32,17 @@ from engine.render.resources import Resource, ResourceList
 from engine.render.transformers import as_string_map, scalar_string
 
 LOCAL_CONFIG = "config.kubernetes.io/local-config"
+MAX_NESTING = 100
 
 
 class Builder:
-    """Builds kustomizations below one repository root."""
+    """Builds kustomizations below one repository root, within the reader's budget."""
 
     def __init__(self, reader: RepoReader):
         self.reader = reader
+        self.budget: RenderBudget = reader.budget
         self._stack: list[Path] = []
+        self._built: dict[Path, ResourceList] = {}  # directories built as resources
 
     def build_top(self, directory: Path) -> list[dict[str, Any]]:
         """The rendered objects of the kustomization in ``directory``."""
@@ -40,7 +52,7 @@ class Builder:
                 suffix = generators.content_hash(res.obj)
                 res.store_previous_id()
                 res.name = f"{res.name}-{suffix}"
-        nameref.fix_references(resources)
+        nameref.fix_references(resources, step=self.budget.check)
         kept = [r for r in resources
                 if transformers.scalar_string(r.annotations().get(LOCAL_CONFIG)) != "true"]
         kust = self._kustomization(directory)
@@ -57,8 +69,16 @@ class Builder:
                         into: ResourceList | None = None) -> ResourceList:
         """Accumulate one kustomization directory (a component works on ``into``)."""
         real = self.reader.resolve(directory)
+        self.budget.visit(self.reader.display(real))
         if real in self._stack:
             raise RenderError(f"{self.reader.display(real)}: cycle in kustomization references")
+        if len(self._stack) >= MAX_NESTING:
+            raise SecurityError(f"{self.reader.display(real)}: kustomizations nested deeper "
+                                f"than {MAX_NESTING} levels")
+        built = self._built.get(real)
+        if built is not None and not component:
+            self.budget.add_objects(len(built), self.reader.display(real))
+            return built.copy()
         kust = self._kustomization(real)
         if kust is None:
             raise RenderError(
@@ -68,15 +88,21 @@ class Builder:
             raise RenderError(f"{kust.display}: expected kind 'Component' for a component")
         if not component and kust.is_component:
             raise RenderError(f"{kust.display}: a Component may only be used in components")
+        nested = bool(self._stack)
         self._stack.append(real)
         try:
-            return self._accumulate(kust, into if into is not None else ResourceList())
+            result = self._accumulate(kust, into if into is not None else ResourceList())
         finally:
             self._stack.pop()
+        if nested and not component:  # the top directory cannot be listed again (a cycle)
+            self._built[real] = result.copy()
+        return result
 
     def _accumulate(self, kust: Kustomization, ra: ResourceList) -> ResourceList:
+        add = ra.adder()  # nothing renames the resources already in ``ra`` during this loop
         for entry in kust.list("resources") + kust.list("bases"):
-            self._add_resource(kust, scalar_string(entry), ra)
+            self.budget.check(kust.display)
+            self._add_resource(kust, scalar_string(entry), add)
         self._run_generators(kust, ra)
         for entry in kust.list("components"):
             ra = self.build_directory(self._directory_ref(kust, scalar_string(entry)),
@@ -85,13 +111,14 @@ class Builder:
         check_object_count(len(ra), kust.display)
         return ra
 
-    def _add_resource(self, kust: Kustomization, entry: str, ra: ResourceList) -> None:
+    def _add_resource(self, kust: Kustomization, entry: str,
+                      add: Callable[[Iterable[Resource]], None]) -> None:
         if "://" in entry or entry.startswith(("github.com/", "git@")):
             raise UnsupportedFieldError(
                 f"{kust.display}: remote resource {entry!r} is not supported")
         path = kust.directory / entry
-        if self.reader.is_dir(path):
-            ra.extend(self.build_directory(path, component=False))
+        if self._is_dir(kust, entry, "resources"):
+            add(self.build_directory(path, component=False))
             return
         file = self.file_ref(kust, entry)
         source = self.reader.display(file)
@@ -99,12 +126,22 @@ class Builder:
         for obj in read_objects(self.reader, file, source):
             _check_object(obj, source)
             loaded.append(Resource(obj, source=source))
-        ra.extend(loaded)
+        add(loaded)
+
+    def _is_dir(self, kust: Kustomization, entry: str, field: str) -> bool:
+        """Whether an entry names a directory; a refusal names the kustomization too."""
+        try:
+            return self.reader.is_dir(kust.directory / entry)
+        except SecurityError as err:
+            raise SecurityError(f"{kust.display}: {field} entry {entry!r}: {err}") from err
 
     def file_ref(self, kust: Kustomization, entry: str) -> Path:
         """A file named by a kustomization; refused outside the kustomization directory."""
         path = kust.directory / entry
-        real = self.reader.resolve(path)
+        try:
+            real = self.reader.resolve(path)
+        except SecurityError as err:
+            raise SecurityError(f"{kust.display}: file {entry!r}: {err}") from err
         if real != kust.directory and kust.directory not in real.parents:
             raise SecurityError(
                 f"{kust.display}: security; file '{entry}' is not in or below "
@@ -114,10 +151,9 @@ class Builder:
         return real
 
     def _directory_ref(self, kust: Kustomization, entry: str) -> Path:
-        path = kust.directory / entry
-        if not self.reader.is_dir(path):
+        if not self._is_dir(kust, entry, "components"):
             raise RenderError(f"{kust.display}: '{entry}' is not a directory")
-        return path
+        return kust.directory / entry
 
     def _run_generators(self, kust: Kustomization, ra: ResourceList) -> None:
         options = kust.fields.get("generatorOptions")
@@ -127,6 +163,7 @@ class Builder:
             for args in kust.list(field):
                 if not isinstance(args, dict):
                     raise RenderError(f"{kust.display}: {field} entries must be mappings")
+                self.budget.add_objects(1, kust.display)
                 _absorb(ra, generators.generate(args, kind, options, source), kust.display)
 
     def _inside(self, kust: Kustomization, path: Path) -> Path:
@@ -147,6 +184,7 @@ class Builder:
 
     def _run_transformers(self, kust: Kustomization, ra: ResourceList) -> None:
         for item in kust.list("patchesStrategicMerge"):
+            self.budget.check(kust.display)
             text = scalar_string(item)
             if "\n" not in text.strip() and self.reader.is_file(kust.directory / text):
                 file = self.file_ref(kust, text)
@@ -155,6 +193,7 @@ class Builder:
                 patch = patches.PatchText(text, f"{kust.display}: patchesStrategicMerge")
             patches.apply_patch_entry(ra, patch, None, {})
         for entry in kust.list("patches"):
+            self.budget.check(kust.display)
             if not isinstance(entry, dict):
                 raise RenderError(f"{kust.display}: patches entries must be mappings")
             patches.apply_patch_entry(ra, self._patch_text(kust, entry, "patches"),
@@ -168,20 +207,25 @@ class Builder:
         transformers.add_annotations(
             ra, as_string_map(kust.fields.get("commonAnnotations"), "commonAnnotations"))
         for entry in kust.list("patchesJson6902"):
+            self.budget.check(kust.display)
             if not isinstance(entry, dict) or not entry.get("target"):
                 raise RenderError(f"{kust.display}: patchesJson6902 entries need a target")
             patches.apply_patch_entry(ra, self._patch_text(kust, entry, "patchesJson6902"),
                                       entry["target"], {})
         for replica in kust.list("replicas"):
+            self.budget.check(kust.display)
             transformers.set_replicas(ra, replica)
         for image in kust.list("images") + kust.list("imageTags"):
+            self.budget.check(kust.display)
             transformers.set_images(ra, image)
         if kust.list("replacements"):
-            apply_replacements(ra, kust.list("replacements"), kust.display)
+            apply_replacements(ra, kust.list("replacements"), kust.display,
+                               step=self.budget.check)
 
     def _labels(self, kust: Kustomization, ra: ResourceList) -> None:
         common = as_string_map(kust.fields.get("commonLabels"), "commonLabels")
         for entry in kust.list("labels"):
+            self.budget.check(kust.display)
             if not isinstance(entry, dict):
                 raise RenderError(f"{kust.display}: labels entries must be mappings")
             pairs = as_string_map(entry.get("pairs"), "labels.pairs")

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.render.budget import RenderCancelledError
+
 Objects = list[dict[str, Any]]
 
 
@@ -83,26 +85,36 @@ class RenderCache:
             return copy.deepcopy(entry[0])
 
     def get_or_render(self, key: RenderKey, render: Callable[[], Objects]) -> Objects:
-        """The cached render for ``key``, rendering once if missing (concurrent callers wait)."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-                self.stats.hits += 1
-                return copy.deepcopy(entry[0])
-            flight = self._flights.get(key)
-            leader = flight is None
-            if flight is None:
-                flight = self._flights[key] = _Flight()
-                self.stats.misses += 1
-            else:
-                self.stats.coalesced += 1
-        if not leader:
+        """The cached render for ``key``, rendering once if missing (concurrent callers wait).
+
+        A render cancelled by its own caller is not a result: a caller waiting for it
+        renders again instead of inheriting the cancel.
+        """
+        while True:
+            with self._lock:
+                entry = self._entries.get(key)
+                if entry is not None:
+                    self._entries.move_to_end(key)
+                    self.stats.hits += 1
+                    return copy.deepcopy(entry[0])
+                flight = self._flights.get(key)
+                leader = flight is None
+                if flight is None:
+                    flight = self._flights[key] = _Flight()
+                    self.stats.misses += 1
+                else:
+                    self.stats.coalesced += 1
+            if leader:
+                return self._lead(key, render, flight)
             flight.done.wait()
+            if isinstance(flight.error, RenderCancelledError):
+                continue
             if flight.error is not None:
                 raise flight.error
             assert flight.result is not None
             return copy.deepcopy(flight.result)
+
+    def _lead(self, key: RenderKey, render: Callable[[], Objects], flight: _Flight) -> Objects:
         try:
             result = render()
             self._store(key, result)

@@ -5,7 +5,11 @@ root, so the guards live here and nowhere else: paths are resolved (symlinks
 included) and refused when they leave the root; files are size-limited. YAML is
 parsed with the core schema of YAML 1.2 (as kustomize's parser does: ``on``/``yes``
 stay strings, dates stay strings) and refused when it would expand beyond a node
-budget (alias "billion laughs" bombs) or holds too many objects.
+budget (alias "billion laughs" bombs), nests deeper than ``MAX_DEPTH`` or holds too many
+objects. Nesting is bounded before anything recurses in Python: libyaml's parser refuses
+more than 1,000 levels itself (its composer is recursive C, safe below that), and the
+pure-Python fallback counts levels as it composes. Messages name files relative to the
+root, never the hub's own directories.
 """
 
 from __future__ import annotations
@@ -19,21 +23,15 @@ from typing import Any
 
 import yaml
 
+from engine.render.budget import RenderBudget
 from engine.render.errors import RenderError, SecurityError
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_EXPANDED_NODES = 1_000_000
 MAX_OBJECTS = 20_000
+MAX_DEPTH = 200
 
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _CoreLoader(_BaseLoader):  # type: ignore[misc,valid-type]
-    """A safe loader with YAML 1.2 core-schema scalars and no timestamps."""
-
-
-_CoreLoader.yaml_implicit_resolvers = {}
-for _tag, _pattern, _first in (
+_CORE_RESOLVERS = (
     ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
     ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", "~nN"),
     ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
@@ -43,29 +41,29 @@ for _tag, _pattern, _first in (
         r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
         "-+.0123456789",
     ),
-):
-    _CoreLoader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
-_CoreLoader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^$"), [""])
+    ("tag:yaml.org,2002:null", r"^$", ""),
+)
 
 
-class Yaml11Loader(_BaseLoader):  # type: ignore[misc,valid-type]
-    """YAML 1.1 scalars (``yes``, ``on``, ``y`` are booleans) as kustomize reads its own
-    kustomization files; dates stay strings."""
+class _DepthLimitedComposer(yaml.SafeLoader):
+    """The pure-Python composer recurses once per level: refuse before Python's limit."""
 
+    _depth = 0
 
-Yaml11Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
-}
-Yaml11Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested deeper than {MAX_DEPTH} levels",
+                    self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _construct_bool11(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool:
     return str(loader.construct_scalar(node)).lower() in ("yes", "true", "on", "y")
-
-
-Yaml11Loader.add_constructor("tag:yaml.org,2002:bool", _construct_bool11)
 
 
 def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
@@ -75,7 +73,32 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
     return int(text, 0) if text.startswith("0x") else int(text, 10)
 
 
-_CoreLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+def make_loaders(base: type[Any], *, python_composer: bool
+                 ) -> tuple[type[yaml.SafeLoader], type[yaml.SafeLoader]]:
+    """(YAML 1.2 core-schema loader, YAML 1.1 loader) on ``base`` (libyaml's or Python's;
+    ``python_composer`` adds the depth limit the recursive Python composer needs).
+
+    Core: ``on``/``yes`` stay strings, as kustomize reads manifests. 1.1: ``yes``, ``on``,
+    ``y`` are booleans, as kustomize reads its own kustomization files. Dates stay strings.
+    """
+    if python_composer:
+        base = type("DepthLimited", (_DepthLimitedComposer, base), {})
+    core: type[yaml.SafeLoader] = type("CoreLoader", (base,), {"yaml_implicit_resolvers": {}})
+    for tag, pattern, first in _CORE_RESOLVERS:
+        core.add_implicit_resolver(tag, re.compile(pattern), list(first) or [""])
+    core.add_constructor("tag:yaml.org,2002:int", _construct_int)
+    yaml11: type[yaml.SafeLoader] = type("Yaml11Loader", (base,), {"yaml_implicit_resolvers": {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in base.yaml_implicit_resolvers.items()}})
+    yaml11.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"),
+                                 list("yYnN"))
+    yaml11.add_constructor("tag:yaml.org,2002:bool", _construct_bool11)
+    return core, yaml11
+
+
+_LIBYAML: bool = yaml.__with_libyaml__
+_CoreLoader, Yaml11Loader = (make_loaders(yaml.CSafeLoader, python_composer=False) if _LIBYAML
+                             else make_loaders(yaml.SafeLoader, python_composer=True))
 
 
 @dataclass(frozen=True)
@@ -88,31 +111,39 @@ class Document:
 
 
 class RepoReader:
-    """Reads files below one root directory, refusing anything that resolves outside it."""
+    """Reads files below one root directory, refusing anything that resolves outside it.
+
+    Every access also checks the render's ``budget`` (deadline, cancel flag, file count).
+    """
 
     def __init__(self, root: str | os.PathLike[str], *, max_file_bytes: int | None = None,
-                 reads: set[str] | None = None):
+                 reads: set[str] | None = None, budget: RenderBudget | None = None):
         self.root = Path(os.path.realpath(root))
         self.max_file_bytes = MAX_FILE_BYTES if max_file_bytes is None else max_file_bytes
         # Paths (relative to the root) of every file read and directory listed, if asked:
         # the hub re-renders an app only when a commit changes one of them.
         self.reads = reads
+        self.budget = budget if budget is not None else RenderBudget()
+        self.budget.start()
         if not self.root.is_dir():
-            raise RenderError(f"{root}: repository root is not a directory")
+            raise RenderError("the repository root is not a directory")
 
     def resolve(self, path: str | os.PathLike[str]) -> Path:
-        """The real path of ``path``; a RenderError if it lies outside the root."""
+        """The real path of ``path``; a SecurityError if it lies outside the root."""
+        if self.budget.expired():
+            self.budget.check(self.display(path))
         real = Path(os.path.realpath(path))
         if real != self.root and self.root not in real.parents:
-            raise SecurityError(f"{path}: refused, resolves outside the repository root")
+            raise SecurityError(
+                f"{self.display(path)}: refused, resolves outside the repository root")
         return real
 
-    def display(self, path: Path) -> str:
-        """``path`` relative to the root, for messages."""
-        try:
-            return str(path.relative_to(self.root)) or "."
-        except ValueError:
-            return str(path)
+    def display(self, path: str | os.PathLike[str]) -> str:
+        """``path`` relative to the root, for messages (``..`` when it lies outside).
+
+        Never the absolute path: the root is one of the hub's own directories.
+        """
+        return os.path.relpath(os.path.normpath(os.path.join(self.root, path)), self.root)
 
     def is_dir(self, path: Path) -> bool:
         """Whether ``path`` (inside the root) is a directory."""
@@ -126,19 +157,33 @@ class RepoReader:
         """The entries of a directory inside the root, sorted by name."""
         real = self.resolve(path)
         self._record(real)
-        return sorted(real / name for name in os.listdir(real))
+        try:
+            names = os.listdir(real)
+        except OSError as err:
+            raise RenderError(f"{self.display(path)}: cannot list: {err.strerror}") from err
+        return sorted(real / name for name in names)
 
     def read_bytes(self, path: Path) -> bytes:
         """The content of a file inside the root, at most ``max_file_bytes`` long."""
         real = self.resolve(path)
+        self.budget.read_file(self.display(path))
         if not real.is_file():
             raise RenderError(f"{self.display(path)}: no such file")
-        if real.stat().st_size > self.max_file_bytes:
+        try:
+            with real.open("rb") as file:
+                data = file.read(self.max_file_bytes + 1)
+        except OSError as err:
+            raise RenderError(f"{self.display(path)}: cannot read: {err.strerror}") from err
+        if len(data) > self.max_file_bytes:
             raise SecurityError(
                 f"{self.display(real)}: file larger than the limit of {self.max_file_bytes} bytes"
             )
         self._record(real)
-        return real.read_bytes()
+        return data
+
+    def depends_on(self, path: Path) -> None:
+        """Record a directory whose whole content the render depends on (in ``reads``)."""
+        self._record(self.resolve(path))
 
     def _record(self, real: Path) -> None:
         if self.reads is not None:
@@ -147,18 +192,30 @@ class RepoReader:
 
     def read_text(self, path: Path) -> str:
         """The UTF-8 content of a file inside the root."""
-        data = self.read_bytes(path)
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise RenderError(f"{self.display(path)}: not UTF-8 text ({err})") from err
+        return decode_utf8(self.read_bytes(path), self.display(path))
 
 
-def parse_documents(text: str, source: str, *, yaml11: bool = False) -> list[Document]:
-    """Every non-empty YAML document of ``text``; errors name ``source`` and the line."""
-    loader = Yaml11Loader(text) if yaml11 else _CoreLoader(text)
-    documents: list[Document] = []
+def decode_utf8(data: bytes, source: str) -> str:
+    """``data`` as UTF-8 text; a RenderError naming ``source`` and the offset otherwise."""
     try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise RenderError(f"{source}:{line}: not UTF-8 text (byte {err.start})") from err
+
+
+def parse_documents(text: str | bytes, source: str, *, yaml11: bool = False) -> list[Document]:
+    """Every non-empty YAML document of ``text``; errors name ``source`` and the line.
+
+    Bytes must be UTF-8. Every failure is a RenderError (SecurityError for alias bombs and
+    deep nesting), whatever the input.
+    """
+    if isinstance(text, bytes):
+        text = decode_utf8(text, source)
+    documents: list[Document] = []
+    loader = None
+    try:
+        loader = Yaml11Loader(text) if yaml11 else _CoreLoader(text)
         while loader.check_node():
             node = loader.get_node()
             if node is None:
@@ -172,8 +229,14 @@ def parse_documents(text: str, source: str, *, yaml11: bool = False) -> list[Doc
         raise RenderError(f"{source}:{line}: invalid YAML: {err.problem}") from err
     except yaml.YAMLError as err:
         raise RenderError(f"{source}: invalid YAML: {err}") from err
+    except UnicodeEncodeError as err:  # lone surrogates in a str cannot reach libyaml
+        raise RenderError(f"{source}: not UTF-8 text ({err.reason} at character {err.start})"
+                          ) from err
+    except RecursionError as err:  # a last resort: nesting is bounded before this
+        raise SecurityError(f"{source}: YAML nested too deeply") from err
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return documents
 
 
@@ -185,8 +248,9 @@ def _check_expansion(root: yaml.Node, source: str) -> None:
         known = sizes.get(id(node))
         if known is not None:
             return known
-        if depth > 200:
-            raise SecurityError(f"{source}:{node.start_mark.line + 1}: YAML nested too deeply")
+        if depth >= MAX_DEPTH:  # the root is depth 0: this is level MAX_DEPTH + 1
+            raise SecurityError(f"{source}:{node.start_mark.line + 1}: YAML nested deeper "
+                                f"than {MAX_DEPTH} levels")
         total = 1
         if isinstance(node, yaml.SequenceNode):
             total += sum(size(item, depth + 1) for item in node.value)

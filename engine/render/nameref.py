@@ -9,6 +9,7 @@ prefixes/suffixes the referrer and the candidate went through.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,13 +144,20 @@ for _backref in BACK_REFERENCES:
         _SPECS_BY_KIND.setdefault(_spec.kind, []).append((_backref.target, _spec))
 
 
-def fix_references(resources: ResourceList) -> None:
-    """Rewrite every name reference to a renamed object (kustomize's nameref pass)."""
+def fix_references(resources: ResourceList, *,
+                   step: Callable[[str], None] | None = None) -> None:
+    """Rewrite every name reference to a renamed object (kustomize's nameref pass).
+
+    ``step(where)`` runs before each referrer (the render's budget: this pass is
+    referrers x renamed objects).
+    """
     renamed = [r for r in resources if r.prev_ids]
     if not renamed:
         return
     ids = [(r, r.cur_id) for r in renamed]
     for referrer in list(resources):
+        if step is not None:
+            step(referrer.source or "name references")
         org_gvk = referrer.org_id.gvk
         candidates: list[Resource] | None = None
         for target, spec in _SPECS_BY_KIND.get(org_gvk.kind, ()):

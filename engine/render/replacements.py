@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from typing import Any
 
 from engine.render.errors import RenderError
@@ -14,10 +15,13 @@ from engine.render.transformers import scalar_string
 _MISSING = object()
 
 
-def apply_replacements(resources: ResourceList, replacements: list[Any], where: str) -> None:
-    """Apply each replacement in order."""
+def apply_replacements(resources: ResourceList, replacements: list[Any], where: str, *,
+                       step: Callable[[str], None] | None = None) -> None:
+    """Apply each replacement in order (``step(where)`` before each: the render's budget)."""
     for number, replacement in enumerate(replacements):
         here = f"{where}: replacements[{number}]"
+        if step is not None:
+            step(here)
         if not isinstance(replacement, dict) or "source" not in replacement:
             raise RenderError(f"{here}: a replacement needs a source (path: is not supported)")
         value = _source_value(resources, replacement["source"], here)

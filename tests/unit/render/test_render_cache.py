@@ -68,3 +68,73 @@ async def test_async_wrapper_coalesces() -> None:
 
     results = await asyncio.gather(*(front.render(key(), render) for _ in range(5)))
     assert len(calls) == 1 and all(r == [{"y": 1}] for r in results)
+
+
+def test_waiter_renders_again_when_the_leaders_render_was_cancelled() -> None:
+    from engine.render import RenderCancelledError
+
+    cache = RenderCache()
+    leading, release = threading.Event(), threading.Event()
+
+    def cancelled() -> list[dict]:
+        leading.set()
+        release.wait(10)
+        raise RenderCancelledError("cancelled by its caller")
+
+    results: list[object] = []
+    leader = threading.Thread(target=lambda: results.append(
+        _outcome(lambda: cache.get_or_render(key(), cancelled))))
+    leader.start()
+    assert leading.wait(10)
+    waiter = threading.Thread(target=lambda: results.append(
+        cache.get_or_render(key(), lambda: [{"z": 1}])))
+    waiter.start()
+    release.set()
+    leader.join(10)
+    waiter.join(10)
+    assert [{"z": 1}] in results and any(isinstance(r, RenderCancelledError) for r in results)
+
+
+def _outcome(call):  # type: ignore[no-untyped-def]
+    try:
+        return call()
+    except Exception as err:
+        return err
+
+
+async def test_one_cancelled_caller_does_not_cancel_a_render_others_wait_for() -> None:
+    from engine.render import RenderBudget
+
+    front = AsyncRenderCache(limit=1)
+    started, release = threading.Event(), threading.Event()
+    budget = RenderBudget()
+
+    def render() -> list[dict]:
+        started.set()
+        release.wait(10)
+        budget.check("render")
+        return [{"shared": 1}]
+
+    first = asyncio.create_task(front.render(key(), render, budget=budget))
+    second = asyncio.create_task(front.render(key(), render, budget=RenderBudget()))
+    assert await asyncio.to_thread(started.wait, 10)
+    first.cancel()
+    await asyncio.sleep(0)
+    release.set()
+    assert await asyncio.wait_for(second, 30) == [{"shared": 1}]
+    assert not budget.cancelled
+    front.close()
+
+
+async def test_callers_get_independent_copies() -> None:
+    front = AsyncRenderCache()
+
+    def render() -> list[dict]:
+        time.sleep(0.05)  # the three callers join one render
+        return [{"a": {"b": 1}}]
+
+    results = await asyncio.gather(*(front.render(key(), render) for _ in range(3)))
+    assert front.cache.stats.misses == 1
+    results[0][0]["a"]["b"] = 2
+    assert results[1] == [{"a": {"b": 1}}] and results[2] == [{"a": {"b": 1}}]
+    front.close()
