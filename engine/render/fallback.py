@@ -3,56 +3,68 @@
 Not pure (runs a subprocess); the pure modules never import it. This is Argo CD's way
 for the rare app that needs what the native renderer does not implement (``vars``,
 ``helmCharts``, plugins...): only ``UnsupportedFieldError`` falls back, every other
-error stays an error. The binary's output is parsed with the same limits as files.
-Note: the binary enforces its own load restrictions, not our repository-root guard.
+error stays an error. Before the binary runs, the kustomization graph is walked natively
+(``engine.render.graph``): a remote entry or a path leaving the repository is refused.
+Then the binary runs in a sandbox that sees only the app's commit tree
+(``engine.render.sandbox``), within the same budget (deadline, cancel) as the native
+render. Its output is parsed with the same guards as files and bounded in size and
+objects. A plain directory never falls back, so ``recurse`` keeps every nested file.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from engine.render import build
-from engine.render.errors import RenderError, UnsupportedFieldError
-from engine.render.loader import check_object_count, iter_objects, parse_documents
+from engine.render.budget import RenderBudget
+from engine.render.errors import UnsupportedFieldError
+from engine.render.graph import check_local_only
+from engine.render.loader import RepoReader, check_object_count, iter_objects, parse_documents
+from engine.render.sandbox import run_kustomize
 
 log = logging.getLogger(__name__)
 _logged: set[tuple[str, str]] = set()
+_MAX_LOGGED = 1024
 
 
 def build_or_fallback(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None,
-                      kustomize: str | None = None, timeout: float = 60.0
+                      kustomize: str | None = None, recurse: bool = False,
+                      reads: set[str] | None = None, budget: RenderBudget | None = None
                       ) -> list[dict[str, Any]]:
-    """``build(path)``, or ``kustomize build path`` when a field is unsupported natively."""
+    """``build(path, ...)``, or ``kustomize build`` in a sandbox when a field is unsupported.
+
+    Same arguments as ``build``; ``kustomize`` is the binary (None: no fallback). The
+    sandbox sees ``root`` (default ``path``) only, and ``budget`` bounds both attempts.
+    """
+    budget = budget if budget is not None else RenderBudget()
     try:
-        return build(path, root=root)
+        return build(path, root=root, recurse=recurse, reads=reads, budget=budget)
     except UnsupportedFieldError as err:
         if kustomize is None:
             raise
-        _log_once(str(path), str(err))
-        return _run_binary(Path(path), kustomize, timeout)
+        reader = RepoReader(root if root is not None else path, reads=reads, budget=budget)
+        where = reader.display(Path(path).absolute())
+        _log_once(where, str(err))
+        check_local_only(reader, Path(path).absolute())
+        return _run_binary(reader, where, kustomize, budget)
 
 
-def _log_once(path: str, reason: str) -> None:
-    if (path, reason) not in _logged:
-        _logged.add((path, reason))
-        log.warning("rendering %s with the kustomize binary: %s", path, reason)
+def _log_once(where: str, reason: str) -> None:
+    if (where, reason) not in _logged and len(_logged) < _MAX_LOGGED:
+        _logged.add((where, reason))
+        log.warning("rendering %s with the kustomize binary: %s", where, reason)
 
 
-def _run_binary(path: Path, kustomize: str, timeout: float) -> list[dict[str, Any]]:
-    try:
-        result = subprocess.run([kustomize, "build", str(path)], capture_output=True,
-                                text=True, timeout=timeout, check=False)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        raise RenderError(f"{path}: kustomize binary failed: {err}") from err
-    if result.returncode != 0:
-        lines = result.stderr.strip().splitlines() or ["(no message)"]
-        raise RenderError(f"{path}: kustomize build failed: {lines[0]}")
+def _run_binary(reader: RepoReader, where: str, kustomize: str,
+                budget: RenderBudget) -> list[dict[str, Any]]:
+    output = run_kustomize(kustomize, reader.root, where, where=where, budget=budget)
+    source = f"kustomize build {where}"
     objects: list[dict[str, Any]] = []
-    for doc in parse_documents(result.stdout, f"kustomize build {path}"):
-        objects.extend(iter_objects(doc.value, f"kustomize build {path}"))
-    check_object_count(len(objects), str(path))
+    for doc in parse_documents(output, source):
+        objects.extend(iter_objects(doc.value, source))
+        check_object_count(len(objects), where)
+    budget.add_objects(len(objects), where)
     return objects

@@ -29,16 +29,10 @@ from engine.render import (
 )
 from engine.render.aio import AsyncRenderCache
 from engine.render.cache import RenderKey
+from tests.security.test_render_guards import write
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: v\n"
 LEVELS = 20
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
 
 
 def resource_fan_out(root: Path, *, leaf: str, renamed: bool) -> Path:
