@@ -30,27 +30,32 @@ def render_directory(reader: RepoReader, directory: Path, *,
                      recurse: bool = False) -> list[dict[str, Any]]:
     """Objects of the manifest files of ``directory`` in file-name order."""
     objects: list[dict[str, Any]] = []
-    _read_directory(reader, directory, recurse, objects, visited=set(), depth=0)
+    _read_directory(reader, directory, reader.display(directory), recurse, objects,
+                    visited=set())
     return objects
 
 
-def _read_directory(reader: RepoReader, directory: Path, recurse: bool,
-                    objects: list[dict[str, Any]], *, visited: set[Path], depth: int) -> None:
+def _read_directory(reader: RepoReader, directory: Path, shown: str, recurse: bool,
+                    objects: list[dict[str, Any]], *, visited: set[Path]) -> None:
+    """Read one directory; ``shown`` is the path as reached (through symlinks)."""
     real = reader.resolve(directory)
     if real in visited:
-        raise RenderError(f"{reader.display(directory)}: symlink loop: leads to "
-                          f"'{reader.display(real)}', which this render already reads")
-    if depth > MAX_DEPTH:
-        raise SecurityError(f"{reader.display(directory)}: directories nested deeper than "
-                            f"{MAX_DEPTH} levels")
+        raise RenderError(f"{shown}: symlink loop: leads to '{reader.display(real)}', "
+                          "which this render already reads")
+    if shown.count("/") >= MAX_DEPTH:
+        raise SecurityError(f"{shown}: directories nested deeper than {MAX_DEPTH} levels")
     visited.add(real)
     for entry in reader.list_dir(directory):
         if entry.name.startswith("."):
             continue
         if reader.is_dir(entry):
             if recurse:
-                _read_directory(reader, entry, True, objects, visited=visited,
-                                depth=depth + 1)
+                _read_directory(reader, entry, _join(shown, entry.name), True, objects,
+                                visited=visited)
         elif entry.suffix in SUFFIXES:
             objects.extend(read_objects(reader, entry, reader.display(entry)))
-        check_object_count(len(objects), reader.display(directory))
+        check_object_count(len(objects), shown)
+
+
+def _join(shown: str, name: str) -> str:
+    return name if shown == "." else f"{shown}/{name}"
