@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12
 DEMO_DIR ?= $(CURDIR)/.demo
 PYTEST_ARGS ?=
 
-.PHONY: venv binaries browser test unit lint demo demo-down clean
+.PHONY: venv binaries browser sandbox test unit lint demo demo-down clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,9 +27,16 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 	  || echo "make: no /usr/bin/chromium; the browser tests will be skipped" >&2; }
 
+# Debian's bubblewrap: the sandbox of the kustomize fallback (render.kustomizeBinary) and
+# of its tests; without it the fallback is refused (installed once, as root).
+sandbox:
+	@test -x /usr/bin/bwrap || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) \
+	  || echo "make: no /usr/bin/bwrap; the kustomize sandbox tests will be skipped" >&2; }
+
 # The whole suite: unit, conformance, security, and integration tests against real local
 # clusters and git daemons. pytest exits 5 when it collected no test; that is a failure too.
-test: binaries browser
+test: binaries browser sandbox
 	$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest ran no test" >&2; exit 1; fi; exit $$rc
 
