@@ -69,13 +69,11 @@ def _fields(reader: RepoReader, file: Path, display: str) -> dict[str, Any]:
 
 def _entries(fields: dict[str, Any], display: str) -> Iterator[tuple[str, str]]:
     """(field, entry) for every reference to something kustomize would load."""
-    for field in DIRECTORY_FIELDS + FILE_FIELDS:
+    for field in (*DIRECTORY_FIELDS, *FILE_FIELDS, "patchesStrategicMerge"):
         for item in _list(fields, field, display):
-            yield field, scalar_string(item)
-    for item in _list(fields, "patchesStrategicMerge", display):
-        text = scalar_string(item)
-        if "\n" not in text.strip():  # otherwise an inline patch
-            yield "patchesStrategicMerge", text
+            text = scalar_string(item)
+            if "\n" not in text.strip():  # otherwise inline (a patch, a plugin's config)
+                yield field, text
     for field in PATH_FIELDS:
         for item in _list(fields, field, display):
             if isinstance(item, dict) and item.get("path") is not None:
