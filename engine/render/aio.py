@@ -36,6 +36,7 @@ class _Flight:
     result: asyncio.Future[Objects]
     budget: RenderBudget | None
     waiters: int = 0
+    handed_out: bool = False  # the first caller takes the result itself, others a copy
 
 
 class AsyncRenderCache:
@@ -63,7 +64,11 @@ class AsyncRenderCache:
             flight = self._pending[key] = self._start(key, render, budget)
         flight.waiters += 1
         try:
-            return copy_tree(await self._wait(key, flight))
+            objects = await self._wait(key, flight)
+            if flight.handed_out:
+                return copy_tree(objects)
+            flight.handed_out = True
+            return objects
         finally:
             flight.waiters -= 1
             if flight.waiters == 0 and not flight.result.done():
