@@ -183,6 +183,8 @@ def _env_pairs(source: DataSource, env: str, where: str) -> list[tuple[str, str]
             continue
         key, _, value = line.partition("=")
         if not key or any(c.isspace() for c in key):
-            raise RenderError(f"{where}: {env}:{number}: invalid env line {line!r}")
+            # Not the line itself: its value may be a secret (a secretGenerator's env file).
+            raise RenderError(f"{where}: {env}:{number}: invalid env line: the key before "
+                              "'=' is empty or has spaces")
         pairs.append((key, value))
     return pairs

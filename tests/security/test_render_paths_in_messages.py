@@ -155,3 +155,12 @@ def test_kustomize_binary_errors_are_named_relative(tree: Path) -> None:
         build_or_fallback(tree / "app", root=tree, kustomize=KUSTOMIZE)
     _check(str(info.value), tree, "app")
     assert "/src" not in str(info.value)
+
+
+def test_invalid_env_line_does_not_show_its_value(tree: Path) -> None:
+    write(tree, {"app/kustomization.yaml": "secretGenerator:\n- name: s\n  envs: [s.env]\n",
+                 "app/s.env": "DB PASSWORD=hunter2-value\n"})
+    with pytest.raises(RenderError) as info:
+        build(tree / "app", root=tree)
+    _check(str(info.value), tree, "s.env:1")
+    assert "hunter2" not in str(info.value)
