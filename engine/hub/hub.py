@@ -13,6 +13,7 @@ dashboard, webhook, /metrics). ``Hub`` is also the API's ``HubControl``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import traceback
@@ -139,6 +140,7 @@ class Hub:
         # choice, so they may be local; Application authors get ``self.source`` only.
         self.apps_source = wiring.git_source(self.config, data / "git-apps", allow_local=True)
         self.renders = AsyncRenderCache()
+        stack.callback(self.renders.close)  # renders still running stop at their next check
         self.live = LiveWatcher(pool=self.pool, on_drift=self._on_drift,
                                 on_health=self._on_health)
         kustomize = str(self.config.kustomize_binary) if self.config.kustomize_binary else None
@@ -146,6 +148,7 @@ class Hub:
             catalog=self.catalog, source=self.source, trees=TreeCache(self.source, data / "trees"),
             renders=self.renders, pool=self.pool, store=self._store, live=self.live,
             clusters=self.cluster_infos, kustomize=kustomize, on_paths=self._watch_paths,
+            render_timeout=self.config.limits.render_timeout,
         ))
         limits = self.config.limits
         queue = WorkQueue(concurrency=limits.concurrency, cluster_limit=limits.per_cluster)
@@ -403,7 +406,10 @@ class Hub:
         keys = self._keys(app, None)
         for key in keys:
             if hard:
-                self.renders.cache.invalidate(repo=self.catalog.targets[key].repo_url)
+                repo = self.catalog.targets[key].repo_url
+                with contextlib.suppress(FleetsyncError):  # an invalid URL has no renders
+                    self.renders.cache.invalidate(repo=self.source.access_key(repo))
+                self.reconciler.forget_render_failures()
             self.reconciler.invalidate(key)
             self.scheduler.enqueue(key, Trigger.MANUAL)
         return keys

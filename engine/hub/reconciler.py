@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from engine import policy, render
+from engine import policy
 from engine.api.views import HistogramRecorder
 from engine.apply import sync as sync_app
 from engine.apply.results import Reason, ResultCode, SyncOptions, SyncResult
@@ -36,6 +36,7 @@ from engine.hub.trees import TreeCache
 from engine.model import OperationPhase, SyncStatus, TargetKey
 from engine.names import api_version_problem, kind_problem
 from engine.redaction import redact_url
+from engine.render import RenderBudget, RenderCancelledError
 from engine.render.aio import AsyncRenderCache
 from engine.render.cache import RenderKey
 from engine.render.fallback import build_or_fallback
@@ -87,6 +88,7 @@ class Parts:
     live: LiveWatcher
     clusters: dict[str, ClusterInfo]
     kustomize: str | None = None
+    render_timeout: float = 60.0
     # Told which repository paths a target's render read, to poll for changes of those only.
     on_paths: Callable[[AppTarget, str, frozenset[str]], None] = lambda target, sha, paths: None
 
@@ -99,6 +101,7 @@ class Reconciler:
         self._requests: dict[TargetKey, Request] = {}
         self._dirty: set[TargetKey] = set()
         self._reads: dict[RenderKey, frozenset[str]] = {}
+        self._failed_renders: dict[RenderKey, RenderError] = {}
         self.syncs: Counter[str] = Counter()  # finished syncs by operation phase
         self.sync_seconds = HistogramRecorder()  # wall time of each sync (not comparisons)
         self.unreachable: dict[str, str] = {}  # cluster → why the last reconcile failed on it
@@ -193,23 +196,29 @@ class Reconciler:
         return await self.parts.source.resolve(repo=target.repo_url, revision=revision)
 
     async def _render(self, target: AppTarget, sha: str) -> list[dict[str, Any]]:
-        tree = await self.parts.trees.tree(repo=target.repo_url, sha=sha)
         recurse = target.options.recurse
         options = (("recurse", str(recurse)), ("kustomize", self.parts.kustomize or ""))
-        key = RenderKey(target.repo_url, sha, target.path, options)
-        directory = tree / target.path if target.path not in ("", ".") else tree
-
+        # Keyed by access (URL + credential), never by the URL as written: it may hold a token.
+        key = RenderKey(self.parts.source.access_key(target.repo_url), sha, target.path, options)
+        failed = self._failed_renders.get(key)
+        if failed is not None:  # the same commit failed before: no second try (hard refresh)
+            self.parts.on_paths(target, sha, frozenset({""}))
+            raise failed
         reads: set[str] = set()
-
-        def build() -> list[dict[str, Any]]:
-            if self.parts.kustomize:
-                return build_or_fallback(directory, root=tree, kustomize=self.parts.kustomize)
-            return render.build(directory, root=tree, recurse=recurse, reads=reads)
-
+        budget = RenderBudget(timeout=self.parts.render_timeout)
         try:
-            objects = await self.parts.renders.render(key, build)
-        except RenderError:
+            async with self.parts.trees.lease(repo=target.repo_url, sha=sha) as tree:
+                directory = tree / target.path if target.path not in ("", ".") else tree
+
+                def build() -> list[dict[str, Any]]:
+                    return build_or_fallback(directory, root=tree, kustomize=self.parts.kustomize,
+                                             recurse=recurse, reads=reads, budget=budget)
+
+                objects = await self.parts.renders.render(key, build, budget=budget)
+        except RenderError as err:
             self.parts.on_paths(target, sha, frozenset({""}))  # unknown: any change may fix it
+            if not isinstance(err, RenderCancelledError):
+                self._remember_failure(key, err)
             raise
         if reads:  # rendered now (not from the cache): these files make the app
             self._reads[key] = frozenset(reads)
@@ -217,6 +226,17 @@ class Reconciler:
                 del self._reads[next(iter(self._reads))]
         self.parts.on_paths(target, sha, self._reads.get(key, frozenset({""})))
         return objects
+
+    def _remember_failure(self, key: RenderKey, err: RenderError) -> None:
+        """A render of one commit fails the same way every time (within its budget): a
+        hostile or broken commit costs one render, not one per resync."""
+        self._failed_renders[key] = err
+        while len(self._failed_renders) > MAX_READS:
+            del self._failed_renders[next(iter(self._failed_renders))]
+
+    def forget_render_failures(self) -> None:
+        """Let every failed render be tried again (a hard refresh)."""
+        self._failed_renders.clear()
 
     async def _violations(
         self, target: AppTarget, objects: Sequence[dict[str, Any]], client: ClusterClient
