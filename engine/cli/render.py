@@ -16,6 +16,7 @@ from typing import Any
 
 from engine import render
 from engine.errors import ConfigError
+from engine.render.fallback import build_or_fallback
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,8 +70,5 @@ def _render_from_git(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def _build(path: Path, root: Path | None, args: argparse.Namespace) -> list[dict[str, Any]]:
-    if args.kustomize:
-        from engine.render.fallback import build_or_fallback
-
-        return build_or_fallback(path, root=root, kustomize=args.kustomize)
-    return render.build(path, root=root, recurse=args.recurse)
+    return build_or_fallback(path, root=root, kustomize=args.kustomize or None,
+                             recurse=args.recurse)

@@ -29,3 +29,16 @@ def app(tmp_path: Path) -> Path:
 def test_unsupported_field_is_an_error_without_a_binary(app: Path) -> None:
     with pytest.raises(UnsupportedFieldError, match="vars"):
         build_or_fallback(app)
+
+
+def test_cli_render_keeps_recurse_when_a_kustomize_binary_is_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engine.cli import main
+
+    nested = tmp_path / "manifests" / "nested"
+    nested.mkdir(parents=True)
+    (nested / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deep\n")
+    code = main(["render", str(tmp_path / "manifests"), "--recurse",
+                 "--kustomize", "/nonexistent/kustomize"])  # fmt: skip
+    assert code == 0 and "name: deep" in capsys.readouterr().out
