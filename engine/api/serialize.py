@@ -11,24 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from engine.api.views import AppView, ClusterView, TargetView
 from engine.model import TargetKey
+from engine.redaction import without_userinfo
 from engine.store import Condition, HistoryEntry, Operation, ResourceStatus, TargetStatus
 
 JSON = dict[str, Any]
-
-
-def without_userinfo(url: str) -> str:
-    """``url`` without a ``user:password@`` part; unparseable input is returned as it is."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def time(value: datetime | None) -> str | None:
