@@ -7,7 +7,8 @@ quickly against clusters that are already running, point ``FLEETSYNC_TEST_CLUSTE
 directory made by ``fleetsync local up``; those are left running.
 
 ``git_daemon`` (session) is a real ``git daemon`` on loopback serving every repository
-under its base directory; ``git_remotes.new_upstream`` makes one to commit to.
+under its base directory; ``git_remotes.new_upstream`` makes one to commit to. ``http_git``
+(session) serves the same repositories over smart HTTP behind Basic auth.
 
 ``kube`` (per test) is an async client to the first cluster; ``namespace`` is a fresh
 namespace on it, deleted afterwards.
@@ -24,7 +25,7 @@ import pytest
 from kubernetes_asyncio import client
 
 from engine.local import fleet, toolchain
-from tests.integration.git.git_remotes import Daemon, serve_git
+from tests.integration.git.git_remotes import Daemon, HttpGit, serve_git, serve_http
 from tests.integration.localcluster import TestCluster
 
 
@@ -79,3 +80,10 @@ def git_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     """A git daemon on loopback serving (and accepting pushes to) repositories under base."""
     with serve_git(tmp_path_factory.mktemp("git-daemon")) as daemon:
         yield daemon
+
+
+@pytest.fixture(scope="session")
+def http_git(git_daemon: Daemon) -> Iterator[HttpGit]:
+    """Smart HTTP (git http-backend) over the daemon's repositories, behind Basic auth."""
+    with serve_http(git_daemon.base) as http:
+        yield http

@@ -1,19 +1,19 @@
 """Real Git remotes on loopback for the source tests: git daemon, smart HTTP with Basic auth.
 
 ``git_daemon`` (session, from ../conftest.py) serves every bare repository under its base
-path over git:// and accepts pushes; ``http_git`` (session) serves the same repositories
-over smart HTTP through ``git http-backend`` and demands a user name and token.
+path over git:// and accepts pushes; ``http_git`` (session, from ../conftest.py too) serves
+the same repositories over smart HTTP through ``git http-backend`` and demands a user name
+and token.
 ``upstream`` makes a fresh bare repository plus a working clone to commit and push from.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from git_remotes import Daemon, HttpGit, Upstream, new_upstream, serve_http
+from git_remotes import Daemon, Upstream, new_upstream
 
 from engine.source import GitSource
 
@@ -39,10 +39,3 @@ def local_source(tmp_path: Path) -> GitSource:
     """A GitSource that may read local repositories (file:// URLs and paths)."""
     return GitSource(tmp_path / "local-cache", network_timeout=10, local_timeout=10,
                      allow_local=True)  # fmt: skip
-
-
-@pytest.fixture(scope="session")
-def http_git(git_daemon: Daemon) -> Iterator[HttpGit]:
-    """Smart HTTP (git http-backend) over the daemon's repositories, behind Basic auth."""
-    with serve_http(git_daemon.base) as http:
-        yield http
