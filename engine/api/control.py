@@ -62,6 +62,11 @@ class HubControl(Protocol):
         """Every registered cluster, sorted by name."""
         ...
 
+    def source_errors(self) -> list[str]:
+        """Problems of the app sources not tied to one app (a broken file, an ignored
+        AppProject, an unreadable repository), without credentials."""
+        ...
+
     def metrics(self) -> MetricsSnapshot:
         """The hub's counters and gauges now."""
         ...

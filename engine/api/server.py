@@ -1,6 +1,7 @@
 """The hub's HTTP server: REST API under ``/api/v1``, dashboard, ``/metrics``, webhook.
 
-    GET  /api/v1/apps                       every app, one status line per cluster
+    GET  /api/v1/apps                       every app, one status line per cluster, and
+                                            the errors of the app sources (sourceErrors)
     GET  /api/v1/apps/{app}                 one app with each cluster's full status
     GET  /api/v1/apps/{app}/history         sync history, newest first (?cluster=, ?limit=)
     POST /api/v1/apps/{app}/sync            {"cluster"?, "revision"?, "prune"?}  → 202
@@ -119,7 +120,7 @@ class _Api:
         statuses = await self._call(self.control.store.list_statuses())
         by_key = {s.key: s for s in statuses}
         apps = [serialize.app_summary(v, by_key) for v in self.control.apps()]
-        return json_response({"apps": apps})
+        return json_response({"apps": apps, "sourceErrors": self.control.source_errors()})
 
     async def get_app(self, request: web.Request) -> web.Response:
         view = self._app(request)

@@ -371,6 +371,11 @@ class Hub:
             errors=_shown(problems.errors) if problems else (), targets=targets,
         )
 
+    def source_errors(self) -> list[str]:
+        """Errors of the app sources not tied to one app (broken files, ignored AppProjects,
+        unreadable repositories), URLs redacted."""
+        return list(_shown(self.catalog.general_errors))
+
     def clusters(self) -> list[ClusterView]:
         """Every registered cluster, sorted by name; unreachable if its last reconcile said so."""
         down = {**self.reconciler.unreachable, **self.cluster_errors}

@@ -67,6 +67,8 @@ def test_app_list_shows_apps_and_their_statuses(served: ServedHub, tmp_path: Pat
     assert 'class="badge sync-OutOfSync"' in dom and 'class="badge health-Degraded"' in dom
     assert "not registered" in dom
     assert "Loading…" not in dom
+    assert "Problems in the app sources" in dom and "apps/broken.yaml: not valid YAML" in dom
+    assert 'id="injected"' not in dom.replace('&lt;img id="injected"', "")
 
 
 def test_app_page_shows_resource_tree_operation_and_history(

@@ -74,8 +74,15 @@ function appLink(name) {
   return el("a", { href: `#/apps/${encodeURIComponent(name)}`, class: "app-name" }, name);
 }
 
+function sourceErrors(data) {
+  const errors = data.sourceErrors || [];
+  if (!errors.length) return null;
+  return el("div", { class: "source-errors" }, el("h2", {}, "Problems in the app sources"),
+    errors.map((e) => el("div", { class: "error-text" }, e)));
+}
+
 function appsPage(data) {
-  if (!data.apps.length) return [el("h1", {}, "Applications"), el("p", { class: "muted" }, "No applications yet.")];
+  if (!data.apps.length) return [el("h1", {}, "Applications"), sourceErrors(data), el("p", { class: "muted" }, "No applications yet.")];
   const rows = data.apps.map((app) => el("tr", { "data-app": app.name },
     el("td", {}, appLink(app.name)),
     el("td", {}, app.project),
@@ -85,7 +92,7 @@ function appsPage(data) {
       t.operationPhase === "Running" ? el("span", { class: "muted" }, " syncing…") : null)) : null,
       app.errors.map((e) => el("div", { class: "error-text" }, e))),
     el("td", {}, policyText(app.syncPolicy))));
-  return [el("h1", {}, "Applications"),
+  return [el("h1", {}, "Applications"), sourceErrors(data),
     el("table", { class: "apps" },
       el("thead", {}, el("tr", {}, ["Name", "Project", "Source", "Clusters", "Sync policy"].map((h) => el("th", {}, h)))),
       el("tbody", {}, rows))];

@@ -58,6 +58,7 @@ APPS = [
     _app("fleet", "overlays/fleet", "fleet", "dev", "prod"),
     _app("broken", "overlays/broken", "x", errors=("destination name 'gone' is not registered",)),
 ]
+SOURCE_ERRORS = ["apps/broken.yaml: not valid YAML (line 3): <img id=\"injected\" src=\"x\">"]
 CLUSTERS = [
     ClusterView("dev", "https://127.0.0.1:6443", {"env": "dev"}),
     ClusterView(
@@ -83,6 +84,9 @@ class StoreHub:
 
     def clusters(self) -> list[ClusterView]:
         return list(CLUSTERS)
+
+    def source_errors(self) -> list[str]:
+        return list(SOURCE_ERRORS)
 
     def metrics(self) -> MetricsSnapshot:
         return MetricsSnapshot(

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from engine.api.server import create_app
 from engine.store import AUTOMATED_SYNC_DISABLED, Store
-from tests.integration.api.hub import SECRET_VALUE, StoreHub
+from tests.integration.api.hub import SECRET_VALUE, SOURCE_ERRORS, StoreHub
 
 Client = TestClient[web.Request, web.Application]
 
@@ -28,6 +28,7 @@ async def test_apps_lists_every_app_with_a_status_per_cluster(client: Client) ->
     body = await get_json(client, "/api/v1/apps")
     apps = {a["name"]: a for a in body["apps"]}
     assert list(apps) == ["broken", "demo-dev", "demo-prod", "fleet"]
+    assert body["sourceErrors"] == SOURCE_ERRORS
     [dev] = apps["demo-dev"]["targets"]
     assert (dev["cluster"], dev["sync"], dev["health"]) == ("dev", "Synced", "Healthy")
     assert dev["revision"] == "b" * 40 and dev["operationPhase"] == "Succeeded"
