@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     demo.add_argument("--dir", type=Path, default=Path(".demo"), help="(default ./.demo)")
     demo.add_argument("--example", type=Path, default=None,
-                      help="demo scenario directory (default ../shared/examples/...)")
+                      help="demo scenario directory (default examples/argocd-kustomize-demo)")
     demo.add_argument("--port", type=int, default=demo_mod.HUB_PORT, help="hub port")
     demo.add_argument("--prepare-only", action="store_true",
                       help="set everything up, do not start the hub")

@@ -6,7 +6,7 @@ loopback port (``git/``, a working clone in ``work/`` to change it from), and a 
 directory (``hub/``) with ``clusters.yaml`` (``local-1`` answers to
 ``https://kubernetes.default.svc``), the demo's AppProject and Applications exactly as
 written for Argo CD but for ``repoURL``, and ``fleetsync.yaml``. The demo files are read
-from ``../shared/examples/argocd-kustomize-demo`` beside the checkout unless another
+from the repository's ``examples/argocd-kustomize-demo`` unless another
 directory is given.
 """
 
@@ -27,7 +27,7 @@ import yaml
 from engine.errors import LocalClusterError
 from engine.local import fleet
 
-DEMO_REPO_URL = "https://github.com/eocndp/argocd-kustomize-demo"
+DEMO_REPO_URL = "https://git.example.com/platform/fleetsync-demo.git"
 GIT_PID_FILE = "git-daemon.pid"
 HUB_PORT = 8080
 Log = fleet.Log
@@ -46,7 +46,7 @@ class Demo:
 
 def default_example() -> Path:
     """The demo scenario files shipped beside the checkout."""
-    return Path(__file__).resolve().parents[3] / "shared" / "examples" / "argocd-kustomize-demo"
+    return Path(__file__).resolve().parents[2] / "examples" / "argocd-kustomize-demo"
 
 
 def prepare(directory: Path, example: Path, bin_dir: Path, *, port: int = HUB_PORT,

@@ -10,8 +10,9 @@ import yaml
 from git_remotes import Upstream
 
 from engine.local import toolchain
+from engine.local.demo import default_example
 
-DEMO = Path(__file__).resolve().parents[4] / "shared" / "examples" / "argocd-kustomize-demo"
+DEMO = default_example()
 
 
 def _demo_files() -> dict[str, str]:

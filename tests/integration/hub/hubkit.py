@@ -16,13 +16,13 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from engine.config import load_config
 from engine.hub.hub import Hub
 from engine.inventory import INVENTORY_NAMESPACE, configmap_name
+from engine.local.demo import DEMO_REPO_URL, default_example
 from engine.model import TargetKey
 from engine.store.model import TargetStatus
 from tests.integration.git.git_remotes import free_port
 from tests.integration.localcluster import TestCluster
 
-DEMO = Path(__file__).resolve().parents[4] / "shared" / "examples" / "argocd-kustomize-demo"
-DEMO_REPO_URL = "https://github.com/eocndp/argocd-kustomize-demo"
+DEMO = default_example()
 WEBHOOK_SECRET = "demo-webhook-secret"
 T = TypeVar("T")
 

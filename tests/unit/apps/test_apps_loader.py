@@ -7,7 +7,7 @@ from pathlib import Path
 
 from engine.apps import DEFAULT_PROJECT, load_documents
 
-DEMO = Path(__file__).parent / "fixtures" / "demo"
+DEMO = Path(__file__).parents[3] / "examples" / "argocd-kustomize-demo" / "apps"
 
 APP = """apiVersion: argoproj.io/v1alpha1
 kind: Application

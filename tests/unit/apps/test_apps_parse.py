@@ -16,7 +16,7 @@ from engine.apps import (
 )
 from engine.errors import ConfigError
 
-DEMO = Path(__file__).parent / "fixtures" / "demo"
+DEMO = Path(__file__).parents[3] / "examples" / "argocd-kustomize-demo" / "apps"
 
 
 def app(text: str) -> object:
@@ -41,7 +41,7 @@ def test_demo_applications_parse_without_warnings(name: str) -> None:
     assert parsed.warnings == ()
     assert parsed.project == "demo-proj"
     assert parsed.namespace == "argocd"
-    assert parsed.source.repo_url == "https://github.com/eocndp/argocd-kustomize-demo"
+    assert parsed.source.repo_url == "https://git.example.com/platform/fleetsync-demo.git"
     assert parsed.source.target_revision == "main"
     assert parsed.source.path == f"overlays/{env}"
     assert parsed.destination.server == "https://kubernetes.default.svc"

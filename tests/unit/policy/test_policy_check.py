@@ -20,7 +20,7 @@ from engine.apps import (
 from engine.model import ResourceKey, TargetKey
 from engine.policy import check, check_target, destination_permitted, source_permitted
 
-DEMO = Path(__file__).parents[1] / "apps" / "fixtures" / "demo"
+DEMO = Path(__file__).parents[3] / "examples" / "argocd-kustomize-demo" / "apps"
 IN_CLUSTER = ClusterInfo("in-cluster", "https://127.0.0.1:6443", {})
 PROD = ClusterInfo("prod-eu", "https://10.0.0.1:6443", {"env": "prod"})
 DEV = ClusterInfo("dev-1", "https://10.0.0.9:6443", {"env": "dev"})
