@@ -148,7 +148,7 @@ class Hub:
             catalog=self.catalog, source=self.source, trees=TreeCache(self.source, data / "trees"),
             renders=self.renders, pool=self.pool, store=self._store, live=self.live,
             clusters=self.cluster_infos, kustomize=kustomize, on_paths=self._watch_paths,
-            render_timeout=self.config.limits.render_timeout,
+            render_timeout=self.config.limits.render_timeout, data_dir=str(data),
         ))
         limits = self.config.limits
         queue = WorkQueue(concurrency=limits.concurrency, cluster_limit=limits.per_cluster)

@@ -89,6 +89,7 @@ class Parts:
     clusters: dict[str, ClusterInfo]
     kustomize: str | None = None
     render_timeout: float = 60.0
+    data_dir: str = ""  # the hub's own directory: never shown in a condition
     # Told which repository paths a target's render read, to poll for changes of those only.
     on_paths: Callable[[AppTarget, str, frozenset[str]], None] = lambda target, sha, paths: None
 
@@ -362,6 +363,8 @@ class Reconciler:
     ) -> None:
         target = self.parts.catalog.target(key)
         extra = self._warnings(target) if target else []
+        problems = [(kind, reason, st.without_path(message, self.parts.data_dir))
+                    for kind, reason, message in problems]
         status = st.failed_before_apply(key=key, previous=previous, sha=sha,
                                         problems=[*problems, *extra], now=datetime.now(UTC))
         log.warning("%s: %s", key, redact_url("; ".join(p[2] for p in problems)))

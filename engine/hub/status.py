@@ -37,6 +37,14 @@ def conditions(
     return tuple(before.get(item) or Condition(*item, last_transition=now) for item in found)
 
 
+def without_path(message: str, directory: str) -> str:
+    """``message`` with the hub's own ``directory`` (mirrors, commit trees) left out: users
+    see paths relative to their repository, never where the hub keeps its data."""
+    if not directory:
+        return message
+    return message.replace(directory.rstrip("/") + "/", "").replace(directory, "<dataDir>")
+
+
 def from_result(
     *,
     key: TargetKey,

@@ -15,3 +15,11 @@ def test_condition_messages_are_stored_without_url_credentials() -> None:
                           datetime.now(UTC))  # fmt: skip
     assert TOKEN not in found[0].message
     assert found[0].message == "https://***@git.example/a.git: refused"
+
+
+def test_the_hubs_own_directory_never_shows_in_a_condition() -> None:
+    data = "/var/lib/fleetsync"
+    message = f"cannot list {data}/trees/ab12/0123abcd/overlays/dev; {data} is full"
+    shown = st.without_path(message, data)
+    assert data not in shown
+    assert shown == "cannot list trees/ab12/0123abcd/overlays/dev; <dataDir> is full"
