@@ -136,10 +136,20 @@ def apply_patch_entry(resources: ResourceList, patch: PatchText,
                 f"{patch.source}: multiple strategic-merge patches in one entry may not "
                 "set a target")
         for res in select(resources, target, patch.source):
-            _apply_smp(resources, res, smps[0], options)
+            _apply_smp(resources, res, _retargeted(smps[0], res), options)
         return
     for smp in smps:
         apply_smp_by_id(resources, smp, patch.source, options)
+
+
+def _retargeted(smp: dict[str, Any], res: Resource) -> dict[str, Any]:
+    """The patch as kustomize applies it to one selected target: with the target's
+    apiVersion (a patch written for a Deployment may select a Service by label)."""
+    copy = dict(smp)
+    copy["apiVersion"] = res.obj.get("apiVersion")
+    if copy["apiVersion"] is None:
+        del copy["apiVersion"]
+    return copy
 
 
 def apply_smp_by_id(resources: ResourceList, smp: dict[str, Any], source: str,
