@@ -77,7 +77,7 @@ def generate(args: dict[str, Any], kind: str, global_options: dict[str, Any] | N
         obj["metadata"]["annotations"] = options["annotations"]
     if kind == "Secret":
         obj["type"] = scalar_string(args.get("type")) or "Opaque"
-        data = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+        data = {k: _wrapped_base64(v.encode()) for k, v in data.items()}
         data.update(binary)
     elif binary:
         obj["binaryData"] = binary
