@@ -3,7 +3,7 @@
 A field spec names a slash-separated path (``\\/`` escapes a slash inside a key) and
 the kinds it applies to. Lists met on the way are walked element by element
 (``[]`` after a segment says so explicitly). ``create`` allows missing maps on the
-path to be created.
+path to be created; a segment marked ``[]`` is never created.
 """
 
 from __future__ import annotations
@@ -62,15 +62,18 @@ def _walk(node: Any, segments: list[str], create: bool, setter: Setter) -> None:
     if not isinstance(node, dict):
         return
     head, rest = segments[0], segments[1:]
-    if head.endswith("[]"):
+    is_list = head.endswith("[]")
+    if is_list:
         head = head[:-2]
+    # As in kustomize, only maps are created: a missing ``x[]`` segment stays missing.
+    create_here = create and not is_list
     if not rest:
-        if head in node or create:
+        if head in node or create_here:
             setter(node, head)
         return
     child = node.get(head)
     if child is None:
-        if not create:
+        if not create_here:
             return
         child = node[head] = {}
     _walk(child, rest, create, setter)
