@@ -45,8 +45,10 @@ class Builder:
         self._built: dict[Path, ResourceList] = {}  # directories built as resources
 
     def build_top(self, directory: Path) -> list[dict[str, Any]]:
-        """The rendered objects of the kustomization in ``directory``."""
-        resources = self.build_directory(directory, component=False)
+        """The rendered objects of the kustomization in ``directory`` (a Component too:
+        kustomize builds one directly, on an empty set of resources)."""
+        top = self._kustomization(directory)
+        resources = self.build_directory(directory, component=bool(top and top.is_component))
         for res in resources:
             if res.needs_hash:
                 suffix = generators.content_hash(res.obj)
@@ -55,11 +57,9 @@ class Builder:
         nameref.fix_references(resources, step=self.budget.check)
         kept = [r for r in resources
                 if transformers.scalar_string(r.annotations().get(LOCAL_CONFIG)) != "true"]
-        kust = self._kustomization(directory)
-        sort = kust.map("sortOptions") if kust else {}
-        if sort.get("order") != "fifo":
-            kept = order.legacy_order(kept)
-        return [r.obj for r in kept]
+        sorting = order.sort_options(top.fields.get("sortOptions") if top else None,
+                                     top.display if top else self.reader.display(directory))
+        return [r.obj for r in order.output_order(kept, sorting)]
 
     def _kustomization(self, directory: Path) -> Kustomization | None:
         file = find_file(self.reader, directory)

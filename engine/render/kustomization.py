@@ -105,12 +105,7 @@ def _validate(fields: dict[str, Any], display: str) -> None:
     for name in _MAP_FIELDS:
         if fields.get(name) is not None and not isinstance(fields[name], dict):
             raise RenderError(f"{display}: field {name!r} must be a mapping")
-    sort = fields.get("sortOptions")
-    if sort is not None and (not isinstance(sort, dict)
-                             or sort.get("order") not in ("legacy", "fifo")):
-        raise RenderError(f"{display}: sortOptions.order must be legacy or fifo")
-    if isinstance(sort, dict) and sort.get("legacySortOptions"):
-        raise UnsupportedFieldError(f"{display}: sortOptions.legacySortOptions is not supported")
+    # sortOptions is checked where it is used: only the top kustomization's (order.py).
     if fields.get("buildMetadata"):
         raise UnsupportedFieldError(f"{display}: field 'buildMetadata' is not supported")
     _check_string_types(fields, display)
