@@ -5,17 +5,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# Kinds that kustomize knows to be cluster-scoped (from the built-in Kubernetes API).
-CLUSTER_SCOPED_KINDS = frozenset({
-    "APIService", "CertificateSigningRequest", "ClusterRole", "ClusterRoleBinding",
-    "ComponentStatus", "CSIDriver", "CSINode", "CustomResourceDefinition", "FlowSchema",
-    "IngressClass", "MutatingWebhookConfiguration", "Namespace", "Node", "PersistentVolume",
-    "PodSecurityPolicy", "PriorityClass", "PriorityLevelConfiguration", "RuntimeClass",
-    "SelfSubjectAccessReview", "SelfSubjectRulesReview", "StorageClass", "SubjectAccessReview",
-    "TokenReview", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
-    "ValidatingWebhookConfiguration", "VolumeAttachment", "MutatingAdmissionPolicy",
-    "MutatingAdmissionPolicyBinding", "VolumeAttributesClass", "DeviceClass",
-})
+# Kinds that kustomize knows to be cluster-scoped (from the built-in Kubernetes API), with
+# their API group: a custom resource of the same kind in another group is namespaced.
+_CLUSTER_SCOPED_BY_GROUP = {
+    "": ("ComponentStatus", "Namespace", "Node", "PersistentVolume"),
+    "admissionregistration.k8s.io": (
+        "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+        "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+        "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"),
+    "apiextensions.k8s.io": ("CustomResourceDefinition",),
+    "apiregistration.k8s.io": ("APIService",),
+    "authentication.k8s.io": ("TokenReview",),
+    "authorization.k8s.io": ("SelfSubjectAccessReview", "SelfSubjectRulesReview",
+                             "SubjectAccessReview"),
+    "certificates.k8s.io": ("CertificateSigningRequest",),
+    "flowcontrol.apiserver.k8s.io": ("FlowSchema", "PriorityLevelConfiguration"),
+    "networking.k8s.io": ("IngressClass",),
+    "node.k8s.io": ("RuntimeClass",),
+    "policy": ("PodSecurityPolicy",),
+    "rbac.authorization.k8s.io": ("ClusterRole", "ClusterRoleBinding"),
+    "resource.k8s.io": ("DeviceClass",),
+    "scheduling.k8s.io": ("PriorityClass",),
+    "storage.k8s.io": ("CSIDriver", "CSINode", "StorageClass", "VolumeAttachment",
+                       "VolumeAttributesClass"),
+}
+CLUSTER_SCOPED: frozenset[tuple[str, str]] = frozenset(
+    (group, kind) for group, kinds in _CLUSTER_SCOPED_BY_GROUP.items() for kind in kinds)
 
 
 @dataclass(frozen=True)
@@ -40,8 +55,8 @@ class Gvk:
 
     @property
     def cluster_scoped(self) -> bool:
-        """Whether objects of this kind have no namespace."""
-        return self.kind in CLUSTER_SCOPED_KINDS
+        """Whether objects of this group and kind have no namespace."""
+        return (self.group, self.kind) in CLUSTER_SCOPED
 
     def selected_by(self, selector: Gvk) -> bool:
         """Whether every non-empty field of ``selector`` equals this gvk's."""

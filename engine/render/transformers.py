@@ -65,10 +65,17 @@ def _scalar_setter(value: str) -> fs.Setter:
     return setter
 
 
+# Never renamed by namePrefix/nameSuffix, as in kustomize: (group or "" for any, kind).
+_KEEP_NAME = (("", "CustomResourceDefinition"), ("apiregistration.k8s.io", "APIService"),
+              ("", "Namespace"))
+
+
 def add_prefix_suffix(resources: ResourceList, prefix: str, suffix: str) -> None:
-    """Prefix and suffix metadata.name of every object but CRDs, recording both."""
+    """Prefix and suffix metadata.name of every object but CRDs, APIServices and
+    Namespaces (of any group, judged by the original id), recording both."""
     for res in resources:
-        if res.org_id.gvk.kind == "CustomResourceDefinition":
+        org = res.org_id.gvk
+        if any(org.selected_by(Gvk(group, "", kind)) for group, kind in _KEEP_NAME):
             continue
         if prefix:
             res.prefixes.append(prefix)
