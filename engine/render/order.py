@@ -109,13 +109,18 @@ def legacy_order(resources: list[Resource], options: SortOptions | None = None
     """``resources`` in kustomize's legacy order (``options``: its kind lists)."""
     options = options or SortOptions()
     ranks = _ranks(options.order_first, options.order_last)
-    keyed = []
+    keyed: list[tuple[tuple[int, Gvk, str, str], Resource]] = []
     for res in resources:
         rid = res.cur_id
         keyed.append(((ranks.get(rid.gvk.kind, 0), rid.gvk, _gvk_string(rid.gvk),
                        _id_string(rid)), res))
-    keyed.sort(key=functools.cmp_to_key(lambda x, y: _compare(x[0], y[0])))
+    keyed.sort(key=functools.cmp_to_key(_compare_keyed))
     return [res for _, res in keyed]
+
+
+def _compare_keyed(x: tuple[tuple[int, Gvk, str, str], Resource],
+                   y: tuple[tuple[int, Gvk, str, str], Resource]) -> int:
+    return _compare(x[0], y[0])
 
 
 def output_order(resources: list[Resource], options: SortOptions) -> list[Resource]:
