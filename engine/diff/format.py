@@ -9,11 +9,12 @@ from engine.model import SyncStatus
 
 
 def describe(attribution: Attribution) -> str:
-    """``<path> changed by <manager> (<operation>) at <time>``, or why no manager is known."""
+    """``<path> changed by <manager> [via the <subresource> subresource] (<operation>) at
+    <time>``, or why no manager is known."""
     if not attribution.manager:
         return f"{attribution.path} (no other field manager owns it)"
     when = f" at {attribution.time}" if attribution.time else ""
-    return f"{attribution.path} changed by {attribution.manager} ({attribution.operation}){when}"
+    return f"{attribution.path} changed by {attribution.who} ({attribution.operation}){when}"
 
 
 def format_diff(diffs: Iterable[ObjectDiff]) -> str:

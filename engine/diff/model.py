@@ -16,17 +16,30 @@ DRIFT = "Drift"
 IN_SYNC = "InSync"
 
 
+def writer_name(manager: str, subresource: str = "") -> str:
+    """``kubectl``, or ``kubectl via the scale subresource`` for a write through one."""
+    via = f" via the {subresource} subresource" if subresource else ""
+    return f"{manager or 'someone'}{via}"
+
+
 @dataclass(frozen=True)
 class Attribution:
     """Who owns a drifted field in the live object now: field manager, operation and time.
 
-    ``manager`` is ``""`` when no manager other than fleetsync owns the field or a parent.
+    ``manager`` is ``""`` when no manager other than fleetsync owns the field or a parent;
+    ``subresource`` names the one it wrote through (``scale`` for ``kubectl scale``), if any.
     """
 
     path: str
     manager: str
     operation: str
     time: str | None
+    subresource: str = ""
+
+    @property
+    def who(self) -> str:
+        """The manager as users read it: ``kubectl via the scale subresource``."""
+        return writer_name(self.manager, self.subresource)
 
 
 @dataclass(frozen=True)

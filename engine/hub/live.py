@@ -4,10 +4,11 @@ Each watch lists and then follows the objects of one kind in all namespaces that
 ``app.kubernetes.io/managed-by=fleetsync``; the tracking annotation says which app owns
 each one. For every event the watcher decides what it means:
 
-- a change of spec, labels or annotations made by another field manager (or a deletion):
+- a change of spec, labels or annotations made by another field manager, directly or
+  through any subresource but ``status`` (``kubectl scale``, an autoscaler), or a deletion:
   **drift** → the owning target is reported to ``on_drift`` (self-heal or OutOfSync);
-- a change fleetsync made itself (the newest managedFields entry outside ``status`` is
-  ``fleetsync``'s): nothing to do;
+- a change fleetsync made itself (its managedFields entry got a new time or more fields,
+  and no other entry outside the ``status`` subresource is as new): nothing to do;
 - a status-only change: a new **health** for that object → ``on_health``.
 
 ``version(target)`` changes whenever one of the target's objects drifted; together with the
@@ -30,10 +31,10 @@ import orjson
 
 from engine.clusters import ApiResource, ClusterClient, ClusterPool
 from engine.clusters.errors import ApiError
+from engine.diff.attribution import OwnWrite, changed_by_fleetsync, other_writer, own_write
 from engine.errors import FleetsyncError
 from engine.health import HealthResult, assess
 from engine.model import (
-    FIELD_MANAGER,
     MANAGED_BY_LABEL,
     MANAGED_BY_VALUE,
     TRACKING_ANNOTATION,
@@ -61,6 +62,7 @@ class _Seen:
     fingerprint: str
     health: HealthResult
     owner: TargetKey | None
+    own: OwnWrite  # fleetsync's mark, to tell its own writes from others'
 
 
 @dataclass
@@ -215,10 +217,11 @@ class LiveWatcher:
         current = fingerprint(obj)
         health = assess(obj)
         before = self._seen.get((cluster, key))
-        self._seen[(cluster, key)] = _Seen(current, health, owner)
+        self._seen[(cluster, key)] = _Seen(current, health, owner, own_write(obj))
         if owner is None:
             return
-        if before is not None and before.fingerprint != current and not _changed_by_us(obj):
+        if (before is not None and before.fingerprint != current
+                and not changed_by_fleetsync(obj, before=before.own)):
             self._drift(owner, key, f"{key.kind}/{key.name} changed by {_last_manager(obj)}")
         if before is None or before.health != health:
             self._on_health(owner, key, health)
@@ -261,25 +264,6 @@ def fingerprint(obj: Mapping[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def _spec_entries(obj: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    entries = (obj.get("metadata") or {}).get("managedFields") or []
-    return [e for e in entries if not e.get("subresource")]
-
-
 def _last_manager(obj: Mapping[str, Any]) -> str:
-    entries = _spec_entries(obj)
-    if not entries:
-        return "someone"
-    newest = max(entries, key=lambda e: str(e.get("time") or ""))
-    return str(newest.get("manager") or "someone")
-
-
-def _changed_by_us(obj: Mapping[str, Any]) -> bool:
-    """True when fleetsync's own apply is the newest change outside the status."""
-    entries = _spec_entries(obj)
-    if not entries:
-        return False
-    latest = max(str(e.get("time") or "") for e in entries)
-    newest = [e for e in entries if str(e.get("time") or "") == latest]
-    return all(e.get("manager") == FIELD_MANAGER for e in newest)
-
+    writer = other_writer(obj)
+    return str(writer) if writer else "someone"

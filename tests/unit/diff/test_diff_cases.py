@@ -37,7 +37,8 @@ def test_diff_reports_status_reason_paths_and_attribution(path: Path) -> None:
     assert diff.reason == expect["reason"]
     assert list(diff.paths) == expect["paths"]
     got = [
-        {"path": a.path, "manager": a.manager, "operation": a.operation, "time": a.time}
+        {"path": a.path, "manager": a.manager, "operation": a.operation, "time": a.time,
+         **({"subresource": a.subresource} if a.subresource else {})}
         for a in diff.drift
     ]
     assert got == expect["drift"]
