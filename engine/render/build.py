@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.render import fieldspecs as fs
-from engine.render import generators, nameref, order, patches, transformers
+from engine.render import generators, metadata, nameref, order, patches, transformers
 from engine.render.budget import RenderBudget
 from engine.render.errors import RenderError, SecurityError, UnsupportedFieldError
 from engine.render.kustomization import Kustomization, find_file, load
@@ -54,11 +54,14 @@ class Builder:
                 suffix = generators.content_hash(res.obj)
                 res.store_previous_id()
                 res.name = f"{res.name}-{suffix}"
+        nameref.check_role_binding_subjects(resources)
         nameref.fix_references(resources, step=self.budget.check)
         kept = [r for r in resources
                 if transformers.scalar_string(r.annotations().get(LOCAL_CONFIG)) != "true"]
         sorting = order.sort_options(top.fields.get("sortOptions") if top else None,
                                      top.display if top else self.reader.display(directory))
+        for res in kept:
+            metadata.stringify_annotations(res.obj)
         return [r.obj for r in order.output_order(kept, sorting)]
 
     def _kustomization(self, directory: Path) -> Kustomization | None:
@@ -191,7 +194,7 @@ class Builder:
                 patch = patches.PatchText(self.reader.read_text(file), self.reader.display(file))
             else:
                 patch = patches.PatchText(text, f"{kust.display}: patchesStrategicMerge")
-            patches.apply_patch_entry(ra, patch, None, {})
+            patches.apply_patch_entry(ra, patch, None, {}, strategic_merge_field=True)
         for entry in kust.list("patches"):
             self.budget.check(kust.display)
             if not isinstance(entry, dict):

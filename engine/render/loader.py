@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from engine.render import metadata
 from engine.render.budget import RenderBudget
 from engine.render.errors import RenderError, SecurityError
 
@@ -204,11 +205,14 @@ def decode_utf8(data: bytes, source: str) -> str:
         raise RenderError(f"{source}:{line}: not UTF-8 text (byte {err.start})") from err
 
 
-def parse_documents(text: str | bytes, source: str, *, yaml11: bool = False) -> list[Document]:
+def parse_documents(text: str | bytes, source: str, *, yaml11: bool = False,
+                    string_metadata: tuple[str, ...] = ()) -> list[Document]:
     """Every non-empty YAML document of ``text``; errors name ``source`` and the line.
 
     Bytes must be UTF-8. Every failure is a RenderError (SecurityError for alias bombs and
-    deep nesting), whatever the input.
+    deep nesting), whatever the input. Manifests (not ``yaml11``) refuse duplicate mapping
+    keys, as kustomize's reader does (its kustomization reader keeps the last). The values
+    of each ``metadata`` map named in ``string_metadata`` are read as their original text.
     """
     if isinstance(text, bytes):
         text = decode_utf8(text, source)
@@ -220,7 +224,8 @@ def parse_documents(text: str | bytes, source: str, *, yaml11: bool = False) -> 
             node = loader.get_node()
             if node is None:
                 continue
-            _check_expansion(node, source)
+            _check_expansion(node, source, unique_keys=not yaml11)
+            metadata.string_values(node, string_metadata)
             value = loader.construct_document(node)
             if value is not None:
                 documents.append(Document(_unshare(value), source, node.start_mark.line + 1))
@@ -240,8 +245,9 @@ def parse_documents(text: str | bytes, source: str, *, yaml11: bool = False) -> 
     return documents
 
 
-def _check_expansion(root: yaml.Node, source: str) -> None:
-    """Refuse a document whose aliases would expand beyond the node budget."""
+def _check_expansion(root: yaml.Node, source: str, *, unique_keys: bool = False) -> None:
+    """Refuse a document whose aliases would expand beyond the node budget (and, with
+    ``unique_keys``, one that repeats a key in a mapping)."""
     sizes: dict[int, int] = {}
 
     def size(node: yaml.Node, depth: int) -> int:
@@ -255,6 +261,8 @@ def _check_expansion(root: yaml.Node, source: str) -> None:
         if isinstance(node, yaml.SequenceNode):
             total += sum(size(item, depth + 1) for item in node.value)
         elif isinstance(node, yaml.MappingNode):
+            if unique_keys:
+                _check_unique_keys(node, source)
             total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
         if total > MAX_EXPANDED_NODES:
             raise SecurityError(
@@ -265,6 +273,18 @@ def _check_expansion(root: yaml.Node, source: str) -> None:
         return total
 
     size(root, 0)
+
+
+def _check_unique_keys(node: yaml.MappingNode, source: str) -> None:
+    """A RenderError when two scalar keys of a mapping have the same text (as yaml.v3)."""
+    first: dict[str, int] = {}
+    for key, _value in node.value:
+        if isinstance(key, yaml.ScalarNode):
+            line = key.start_mark.line + 1
+            if key.value in first:
+                raise RenderError(f'{source}:{line}: invalid YAML: mapping key "{key.value}" '
+                                  f"already defined at line {first[key.value]}")
+            first[key.value] = line
 
 
 def _unshare(value: Any) -> Any:

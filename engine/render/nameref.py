@@ -169,6 +169,24 @@ def fix_references(resources: ResourceList, *,
             fs._walk(referrer.obj, spec.segments(), False, updater.visit)
 
 
+def check_role_binding_subjects(resources: ResourceList) -> None:
+    """Refuse a RoleBinding whose ServiceAccount subject has a namespace that is not a
+    string (``namespace:`` left empty), as kustomize's name-reference pass does."""
+    for res in resources:
+        org, cur = res.org_id.gvk, res.cur_id.gvk
+        if (cur.kind != "RoleBinding" or cur.cluster_scoped
+                or not org.selected_by(Gvk("rbac.authorization.k8s.io", "", "RoleBinding"))):
+            continue
+        role_ref = res.obj.get("roleRef")
+        if "subjects" not in res.obj and not (isinstance(role_ref, dict) and "name" in role_ref):
+            continue
+        for subject in res.obj.get("subjects") or []:
+            if (isinstance(subject, dict) and subject.get("kind") == "ServiceAccount"
+                    and "namespace" in subject and not isinstance(subject["namespace"], str)):
+                raise RenderError(f"{res.describe()}: Invalid Input: namespace is blank for "
+                                  f"resource {res.cur_id}")
+
+
 def _could_be_referenced(ids: list[tuple[Resource, ResId]], referrer: Resource
                          ) -> list[Resource]:
     """Renamed resources that ``referrer`` may refer to, judged by namespace."""

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from engine.render import json6902, merge, regex
+from engine.render import json6902, merge, metadata, regex
 from engine.render.errors import RenderError
 from engine.render.loader import parse_documents
 from engine.render.resid import Gvk, ResId
@@ -108,9 +108,17 @@ def _requirement(key: str, negate: bool, op: str | None, value: str | None,
     return lambda labels: key in labels
 
 
-def parse_patch(patch: PatchText) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
-    """(strategic-merge patches, JSON6902 operations or None) read from a patch text."""
-    docs = [d.value for d in parse_documents(patch.text, patch.source)]
+def parse_patch(patch: PatchText, *, string_labels: bool = False
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+    """(strategic-merge patches, JSON6902 operations or None) read from a patch text.
+
+    Annotation values (and labels, with ``string_labels``) are read as their text. A
+    patch with no document is an empty JSON patch, as kustomize reads it.
+    """
+    fields = ("annotations", "labels") if string_labels else ("annotations",)
+    docs = [d.value for d in parse_documents(patch.text, patch.source, string_metadata=fields)]
+    if not docs:
+        return [], []
     if len(docs) == 1 and isinstance(docs[0], list):
         return [], json6902.validate_ops(docs[0], patch.source)
     for doc in docs:
@@ -120,15 +128,24 @@ def parse_patch(patch: PatchText) -> tuple[list[dict[str, Any]], list[dict[str, 
 
 
 def apply_patch_entry(resources: ResourceList, patch: PatchText,
-                      target: dict[str, Any] | None, options: dict[str, Any]) -> None:
-    """Apply one ``patches`` entry (SMP or JSON6902, with or without a target)."""
-    smps, ops = parse_patch(patch)
+                      target: dict[str, Any] | None, options: dict[str, Any], *,
+                      strategic_merge_field: bool = False) -> None:
+    """Apply one ``patches`` entry (SMP or JSON6902, with or without a target), or with
+    ``strategic_merge_field`` one entry of ``patchesStrategicMerge``."""
+    smps, ops = parse_patch(patch, string_labels=strategic_merge_field or target is not None)
+    if strategic_merge_field:
+        if not smps:
+            state = "is not a strategic merge patch" if ops else "appears to be empty"
+            raise RenderError(f"{patch.source}: patch {state}")
+        for smp in smps:
+            apply_smp_by_id(resources, smp, patch.source, options, retarget=True)
+        return
     if ops is not None:
         if target is None:
             raise RenderError(f"{patch.source}: must specify a target for JSON patch")
         for res in select(resources, target, patch.source):
             res.store_previous_id()
-            res.obj = json6902.apply_ops(res.obj, ops, f"{patch.source} on {res.describe()}")
+            res.obj = _json_patched(res.obj, ops, f"{patch.source} on {res.describe()}")
         return
     if target is not None:
         if len(smps) > 1:
@@ -142,19 +159,42 @@ def apply_patch_entry(resources: ResourceList, patch: PatchText,
         apply_smp_by_id(resources, smp, patch.source, options)
 
 
+def _json_patched(obj: dict[str, Any], ops: list[dict[str, Any]], where: str
+                  ) -> dict[str, Any]:
+    """``obj`` after JSON 6902 ``ops`` as kustomize applies them: its objects always hold
+    (internal) annotations then, so ``/metadata/annotations/x`` can be added or moved to
+    without the map, and the object goes through Go's JSON (integral floats: integers)."""
+    meta = obj.get("metadata")
+    added = isinstance(meta, dict) and "annotations" not in meta
+    if isinstance(meta, dict) and added:
+        obj = {**obj, "metadata": {**meta, "annotations": {}}}
+    patched = json6902.apply_ops(obj, ops, where)
+    meta = patched.get("metadata")
+    if added and isinstance(meta, dict) and meta.get("annotations") == {}:
+        del meta["annotations"]
+    result: dict[str, Any] = metadata.normalise_numbers(patched)
+    return result
+
+
 def _retargeted(smp: dict[str, Any], res: Resource) -> dict[str, Any]:
-    """The patch as kustomize applies it to one selected target: with the target's
-    apiVersion (a patch written for a Deployment may select a Service by label)."""
+    """The patch as kustomize applies it to a selected target: with the target's
+    apiVersion (a patch written for a Deployment may select a Service by label), and
+    without empty label or annotation maps (kustomize drops them from the patch)."""
     copy = dict(smp)
     copy["apiVersion"] = res.obj.get("apiVersion")
     if copy["apiVersion"] is None:
         del copy["apiVersion"]
+    meta = copy.get("metadata")
+    if isinstance(meta, dict):
+        copy["metadata"] = {k: v for k, v in meta.items()
+                            if k not in ("labels", "annotations") or v}
     return copy
 
 
 def apply_smp_by_id(resources: ResourceList, smp: dict[str, Any], source: str,
-                    options: dict[str, Any]) -> None:
-    """Apply a strategic-merge patch to the one resource its own id names."""
+                    options: dict[str, Any], *, retarget: bool = False) -> None:
+    """Apply a strategic-merge patch to the one resource its own id names (``retarget``:
+    as ``patchesStrategicMerge`` applies it, like a targeted patch)."""
     meta = smp.get("metadata")
     meta = meta if isinstance(meta, dict) else {}
     rid = ResId(Gvk.of(smp), str(meta.get("name") or ""), str(meta.get("namespace") or ""))
@@ -162,7 +202,8 @@ def apply_smp_by_id(resources: ResourceList, smp: dict[str, Any], source: str,
     if len(matches) != 1:
         state = "no resource matches" if not matches else "multiple resources match"
         raise RenderError(f"{source}: {state} strategic merge patch {rid}")
-    _apply_smp(resources, matches[0], smp, options)
+    target = matches[0]
+    _apply_smp(resources, target, _retargeted(smp, target) if retarget else smp, options)
 
 
 def _apply_smp(resources: ResourceList, res: Resource, smp: dict[str, Any],

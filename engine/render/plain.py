@@ -20,7 +20,8 @@ MAX_DEPTH = 100
 def read_objects(reader: RepoReader, path: Path, source: str) -> list[dict[str, Any]]:
     """The objects of one manifest file (``kind: List`` expanded, empty documents skipped)."""
     objects: list[dict[str, Any]] = []
-    for doc in parse_documents(reader.read_text(path), source):
+    for doc in parse_documents(reader.read_text(path), source,
+                               string_metadata=("annotations",)):
         objects.extend(iter_objects(doc.value, f"{source}:{doc.line}"))
     reader.budget.add_objects(len(objects), source)
     return objects
