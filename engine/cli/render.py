@@ -1,14 +1,16 @@
 """``fleetsync render``: print what ``kustomize build`` prints, natively.
 
-``fleetsync render PATH`` renders a local directory; ``fleetsync render --repo URL
---revision REV --path P`` renders path P of a Git commit (the whole tree of that commit
-is the root that bounds every read).
+``fleetsync render PATH`` renders a local directory as ``kustomize build PATH`` does: it
+reaches the kustomization directories PATH names (``../../base``) anywhere in the Git work
+tree holding PATH (outside a work tree: anywhere), while files stay inside their own
+kustomization's directory (``Builder.file_ref``); ``--root`` bounds reads explicitly.
+``fleetsync render --repo URL --revision REV --path P`` renders path P of a Git commit
+(the whole tree of that commit is the root that bounds every read, as on the hub).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import tempfile
 from pathlib import Path
@@ -26,7 +28,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("path", type=Path, nargs="?", default=None,
                         help="kustomization or plain manifest directory")
     parser.add_argument("--root", type=Path, default=None,
-                        help="directory bounding every file read (default: PATH)")
+                        help="directory bounding every file read (default: the Git work "
+                             "tree holding PATH, else the filesystem root)")
     parser.add_argument("--recurse", action="store_true",
                         help="plain directories: include subdirectories")
     parser.add_argument("--repo", default=None, help="Git repository URL to render from")
@@ -44,14 +47,26 @@ def _render(args: argparse.Namespace) -> int:
     if args.repo is not None:
         objects = _render_from_git(args)
     elif args.path is not None:
-        objects = _build(args.path, args.root, args)
+        objects = _build(args.path, args.root or default_root(args.path), args)
     else:
         raise ConfigError("render: give a PATH or --repo URL")
     sys.stdout.write(render.to_yaml(objects))
     return 0
 
 
+def default_root(path: Path) -> Path:
+    """The root of a local render of ``path``: the nearest enclosing directory holding
+    ``.git`` (a work tree; ``.git`` may be a file in a linked work tree), else ``/``."""
+    start = path.resolve()
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return Path(start.anchor)
+
+
 def _render_from_git(args: argparse.Namespace) -> list[dict[str, Any]]:
+    import asyncio  # only Git renders need it: a local render starts without it
+
     from engine.source import GitSource
 
     with tempfile.TemporaryDirectory(prefix="fleetsync-render-") as scratch:
