@@ -40,12 +40,7 @@ def sort_options(value: Any, display: str) -> SortOptions:
     """The ``sortOptions`` field checked as kustomize checks it (None: legacy defaults)."""
     if value is None:
         return SortOptions()
-    if not isinstance(value, dict):
-        raise RenderError(f"{display}: sortOptions must be a mapping")
-    unknown = sorted(set(value) - {"order", "legacySortOptions"})
-    if unknown:
-        raise RenderError(f"{display}: invalid Kustomization: unknown field "
-                          f"'sortOptions.{unknown[0]}'")
+    _check_mapping(value, "sortOptions", {"order", "legacySortOptions"}, display)
     order, legacy = value.get("order"), value.get("legacySortOptions")
     if order not in ("fifo", "legacy"):
         raise RenderError(f"{display}: the field 'sortOptions.order' must be one of "
@@ -57,14 +52,19 @@ def sort_options(value: Any, display: str) -> SortOptions:
         return SortOptions(fifo=True)
     if legacy is None:
         return SortOptions()
-    if not isinstance(legacy, dict):
-        raise RenderError(f"{display}: sortOptions.legacySortOptions must be a mapping")
-    unknown = sorted(set(legacy) - {"orderFirst", "orderLast"})
-    if unknown:
-        raise RenderError(f"{display}: invalid Kustomization: unknown field "
-                          f"'sortOptions.legacySortOptions.{unknown[0]}'")
+    _check_mapping(legacy, "sortOptions.legacySortOptions", {"orderFirst", "orderLast"},
+                   display)
     return SortOptions(order_first=_kinds(legacy, "orderFirst", display),
                        order_last=_kinds(legacy, "orderLast", display))
+
+
+def _check_mapping(value: Any, field: str, known: set[str], display: str) -> None:
+    if not isinstance(value, dict):
+        raise RenderError(f"{display}: {field} must be a mapping")
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise RenderError(f"{display}: invalid Kustomization: unknown field "
+                          f"'{field}.{unknown[0]}'")
 
 
 def _kinds(legacy: dict[str, Any], field: str, display: str) -> tuple[str, ...]:
