@@ -9,7 +9,6 @@ with ``-o json``. An unreachable hub or an error answer is one line on stderr, e
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import re
 import sys
@@ -17,16 +16,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
 
-import orjson
-
-from engine.api.client import DEFAULT_TIMEOUT, HubClient, default_server
+from engine.cli import add_command
 
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``app`` command group."""
-    parser = sub.add_parser("app", help="list, inspect, sync and roll back apps of a hub")
+    parser = add_command(sub, "app")
     commands = parser.add_subparsers(dest="app_command", required=True, metavar="COMMAND")
     _command(commands, "list", "list apps with each cluster's sync and health")
     _command(commands, "get", "show one app: settings, status per cluster, resources", app=True)
@@ -66,16 +63,12 @@ def _command(
     parser = commands.add_parser(name, help=help, description=help)
     if app:
         parser.add_argument("app", help="application name")
+    # Defaults are filled in by the handler: the HTTP client is imported only to be used.
     parser.add_argument(
-        "--server",
-        default=default_server(),
-        help="hub URL (default $FLEETSYNC_SERVER or http://127.0.0.1:8080)",
+        "--server", help="hub URL (default $FLEETSYNC_SERVER or http://127.0.0.1:8080)"
     )
     parser.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT,
-        help=f"seconds to wait for the hub (default {DEFAULT_TIMEOUT:g})",
+        "--timeout", type=float, help="seconds to wait for the hub (default 10)"
     )
     parser.add_argument(
         "-o",
@@ -89,6 +82,10 @@ def _command(
 
 
 def _handle(args: argparse.Namespace) -> int:
+    import asyncio
+
+    import orjson
+
     body = asyncio.run(_request(args))
     if args.output == "json":
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -99,8 +96,12 @@ def _handle(args: argparse.Namespace) -> int:
 
 
 async def _request(args: argparse.Namespace) -> Any:
+    from engine.api.client import DEFAULT_TIMEOUT, HubClient, default_server
+
     user = os.environ.get("FLEETSYNC_USER") or "cli"
-    async with HubClient(args.server, user=user, timeout=args.timeout) as hub:
+    server = args.server or default_server()
+    timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    async with HubClient(server, user=user, timeout=timeout) as hub:
         command = args.app_command
         if command == "list":
             return await hub.get("/apps")

@@ -6,13 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from engine.cli import add_command
 from engine.local import demo as demo_mod
 from engine.local import fleet, toolchain
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``local`` command group."""
-    parser = sub.add_parser("local", help="run real local Kubernetes control planes")
+    parser = add_command(sub, "local")
     local_sub = parser.add_subparsers(dest="local_command", required=True, metavar="ACTION")
 
     build = local_sub.add_parser("build", help="build (or find cached) the pinned binaries")

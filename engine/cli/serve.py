@@ -8,16 +8,17 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import uvloop
+from engine.cli import add_command
 
-from engine.config import load_config
-from engine.hub.hub import Hub
+if TYPE_CHECKING:
+    from engine.hub.hub import Hub
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``serve`` command."""
-    parser = sub.add_parser("serve", help="run the hub: sync apps, serve API and dashboard")
+    parser = add_command(sub, "serve")
     parser.add_argument("--config", type=Path, default=Path("fleetsync.yaml"),
                         help="hub configuration (default ./fleetsync.yaml)")
     parser.add_argument("--log-level", default="INFO",
@@ -31,6 +32,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 def run_hub(config_path: Path, *, log_level: str) -> int:
     """Run the hub of ``config_path`` on uvloop until SIGINT or SIGTERM."""
+    import uvloop
+
+    from engine.config import load_config
+    from engine.hub.hub import Hub
+
     logging.basicConfig(level=log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = load_config(config_path)

@@ -15,25 +15,26 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine import render
-from engine.apply import SyncOptions, SyncResult, diff, sync
-from engine.clusters import ClusterPool, ClusterRegistry
-from engine.diff import format_diff
+from engine.cli import add_command
 from engine.errors import FleetsyncError
-from engine.local.fleet import REGISTRATION_FILE, default_directory
 from engine.model import OperationPhase, SyncStatus
+
+if TYPE_CHECKING:
+    from engine.apply import SyncResult
 
 
 def default_clusters_file() -> Path:
     """``$FLEETSYNC_CLUSTERS``, else the registration file of ``fleetsync local up``."""
+    from engine.local.fleet import REGISTRATION_FILE, default_directory
+
     return Path(os.environ.get("FLEETSYNC_CLUSTERS") or default_directory() / REGISTRATION_FILE)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``sync`` and ``diff`` commands."""
-    sync_parser = sub.add_parser("sync", help="apply a local directory to a cluster")
+    sync_parser = add_command(sub, "sync")
     _common(sync_parser)
     sync_parser.add_argument(
         "--prune",
@@ -69,9 +70,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="wait this long for every object to become healthy",
     )
     sync_parser.set_defaults(handler=_sync)
-    diff_parser = sub.add_parser(
-        "diff", help="show how a cluster differs from a local directory (exit 1 if it does)"
-    )
+    diff_parser = add_command(sub, "diff")
     _common(diff_parser)
     diff_parser.set_defaults(handler=_diff)
 
@@ -85,7 +84,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help=f"registration file (default {default_clusters_file()})",
+        help="registration file (default $FLEETSYNC_CLUSTERS, else the one"
+        " `fleetsync local up` writes)",
     )
     parser.add_argument(
         "--root",
@@ -118,6 +118,11 @@ def render_root(path: Path) -> Path:
 
 
 async def _run(args: argparse.Namespace, *, write: bool) -> SyncResult:
+    # Imported here, so that `sync --help` and `diff --help` start without the cluster client.
+    from engine import render
+    from engine.apply import SyncOptions, diff, sync
+    from engine.clusters import ClusterPool, ClusterRegistry
+
     registry = ClusterRegistry.load(args.clusters or default_clusters_file())
     path: Path = args.path
 
@@ -170,5 +175,7 @@ def _diff(args: argparse.Namespace) -> int:
         for cond in result.conditions:
             print(f"fleetsync: error: {cond.reason.value}: {cond.message}", file=sys.stderr)
         return 2
+    from engine.diff import format_diff
+
     sys.stdout.write(format_diff(result.diffs))
     return 0 if result.sync_status is SyncStatus.SYNCED else 1
