@@ -11,23 +11,17 @@ message). Both are ``FleetsyncError``s, so the CLI prints them as one line.
 
 from __future__ import annotations
 
-import os
 from types import TracebackType
 from typing import Any
 
 import aiohttp
 import orjson
 
-from engine.api.server import API, USER_HEADER
+from engine.api.protocol import API, DEFAULT_SERVER, DEFAULT_TIMEOUT, USER_HEADER, default_server
 from engine.errors import FleetsyncError
 
-DEFAULT_SERVER = "http://127.0.0.1:8080"
-DEFAULT_TIMEOUT = 10.0
-
-
-def default_server() -> str:
-    """``$FLEETSYNC_SERVER``, else the hub's default address on loopback."""
-    return os.environ.get("FLEETSYNC_SERVER") or DEFAULT_SERVER
+__all__ = ["DEFAULT_SERVER", "DEFAULT_TIMEOUT", "HubClient", "HubError", "HubUnreachable",
+           "default_server"]
 
 
 class HubUnreachable(FleetsyncError):

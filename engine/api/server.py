@@ -37,6 +37,7 @@ from aiohttp.typedefs import Middleware
 from engine.api import metrics, serialize
 from engine.api.control import Conflict, HubControl, InvalidRequest, NotFound
 from engine.api.hosts import AllowedHosts
+from engine.api.protocol import API, USER_HEADER
 from engine.api.views import AppView
 from engine.api.webhook import WEBHOOK_PATH
 from engine.errors import FleetsyncError
@@ -45,8 +46,6 @@ from engine.store import HistoryEntry, manual_trigger
 
 log = logging.getLogger(__name__)
 
-API = "/api/v1"
-USER_HEADER = "X-Fleetsync-User"
 DEFAULT_USER = "api"
 CONTROL_TIMEOUT = 30.0
 MAX_BODY = 64 * 1024

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from engine import render
+from engine.cli import add_command
 from engine.errors import ConfigError
 from engine.render.fallback import build_or_fallback
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``render`` command."""
-    parser = sub.add_parser(
-        "render", help="render a kustomization or manifest directory as multi-document YAML")
+    parser = add_command(sub, "render")
     parser.add_argument("path", type=Path, nargs="?", default=None,
                         help="kustomization or plain manifest directory")
     parser.add_argument("--root", type=Path, default=None,

@@ -160,7 +160,7 @@ def _diff_message(diff: ObjectDiff) -> str:
     changed = []
     for path in diff.paths[:5]:
         owner = next((a for a in diff.drift if a.path == path and a.manager), None)
-        changed.append(f"{path} (changed by {owner.manager})" if owner else path)
+        changed.append(f"{path} (changed by {owner.who})" if owner else path)
     return f"{diff.reason}: {', '.join(changed)}" if changed else diff.reason
 
 

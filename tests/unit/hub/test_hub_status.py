@@ -23,3 +23,14 @@ def test_the_hubs_own_directory_never_shows_in_a_condition() -> None:
     shown = st.without_path(message, data)
     assert data not in shown
     assert shown == "cannot list trees/ab12/0123abcd/overlays/dev; <dataDir> is full"
+
+
+def test_an_out_of_sync_message_names_the_manager_and_the_subresource() -> None:
+    from engine.diff.model import Attribution, ObjectDiff
+    from engine.model import ResourceKey, SyncStatus
+
+    diff = ObjectDiff(ResourceKey("apps", "Deployment", "web", "web"), SyncStatus.OUT_OF_SYNC,
+                      "Drift", paths=(".spec.replicas",),
+                      drift=(Attribution(".spec.replicas", "kubectl", "Update", None, "scale"),))
+    assert st._diff_message(diff) == (
+        "Drift: .spec.replicas (changed by kubectl via the scale subresource)")
