@@ -108,25 +108,16 @@ def app_name(path: Path) -> str:
     return name or "app"
 
 
-def render_root(path: Path) -> Path:
-    """The Git work tree holding ``path`` (so overlays may reach ``../../base``), else ``path``."""
-    start = path.absolute()
-    for directory in (start, *start.parents):
-        if (directory / ".git").exists():
-            return directory
-    return start
-
-
 async def _run(args: argparse.Namespace, *, write: bool) -> SyncResult:
     # Imported here, so that `sync --help` and `diff --help` start without the cluster client.
     from engine import render
     from engine.apply import SyncOptions, diff, sync
+    from engine.cli.render import default_root
     from engine.clusters import ClusterPool, ClusterRegistry
 
     registry = ClusterRegistry.load(args.clusters or default_clusters_file())
     path: Path = args.path
-
-    root: Path = args.root or render_root(path)
+    root: Path = args.root or default_root(path)
 
     async def rendered() -> Sequence[Mapping[str, Any]]:
         return await asyncio.to_thread(render.build, path, root=root)
