@@ -20,14 +20,17 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from engine.render import customfields, generators, metadata, nameref, order, patches, transformers
 from engine.render import fieldspecs as fs
-from engine.render import generators, metadata, nameref, order, patches, transformers
+from engine.render import vars as variables
+from engine.render.accumulator import Accumulator, configure
 from engine.render.budget import RenderBudget
+from engine.render.configurations import TransformerConfig
 from engine.render.errors import RenderError, SecurityError, UnsupportedFieldError
 from engine.render.kustomization import Kustomization, find_file, load
-from engine.render.loader import RepoReader, check_object_count
+from engine.render.loader import RepoReader, check_object_count, parse_documents
 from engine.render.plain import read_objects
-from engine.render.replacements import apply_replacements
+from engine.render.replacements import apply_replacements, expand_entries, loaded_replacements
 from engine.render.resources import Resource, ResourceList
 from engine.render.transformers import as_string_map, scalar_string
 
@@ -42,7 +45,7 @@ class Builder:
         self.reader = reader
         self.budget: RenderBudget = reader.budget
         self._stack: list[Path] = []
-        self._built: dict[Path, ResourceList] = {}  # directories built as resources
+        self._built: dict[Path, Accumulator] = {}  # directories built as resources
 
     def build_top(self, directory: Path) -> list[dict[str, Any]]:
         """The rendered objects of the kustomization in ``directory`` (a Component too:
@@ -56,6 +59,10 @@ class Builder:
                 res.name = f"{res.name}-{suffix}"
         nameref.check_role_binding_subjects(resources)
         nameref.fix_references(resources, step=self.budget.check)
+        customfields.fix_references(resources, resources.config.name_references,
+                                    step=self.budget.check)
+        variables.resolve(resources, resources.variables,
+                          variables.reference_specs(resources.config), step=self.budget.check)
         kept = [r for r in resources
                 if transformers.scalar_string(r.annotations().get(LOCAL_CONFIG)) != "true"]
         sorting = order.sort_options(top.fields.get("sortOptions") if top else None,
@@ -69,7 +76,7 @@ class Builder:
         return load(self.reader, directory, file) if file else None
 
     def build_directory(self, directory: Path, *, component: bool,
-                        into: ResourceList | None = None) -> ResourceList:
+                        into: Accumulator | None = None) -> Accumulator:
         """Accumulate one kustomization directory (a component works on ``into``)."""
         real = self.reader.resolve(directory)
         self.budget.visit(self.reader.display(real))
@@ -94,34 +101,39 @@ class Builder:
         nested = bool(self._stack)
         self._stack.append(real)
         try:
-            result = self._accumulate(kust, into if into is not None else ResourceList())
+            result = self._accumulate(kust, into if into is not None else Accumulator())
         finally:
             self._stack.pop()
         if nested and not component:  # the top directory cannot be listed again (a cycle)
             self._built[real] = result.copy()
         return result
 
-    def _accumulate(self, kust: Kustomization, ra: ResourceList) -> ResourceList:
+    def _accumulate(self, kust: Kustomization, ra: Accumulator) -> Accumulator:
         add = ra.adder()  # nothing renames the resources already in ``ra`` during this loop
         for entry in kust.list("resources") + kust.list("bases"):
             self.budget.check(kust.display)
-            self._add_resource(kust, scalar_string(entry), add)
+            self._add_resource(kust, scalar_string(entry), add, ra)
+        configure(ra, kust, self.read_ref, step=self.budget.check)
         self._run_generators(kust, ra)
         for entry in kust.list("components"):
             ra = self.build_directory(self._directory_ref(kust, scalar_string(entry)),
                                       component=True, into=ra)
         self._run_transformers(kust, ra)
+        variables.declare(ra, ra.variables, variables.parse_vars(kust.list("vars"), kust.display),
+                          kust.display)
         check_object_count(len(ra), kust.display)
         return ra
 
     def _add_resource(self, kust: Kustomization, entry: str,
-                      add: Callable[[Iterable[Resource]], None]) -> None:
+                      add: Callable[[Iterable[Resource]], None], ra: Accumulator) -> None:
         if "://" in entry or entry.startswith(("github.com/", "git@")):
             raise UnsupportedFieldError(
                 f"{kust.display}: remote resource {entry!r} is not supported")
         path = kust.directory / entry
         if self._is_dir(kust, entry, "resources"):
-            add(self.build_directory(path, component=False))
+            child = self.build_directory(path, component=False)
+            ra.absorb(child, kust.display)
+            add(child)
             return
         file = self.file_ref(kust, entry)
         source = self.reader.display(file)
@@ -152,6 +164,15 @@ class Builder:
         if not real.is_file():
             raise RenderError(f"{kust.display}: '{entry}' is not a file or directory")
         return real
+
+    def read_ref(self, kust: Kustomization, field: str, entry: str) -> tuple[str, str]:
+        """(text, name for messages) of a file that ``field`` of a kustomization names:
+        inside the kustomization's directory, never remote."""
+        if "://" in entry:
+            raise RenderError(f"{kust.display}: {field}: remote file {entry!r} is not "
+                              "supported (renders have no network)")
+        file = self.file_ref(kust, entry)
+        return self.reader.read_text(file), self.reader.display(file)
 
     def _directory_ref(self, kust: Kustomization, entry: str) -> Path:
         if not self._is_dir(kust, entry, "components"):
@@ -185,7 +206,7 @@ class Builder:
             return patches.PatchText(self.reader.read_text(file), self.reader.display(file))
         raise RenderError(f"{kust.display}: {field}: must specify one of patch and path")
 
-    def _run_transformers(self, kust: Kustomization, ra: ResourceList) -> None:
+    def _run_transformers(self, kust: Kustomization, ra: Accumulator) -> None:
         for item in kust.list("patchesStrategicMerge"):
             self.budget.check(kust.display)
             text = scalar_string(item)
@@ -202,13 +223,15 @@ class Builder:
             patches.apply_patch_entry(ra, self._patch_text(kust, entry, "patches"),
                                       entry.get("target"), entry.get("options") or {})
         if kust.text("namespace"):
-            transformers.set_namespace(ra, kust.text("namespace"))
+            customfields.set_namespace(ra, kust.text("namespace"), ra.config)
         if kust.text("namePrefix") or kust.text("nameSuffix"):
-            transformers.add_prefix_suffix(ra, kust.text("namePrefix"), kust.text("nameSuffix"))
+            customfields.prefix_suffix(ra, kust.text("namePrefix"), kust.text("nameSuffix"),
+                                       ra.config)
             ra.check_unique("name prefix/suffix")
         self._labels(kust, ra)
-        transformers.add_annotations(
-            ra, as_string_map(kust.fields.get("commonAnnotations"), "commonAnnotations"))
+        customfields.add_annotations(
+            ra, as_string_map(kust.fields.get("commonAnnotations"), "commonAnnotations"),
+            ra.config)
         for entry in kust.list("patchesJson6902"):
             self.budget.check(kust.display)
             if not isinstance(entry, dict) or not entry.get("target"):
@@ -217,15 +240,21 @@ class Builder:
                                       entry["target"], {})
         for replica in kust.list("replicas"):
             self.budget.check(kust.display)
-            transformers.set_replicas(ra, replica)
+            customfields.set_replicas(ra, replica, ra.config)
         for image in kust.list("images") + kust.list("imageTags"):
             self.budget.check(kust.display)
-            transformers.set_images(ra, image)
+            customfields.set_images(ra, image, ra.config)
         if kust.list("replacements"):
-            apply_replacements(ra, kust.list("replacements"), kust.display,
-                               step=self.budget.check)
+            entries = expand_entries(kust.list("replacements"), kust.display,
+                                     lambda path: self._replacements_file(kust, path))
+            apply_replacements(ra, entries, step=self.budget.check)
 
-    def _labels(self, kust: Kustomization, ra: ResourceList) -> None:
+    def _replacements_file(self, kust: Kustomization, path: str) -> list[Any]:
+        text, source = self.read_ref(kust, "replacements", path)
+        docs = parse_documents(text, source)
+        return loaded_replacements(docs[0].value if docs else None, source)
+
+    def _labels(self, kust: Kustomization, ra: Accumulator) -> None:
         common = as_string_map(kust.fields.get("commonLabels"), "commonLabels")
         for entry in kust.list("labels"):
             self.budget.check(kust.display)
@@ -236,21 +265,23 @@ class Builder:
             if clash:
                 raise RenderError(f"{kust.display}: label name '{sorted(clash)[0]}' exists in "
                                   "both commonLabels and labels")
-            transformers.add_labels(ra, pairs, _label_specs(entry, kust.display))
-        transformers.add_labels(ra, common, fs.COMMON_LABELS)
+            transformers.add_labels(ra, pairs, _label_specs(entry, kust.display, ra.config))
+        transformers.add_labels(ra, common, ra.config.effective("commonLabels"))
 
 
-def _label_specs(entry: dict[str, Any], display: str) -> tuple[fs.FieldSpec, ...]:
+def _label_specs(entry: dict[str, Any], display: str,
+                 config: TransformerConfig) -> tuple[fs.FieldSpec, ...]:
     extra = tuple(
         fs.FieldSpec(str(s.get("path")), kind=str(s.get("kind") or ""),
                      group=str(s.get("group") or ""), version=str(s.get("version") or ""),
                      create=bool(s.get("create")))
         for s in entry.get("fields") or [] if isinstance(s, dict) and s.get("path"))
+    extra += config.effective("labels")
     if entry.get("includeSelectors"):
-        return extra + fs.COMMON_LABELS
+        return extra + config.effective("commonLabels")
     specs = extra
     if entry.get("includeTemplates"):
-        specs += fs.TEMPLATE_LABELS + fs.VOLUME_CLAIM_LABELS
+        specs += config.effective("templateLabels")
     elif entry.get("includeVolumeClaimTemplates"):
         specs += fs.VOLUME_CLAIM_LABELS
     specs += (fs.FieldSpec("metadata/labels", create=True),)
@@ -300,3 +331,5 @@ def _absorb(ra: ResourceList, res: Resource, display: str) -> None:
     res.source = old.source
     index = ra.items.index(old)
     ra.items[index] = res
+    if isinstance(ra, Accumulator):
+        ra.variables.retarget(old, res)

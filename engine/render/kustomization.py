@@ -16,17 +16,18 @@ SUPPORTED_FIELDS = frozenset({
     "nameSuffix", "namespace", "commonLabels", "labels", "commonAnnotations", "images",
     "imageTags", "replicas", "patches", "patchesStrategicMerge", "patchesJson6902",
     "configMapGenerator", "secretGenerator", "generatorOptions", "replacements",
-    "sortOptions", "buildMetadata",
+    "sortOptions", "buildMetadata", "vars", "configurations", "crds",
 })
 # Fields of kustomize's schema that the native renderer does not implement.
 KNOWN_UNSUPPORTED = frozenset({
-    "vars", "crds", "configurations", "generators", "transformers", "validators",
+    "generators", "transformers", "validators",
     "helmCharts", "helmGlobals", "helmChartInflationGenerator", "openapi",
 })
 
 _LIST_FIELDS = ("resources", "bases", "components", "labels", "images", "imageTags",
                 "replicas", "patches", "patchesStrategicMerge", "patchesJson6902",
-                "configMapGenerator", "secretGenerator", "replacements")
+                "configMapGenerator", "secretGenerator", "replacements", "vars",
+                "configurations", "crds")
 _MAP_FIELDS = ("commonLabels", "commonAnnotations", "generatorOptions", "metadata")
 
 
@@ -79,8 +80,21 @@ def load(reader: RepoReader, directory: Path, file: Path) -> Kustomization:
     fields = docs[0].value
     if not isinstance(fields, dict):
         raise RenderError(f"{display}: a kustomization must be a mapping")
+    fields = _canonical_names(fields)
     _validate(fields, display)
     return Kustomization(directory, file, display, fields)
+
+
+_CANONICAL = {name.lower(): name for name in SUPPORTED_FIELDS | KNOWN_UNSUPPORTED}
+
+
+def _canonical_names(fields: dict[str, Any]) -> dict[str, Any]:
+    """Field names as kustomize's JSON decoding matches them, case-insensitively:
+    ``nameprefix`` is ``namePrefix`` (two spellings of one field: the last one wins)."""
+    result: dict[str, Any] = {}
+    for name, value in fields.items():
+        result[_CANONICAL.get(str(name).lower(), name)] = value
+    return result
 
 
 def _validate(fields: dict[str, Any], display: str) -> None:
@@ -126,7 +140,7 @@ def _check_string_types(fields: dict[str, Any], display: str) -> None:
 
     for name in ("namePrefix", "nameSuffix", "namespace"):
         strings(fields.get(name), name)
-    for name in ("resources", "bases", "components"):
+    for name in ("resources", "bases", "components", "configurations", "crds"):
         for item in fields.get(name) or []:
             strings(item, name)
     string_map(fields.get("commonLabels"), "commonLabels")

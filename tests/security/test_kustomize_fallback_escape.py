@@ -36,7 +36,7 @@ from engine.render.fallback import build_or_fallback
 from tests.security.test_render_guards import write
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: v\n"
-VARS = "vars: []\n"  # unsupported natively: sends the app to the binary
+UNSUPPORTED = "helmGlobals: {}\n"  # unsupported natively: sends the app to the binary
 
 
 def _kustomize() -> str | None:
@@ -67,7 +67,7 @@ def tenants(tmp_path: Path) -> tuple[Path, Path]:
     return mine, other
 
 
-def app(root: Path, resources: list[str], extra: str = VARS) -> Path:
+def app(root: Path, resources: list[str], extra: str = UNSUPPORTED) -> Path:
     write(root, {"app/cm.yaml": CM.format(name="mine"),
                  "app/kustomization.yaml": f"resources: {['cm.yaml', *resources]}\n{extra}"})
     return root / "app"
@@ -113,8 +113,8 @@ REMOTE = {
 @pytest.mark.parametrize("name", list(REMOTE))
 def test_remote_entry_is_refused_before_the_binary_runs(
         tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(tmp_path, {"base/kustomization.yaml": REMOTE[name] + VARS,
-                     "app/kustomization.yaml": "resources: [../base]\n" + VARS})
+    write(tmp_path, {"base/kustomization.yaml": REMOTE[name] + UNSUPPORTED,
+                     "app/kustomization.yaml": "resources: [../base]\n" + UNSUPPORTED})
     monkeypatch.setattr(fallback, "run_kustomize", _must_not_run)
     with pytest.raises(SecurityError, match=r"^base/kustomization.yaml: .* is remote"):
         build_or_fallback(tmp_path / "app", root=tmp_path, kustomize="/no/kustomize")
@@ -304,7 +304,8 @@ def test_sandbox_output_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_fallback_renders_in_the_sandbox_and_records_reads(tmp_path: Path) -> None:
     write(tmp_path, {"base/kustomization.yaml": "resources: [cm.yaml]\n",
                      "base/cm.yaml": CM.format(name="base"),
-                     "app/kustomization.yaml": "resources: [../base]\nnamePrefix: p-\n" + VARS})
+                     "app/kustomization.yaml":
+                         "resources: [../base]\nnamePrefix: p-\n" + UNSUPPORTED})
     reads: set[str] = set()
     objects = build_or_fallback(tmp_path / "app", root=tmp_path, kustomize=KUSTOMIZE,
                                 reads=reads)

@@ -141,7 +141,7 @@ def test_unexpected_errors_are_named_relative(tree: Path,
 
 
 def test_fallback_errors_are_named_relative(tree: Path) -> None:
-    write(tree, {"app/kustomization.yaml": "vars: []\nresources: [https://x.example/a.yaml]\n"})
+    write(tree, {"app/kustomization.yaml": "helmGlobals: {}\nresources: [https://x.example/a.yaml]\n"})
     with pytest.raises(RenderError) as info:
         build_or_fallback(tree / "app", root=tree, kustomize="/no/kustomize")
     _check(str(info.value), tree, "app/kustomization.yaml")
@@ -150,7 +150,7 @@ def test_fallback_errors_are_named_relative(tree: Path) -> None:
 @pytest.mark.skipif(KUSTOMIZE is None or find_bwrap() is None,
                     reason="needs the built kustomize and bwrap")
 def test_kustomize_binary_errors_are_named_relative(tree: Path) -> None:
-    write(tree, {"app/kustomization.yaml": "vars: []\nresources: [gone.yaml]\n"})
+    write(tree, {"app/kustomization.yaml": "helmGlobals: {}\nresources: [gone.yaml]\n"})
     with pytest.raises(RenderError) as info:
         build_or_fallback(tree / "app", root=tree, kustomize=KUSTOMIZE)
     _check(str(info.value), tree, "app")

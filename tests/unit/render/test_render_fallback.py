@@ -10,11 +10,10 @@ import pytest
 from engine.render import UnsupportedFieldError
 from engine.render.fallback import build_or_fallback
 
-VARS = """resources: [cm.yaml]
-vars:
-- name: MODE
-  objref: {kind: ConfigMap, name: cm, apiVersion: v1}
-  fieldref: {fieldpath: data.mode}
+HELM = """resources: [cm.yaml]
+helmCharts:
+- name: minecraft
+  repo: https://itzg.github.io/minecraft-server-charts
 """
 
 
@@ -22,12 +21,12 @@ vars:
 def app(tmp_path: Path) -> Path:
     (tmp_path / "cm.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  mode: fast\n")
-    (tmp_path / "kustomization.yaml").write_text(VARS)
+    (tmp_path / "kustomization.yaml").write_text(HELM)
     return tmp_path
 
 
 def test_unsupported_field_is_an_error_without_a_binary(app: Path) -> None:
-    with pytest.raises(UnsupportedFieldError, match="vars"):
+    with pytest.raises(UnsupportedFieldError, match="helmCharts"):
         build_or_fallback(app)
 
 
