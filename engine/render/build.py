@@ -25,6 +25,7 @@ from engine.render import fieldspecs as fs
 from engine.render import vars as variables
 from engine.render.accumulator import Accumulator, configure
 from engine.render.budget import RenderBudget
+from engine.render.buildmetadata import ORIGIN, Tracking
 from engine.render.configurations import TransformerConfig
 from engine.render.errors import RenderError, SecurityError, UnsupportedFieldError
 from engine.render.kustomization import Kustomization, find_file, load
@@ -46,11 +47,14 @@ class Builder:
         self.budget: RenderBudget = reader.budget
         self._stack: list[Path] = []
         self._built: dict[Path, Accumulator] = {}  # directories built as resources
+        self.tracking = Tracking(frozenset(), Path())  # the top's buildMetadata
 
     def build_top(self, directory: Path) -> list[dict[str, Any]]:
         """The rendered objects of the kustomization in ``directory`` (a Component too:
         kustomize builds one directly, on an empty set of resources)."""
         top = self._kustomization(directory)
+        if top is not None:
+            self.tracking = Tracking.of(top.list("buildMetadata"), directory, top.display)
         resources = self.build_directory(directory, component=bool(top and top.is_component))
         for res in resources:
             if res.needs_hash:
@@ -67,6 +71,7 @@ class Builder:
                 if transformers.scalar_string(r.annotations().get(LOCAL_CONFIG)) != "true"]
         sorting = order.sort_options(top.fields.get("sortOptions") if top else None,
                                      top.display if top else self.reader.display(directory))
+        self.tracking.finish(kept)
         for res in kept:
             metadata.stringify_annotations(res.obj)
         return [r.obj for r in order.output_order(kept, sorting)]
@@ -119,6 +124,7 @@ class Builder:
             ra = self.build_directory(self._directory_ref(kust, scalar_string(entry)),
                                       component=True, into=ra)
         self._run_transformers(kust, ra)
+        self.tracking.transformed(ra, kust.file, kust.fields)
         variables.declare(ra, ra.variables, variables.parse_vars(kust.list("vars"), kust.display),
                           kust.display)
         check_object_count(len(ra), kust.display)
@@ -141,6 +147,7 @@ class Builder:
         for obj in read_objects(self.reader, file, source):
             _check_object(obj, source)
             loaded.append(Resource(obj, source=source))
+        self.tracking.loaded(loaded, path)
         add(loaded)
 
     def _is_dir(self, kust: Kustomization, entry: str, field: str) -> bool:
@@ -188,7 +195,9 @@ class Builder:
                 if not isinstance(args, dict):
                     raise RenderError(f"{kust.display}: {field} entries must be mappings")
                 self.budget.add_objects(1, kust.display)
-                _absorb(ra, generators.generate(args, kind, options, source), kust.display)
+                generated = generators.generate(args, kind, options, source)
+                self.tracking.generated(generated, kust.file, field)
+                _absorb(ra, generated, kust.display)
 
     def _inside(self, kust: Kustomization, path: Path) -> Path:
         return self.file_ref(kust, str(path.relative_to(kust.directory))
@@ -313,6 +322,8 @@ def _absorb(ra: ResourceList, res: Resource, display: str) -> None:
     meta = res.metadata
     meta["labels"] = {**old.labels(), **res.labels()}
     meta["annotations"] = {**old.annotations(), **res.annotations()}
+    if res.behavior == "merge" and ORIGIN in old.annotations():  # kustomize keeps the first
+        meta["annotations"][ORIGIN] = old.annotations()[ORIGIN]
     for key in ("labels", "annotations"):
         if not meta[key]:
             del meta[key]

@@ -27,7 +27,7 @@ KNOWN_UNSUPPORTED = frozenset({
 _LIST_FIELDS = ("resources", "bases", "components", "labels", "images", "imageTags",
                 "replicas", "patches", "patchesStrategicMerge", "patchesJson6902",
                 "configMapGenerator", "secretGenerator", "replacements", "vars",
-                "configurations", "crds")
+                "configurations", "crds", "buildMetadata")
 _MAP_FIELDS = ("commonLabels", "commonAnnotations", "generatorOptions", "metadata")
 
 
@@ -120,8 +120,6 @@ def _validate(fields: dict[str, Any], display: str) -> None:
         if fields.get(name) is not None and not isinstance(fields[name], dict):
             raise RenderError(f"{display}: field {name!r} must be a mapping")
     # sortOptions is checked where it is used: only the top kustomization's (order.py).
-    if fields.get("buildMetadata"):
-        raise UnsupportedFieldError(f"{display}: field 'buildMetadata' is not supported")
     _check_string_types(fields, display)
 
 
