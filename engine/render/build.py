@@ -16,6 +16,7 @@ render's ``RenderBudget``.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from engine.render.configurations import TransformerConfig
 from engine.render.errors import RenderError, SecurityError, UnsupportedFieldError
 from engine.render.kustomization import Kustomization, find_file, load
 from engine.render.loader import RepoReader, check_object_count, parse_documents
+from engine.render.openapi import SchemaState
 from engine.render.plain import read_objects
 from engine.render.replacements import apply_replacements, expand_entries, loaded_replacements
 from engine.render.resources import Resource, ResourceList
@@ -48,10 +50,15 @@ class Builder:
         self._stack: list[Path] = []
         self._built: dict[Path, Accumulator] = {}  # directories built as resources
         self.tracking = Tracking(frozenset(), Path())  # the top's buildMetadata
+        self.openapi = SchemaState()  # the build's openapi schema, once one is named
 
     def build_top(self, directory: Path) -> list[dict[str, Any]]:
         """The rendered objects of the kustomization in ``directory`` (a Component too:
         kustomize builds one directly, on an empty set of resources)."""
+        # In a context of its own: the openapi schema a render selects ends with it.
+        return contextvars.copy_context().run(self._build_top, directory)
+
+    def _build_top(self, directory: Path) -> list[dict[str, Any]]:
         top = self._kustomization(directory)
         if top is not None:
             self.tracking = Tracking.of(top.list("buildMetadata"), directory, top.display)
@@ -103,6 +110,8 @@ class Builder:
             raise RenderError(f"{kust.display}: expected kind 'Component' for a component")
         if not component and kust.is_component:
             raise RenderError(f"{kust.display}: a Component may only be used in components")
+        self.openapi.declare(kust.fields.get("openapi"), kust.display,
+                             lambda path: self.read_ref(kust, "openapi", path))
         nested = bool(self._stack)
         self._stack.append(real)
         try:
@@ -148,6 +157,7 @@ class Builder:
             _check_object(obj, source)
             loaded.append(Resource(obj, source=source))
         self.tracking.loaded(loaded, path)
+        self.openapi.loaded(loaded)
         add(loaded)
 
     def _is_dir(self, kust: Kustomization, entry: str, field: str) -> bool:
@@ -216,6 +226,8 @@ class Builder:
         raise RenderError(f"{kust.display}: {field}: must specify one of patch and path")
 
     def _run_transformers(self, kust: Kustomization, ra: Accumulator) -> None:
+        if kust.list("patchesStrategicMerge") or kust.list("patches"):
+            self.openapi.patched()
         for item in kust.list("patchesStrategicMerge"):
             self.budget.check(kust.display)
             text = scalar_string(item)

@@ -16,19 +16,19 @@ SUPPORTED_FIELDS = frozenset({
     "nameSuffix", "namespace", "commonLabels", "labels", "commonAnnotations", "images",
     "imageTags", "replicas", "patches", "patchesStrategicMerge", "patchesJson6902",
     "configMapGenerator", "secretGenerator", "generatorOptions", "replacements",
-    "sortOptions", "buildMetadata", "vars", "configurations", "crds",
+    "sortOptions", "buildMetadata", "vars", "configurations", "crds", "openapi",
 })
 # Fields of kustomize's schema that the native renderer does not implement.
 KNOWN_UNSUPPORTED = frozenset({
     "generators", "transformers", "validators",
-    "helmCharts", "helmGlobals", "helmChartInflationGenerator", "openapi",
+    "helmCharts", "helmGlobals", "helmChartInflationGenerator",
 })
 
 _LIST_FIELDS = ("resources", "bases", "components", "labels", "images", "imageTags",
                 "replicas", "patches", "patchesStrategicMerge", "patchesJson6902",
                 "configMapGenerator", "secretGenerator", "replacements", "vars",
                 "configurations", "crds", "buildMetadata")
-_MAP_FIELDS = ("commonLabels", "commonAnnotations", "generatorOptions", "metadata")
+_MAP_FIELDS = ("commonLabels", "commonAnnotations", "generatorOptions", "metadata", "openapi")
 
 
 @dataclass
@@ -143,6 +143,7 @@ def _check_string_types(fields: dict[str, Any], display: str) -> None:
             strings(item, name)
     string_map(fields.get("commonLabels"), "commonLabels")
     string_map(fields.get("commonAnnotations"), "commonAnnotations")
+    string_map(fields.get("openapi"), "openapi")
     for entry in fields.get("labels") or []:
         if isinstance(entry, dict):
             string_map(entry.get("pairs"), "labels.pairs")

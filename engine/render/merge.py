@@ -8,12 +8,14 @@ patch directives ``$patch: replace|delete|merge``, ``$retainKeys`` and
 Element order follows kustomize's merge: for single-key lists the patch's elements
 first, in patch order, then the target's remaining elements; for lists keyed by
 several fields (ports) new elements first, then the target's in their order. Kinds
-outside the built-in API groups merge as an RFC 7386 JSON merge patch.
+outside the built-in API groups merge as an RFC 7386 JSON merge patch. A render's custom
+OpenAPI schema (``openapi``) decides instead, for the kinds it describes (see ``openapi``).
 """
 
 from __future__ import annotations
 
 import copy
+from contextvars import ContextVar
 from typing import Any
 
 from engine.render.errors import RenderError
@@ -40,6 +42,11 @@ _MERGE_KEYS: dict[str, tuple[str, ...]] = {
 }
 _PRIMITIVE_MERGE = frozenset({"finalizers"})
 
+# The render's custom OpenAPI schema (an ``openapi.Selection``, from the kustomization field
+# ``openapi``); None: kustomize's built-in schema, which the tables above follow.
+CUSTOM_SCHEMA: ContextVar[Any] = ContextVar("custom_schema", default=None)
+_KIND_SCHEMA: ContextVar[Any] = ContextVar("kind_schema", default=None)  # of the target
+
 DELETE = object()
 
 
@@ -53,7 +60,15 @@ def apply_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]
     if patch.get("$patch") == "delete":
         return None
     patch = copy.deepcopy(patch)
-    if is_builtin(Gvk.of(target)):
+    gvk, custom = Gvk.of(target), CUSTOM_SCHEMA.get()
+    kind = custom.schema.kind(gvk) if custom is not None else None
+    if kind is not None:
+        token = _KIND_SCHEMA.set(kind)
+        try:
+            merged = merge_map(copy.deepcopy(target), patch, path=())
+        finally:
+            _KIND_SCHEMA.reset(token)
+    elif is_builtin(gvk) and (custom is None or custom.keeps_built_in):
         merged = merge_map(copy.deepcopy(target), patch, path=())
     else:
         merged = json_merge(copy.deepcopy(target), patch)
@@ -126,11 +141,27 @@ def merge_list(target: list[Any], patch: list[Any], path: tuple[str, ...]) -> li
     """Merge two lists by the strategy of the field at ``path``."""
     if any(isinstance(v, dict) and v.get("$patch") == "replace" and len(v) == 1 for v in patch):
         return [_strip_directives(v) for v in patch if not _is_directive_item(v)]
+    kind = _KIND_SCHEMA.get()
+    if kind is not None:
+        return _merge_by_schema(target, patch, path, kind.list_strategy(path))
     field = path[-1] if path else ""
     keys = _MERGE_KEYS.get(field)
     if field == "ports":
         keys = ("containerPort", "protocol") if _in_container(path) else ("port", "protocol")
     if field in _PRIMITIVE_MERGE:
+        return _merge_primitives(target, patch)
+    if keys is None or not all(isinstance(v, dict) for v in [*target, *patch]):
+        return [_strip_directives(v) for v in patch if not _is_directive_item(v)]
+    if len(keys) > 1:
+        return _merge_by_keys_in_place(target, patch, keys, path)
+    return _merge_by_key(target, patch, keys[0], path)
+
+
+def _merge_by_schema(target: list[Any], patch: list[Any], path: tuple[str, ...],
+                     strategy: Any) -> list[Any]:
+    """Merge two lists as a custom schema says (``openapi.ListStrategy``; None: replace)."""
+    keys = strategy.keys if strategy is not None else None
+    if keys == ():
         return _merge_primitives(target, patch)
     if keys is None or not all(isinstance(v, dict) for v in [*target, *patch]):
         return [_strip_directives(v) for v in patch if not _is_directive_item(v)]
