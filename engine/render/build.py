@@ -21,7 +21,16 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from engine.render import customfields, generators, metadata, nameref, order, patches, transformers
+from engine.render import (
+    customfields,
+    generators,
+    metadata,
+    nameref,
+    order,
+    patches,
+    plugins,
+    transformers,
+)
 from engine.render import fieldspecs as fs
 from engine.render import vars as variables
 from engine.render.accumulator import Accumulator, configure
@@ -129,11 +138,14 @@ class Builder:
             self._add_resource(kust, scalar_string(entry), add, ra)
         configure(ra, kust, self.read_ref, step=self.budget.check)
         self._run_generators(kust, ra)
+        self._run_plugins(kust, ra, "generators")
         for entry in kust.list("components"):
             ra = self.build_directory(self._directory_ref(kust, scalar_string(entry)),
                                       component=True, into=ra)
         self._run_transformers(kust, ra)
-        self.tracking.transformed(ra, kust.file, kust.fields)
+        configs = self._run_plugins(kust, ra, "transformers")
+        self._run_plugins(kust, ra, "validators")
+        self.tracking.transformed(ra, kust.file, kust.fields, configs)
         variables.declare(ra, ra.variables, variables.parse_vars(kust.list("vars"), kust.display),
                           kust.display)
         check_object_count(len(ra), kust.display)
@@ -196,10 +208,50 @@ class Builder:
             raise RenderError(f"{kust.display}: '{entry}' is not a directory")
         return kust.directory / entry
 
+    def _run_plugins(self, kust: Kustomization, ra: Accumulator, field: str) -> list[Resource]:
+        """Run the built-in plugins a ``generators``, ``transformers`` or ``validators``
+        field configures; the configs, in order."""
+        configs = self._plugin_configs(kust, field) if kust.list(field) else []
+        ctx = plugins.Context(kust.display, lambda path: self.read_ref(kust, field, path),
+                              self._data_source(kust), self.budget.check)
+        for config in configs:
+            if field == "generators":
+                for made in plugins.generate(config, ctx):
+                    self.budget.add_objects(1, kust.display)
+                    self.tracking.generated_by(made, config)
+                    _absorb(ra, made, kust.display)
+            elif field == "transformers":
+                plugins.transform(ra, config, ctx)
+            else:
+                plugins.validate(ra, config, ctx)
+        return configs
+
+    def _plugin_configs(self, kust: Kustomization, field: str) -> list[Resource]:
+        """Plugin configs: inline YAML, files, or the output of kustomization directories."""
+        configs = Accumulator()
+        add = configs.adder()
+        for entry in kust.list(field):
+            self.budget.check(kust.display)
+            text = scalar_string(entry)
+            inline = plugins.inline_configs(text, f"{kust.display}: {field}")
+            if inline is None:
+                self._add_resource(kust, text, add, configs)
+                continue
+            loaded = []
+            for obj in inline:
+                _check_object(obj, f"{kust.display}: {field}")
+                loaded.append(Resource(obj, source=kust.display))
+            self.tracking.loaded(loaded, kust.file)
+            add(loaded)
+        return list(configs)
+
+    def _data_source(self, kust: Kustomization) -> generators.DataSource:
+        return generators.DataSource(
+            kust.directory, lambda p: self.reader.read_bytes(self._inside(kust, p)), kust.display)
+
     def _run_generators(self, kust: Kustomization, ra: ResourceList) -> None:
         options = kust.fields.get("generatorOptions")
-        source = generators.DataSource(
-            kust.directory, lambda p: self.reader.read_bytes(self._inside(kust, p)), kust.display)
+        source = self._data_source(kust)
         for field, kind in (("configMapGenerator", "ConfigMap"), ("secretGenerator", "Secret")):
             for args in kust.list(field):
                 if not isinstance(args, dict):

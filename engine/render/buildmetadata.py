@@ -80,13 +80,21 @@ class Tracking:
             _annotations(res)[ORIGIN] = _dump(self._configured(kustomization,
                                                                _GENERATORS[field]))
 
+    def generated_by(self, res: Resource, config: Resource) -> None:
+        """Mark an object made by a generator plugin with the plugin's origin."""
+        origin = _plugin_origin(config)
+        if self.active and origin is not None and ORIGIN not in res.annotations():
+            _annotations(res)[ORIGIN] = _dump(origin)
+
     def transformed(self, resources: Iterable[Resource], kustomization: Path,
-                    fields: dict[str, Any]) -> None:
-        """Record the built-in transformers a kustomization configures on every object."""
+                    fields: dict[str, Any], plugins: Iterable[Resource] = ()) -> None:
+        """Record the built-in transformers a kustomization configures, then its
+        transformer plugins (those whose config has an origin), on every object."""
         if not self.active:
             return
-        for kind in transformer_kinds(fields):
-            entry = self._configured(kustomization, kind)
+        entries = [self._configured(kustomization, kind) for kind in transformer_kinds(fields)]
+        entries += [o for o in map(_plugin_origin, plugins) if o is not None]
+        for entry in entries:
             for res in resources:
                 annotations = _annotations(res)
                 if ORIGIN not in annotations:
@@ -135,6 +143,21 @@ def transformer_kinds(fields: dict[str, Any]) -> list[str]:
     kinds += ["ImageTagTransformer"] * (count("images") + count("imageTags"))
     kinds += ["ReplacementTransformer"] if count("replacements") else []
     return kinds
+
+
+def _plugin_origin(config: Resource) -> dict[str, Any] | None:
+    """Where a plugin is configured: its config's own origin, and the config's id."""
+    text = config.annotations().get(ORIGIN)
+    if text is None:
+        return None
+    docs = parse_documents(str(text), f"{config.describe()}: annotation {ORIGIN}")
+    origin = docs[0].value if docs and isinstance(docs[0].value, dict) else {}
+    by = {"apiVersion": config.gvk.api_version, "kind": config.gvk.kind, "name": config.name,
+          "namespace": config.namespace}
+    result = {k: origin[k] for k in ("repo", "ref") if origin.get(k)}
+    result["configuredIn"] = origin.get("path", "")
+    result["configuredBy"] = {k: v for k, v in by.items() if v}
+    return {k: v for k, v in result.items() if v}
 
 
 def _annotations(res: Resource) -> dict[str, Any]:

@@ -156,10 +156,13 @@ def parse_config(text: str, source: str) -> TransformerConfig:
     return with_defaults(added, refs, source)
 
 
-def parse_spec(entry: Any, where: str) -> FieldSpec:
-    """One field spec (``path`` with optional group/version/kind/create)."""
+def parse_spec(entry: Any, where: str, *, strict: bool = True) -> FieldSpec:
+    """One field spec (``path`` with optional group/version/kind/create); unknown keys
+    refused when ``strict`` (configurations files are read strictly, plugin configs not)."""
     if not isinstance(entry, dict):
         raise RenderError(f"{where}: a field spec must be a mapping")
+    if not strict:
+        entry = {k: v for k, v in entry.items() if str(k).lower() in _SPEC_KEYS}
     values = _lower_keys(entry, _SPEC_KEYS, where)
     for key in ("group", "version", "kind", "path"):
         if values.get(key) is not None and not isinstance(values[key], str):

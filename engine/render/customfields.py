@@ -1,14 +1,16 @@
-"""The built-in transformers with the field specs ``configurations`` and ``crds`` add.
+"""The built-in transformers at field specs other than kustomize's defaults.
 
-``transformers`` and ``nameref`` apply kustomize's default field specs; the functions here
-take the accumulated ``TransformerConfig`` and run the built-in one with what is left of
-the defaults, then the same change at the added specs, so that a render without
-configurations is untouched. The rules are kustomize's: a prefix is not added to CRDs,
-APIServices and Namespaces; a namespace spec never writes ``metadata/namespace`` (the
-built-in does) and writes ``metadata/name`` of ``v1`` objects only; a custom replicas
-field counts as a match for a ``replicas`` entry. Defaults that a custom spec replaces
-(see ``configurations``) are dropped for name prefixes and suffixes, labels and
-annotations; for namespaces, images and replicas the built-in specs always apply.
+``transformers`` and ``nameref`` apply kustomize's default field specs. The functions here
+serve the specs that ``configurations`` and ``crds`` add (taking the accumulated
+``TransformerConfig``: the built-in runs with what is left of the defaults, then the same
+change at the added specs, so that a render without configurations is untouched) and the
+specs a built-in plugin config lists (``plugins``). The rules are kustomize's: a prefix is
+not added to CRDs, APIServices and Namespaces; a namespace spec never writes
+``metadata/namespace`` (that is always done) and writes ``metadata/name`` of ``v1``
+objects only; a custom replicas field counts as a match for a ``replicas`` entry.
+Defaults that a custom spec replaces (see ``configurations``) are dropped for name
+prefixes and suffixes, labels and annotations; for namespaces, images and replicas the
+built-in specs always apply.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from engine.render import fieldspecs as fs
 from engine.render import nameref, transformers
 from engine.render.configurations import TransformerConfig
+from engine.render.errors import RenderError
 from engine.render.fieldspecs import FieldSpec
 from engine.render.nameref import BackReference
 from engine.render.resid import Gvk
@@ -31,24 +34,51 @@ _BINDINGS = ("RoleBinding", "ClusterRoleBinding")
 _NAME = FieldSpec("metadata/name")
 
 
-def _setter(value: Any) -> fs.Setter:
+def _setter(value: Any, *, unset_only: bool = False) -> fs.Setter:
     def setter(container: dict[str, Any], key: str) -> None:
-        container[key] = value
+        if not unset_only or not container.get(key):
+            container[key] = value
     return setter
 
 
 def set_namespace(resources: ResourceList, namespace: str, config: TransformerConfig) -> None:
     """The namespace transformer: built-in, then at the added namespace specs."""
     transformers.set_namespace(resources, namespace)
-    specs = config.added("namespace")
     for res in resources:
-        gvk = res.gvk
-        for spec in specs:
-            if spec.path == "metadata/namespace" or (
-                    spec.path == "metadata/name" and gvk.api_version != "v1") or (
-                    gvk.kind in _BINDINGS and spec.path == "subjects/namespace"):
-                continue
-            fs.apply_spec(res.obj, spec, _setter(namespace))
+        _namespace_specs(res, namespace, config.added("namespace"), unset_only=False)
+
+
+def _namespace_specs(res: Resource, namespace: str, specs: tuple[FieldSpec, ...], *,
+                     unset_only: bool) -> None:
+    gvk = res.gvk
+    for spec in specs:
+        if spec.path == "metadata/namespace" or (
+                spec.path == "metadata/name" and gvk.api_version != "v1") or (
+                gvk.kind in _BINDINGS and spec.path == "subjects/namespace"):
+            continue
+        fs.apply_spec(res.obj, spec, _setter(namespace, unset_only=unset_only))
+
+
+def namespace_at(resources: ResourceList, namespace: str, specs: tuple[FieldSpec, ...], *,
+                 unset_only: bool, subjects: str) -> None:
+    """kustomize's NamespaceTransformer plugin: ``metadata.namespace`` of namespaced
+    objects, binding subjects (``defaultOnly``, ``allServiceAccounts`` or ``none``), then
+    ``specs``; ``unset_only`` writes only where no namespace is set."""
+    setter = _setter(namespace, unset_only=unset_only)
+    for res in resources:
+        if not res.obj:
+            continue
+        res.store_previous_id()
+        if not res.gvk.cluster_scoped:
+            setter(res.metadata, "namespace")
+        if res.gvk.kind in _BINDINGS and subjects != "none":
+            for subject in res.obj.get("subjects") or []:
+                if isinstance(subject, dict) and (
+                        subject.get("name") == "default" if subjects == "defaultOnly"
+                        else subject.get("kind") == "ServiceAccount"):
+                    setter(subject, "namespace")
+        _namespace_specs(res, namespace, specs, unset_only=unset_only)
+    resources.check_unique("namespace transformation")
 
 
 def prefix_suffix(resources: ResourceList, prefix: str, suffix: str,
@@ -60,13 +90,15 @@ def prefix_suffix(resources: ResourceList, prefix: str, suffix: str,
                                    suffix if keeps["nameSuffix"] else "")
     for name, affix in (("namePrefix", prefix), ("nameSuffix", suffix)):
         specs = tuple(s for s in config.effective(name) if s != _NAME)
-        _add_affix(resources, affix, specs, prefix=name == "namePrefix")
+        add_affix(resources, affix, specs, prefix=name == "namePrefix")
 
 
-def _add_affix(resources: ResourceList, affix: str, specs: tuple[FieldSpec, ...], *,
-               prefix: bool) -> None:
-    """Add a name prefix (or suffix) at ``specs``; a ``metadata/name`` spec renames."""
-    if not affix or not specs:
+def add_affix(resources: ResourceList, affix: str, specs: tuple[FieldSpec, ...], *,
+              prefix: bool, record_empty: bool = False) -> None:
+    """Add a name prefix (or suffix) at ``specs``; a ``metadata/name`` spec renames.
+    ``record_empty``: an empty affix is still recorded for name references, as a
+    plugin's is in kustomize."""
+    if not specs or not (affix or record_empty):
         return
     for res in resources:
         org = res.org_id.gvk
@@ -77,14 +109,15 @@ def _add_affix(resources: ResourceList, affix: str, specs: tuple[FieldSpec, ...]
                 continue
             if spec.path == "metadata/name":
                 _rename(res, affix, prefix=prefix)
-            else:
+            elif affix:
                 fs.apply_spec(res.obj, spec, _affixer(affix, prefix=prefix))
 
 
 def _rename(res: Resource, affix: str, *, prefix: bool) -> None:
     (res.prefixes if prefix else res.suffixes).append(affix)
-    res.store_previous_id()
-    res.name = affix + res.name if prefix else res.name + affix
+    if affix:
+        res.store_previous_id()
+        res.name = affix + res.name if prefix else res.name + affix
 
 
 def _affixer(affix: str, *, prefix: bool) -> fs.Setter:
@@ -105,9 +138,14 @@ def add_annotations(resources: ResourceList, annotations: dict[str, str],
 
 def set_images(resources: ResourceList, image: dict[str, Any],
                config: TransformerConfig) -> None:
-    """One ``images`` entry: the built-in, then at the added image specs (never in CRDs)."""
+    """One ``images`` entry: the built-in, then at the added image specs."""
     transformers.set_images(resources, image)
-    specs = config.added("images")
+    retag_at(resources, image, config.added("images"))
+
+
+def retag_at(resources: ResourceList, image: dict[str, Any],
+             specs: tuple[FieldSpec, ...]) -> None:
+    """Apply one ``images`` entry at the image fields ``specs`` reach (never in CRDs)."""
     if not specs:
         return
 
@@ -134,18 +172,27 @@ def set_replicas(resources: ResourceList, replica: dict[str, Any],
                  config: TransformerConfig) -> None:
     """One ``replicas`` entry: the built-in kinds, then the added replica specs; an error
     (the built-in's) only when neither has a resource of that name."""
-    name = scalar_string(replica.get("name"))
     specs = config.added("replicas")
-    built_in = bool(_named(resources, name, fs.REPLICAS))
+    built_in = bool(_named(resources, scalar_string(replica.get("name")), fs.REPLICAS))
     if built_in or not specs:
         transformers.set_replicas(resources, replica)
-    custom = False
-    for spec in specs:
-        for res in _named(resources, name, (spec,)):
-            custom = True
-            fs.apply_spec(res.obj, spec, _setter(replica.get("count")))
-    if not built_in and not custom:
+    if not replicas_at(resources, replica, specs) and not built_in:
         transformers.set_replicas(resources, replica)  # raises, naming the entry
+
+
+def replicas_at(resources: ResourceList, replica: dict[str, Any],
+                specs: tuple[FieldSpec, ...]) -> bool:
+    """Set the count of one ``replicas`` entry at ``specs``; whether any object matched."""
+    count = replica.get("count")
+    if specs and (isinstance(count, bool) or not isinstance(count, int)):
+        raise RenderError(f"replicas: count of {scalar_string(replica.get('name'))!r} must "
+                          "be an integer")
+    found = False
+    for spec in specs:
+        for res in _named(resources, scalar_string(replica.get("name")), (spec,)):
+            found = True
+            fs.apply_spec(res.obj, spec, _setter(count))
+    return found
 
 
 def _named(resources: ResourceList, name: str, specs: tuple[FieldSpec, ...]
@@ -156,7 +203,7 @@ def _named(resources: ResourceList, name: str, specs: tuple[FieldSpec, ...]
 
 def fix_references(resources: ResourceList, backrefs: tuple[BackReference, ...], *,
                    step: Callable[[str], None]) -> None:
-    """Name references at the extra back references (after ``nameref.fix_references``)."""
+    """Name references at the added back references (after ``nameref.fix_references``)."""
     renamed = [(r, r.cur_id) for r in resources if r.prev_ids]
     if not renamed or not backrefs:
         return

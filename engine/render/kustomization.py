@@ -17,17 +17,18 @@ SUPPORTED_FIELDS = frozenset({
     "imageTags", "replicas", "patches", "patchesStrategicMerge", "patchesJson6902",
     "configMapGenerator", "secretGenerator", "generatorOptions", "replacements",
     "sortOptions", "buildMetadata", "vars", "configurations", "crds", "openapi",
+    "generators", "transformers", "validators",
 })
 # Fields of kustomize's schema that the native renderer does not implement.
 KNOWN_UNSUPPORTED = frozenset({
-    "generators", "transformers", "validators",
     "helmCharts", "helmGlobals", "helmChartInflationGenerator",
 })
 
 _LIST_FIELDS = ("resources", "bases", "components", "labels", "images", "imageTags",
                 "replicas", "patches", "patchesStrategicMerge", "patchesJson6902",
                 "configMapGenerator", "secretGenerator", "replacements", "vars",
-                "configurations", "crds", "buildMetadata")
+                "configurations", "crds", "buildMetadata", "generators", "transformers",
+                "validators")
 _MAP_FIELDS = ("commonLabels", "commonAnnotations", "generatorOptions", "metadata", "openapi")
 
 
@@ -138,7 +139,8 @@ def _check_string_types(fields: dict[str, Any], display: str) -> None:
 
     for name in ("namePrefix", "nameSuffix", "namespace"):
         strings(fields.get(name), name)
-    for name in ("resources", "bases", "components", "configurations", "crds"):
+    for name in ("resources", "bases", "components", "configurations", "crds", "generators",
+                 "transformers", "validators"):
         for item in fields.get(name) or []:
             strings(item, name)
     string_map(fields.get("commonLabels"), "commonLabels")
