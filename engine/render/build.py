@@ -147,7 +147,7 @@ class Builder:
         self._run_plugins(kust, ra, "validators")
         self.tracking.transformed(ra, kust.file, kust.fields, configs)
         variables.declare(ra, ra.variables, variables.parse_vars(kust.list("vars"), kust.display),
-                          kust.display)
+                          kust.display, step=self.budget.check)
         check_object_count(len(ra), kust.display)
         return ra
 

@@ -94,14 +94,18 @@ class Tracking:
             return
         entries = [self._configured(kustomization, kind) for kind in transformer_kinds(fields)]
         entries += [o for o in map(_plugin_origin, plugins) if o is not None]
-        for entry in entries:
-            for res in resources:
-                annotations = _annotations(res)
-                if ORIGIN not in annotations:
-                    annotations[ORIGIN] = _dump(entry)
-                else:
-                    done = _load(annotations.get(TRANSFORMATIONS), res)
-                    annotations[TRANSFORMATIONS] = _dump([*done, entry])
+        if not entries:
+            return
+        for res in resources:
+            annotations = _annotations(res)
+            if ORIGIN not in annotations:  # a transformer made it: the first is its origin
+                annotations[ORIGIN] = _dump(entries[0])
+                rest = entries[1:]
+            else:
+                rest = entries
+            if rest:
+                done = _load(annotations.get(TRANSFORMATIONS), res)
+                annotations[TRANSFORMATIONS] = _dump([*done, *rest])
 
     def _configured(self, kustomization: Path, kind: str) -> dict[str, Any]:
         return {"configuredIn": self.relative(kustomization),

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.render import fieldspecs as fs
-from engine.render.errors import RenderError
+from engine.render.errors import RenderError, SecurityError
 from engine.render.fieldspecs import FieldSpec
 from engine.render.loader import parse_documents
 from engine.render.nameref import BACK_REFERENCES, BackReference
@@ -40,6 +40,8 @@ SPEC_FIELDS = ("namePrefix", "nameSuffix", "namespace", "commonLabels", "labels"
 _FIELD_NAMES = {name.lower(): name for name in (*SPEC_FIELDS, "nameReference")}
 _SPEC_KEYS = frozenset({"group", "version", "kind", "path", "create"})
 _BACKREF_KEYS = frozenset({"group", "version", "kind", "fieldspecs"})
+# Merging is quadratic in the specs of one list: a bound keeps a hostile file cheap.
+MAX_SPECS = 5_000
 _RANK = {kind: i - len(ORDER_FIRST) for i, kind in enumerate(ORDER_FIRST)}
 _RANK.update({kind: i + 1 for i, kind in enumerate(ORDER_LAST)})
 
@@ -214,6 +216,8 @@ def _merge_specs(existing: Iterable[FieldSpec], incoming: Iterable[FieldSpec],
     for spec in incoming:
         known = next((s for s in result if _covers(s, spec)), None)
         if known is None:
+            if len(result) >= MAX_SPECS:
+                raise SecurityError(f"{where}: more than {MAX_SPECS} field specs")
             result.append(spec)
         elif known.create != spec.create:
             raise RenderError(f"{where}: conflicting fieldspecs for path {spec.path!r}")
@@ -227,6 +231,8 @@ def _merge_backref(refs: list[BackReference], incoming: BackReference,
     defaults = tuple(s for b in BACK_REFERENCES if b.target == incoming.target
                      for s in b.referrers)
     index = next((i for i, r in enumerate(refs) if r.target == incoming.target), None)
+    if index is None and len(refs) >= MAX_SPECS:
+        raise SecurityError(f"{where}: more than {MAX_SPECS} name references")
     current = refs[index].referrers if index is not None else ()
     merged = _merge_specs((*defaults, *current), incoming.referrers,
                           f"{where}: nameReference")[len(defaults):]

@@ -23,12 +23,14 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.render.configurations import NOTHING, TransformerConfig
-from engine.render.errors import RenderError
+from engine.render.errors import RenderError, SecurityError
 from engine.render.fieldspecs import FieldSpec
 from engine.render.loader import parse_documents
 from engine.render.nameref import BackReference
 from engine.render.resid import Gvk
 
+# $refs may form a DAG that is exponential to walk by path; one file gets this many steps.
+MAX_WALK = 20_000
 _MARKERS = (("x-kubernetes-annotation", "commonAnnotations"),
             ("x-kubernetes-label-selector", "commonLabels"),
             ("x-kubernetes-identity", "namePrefix"))
@@ -42,12 +44,13 @@ def parse_crds(text: str, source: str, step: Callable[[str], None]) -> Transform
         raise RenderError(f"{source}: unable to parse open API definition: expected a map "
                           "of type names to definitions")
     config = NOTHING
+    steps = [0]  # shared by the walks of every type of the file
     for name in definitions:
         properties = _properties(definitions, name, source)
         if not all(key in properties for key in ("kind", "apiVersion", "metadata")):
             continue
         kind = str(name).split(".")[-1]
-        found = _Walk(definitions, Gvk("", "", kind), source, step)
+        found = _Walk(definitions, Gvk("", "", kind), source, step, steps)
         found.walk(str(name), [], ())
         config = config.merged(found.config(), source)
     return config
@@ -66,13 +69,14 @@ class _Walk:
     """Collects the field specs of one Kubernetes type's definition."""
 
     def __init__(self, definitions: dict[str, Any], gvk: Gvk, source: str,
-                 step: Callable[[str], None]):
+                 step: Callable[[str], None], steps: list[int]):
         self.definitions = definitions
         self.gvk = gvk
         self.source = source
         self.step = step
         self.specs: dict[str, list[FieldSpec]] = {}
         self.refs: list[BackReference] = []
+        self.steps = steps
 
     def spec(self, path: list[str]) -> FieldSpec:
         return FieldSpec("/".join(path), kind=self.gvk.kind)
@@ -80,6 +84,10 @@ class _Walk:
     def walk(self, type_name: str, path: list[str], seen: tuple[str, ...]) -> None:
         if type_name not in self.definitions or type_name in seen:
             return
+        self.steps[0] += 1
+        if self.steps[0] > MAX_WALK:
+            raise SecurityError(f"{self.source}: walking the definitions takes more than "
+                                f"{MAX_WALK} steps ($refs fanning out?)")
         self.step(self.source)
         for name, prop in _properties(self.definitions, type_name, self.source).items():
             if not isinstance(prop, dict):

@@ -65,7 +65,8 @@ def loaded_replacements(value: Any, source: str) -> list[Any]:
 
 def apply_replacements(resources: ResourceList, replacements: list[tuple[str, dict[str, Any]]],
                        *, step: Callable[[str], None] | None = None) -> None:
-    """Apply each (where, replacement) in order (``step(where)`` first: the budget)."""
+    """Apply each (where, replacement) in order (``step(where)`` before each replacement
+    and each of its targets: the render's budget)."""
     for here, replacement in replacements:
         if step is not None:
             step(here)
@@ -82,6 +83,8 @@ def apply_replacements(resources: ResourceList, replacements: list[tuple[str, di
         if not isinstance(targets, list):
             raise RenderError(f"{here}: targets must be a list")
         for target in targets:
+            if step is not None:
+                step(here)
             _apply_target(resources, target, value, here)
 
 

@@ -119,11 +119,14 @@ def _objref_id(objref: dict[str, Any]) -> ResId:
                  scalar_string(objref.get("name")), scalar_string(objref.get("namespace")))
 
 
-def declare(resources: ResourceList, variables: VarSet, declared: list[Var],
-            where: str) -> None:
-    """Tie each var of one kustomization to the resource it names, then add the vars."""
+def declare(resources: ResourceList, variables: VarSet, declared: list[Var], where: str, *,
+            step: Callable[[str], None] | None = None) -> None:
+    """Tie each var of one kustomization to the resource it names, then add the vars
+    (``step(where)`` before each: the render's budget)."""
     ties = []
     for var in declared:
+        if step is not None:
+            step(where)
         matched = [r for r in resources if any(_refers_to(var.objref, i) for i in r.all_ids())]
         if len(matched) > 1:
             raise RenderError(f"{where}: found {len(matched)} resId matches for var "

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import RenderError
-from engine.render import SecurityError, build
+from engine.render import SecurityError, build, configurations
 from engine.render.configurations import DEFAULT, NOTHING, parse_config
 from engine.render.fieldspecs import FieldSpec
 from engine.render.resid import Gvk
@@ -73,6 +73,17 @@ def test_name_references_join_the_default_back_reference_of_their_target() -> No
     (backref,) = config.name_references
     assert backref.target == Gvk("", "v1", "ConfigMap")
     assert backref.referrers == (FieldSpec("spec/cfg", kind="Widget"),)  # the default dropped
+
+
+def test_a_configuration_with_too_many_specs_is_refused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(configurations, "MAX_SPECS", 40)
+    specs = "".join(f"- {{path: spec/f{i}, kind: W}}\n" for i in range(41))
+    with pytest.raises(SecurityError, match="more than 40 field specs"):
+        parse_config("namePrefix:\n" + specs, "c.yaml")
+    refs = "".join(f"- {{kind: K{i}, fieldSpecs: [{{path: a}}]}}\n" for i in range(41))
+    with pytest.raises(SecurityError, match="more than 40 name references"):
+        parse_config("nameReference:\n" + refs, "c.yaml")
 
 
 def _app(tmp_path: Path, config_entry: str) -> Path:

@@ -61,6 +61,14 @@ def test_a_ref_that_loops_back_is_not_followed() -> None:
     assert config.effective("namePrefix") == (FieldSpec("id", kind="Node"),)
 
 
+def test_refs_fanning_out_are_refused_not_walked_for_ever() -> None:
+    chain = {f"ex.com/v1.T{i}": {"a": {"$ref": f"ex.com/v1.T{i + 1}"},
+                                  "b": {"$ref": f"ex.com/v1.T{i + 1}"}} for i in range(40)}
+    text = _schema(**{"ex.com/v1.Top": {**TYPE, "t": {"$ref": "ex.com/v1.T0"}}}, **chain)
+    with pytest.raises(SecurityError, match=r"more than \d+ steps"):
+        parse_crds(text, "s.json", _never)
+
+
 def test_the_walk_checks_the_render_budget() -> None:
     def stop(where: str) -> None:
         raise RenderError(f"{where}: stopped")

@@ -116,13 +116,12 @@ def test_source_and_source_value_are_exclusive() -> None:
         _apply(ResourceList([]), {"source": {"kind": "X"}, "sourceValue": "v", "targets": []})
 
 
-def test_replacements_check_the_render_budget() -> None:
-    def stop(where: str) -> None:
-        raise RenderError(f"{where}: stopped")
-
-    with pytest.raises(RenderError, match=r"r0: stopped"):
-        apply_replacements(ResourceList([]), [("r0", {"sourceValue": "v", "targets": []})],
-                           step=stop)
+def test_replacements_check_the_render_budget_at_each_target() -> None:
+    steps: list[str] = []
+    targets = [{"select": {"kind": "Nothing"}}] * 3
+    apply_replacements(ResourceList([]), [("r0", {"sourceValue": "v", "targets": targets})],
+                       step=steps.append)
+    assert steps == ["r0"] * 4
 
 
 def test_path_entries_expand_to_the_replacements_of_their_file() -> None:

@@ -71,6 +71,14 @@ def test_an_objref_without_api_version_matches_only_an_exact_gvk() -> None:
     assert "X" not in found.targets  # kustomize compares group/version too
 
 
+def test_declaring_checks_the_render_budget_at_each_var() -> None:
+    steps: list[str] = []
+    entries = [{"name": f"V{i}", "objref": REF} for i in range(3)]
+    variables.declare(ResourceList([]), variables.VarSet(),
+                      variables.parse_vars(entries, "k.yaml"), "k.yaml", step=steps.append)
+    assert steps == ["k.yaml"] * 3
+
+
 def test_two_resources_matching_one_var_are_refused() -> None:
     a, b = _cm("cm"), _cm("cm")
     b.metadata["namespace"] = "other"
