@@ -11,7 +11,8 @@ _STARTING = {"MissingEndpoints", "ServiceNotFound", "EndpointsNotFound"}
 
 
 def assess_crd(obj: Obj) -> HealthResult:
-    """Degraded on a name conflict or non-structural schema, Healthy once Established."""
+    """Degraded on a name conflict, a non-structural schema or ``Established=False`` for any
+    reason but ``Installing``; Healthy once Established; Progressing until then."""
     names = fields.condition(obj, "NamesAccepted")
     if names is not None and fields.is_false(names):
         return degraded(f"Names are not accepted: {fields.explain(names)}")
@@ -24,6 +25,8 @@ def assess_crd(obj: Obj) -> HealthResult:
     established = fields.condition(obj, "Established")
     if established is not None and fields.is_true(established):
         return healthy("Established: the API server serves its custom resources")
+    if fields.is_false(established) and fields.text(established or {}, "reason") != "Installing":
+        return degraded(f"Not established: {fields.explain(established or {})}")
     return progressing("Waiting for the API server to establish the definition")
 
 

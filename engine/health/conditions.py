@@ -18,7 +18,7 @@ from engine.health.result import HealthResult, degraded, healthy, progressing, s
 # Words in a False condition's reason that mean "not yet" rather than "failed", and words
 # that mean "failed" even next to those (UpdateFailed, CreateError).
 _UNDER_WAY = ("Progress", "Reconcil", "Pending", "Wait", "Creat", "Initializ", "Provision",
-              "Updat", "Deploying", "Starting", "Scaling")  # fmt: skip
+              "Updat", "Deploying", "Starting", "Scaling", "Install", "Unpack")  # fmt: skip
 _FAILED = ("Fail", "Error", "Invalid", "Exceeded", "Timeout", "TimedOut")
 
 
@@ -41,17 +41,17 @@ def assess_conditions(obj: Obj) -> HealthResult:
 
 def _from_ready(obj: Obj, ready: Obj) -> HealthResult:
     """Judge the Ready (or Available) condition."""
-    generation = fields.integer(fields.section(obj, "metadata"), "generation", default=-1)
-    if 0 <= fields.integer(ready, "observedGeneration", default=generation) < generation:
+    if fields.condition_stale(obj, ready):
         return progressing(f"Waiting for the controller: {fields.explain(ready)} is stale")
     if fields.is_true(ready):
         return healthy(fields.explain(ready))
-    if fields.is_false(ready) and not _under_way(fields.text(ready, "reason")):
+    if fields.is_false(ready) and not under_way(fields.text(ready, "reason")):
         return degraded(fields.explain(ready))
     return progressing(fields.explain(ready))
 
 
-def _under_way(reason: str) -> bool:
+def under_way(reason: str) -> bool:
+    """Whether a False condition's reason says "not yet" rather than "failed"."""
     if any(word in reason for word in _FAILED):
         return False
     return any(word in reason for word in _UNDER_WAY)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 Obj = Mapping[str, Any]
+
+# At most 18 digits: any int64 a controller writes, and no huge int() from a hostile string.
+_DECIMAL = re.compile(r"[+-]?[0-9]{1,18}")
 
 
 def section(mapping: Obj, key: str) -> Obj:
@@ -23,9 +27,25 @@ def items(mapping: Obj, key: str) -> list[Obj]:
 
 
 def integer(mapping: Obj, key: str, default: int = 0) -> int:
-    """``mapping[key]`` as an int (booleans and other types read as ``default``)."""
+    """``mapping[key]`` as an int; a whole float or a decimal string counts (``"5"``: Argo
+    Rollouts writes ``observedGeneration`` so). Booleans and anything else read as ``default``.
+    """
+    found = number(mapping, key)
+    return default if found is None else found
+
+
+def number(mapping: Obj, key: str) -> int | None:
+    """``mapping[key]`` as an int when it is one, a whole float or a decimal string; else None."""
     value = mapping.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+        return int(value)
+    return None
 
 
 def text(mapping: Obj, key: str) -> str:
@@ -78,6 +98,12 @@ def explain(cond: Obj) -> str:
     return f"{head}: {message}" if message else head
 
 
+def condition_stale(obj: Obj, cond: Obj) -> bool:
+    """Whether a condition says it describes an older generation than ``metadata.generation``."""
+    generation = integer(section(obj, "metadata"), "generation", default=-1)
+    return 0 <= integer(cond, "observedGeneration", default=generation) < generation
+
+
 def generation_observed(obj: Obj) -> bool:
     """Whether the controller has seen the latest spec (``observedGeneration >= generation``).
 
@@ -87,6 +113,10 @@ def generation_observed(obj: Obj) -> bool:
     generation = integer(section(obj, "metadata"), "generation", default=-1)
     if generation < 0:
         return True
+    observed = status(obj).get("observedGeneration")
+    if isinstance(observed, str) and number(status(obj), "observedGeneration") is None:
+        # A hash, as Argo Rollouts before v0.10 wrote: not comparable with a generation.
+        return bool(observed)
     return integer(status(obj), "observedGeneration", default=-1) >= generation
 
 
