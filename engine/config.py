@@ -37,6 +37,12 @@
       renderTimeout: 60s               # one render (native or kustomize binary)
     render:
       kustomizeBinary: /usr/local/bin/kustomize   # optional fallback renderer
+    health:
+      customizations:                  # Argo CD's Lua health checks, by group/Kind
+        cert-manager.io/Certificate: |   # or Argo CD's spelling cert-manager.io_Certificate
+          hs = {} ... return hs
+        argoproj.io/Rollout: {file: health/rollout.lua}
+        "*.crossplane.io/*": {health.lua: "..."}   # a glob; the first match wins
 
 Relative paths are relative to the directory of ``fleetsync.yaml``; a ``kustomizeBinary``
 without ``/`` is looked up on ``PATH``. Durations are ``30s``, ``2m`` or a number of
@@ -52,7 +58,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +71,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _INLINE_SECRETS = {"password", "secret", "token"}
 _TOP = {
     "clusters", "dataDir", "apps", "implicitDefaultProject", "server", "webhook", "git",
-    "limits", "render",
+    "limits", "render", "health",
 }  # fmt: skip
 
 
@@ -154,6 +160,21 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class HealthCheckConfig:
+    """A user health check (Lua, Argo CD's format) for the kinds ``group_kind`` names.
+
+    ``group_kind`` is ``group/Kind``, ``Kind`` for the core group, or a glob; ``script`` is
+    the Lua text (None until ``load_config`` read ``file``); ``origin`` names where it was
+    declared, for messages.
+    """
+
+    group_kind: str
+    script: str | None
+    origin: str
+    file: Path | None = None
+
+
+@dataclass(frozen=True)
 class HubConfig:
     """The validated ``fleetsync.yaml``; every path is absolute."""
 
@@ -169,6 +190,7 @@ class HubConfig:
     git: GitConfig = field(default_factory=GitConfig)
     limits: Limits = field(default_factory=Limits)
     kustomize_binary: Path | None = None
+    health_checks: tuple[HealthCheckConfig, ...] = ()
 
     def secret_refs(self) -> tuple[tuple[str, SecretRef], ...]:
         """Every secret reference with the field that declares it."""
@@ -189,6 +211,7 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> HubC
         reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
         raise ConfigError(f"{path}: cannot read: {reason}") from None
     config = parse_config(text, source=path.absolute())
+    config = replace(config, health_checks=tuple(_read_check(c) for c in config.health_checks))
     for where, ref in config.secret_refs():
         try:
             ref.read(environ)
@@ -224,6 +247,7 @@ def parse_config(text: str, *, source: Path) -> HubConfig:
         git=_git(doc, base, fields),
         limits=_limits(doc, fields),
         kustomize_binary=_binary(base, fields.string(render, "kustomizeBinary", "render")),
+        health_checks=_health_checks(doc, base, fields),
     )
 
 
@@ -454,3 +478,69 @@ def _bytes(value: Any, path: str, fields: Fields) -> int:
     if match is None or int(match[1]) < 1:
         raise fields.error(path, f"{value!r} is not a size like 128Mi, 512Ki or a byte count")
     return int(match[1]) * _BYTE_UNITS[match[2] or ""]
+
+
+_ARGO_HEALTH_PREFIX = "resource.customizations.health."
+_CHECK_FIELDS = {"file", "health.lua", "useOpenLibs"}
+_GROUP = re.compile(r"^[a-z0-9*?]([-a-z0-9.*?]*[a-z0-9*?])?$")
+_KIND = re.compile(r"^[A-Za-z0-9*?]+$")
+
+
+def _health_checks(
+    doc: Mapping[str, Any], base: Path, fields: Fields
+) -> tuple[HealthCheckConfig, ...]:
+    """``health.customizations``: Lua health checks by group/Kind, inline or from a file."""
+    raw = _section(doc, "health", {"customizations"}, fields)
+    checks: dict[str, HealthCheckConfig] = {}
+    for key, value in fields.mapping(raw, "customizations", "health").items():
+        path = f"health.customizations.{key}"
+        group_kind = _group_kind(str(key), path, fields)
+        if group_kind in checks:
+            raise fields.error(path, f"a second check for {group_kind} "
+                               f"(also {checks[group_kind].origin})")  # fmt: skip
+        checks[group_kind] = _check(group_kind, value, base, path, fields)
+    return tuple(checks.values())
+
+
+def _group_kind(key: str, path: str, fields: Fields) -> str:
+    """Argo CD's key (``group_Kind``, ``Kind``, even with its ``resource.customizations.health.``
+    prefix) or ``group/Kind``, as ``group/Kind`` (``Kind`` for the core group)."""
+    name = key.removeprefix(_ARGO_HEALTH_PREFIX)
+    group, sep, kind = name.rpartition("/") if "/" in name else name.rpartition("_")
+    if (sep and not _GROUP.match(group)) or not _KIND.match(kind):
+        raise fields.error(path, "must be group/Kind, group_Kind (Argo CD's spelling) or Kind")
+    return f"{group}/{kind}" if sep else kind
+
+
+def _check(group_kind: str, value: Any, base: Path, path: str, fields: Fields) -> HealthCheckConfig:
+    origin = f"{Path(fields.source).name}: {path}"  # shown in health messages: no full path
+    if isinstance(value, str):
+        return HealthCheckConfig(group_kind, value, origin)
+    if not isinstance(value, dict):
+        raise fields.error(path, "must be a Lua script or a mapping with file or health.lua")
+    extra = sorted(set(value) - _CHECK_FIELDS)
+    if extra:
+        expected = ", ".join(sorted(_CHECK_FIELDS))
+        raise fields.error(f"{path}.{extra[0]}", f"unknown field (expected {expected})")
+    # useOpenLibs (Argo CD) is accepted: string, table and math are always there.
+    fields.boolean(value, "useOpenLibs", path, False)
+    inline, file = value.get("health.lua"), value.get("file")
+    if (inline is None) == (file is None):
+        raise fields.error(path, "give file or health.lua, one of them")
+    if inline is not None:
+        return HealthCheckConfig(group_kind, fields.string(value, "health.lua", path), origin)
+    name = fields.required(value, "file", path)
+    return HealthCheckConfig(group_kind, None, name, file=_path(base, name))
+
+
+def _read_check(check: HealthCheckConfig) -> HealthCheckConfig:
+    """The check with the text of its file, if it names one."""
+    if check.file is None:
+        return check
+    try:
+        text = check.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise ConfigError(f"{check.file}: cannot read the health check for "
+                          f"{check.group_kind}: {reason}") from None  # fmt: skip
+    return replace(check, script=text)

@@ -197,3 +197,69 @@ def test_trust_defaults_are_closed(tmp_path: Path) -> None:
     assert config.implicit_default_project is False
     assert config.git.allow_local_repos is False
     assert config.allowed_hosts == ()
+
+
+HEALTH = """
+health:
+  customizations:
+    cert-manager.io/Certificate: |
+      hs = {status = "Healthy"}
+      return hs
+    argoproj.io_Rollout: {file: health/rollout.lua}
+    resource.customizations.health.PodDisruptionBudget: 'return {status = "Healthy"}'
+    "*.crossplane.io/*": {health.lua: 'return nil', useOpenLibs: true}
+"""
+
+
+def test_health_checks_in_group_kind_and_argo_cd_spellings(tmp_path: Path) -> None:
+    config = parse_config(HEALTH, source=tmp_path / "fleetsync.yaml")
+    keys = [c.group_kind for c in config.health_checks]
+    assert keys == ["cert-manager.io/Certificate", "argoproj.io/Rollout", "PodDisruptionBudget",
+                    "*.crossplane.io/*"]  # fmt: skip
+    inline, from_file, core, glob = config.health_checks
+    assert inline.script == 'hs = {status = "Healthy"}\nreturn hs\n'
+    assert inline.origin == "fleetsync.yaml: health.customizations.cert-manager.io/Certificate"
+    assert (from_file.script, from_file.file) == (None, tmp_path / "health" / "rollout.lua")
+    assert from_file.origin == "health/rollout.lua"
+    assert core.script == 'return {status = "Healthy"}'
+    assert glob.script == "return nil"
+    assert parse_config("", source=tmp_path / "f.yaml").health_checks == ()
+
+
+def test_health_check_files_are_read_by_load_config(tmp_path: Path) -> None:
+    (tmp_path / "health").mkdir()
+    (tmp_path / "health" / "rollout.lua").write_text('return {status = "Progressing"}\n')
+    (tmp_path / "fleetsync.yaml").write_text(HEALTH)
+    config = load_config(tmp_path / "fleetsync.yaml")
+    assert config.health_checks[1].script == 'return {status = "Progressing"}\n'
+    assert all(c.script is not None for c in config.health_checks)
+
+
+def test_an_unreadable_health_check_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "fleetsync.yaml").write_text(HEALTH)
+    with pytest.raises(ConfigError, match=r"health/rollout.lua: cannot read the health check "
+                       r"for argoproj.io/Rollout"):  # fmt: skip
+        load_config(tmp_path / "fleetsync.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("health: {checks: {}}", "health.checks: unknown field"),
+        ("health: {customizations: [a]}", "health.customizations"),
+        ("health: {customizations: {'bad group!/Kind': x}}",
+         "health.customizations.bad group!/Kind: must be group/Kind"),
+        ("health: {customizations: {'example.com/': x}}", "must be group/Kind"),
+        ("health: {customizations: {'a.io/Kind': x, 'a.io_Kind': y}}",
+         "health.customizations.a.io_Kind: a second check for a.io/Kind"),
+        ("health: {customizations: {'a.io/Kind': 3}}", "must be a Lua script or a mapping"),
+        ("health: {customizations: {'a.io/Kind': {}}}", "give file or health.lua, one of them"),
+        ("health: {customizations: {'a.io/Kind': {file: a.lua, health.lua: x}}}",
+         "give file or health.lua"),
+        ("health: {customizations: {'a.io/Kind': {script: x}}}",
+         "health.customizations.a.io/Kind.script: unknown field"),
+    ],
+)  # fmt: skip
+def test_health_check_errors_name_the_field(tmp_path: Path, text: str, error: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(error)):
+        parse_config(text, source=tmp_path / "fleetsync.yaml")
