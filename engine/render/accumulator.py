@@ -10,23 +10,16 @@ builder fills, so that every place a list of resources goes, these go too.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 from engine.render.configurations import DEFAULT, NOTHING, TransformerConfig, parse_config
 from engine.render.crds import parse_crds
+from engine.render.kustomization import Kustomization
 from engine.render.resources import Resource, ResourceList
 from engine.render.transformers import scalar_string
 from engine.render.vars import VarSet
 
-
-class _Kustomization(Protocol):
-    display: str
-
-    def list(self, name: str) -> list[object]: ...
-
-
 # (kustomization, field, entry) -> (text of the file, its name for messages)
-FileReader = Callable[..., tuple[str, str]]
+FileReader = Callable[[Kustomization, str, str], tuple[str, str]]
 
 
 class Accumulator(ResourceList):
@@ -52,7 +45,7 @@ class Accumulator(ResourceList):
             self.variables.absorb(child.variables, where)
 
 
-def configure(ra: Accumulator, kust: _Kustomization, read: FileReader, *,
+def configure(ra: Accumulator, kust: Kustomization, read: FileReader, *,
               step: Callable[[str], None]) -> None:
     """Merge kustomize's defaults and the kustomization's ``configurations`` into ``ra``'s
     config, then what its ``crds`` files declare."""

@@ -68,7 +68,7 @@ def split_indexes(parts: list[str]) -> list[str]:
     result: list[str] = []
     for part in parts:
         head, bracket, tail = part.rpartition("[")
-        if part.endswith("]") and bracket and tail[:-1].isdigit():
+        if part.endswith("]") and bracket and _is_index(tail[:-1]):
             if head:
                 result.append(head)
             result.append(tail[:-1])
@@ -78,7 +78,8 @@ def split_indexes(parts: list[str]) -> list[str]:
 
 
 def _is_index(part: str) -> bool:
-    return part.isdigit()
+    """A list index as Go's Atoi reads one (ASCII digits only)."""
+    return part.isascii() and part.isdigit()
 
 
 def _item_selector(part: str) -> tuple[str, str] | None:
@@ -114,7 +115,7 @@ def _lookup_step(node: Any, part: str) -> Any:
     if isinstance(node, list):
         if part == "-":
             return node[-1] if node else MISSING
-        if part.lstrip("-").isdigit():
+        if _is_index(part.removeprefix("-")):
             if part.startswith("-"):
                 raise RenderError(f"array index {part} cannot be negative")
             return node[int(part)] if int(part) < len(node) else MISSING
@@ -127,7 +128,7 @@ def _lookup_step(node: Any, part: str) -> Any:
                         and scalar_string(found) == value:
                     return item
         return MISSING
-    if isinstance(node, dict) and selector is None and not part.lstrip("-").isdigit():
+    if isinstance(node, dict) and selector is None and not _is_index(part.removeprefix("-")):
         return node.get(part, MISSING)
     return MISSING
 
