@@ -36,15 +36,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
-from engine.health import fields
+from engine.health import fields, flux
 from engine.health.apiextensions import assess_apiservice, assess_crd
-from engine.health.certmanager import assess_certificate
+from engine.health.certmanager import assess_certificate, assess_issuer
 from engine.health.conditions import assess_conditions
 from engine.health.crossplane import assess_crossplane, is_crossplane
 from engine.health.daemonset import assess_daemonset
 from engine.health.deployment import assess_deployment
 from engine.health.disruption import assess_pdb
-from engine.health.flux import assess_flux
 from engine.health.gateway import ROUTE_KINDS, assess_gateway, assess_gateway_class, assess_route
 from engine.health.hpa import assess_hpa
 from engine.health.job import assess_cronjob, assess_job
@@ -91,8 +90,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("argoproj.io", "Workflow"): assess_workflow,
     ("argoproj.io", "Rollout"): assess_rollout,
     ("cert-manager.io", "Certificate"): assess_certificate,
-    ("kustomize.toolkit.fluxcd.io", "Kustomization"): assess_flux,
-    ("helm.toolkit.fluxcd.io", "HelmRelease"): assess_flux,
+    ("cert-manager.io", "Issuer"): assess_issuer,
+    ("cert-manager.io", "ClusterIssuer"): assess_issuer,
+    **{(group, kind): flux.assess_flux for group, kinds in flux.KINDS.items() for kind in kinds},
     (_GATEWAY_API, "GatewayClass"): assess_gateway_class,
     (_GATEWAY_API, "Gateway"): assess_gateway,
     **{(_GATEWAY_API, kind): assess_route for kind in ROUTE_KINDS},

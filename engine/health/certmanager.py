@@ -1,4 +1,4 @@
-"""Health of cert-manager Certificates from their Ready and Issuing conditions (pure).
+"""Health of cert-manager Certificates (Ready and Issuing) and issuers (Ready) (pure).
 
 An issuance under way (``Issuing=True``: a first issuance, a renewal, or a spec change such
 as new DNS names) is Progressing, even while the current certificate is still Ready, because
@@ -11,6 +11,7 @@ from __future__ import annotations
 from engine.health import fields
 from engine.health.fields import Obj
 from engine.health.result import HealthResult, degraded, healthy, progressing
+from engine.model import HealthStatus
 
 
 def assess_certificate(obj: Obj) -> HealthResult:
@@ -18,16 +19,31 @@ def assess_certificate(obj: Obj) -> HealthResult:
     issuing = fields.condition(obj, "Issuing")
     if issuing is not None and fields.is_true(issuing):
         return progressing(f"Issuing: {fields.explain(issuing)}")
+    found = _by_ready(obj, "issue the certificate")
+    if found.status is HealthStatus.HEALTHY:
+        expiry = fields.text(fields.status(obj), "notAfter")
+        return healthy(found.message + (f"; valid until {expiry}" if expiry else ""))
+    if found.status is HealthStatus.DEGRADED:
+        return degraded(_failure(obj, fields.condition(obj, "Ready") or {}))
+    return found
+
+
+def assess_issuer(obj: Obj) -> HealthResult:
+    """An Issuer or ClusterIssuer: Healthy when Ready (e.g. its ACME account is registered)."""
+    return _by_ready(obj, "check the issuer")
+
+
+def _by_ready(obj: Obj, waiting_to: str) -> HealthResult:
+    """Progressing without a current Ready condition; then True Healthy, False Degraded."""
     ready = fields.condition(obj, "Ready")
     if ready is None:
-        return progressing("Waiting for cert-manager to issue the certificate")
+        return progressing(f"Waiting for cert-manager to {waiting_to}")
     if fields.condition_stale(obj, ready):
         return progressing(f"Waiting for cert-manager to observe the spec: {fields.explain(ready)}")
     if fields.is_true(ready):
-        expiry = fields.text(fields.status(obj), "notAfter")
-        return healthy(fields.explain(ready) + (f"; valid until {expiry}" if expiry else ""))
+        return healthy(fields.explain(ready))
     if fields.is_false(ready):
-        return degraded(_failure(obj, ready))
+        return degraded(fields.explain(ready))
     return progressing(fields.explain(ready))
 
 

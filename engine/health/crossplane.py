@@ -4,13 +4,15 @@ Claims and composite resources live in the groups their users define, so they ar
 shape, not by group: an object of a ``crossplane.io`` group, a spec with Crossplane's own
 fields (``compositionRef``, ``compositionSelector``, ``resourceRefs``, ``claimRef``,
 ``forProvider``, ``providerConfigRef``, v2's ``crossplane``), or a ``Synced`` condition.
+Packages (``pkg.crossplane.io`` Provider, Configuration, Function) report ``Installed`` and
+``Healthy``.
 
 ``Synced=False`` (Crossplane cannot reconcile it) and ``LastAsyncOperation=False`` (the
 provider's last call failed) are Degraded. Then readiness (``Ready``, or ``Healthy`` for
 packages): True is Healthy; False is Progressing while its reason says work is under way
 (``Creating``, ``Waiting``) and Degraded otherwise (``Unavailable``). An object with
-Crossplane's spec fields and no readiness yet is Progressing; one without them (a
-Composition, a ProviderConfig) is Healthy because it exists.
+Crossplane's spec fields (or a package) and no readiness yet is Progressing; one without
+them (a Composition, a ProviderConfig) is Healthy because it exists.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ _SPEC_FIELDS = (
     "claimRef", "forProvider", "providerConfigRef", "crossplane",
 )  # fmt: skip
 _FAILURES = ("Synced", "LastAsyncOperation")
+_PACKAGES = ("Provider", "Configuration", "Function")
 
 
 def is_crossplane(group: str, obj: Obj) -> bool:
@@ -58,6 +61,9 @@ def assess_crossplane(obj: Obj) -> HealthResult:
 
 
 def _managed_by_crossplane(obj: Obj) -> bool:
+    """Crossplane reconciles it and will report its readiness (not a Composition)."""
+    if fields.text(obj, "apiVersion").startswith("pkg.crossplane.io/"):
+        return fields.text(obj, "kind") in _PACKAGES
     spec = fields.spec(obj)
     return any(key in spec for key in _SPEC_FIELDS)
 

@@ -1,10 +1,11 @@
-"""Health of Flux Kustomizations and HelmReleases (pure).
+"""Health of Flux objects: Kustomizations, HelmReleases, sources, image automation (pure).
 
 Flux follows kstatus: ``spec.suspend`` is Suspended (Flux does not reconcile it), a spec
 not observed yet or a stale ``Ready`` is Progressing, ``Stalled=True`` is Degraded. Then
-``Ready``: True is Healthy; False is Degraded, except while it waits for the objects named
-in ``dependsOn`` (``DependencyNotReady``) or a first attempt is under way (``Reconciling=True``
-for another reason than ``ProgressingWithRetry``, which is a failed attempt being retried).
+``Ready``: True is Healthy, Unknown (an attempt under way) Progressing, and False Degraded,
+even while Flux retries (``Reconciling=True``), except while it waits for the objects named
+in ``dependsOn`` (``DependencyNotReady``). An OCI HelmRepository is static: Flux writes no
+status for it, so it is Healthy.
 """
 
 from __future__ import annotations
@@ -13,10 +14,22 @@ from engine.health import fields
 from engine.health.fields import Obj
 from engine.health.result import HealthResult, degraded, healthy, progressing, suspended
 
+# Every Flux kind that reports a Ready condition, by API group.
+KINDS = {
+    "kustomize.toolkit.fluxcd.io": ("Kustomization",),
+    "helm.toolkit.fluxcd.io": ("HelmRelease",),
+    "source.toolkit.fluxcd.io": ("GitRepository", "OCIRepository", "HelmRepository",
+                                 "HelmChart", "Bucket"),
+    "image.toolkit.fluxcd.io": ("ImageRepository", "ImagePolicy", "ImageUpdateAutomation"),
+    "notification.toolkit.fluxcd.io": ("Receiver",),
+}  # fmt: skip
+
 
 def assess_flux(obj: Obj) -> HealthResult:
-    """The health of a Flux Kustomization or HelmRelease."""
+    """The health of a Flux object with a Ready condition."""
     kind = fields.text(obj, "kind") or "Object"
+    if kind == "HelmRepository" and fields.spec(obj).get("type") == "oci":
+        return healthy("OCI HelmRepository (static: Flux does not reconcile it)")
     if fields.spec(obj).get("suspend") is True:
         return suspended(f"{kind} is suspended (spec.suspend): Flux does not reconcile it")
     if not fields.generation_observed(obj):
@@ -31,18 +44,6 @@ def assess_flux(obj: Obj) -> HealthResult:
         return progressing(f"Waiting for Flux to observe the spec: {fields.explain(ready)}")
     if fields.is_true(ready):
         return healthy(fields.explain(ready))
-    if fields.is_false(ready) and not _under_way(obj, ready):
+    if fields.is_false(ready) and fields.text(ready, "reason") != "DependencyNotReady":
         return degraded(fields.explain(ready))
     return progressing(fields.explain(ready))
-
-
-def _under_way(obj: Obj, ready: Obj) -> bool:
-    """Ready=False while waiting for dependencies or during a first attempt."""
-    if fields.text(ready, "reason") == "DependencyNotReady":
-        return True
-    reconciling = fields.condition(obj, "Reconciling")
-    return (
-        reconciling is not None
-        and fields.is_true(reconciling)
-        and fields.text(reconciling, "reason") != "ProgressingWithRetry"
-    )

@@ -1,22 +1,26 @@
 """Health of Gateway API objects: GatewayClass, Gateway and routes (pure).
 
 Conditions that describe an older generation are not trusted (Progressing). ``Pending`` (the
-default before any controller acted) and ``AddressNotAssigned`` (a load balancer address not
-given yet) are on their way; any other False reason is Degraded.
+default before any controller acted), ``AddressNotAssigned`` (a load balancer address not
+given yet) and implementations' own reasons that say work is under way
+(``ProgrammingInProgress``) are on their way; any other False reason is Degraded.
 
 - GatewayClass: ``Accepted`` decides.
-- Gateway: ``Accepted`` and ``Programmed``, then every listener (``Conflicted=True``,
-  ``Accepted``, ``ResolvedRefs`` and ``Programmed``). Healthy when all are True.
+- Gateway: ``Accepted`` and ``Programmed`` (and ``ResolvedRefs`` where an implementation
+  sets it), then every listener (``Conflicted=True``, ``Accepted``, ``ResolvedRefs`` and
+  ``Programmed``). Healthy when all are True.
 - Routes (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute): one status per parent
   (``status.parents``). A parent named in ``spec.parentRefs`` that has not reported yet is
   Progressing; entries for parents no longer in the spec are ignored (their controller may
-  never clean them up). ``Accepted=False`` (e.g. ``NotAllowedByListeners``) or
-  ``ResolvedRefs=False`` (e.g. ``BackendNotFound``) from any parent is Degraded.
+  never clean them up; an entry without a parent name is kept). ``Accepted=False`` (e.g.
+  ``NotAllowedByListeners``) or ``ResolvedRefs=False`` (e.g. ``BackendNotFound``) from any
+  parent is Degraded; ``Programmed``, where an implementation sets it, is judged too.
 """
 
 from __future__ import annotations
 
 from engine.health import fields
+from engine.health.conditions import under_way
 from engine.health.fields import Obj
 from engine.health.result import HealthResult, degraded, healthy, progressing
 from engine.model import HealthStatus
@@ -35,7 +39,10 @@ def assess_gateway_class(obj: Obj) -> HealthResult:
 
 def assess_gateway(obj: Obj) -> HealthResult:
     """Healthy when accepted and programmed, with every listener accepted and resolved."""
-    found = _judge(obj, fields.conditions(obj), ("Accepted", "Programmed"), "Gateway")
+    conditions = fields.conditions(obj)
+    found = _judge(obj, conditions, ("Accepted", "Programmed"), "Gateway") or _judge(
+        obj, conditions, ("ResolvedRefs",), "Gateway", required=False
+    )
     if found is not None:
         return found
     for listener in fields.items(fields.status(obj), "listeners"):
@@ -69,9 +76,9 @@ def assess_route(obj: Obj) -> HealthResult:
 
 
 def _judge_parent(obj: Obj, where: str, conditions: list[Obj]) -> HealthResult:
-    """One parent's verdict: Accepted must be True, ResolvedRefs must not be False."""
+    """One parent's verdict: Accepted must be True, ResolvedRefs and Programmed not False."""
     found = _judge(obj, conditions, ("Accepted",), where) or _judge(
-        obj, conditions, ("ResolvedRefs",), where, required=False
+        obj, conditions, ("ResolvedRefs", "Programmed"), where, required=False
     )
     return found or healthy(where)
 
@@ -94,10 +101,14 @@ def _judge(
                                f"({fields.explain(cond)})")  # fmt: skip
         if fields.is_true(cond):
             continue
-        if fields.is_false(cond) and fields.text(cond, "reason") not in _ON_THE_WAY:
+        if fields.is_false(cond) and not _on_the_way(fields.text(cond, "reason")):
             return degraded(f"{where}: {fields.explain(cond)}")
         return progressing(f"{where}: {fields.explain(cond)}")
     return None
+
+
+def _on_the_way(reason: str) -> bool:
+    return reason in _ON_THE_WAY or under_way(reason)
 
 
 def _find(conditions: list[Obj], kind: str) -> Obj | None:
@@ -119,8 +130,9 @@ def _reported_parents(obj: Obj) -> list[tuple[str, list[Obj]]]:
     wanted = {_parent_key(obj, ref) for ref in fields.items(fields.spec(obj), "parentRefs")}
     reported = []
     for parent in fields.items(fields.status(obj), "parents"):
-        where = _parent_key(obj, fields.section(parent, "parentRef"))
-        if not wanted or where in wanted:
+        ref = fields.section(parent, "parentRef")
+        where = _parent_key(obj, ref)
+        if not wanted or where in wanted or not fields.text(ref, "name"):
             reported.append((where, fields.items(parent, "conditions")))
     return reported
 
