@@ -63,8 +63,8 @@ local REP_LIMIT = ...
 local STEP = 1000
 local state = {armed = false, used = 0, limit = 0, over = false}
 local stop = setmetatable({}, {__tostring = function() return "budget" end})
-local error_, pcall_, xpcall_, select_, type_, rawget_, tostring_ =
-      error, pcall, xpcall, select, type, rawget, tostring
+local error_, pcall_, xpcall_, type_, rawget_, tostring_, tonumber_ =
+      error, pcall, xpcall, type, rawget, tostring, tonumber
 local setmetatable_, sethook, setupvalue = setmetatable, debug.sethook, debug.setupvalue
 
 local function hook()
@@ -97,8 +97,8 @@ local rep = string.rep
 string.rep = function(s, n, sep)
   local size = (type_(s) == "string" or type_(s) == "number") and #tostring_(s) or 0
   size = size + ((type_(sep) == "string" or type_(sep) == "number") and #tostring_(sep) or 0)
-  local count = tonumber(n)
-  if count ~= nil and count > 0 and size * count > REP_LIMIT then
+  local count = tonumber_(n)
+  if count ~= nil and (count ~= count or (count > 0 and size * count > REP_LIMIT)) then
     error_("string.rep: the result would exceed " .. REP_LIMIT .. " bytes", 2)
   end
   if count ~= nil and size == 0 then return "" end
