@@ -15,7 +15,7 @@ from engine.apply.results import ResourceResult, ResultCode
 from engine.clusters import ClusterClient, Conflict, NotFound
 from engine.clusters.discovery import ApiResource
 from engine.errors import ClusterError
-from engine.health import HealthResult, assess, missing
+from engine.health import CustomChecks, HealthResult, assess, missing
 from engine.model import HealthStatus, ResourceKey
 from engine.plan import Step, prune_decision
 
@@ -139,34 +139,39 @@ def _established(live: Mapping[str, Any]) -> bool:
     return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
 
 
-async def health_of(*, client: ClusterClient, step: Step) -> HealthResult:
-    """The health of one desired object as it is live now (Missing when absent)."""
+async def health_of(
+    *, client: ClusterClient, step: Step, checks: CustomChecks | None = None
+) -> HealthResult:
+    """The health of one desired object as it is live now (Missing when absent); ``checks``
+    are the user's health checks, which win over the built-in rules for their kinds."""
     try:
         live = await read_live(client=client, key=step.key, api_version=step.api_version)
     except ClusterError as err:
         return HealthResult(HealthStatus.UNKNOWN, str(err))
-    return missing() if live is None else assess(live)
+    return missing() if live is None else assess(live, checks)
 
 
 async def healths(
-    *, client: ClusterClient, steps: Iterable[Step]
+    *, client: ClusterClient, steps: Iterable[Step], checks: CustomChecks | None = None
 ) -> dict[ResourceKey, HealthResult]:
     """The health of each object, read concurrently."""
     steps = list(steps)
     async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(health_of(client=client, step=s)) for s in steps]
+        tasks = [group.create_task(health_of(client=client, step=s, checks=checks))
+                 for s in steps]
     return {s.key: t.result() for s, t in zip(steps, tasks, strict=True)}
 
 
 async def wait_healthy(
-    *, client: ClusterClient, steps: Iterable[Step], within: float
+    *, client: ClusterClient, steps: Iterable[Step], within: float,
+    checks: CustomChecks | None = None,
 ) -> dict[ResourceKey, HealthResult]:
     """Poll until every object is Healthy (or Suspended) or ``within`` seconds; the last health."""
     steps = list(steps)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while True:
-        found = await healths(client=client, steps=steps)
+        found = await healths(client=client, steps=steps, checks=checks)
         if all(r.status in OK_HEALTH for r in found.values()) or loop.time() >= deadline:
             return found
         await asyncio.sleep(POLL)

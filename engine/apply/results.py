@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from engine.diff import IgnoreRule, ObjectDiff
+from engine.health import CustomChecks
 from engine.inventory import INVENTORY_NAMESPACE, Inventory
 from engine.model import HealthStatus, OperationPhase, ResourceKey, SyncStatus
 from engine.plan import DEFAULT_PRUNE_SHARE
@@ -71,6 +72,7 @@ class SyncOptions:
     health_timeout: float = 0.0
     ignore: tuple[IgnoreRule, ...] = ()
     inventory_namespace: str = INVENTORY_NAMESPACE
+    health_checks: CustomChecks | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -363,7 +363,8 @@ async def _apply_one(run: _Run, step: Step, blocked: Mapping[ResourceKey, str]) 
 
 
 async def _wave_healthy(run: _Run, number: int, steps: Sequence[Step]) -> bool:
-    found = await wait_healthy(client=run.client, steps=steps, within=run.options.wave_timeout)
+    found = await wait_healthy(client=run.client, steps=steps, within=run.options.wave_timeout,
+                               checks=run.options.health_checks)
     bad = [
         f"{key}: {h.status.value} {h.message}".strip()
         for key, h in found.items()
@@ -433,10 +434,11 @@ async def _health(run: _Run, the_plan: Plan) -> None:
     steps = the_plan.steps
     if run.options.health_timeout > 0:
         found = await wait_healthy(
-            client=run.client, steps=steps, within=run.options.health_timeout
+            client=run.client, steps=steps, within=run.options.health_timeout,
+            checks=run.options.health_checks,
         )
     else:
-        found = await healths(client=run.client, steps=steps)
+        found = await healths(client=run.client, steps=steps, checks=run.options.health_checks)
     for key, health in found.items():
         result = run.results.get(key) or ResourceResult(key, ResultCode.UNCHANGED)
         run.results[key] = replace(result, health=health.status, health_message=health.message)

@@ -32,13 +32,15 @@ from engine.apps import Application, AppSource, AppTarget, ClusterInfo
 from engine.clusters import ClusterPool, ClusterRegistry
 from engine.config import AppsFromGit, HubConfig
 from engine.errors import FleetsyncError
-from engine.health import HealthResult, aggregate
+from engine.health import HealthResult
+from engine.health.lua import LuaHealthChecks
+from engine.hub import status as st
 from engine.hub import wiring
 from engine.hub.catalog import Catalog, CatalogChange, failed_git_source, git_app_source
 from engine.hub.live import LiveWatcher
 from engine.hub.reconciler import Parts, Reconciler, Request
 from engine.hub.trees import TreeCache
-from engine.model import HealthStatus, OperationPhase, ResourceKey, TargetKey
+from engine.model import OperationPhase, ResourceKey, TargetKey
 from engine.redaction import LogRedaction, redact, redact_url
 from engine.render.aio import AsyncRenderCache
 from engine.scheduler import Trigger, WorkQueue
@@ -141,14 +143,16 @@ class Hub:
         self.apps_source = wiring.git_source(self.config, data / "git-apps", allow_local=True)
         self.renders = AsyncRenderCache()
         stack.callback(self.renders.close)  # renders still running stop at their next check
+        checks = LuaHealthChecks(self.config.health_checks) if self.config.health_checks else None
         self.live = LiveWatcher(pool=self.pool, on_drift=self._on_drift,
-                                on_health=self._on_health)
+                                on_health=self._on_health, checks=checks)
         kustomize = str(self.config.kustomize_binary) if self.config.kustomize_binary else None
         self.reconciler = Reconciler(Parts(
             catalog=self.catalog, source=self.source, trees=TreeCache(self.source, data / "trees"),
             renders=self.renders, pool=self.pool, store=self._store, live=self.live,
             clusters=self.cluster_infos, kustomize=kustomize, on_paths=self._watch_paths,
             render_timeout=self.config.limits.render_timeout, data_dir=str(data),
+            health_checks=checks,
         ))
         limits = self.config.limits
         queue = WorkQueue(concurrency=limits.concurrency, cluster_limit=limits.per_cluster)
@@ -327,12 +331,9 @@ class Hub:
         )
         if resources == status.resources:
             return
-        healths = [r.health for r in resources if r.health is not None]
-        worst = aggregate(healths)
-        message = "; ".join(f"{r.key.kind}/{r.key.name}: {r.message}" for r in resources
-                            if r.health not in (None, HealthStatus.HEALTHY) and r.message)
-        await self._store.save_status(replace(status, resources=resources, health=worst,
-                                              health_message=message))
+        app = st.app_health(resources)
+        await self._store.save_status(replace(status, resources=resources, health=app.status,
+                                              health_message=app.message))
 
     # ------------------------------------------------------------- HubControl
     @property

@@ -33,7 +33,7 @@ from engine.clusters import ApiResource, ClusterClient, ClusterPool
 from engine.clusters.errors import ApiError
 from engine.diff.attribution import OwnWrite, changed_by_fleetsync, other_writer, own_write
 from engine.errors import FleetsyncError
-from engine.health import HealthResult, assess
+from engine.health import CustomChecks, HealthResult, assess
 from engine.model import (
     MANAGED_BY_LABEL,
     MANAGED_BY_VALUE,
@@ -74,10 +74,12 @@ class _KindWatch:
 class LiveWatcher:
     """Watches the kinds each cluster's targets manage and reports drift and health."""
 
-    def __init__(self, *, pool: ClusterPool, on_drift: OnDrift, on_health: OnHealth) -> None:
+    def __init__(self, *, pool: ClusterPool, on_drift: OnDrift, on_health: OnHealth,
+                 checks: CustomChecks | None = None) -> None:
         self._pool = pool
         self._on_drift = on_drift
         self._on_health = on_health
+        self._checks = checks
         self._epoch = uuid.uuid4().hex[:8]
         self._wanted: dict[TargetKey, frozenset[Kind]] = {}
         self._watches: dict[tuple[str, Kind], _KindWatch] = {}
@@ -215,7 +217,7 @@ class LiveWatcher:
         key = ResourceKey.of(obj)
         owner = _owner(cluster, obj)
         current = fingerprint(obj)
-        health = assess(obj)
+        health = assess(obj, self._checks)
         before = self._seen.get((cluster, key))
         self._seen[(cluster, key)] = _Seen(current, health, owner, own_write(obj))
         if owner is None:

@@ -29,6 +29,7 @@ from engine.apps import AppTarget, ClusterInfo
 from engine.clusters import ClusterClient, ClusterPool
 from engine.diff import IgnoreRule
 from engine.errors import FleetsyncError, RenderError, SourceError
+from engine.health import CustomChecks
 from engine.hub import status as st
 from engine.hub.catalog import Catalog
 from engine.hub.live import Kind, LiveWatcher
@@ -90,6 +91,7 @@ class Parts:
     kustomize: str | None = None
     render_timeout: float = 60.0
     data_dir: str = ""  # the hub's own directory: never shown in a condition
+    health_checks: CustomChecks | None = None  # the user's (Lua) checks from fleetsync.yaml
     # Told which repository paths a target's render read, to poll for changes of those only.
     on_paths: Callable[[AppTarget, str, frozenset[str]], None] = lambda target, sha, paths: None
 
@@ -285,7 +287,7 @@ class Reconciler:
         A sync is recorded as a Running operation before it touches the cluster (returned
         with the result), so a hub killed in the middle finds it on restart.
         """
-        options = sync_options(target, request)
+        options = replace(sync_options(target, request), health_checks=self.parts.health_checks)
 
         async def desired() -> list[dict[str, Any]]:
             return objects

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from engine.apply.results import ResultCode, SyncResult
 from engine.diff import ObjectDiff
-from engine.health import HealthResult, aggregate
+from engine.health import HealthResult, summarize
 from engine.model import HealthStatus, ResourceKey, SyncStatus, TargetKey
 from engine.redaction import redact_url
 from engine.store.model import Condition, ResourceStatus, TargetStatus
@@ -93,14 +93,17 @@ def with_live_health(
         elif row.health is None and row.key in before:
             row = replace(row, health=before[row.key].health)
         rows.append(row)
-    healths = [r.health for r in rows if r.health is not None]
-    if not healths:
+    if all(r.health is None for r in rows):
         return replace(status, resources=tuple(rows))
-    unhealthy = [r for r in rows if r.health not in (None, HealthStatus.HEALTHY)]
-    message = "; ".join(f"{r.key.kind}/{r.key.name}: {r.message}" for r in unhealthy[:3]
-                        if r.message)
-    return replace(status, resources=tuple(rows), health=aggregate(healths),
-                   health_message=message)
+    app = app_health(rows)
+    return replace(status, resources=tuple(rows), health=app.status, health_message=app.message)
+
+
+def app_health(rows: Iterable[ResourceStatus]) -> HealthResult:
+    """The app's health from its objects' (see ``engine.health.summarize``): the worst
+    objects are named first, so a suspended one never hides the cause of a Degraded app."""
+    return summarize((f"{r.key.kind}/{r.key.name}", HealthResult(r.health, r.message))
+                     for r in rows if r.health is not None)
 
 
 def failed_before_apply(
