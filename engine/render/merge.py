@@ -150,11 +150,7 @@ def merge_list(target: list[Any], patch: list[Any], path: tuple[str, ...]) -> li
         keys = ("containerPort", "protocol") if _in_container(path) else ("port", "protocol")
     if field in _PRIMITIVE_MERGE:
         return _merge_primitives(target, patch)
-    if keys is None or not all(isinstance(v, dict) for v in [*target, *patch]):
-        return [_strip_directives(v) for v in patch if not _is_directive_item(v)]
-    if len(keys) > 1:
-        return _merge_by_keys_in_place(target, patch, keys, path)
-    return _merge_by_key(target, patch, keys[0], path)
+    return _merge_with_keys(target, patch, keys, path)
 
 
 def _merge_by_schema(target: list[Any], patch: list[Any], path: tuple[str, ...],
@@ -163,6 +159,12 @@ def _merge_by_schema(target: list[Any], patch: list[Any], path: tuple[str, ...],
     keys = strategy.keys if strategy is not None else None
     if keys == ():
         return _merge_primitives(target, patch)
+    return _merge_with_keys(target, patch, keys, path)
+
+
+def _merge_with_keys(target: list[Any], patch: list[Any], keys: tuple[str, ...] | None,
+                     path: tuple[str, ...]) -> list[Any]:
+    """Merge lists of mappings by ``keys``; without keys (or mappings) the patch replaces."""
     if keys is None or not all(isinstance(v, dict) for v in [*target, *patch]):
         return [_strip_directives(v) for v in patch if not _is_directive_item(v)]
     if len(keys) > 1:
