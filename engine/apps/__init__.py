@@ -22,7 +22,6 @@ from engine.apps.application import (
     parse_application,
 )
 from engine.apps.catalog import AppCatalog, Origin, ParsedFile, build_catalog, carry_over
-from engine.apps.fields import parse_duration
 from engine.apps.loader import ParseCache, load_documents, parse_file
 from engine.apps.project import (
     DEFAULT_PROJECT,
@@ -42,6 +41,7 @@ from engine.apps.targets import (
     destination_clusters,
     expand_targets,
 )
+from engine.durations import parse_duration
 
 __all__ = [
     "DEFAULT_PROJECT",

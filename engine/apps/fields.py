@@ -8,25 +8,12 @@ bare number of seconds.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.durations import parse_duration
 from engine.errors import ConfigError
-
-_GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in an Argo CD duration (``"30s"``, ``"1h30m"``, ``"90"``); ValueError if invalid."""
-    text = text.strip()
-    if re.fullmatch(r"\d+", text):
-        return float(text)
-    if not text or _GO_DURATION.sub("", text) != "" or text[0] in "+-":
-        raise ValueError(f"not a duration: {text!r}")
-    return sum(float(n) * _UNIT_SECONDS[u] for n, u in _GO_DURATION.findall(text))
 
 
 def _join(path: str, key: str) -> str:
@@ -120,10 +107,8 @@ class Fields:
         value = raw.get(key)
         if value is None or value == "":
             return None
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-            return float(value)
         try:
-            return parse_duration(str(value))
+            return parse_duration(value)
         except ValueError:
             problem = f"{value!r} is not a duration like 30s or 3m"
             raise self.error(_join(path, key), problem) from None

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.apps.fields import Fields, parse_duration
+from engine.apps.fields import Fields
+from engine.durations import parse_duration
 
 DEFAULT_RECONCILE_INTERVAL = 180.0  # seconds, Argo CD's timeout.reconciliation default
 DEFAULT_RETRY_DURATION = 5.0

@@ -15,33 +15,18 @@ from __future__ import annotations
 
 import heapq
 import random
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine.durations import parse_duration
 from engine.errors import ConfigError
 from engine.model import TargetKey
 from engine.scheduler.queue import Trigger
 
+__all__ = ["DEFAULT_JITTER", "Backoff", "Timers", "jittered", "parse_duration"]
+
 DEFAULT_JITTER = 0.1
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(text: str | int | float) -> float:
-    """Seconds in a Go-style duration (``5s``, ``3m``, ``1h30m``, ``250ms``) or a number."""
-    if isinstance(text, bool):
-        raise ConfigError(f"not a duration: {text!r}")
-    if isinstance(text, int | float):
-        return float(text)
-    spec = text.strip()
-    if re.fullmatch(r"\d+(?:\.\d+)?", spec):
-        return float(spec)
-    parts = _DURATION_PART.findall(spec)
-    if not parts or "".join(n + u for n, u in parts) != spec:
-        raise ConfigError(f"not a duration: {text!r} (expected e.g. 30s, 3m, 1h30m)")
-    return sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from engine.apps import (
     ClusterNames,
     LabelSelector,
     parse_application,
-    parse_duration,
     parse_project,
 )
 from engine.errors import ConfigError
@@ -276,28 +275,6 @@ def test_fleetsync_format_parses_selector_and_overrides() -> None:
 def test_invalid_fleetsync_extensions_name_the_field(change: tuple[str, str], field: str) -> None:
     with pytest.raises(ConfigError, match=field.replace("[", r"\[").replace("]", r"\]")):
         app(FLEET.replace(*change))
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [
-        ("30s", 30.0),
-        ("3m", 180.0),
-        ("1h30m", 5400.0),
-        ("300ms", 0.3),
-        ("1.5h", 5400.0),
-        ("90", 90.0),
-        ("2m0s", 120.0),
-    ],
-)
-def test_argo_durations(text: str, seconds: float) -> None:
-    assert parse_duration(text) == pytest.approx(seconds)
-
-
-@pytest.mark.parametrize("text", ["", "5 minutes", "-5s", "5x", "s", "1d"])
-def test_bad_durations(text: str) -> None:
-    with pytest.raises(ValueError):
-        parse_duration(text)
 
 
 PROJECT = """

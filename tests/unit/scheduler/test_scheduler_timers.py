@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import random
 
-import pytest
-
-from engine.errors import ConfigError
 from engine.model import TargetKey
 from engine.scheduler.queue import Trigger
-from engine.scheduler.timers import Backoff, Timers, jittered, parse_duration
+from engine.scheduler.timers import Backoff, Timers, jittered
 
 A, B = TargetKey("a", "c1"), TargetKey("b", "c1")
 
@@ -39,20 +36,6 @@ def test_backoff_from_argo_retry_block() -> None:
     assert b == Backoff(duration=10, factor=3, max_duration=120, limit=5)
     assert Backoff.from_argo(None) == Backoff(duration=5, factor=2, max_duration=180)
     assert Backoff.from_argo({"limit": -1}).limit is None
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [("5s", 5), ("3m", 180), ("1h30m", 5400), ("250ms", 0.25), ("30", 30), (12, 12)],
-)
-def test_parse_duration(text: str | int, seconds: float) -> None:
-    assert parse_duration(text) == pytest.approx(seconds)
-
-
-@pytest.mark.parametrize("text", ["", "5x", "s5", "5s junk", "-3s"])
-def test_parse_duration_refuses_nonsense(text: str) -> None:
-    with pytest.raises(ConfigError):
-        parse_duration(text)
 
 
 def test_timers_fire_in_order_and_rearming_replaces_the_deadline() -> None:
