@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.apps.fields import Fields
+from engine.backoff import Backoff
 from engine.durations import parse_duration
 
 DEFAULT_RECONCILE_INTERVAL = 180.0  # seconds, Argo CD's timeout.reconciliation default
@@ -54,9 +55,11 @@ class Retry:
     factor: float = DEFAULT_RETRY_FACTOR
     max_duration: float = DEFAULT_RETRY_MAX_DURATION
 
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait before retry number ``attempt`` (0-based), capped."""
-        return float(min(self.duration * self.factor**attempt, self.max_duration))
+    def backoff(self) -> Backoff:
+        """The waits this block asks for, as the scheduler's ``Backoff``."""
+        return Backoff(duration=self.duration, factor=self.factor,
+                       max_duration=self.max_duration,
+                       limit=None if self.limit < 0 else self.limit)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -5,64 +5,24 @@ periodic interval is shortened by up to 10% at random so that keys registered to
 hub restart, a new repo with hundreds of apps) spread out instead of firing in one burst,
 while no key waits longer than its interval.
 
-``Backoff`` follows Argo CD's ``syncPolicy.retry``: the n-th consecutive failure waits
-``duration * factor**(n-1)``, never more than ``max_duration``; ``limit`` caps how many
-retries follow a failure (0: none, negative or None: no cap). When the limit is spent the
-key waits for its periodic resync or a new trigger; a success resets the count.
+Retries wait as ``engine.backoff.Backoff`` says (re-exported here for the scheduler's
+users). When its limit is spent the key waits for its periodic resync or a new trigger; a
+success resets the count.
 """
 
 from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
+from engine.backoff import Backoff
 from engine.durations import parse_duration
-from engine.errors import ConfigError
 from engine.model import TargetKey
 from engine.scheduler.queue import Trigger
 
 __all__ = ["DEFAULT_JITTER", "Backoff", "Timers", "jittered", "parse_duration"]
 
 DEFAULT_JITTER = 0.1
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff after consecutive failures, capped, with an optional retry limit."""
-
-    duration: float = 5.0
-    factor: float = 2.0
-    max_duration: float = 180.0
-    limit: int | None = None
-
-    def delay(self, failures: int) -> float | None:
-        """Seconds to wait after the ``failures``-th failure in a row; None: no more retries."""
-        if failures < 1:
-            return 0.0
-        if self.limit is not None and 0 <= self.limit < failures:
-            return None
-        exponent = min(failures - 1, 64)  # large enough to reach any cap, small enough for floats
-        return float(min(self.duration * self.factor**exponent, self.max_duration))
-
-    @classmethod
-    def from_argo(cls, retry: Mapping[str, Any] | None) -> Backoff:
-        """The backoff of an Argo CD ``syncPolicy.retry`` block (its defaults when absent)."""
-        retry = retry or {}
-        spec = retry.get("backoff") or {}
-        limit = retry.get("limit")
-        backoff = cls(
-            duration=parse_duration(spec.get("duration", "5s")),
-            factor=float(spec.get("factor", 2)),
-            max_duration=parse_duration(spec.get("maxDuration", "3m")),
-            limit=None if limit is None or int(limit) < 0 else int(limit),
-        )
-        if backoff.duration < 0 or backoff.factor < 1 or backoff.max_duration < 0:
-            raise ConfigError(f"invalid retry backoff {dict(spec)!r}: durations must not be "
-                              "negative and factor must be at least 1")  # fmt: skip
-        return backoff
 
 
 def jittered(interval: float, *, rng: random.Random, jitter: float = DEFAULT_JITTER) -> float:

@@ -112,7 +112,7 @@ spec:
         policy.retry.factor,
         policy.retry.max_duration,
     ) == (5, 10.0, 3.0, 300.0)
-    assert [policy.retry.delay(n) for n in range(4)] == [10.0, 30.0, 90.0, 270.0]
+    assert [policy.retry.backoff().delay(n) for n in range(1, 7)] == [10, 30, 90, 270, 300, None]
     assert policy.options.prune_last and not policy.options.prune
     assert policy.options.prune_propagation == "background"
 

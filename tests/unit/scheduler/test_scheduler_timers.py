@@ -1,4 +1,4 @@
-"""Timers and backoff: jitter bounds, re-timing, growth, cap, limit, Argo CD's retry block."""
+"""Timers: jitter bounds, re-timing, cancelling (the backoff itself: tests/unit/backoff)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import random
 
 from engine.model import TargetKey
 from engine.scheduler.queue import Trigger
-from engine.scheduler.timers import Backoff, Timers, jittered
+from engine.scheduler.timers import Timers, jittered
 
 A, B = TargetKey("a", "c1"), TargetKey("b", "c1")
 
@@ -16,26 +16,6 @@ def test_jitter_only_shortens_by_at_most_ten_percent_and_spreads() -> None:
     values = [jittered(100.0, rng=rng) for _ in range(2000)]
     assert all(90.0 <= v <= 100.0 for v in values)
     assert min(values) < 91 and max(values) > 99  # really spread, not constant
-
-
-def test_backoff_grows_by_factor_and_is_capped() -> None:
-    b = Backoff(duration=5, factor=2, max_duration=60)
-    assert [b.delay(n) for n in range(1, 7)] == [5, 10, 20, 40, 60, 60]
-    assert b.delay(10_000) == 60
-
-
-def test_backoff_limit_stops_retries_zero_means_none() -> None:
-    assert Backoff(limit=2).delay(2) == 10 and Backoff(limit=2).delay(3) is None
-    assert Backoff(limit=0).delay(1) is None
-    assert Backoff(limit=None).delay(50) == 180
-
-
-def test_backoff_from_argo_retry_block() -> None:
-    b = Backoff.from_argo({"limit": 5, "backoff": {"duration": "10s", "factor": 3,
-                                                   "maxDuration": "2m"}})  # fmt: skip
-    assert b == Backoff(duration=10, factor=3, max_duration=120, limit=5)
-    assert Backoff.from_argo(None) == Backoff(duration=5, factor=2, max_duration=180)
-    assert Backoff.from_argo({"limit": -1}).limit is None
 
 
 def test_timers_fire_in_order_and_rearming_replaces_the_deadline() -> None:
