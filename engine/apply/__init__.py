@@ -1,7 +1,9 @@
 """Apply: make a cluster match Git for one app (server-side apply, waves, prune, health).
 
-``sync(app=, client=, namespace=, render=, options=)`` runs the whole sequence and returns a
-``SyncResult``; ``diff(...)`` stops after the diff and writes nothing. The inventory lives
+``compare(app=, client=, namespace=, render=, options=)`` renders, plans and diffs (writing
+nothing) and returns a ``Comparison``; ``execute(comparison)`` applies, prunes and checks
+health and returns a ``SyncResult``. ``sync(...)`` is both; ``diff(...)`` is the comparison's
+result alone. The inventory lives
 in the cluster (see ``engine.inventory``).
 """
 
@@ -15,9 +17,10 @@ from engine.apply.results import (
     SyncOptions,
     SyncResult,
 )
-from engine.apply.sync import Render, diff, sync
+from engine.apply.sync import Comparison, Render, compare, diff, execute, sync
 
 __all__ = [
+    "Comparison",
     "Condition",
     "Reason",
     "Render",
@@ -25,6 +28,8 @@ __all__ = [
     "ResultCode",
     "SyncOptions",
     "SyncResult",
+    "compare",
     "diff",
+    "execute",
     "sync",
 ]

@@ -1,9 +1,11 @@
 """``sync``: make one cluster match Git for one app, as a sequence of named steps.
 
-render → plan → diff → apply by waves → prune → health. Each step that fails becomes a
-condition (``RenderFailed``, ``PlanFailed``, ``ApplyFailed``, ``PruneFailed``,
-``PruneHeld``, ``HealthCheckFailed``) with a message; per-object outcomes are results, not
-exceptions. Nothing is pruned unless every apply succeeded and every wave became healthy.
+render → plan → diff (``compare``, which writes nothing) → apply by waves → prune →
+health (``execute``); ``sync`` is both, and the hub decides between them what to do.
+Each step that fails becomes a condition (``RenderFailed``, ``PlanFailed``,
+``ApplyFailed``, ``PruneFailed``, ``PruneHeld``, ``HealthCheckFailed``) with a message;
+per-object outcomes are results, not exceptions. Nothing is pruned unless every apply
+succeeded and every wave became healthy.
 
 Before anything is created, the inventory is widened to include it ("record before
 create"), so a sync cut short by a crash or a cancel never leaves an object that carries
@@ -16,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from itertools import groupby
 from typing import Any, TypeVar
 
@@ -51,7 +53,6 @@ from engine.model import HealthStatus, OperationPhase, ResourceKey, SyncStatus
 from engine.plan import KIND_ORDER, Plan, PlanError, Step, is_crd, is_tracked, plan
 
 Render = Callable[[], Awaitable[Sequence[Mapping[str, Any]]]]
-Decide = Callable[["SyncResult"], Awaitable[bool]]
 T = TypeVar("T")
 CRD_TIMEOUT = 60.0
 DEFAULTS = SyncOptions()
@@ -59,29 +60,56 @@ _FAILED_APPLY = (ResultCode.CONFLICT, ResultCode.APPLY_FAILED)
 _DONE = (ResultCode.UNCHANGED, ResultCode.CREATED, ResultCode.CONFIGURED, ResultCode.PRUNED)
 
 
-async def sync(
+@dataclass
+class Comparison:
+    """What ``compare`` learnt about one app on one cluster, and what ``execute`` needs.
+
+    ``result`` is the comparison as a ``SyncResult`` (diffs, the inventory as it was; what
+    ``diff`` returns). ``complete`` is False when the comparison stopped early (a render or
+    plan error, an unreachable cluster): then there is nothing to execute.
+    """
+
+    result: SyncResult
+    _run: _Run
+    _plan: Plan | None = None
+    _extras: Mapping[ResourceKey, Mapping[str, Any] | None] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every object was planned and diffed (so the sync may go on)."""
+        return self._plan is not None
+
+
+async def compare(
     *,
     app: str,
     client: ClusterClient,
     namespace: str,
     render: Render,
     options: SyncOptions = DEFAULTS,
-    decide: Decide | None = None,
-) -> SyncResult:
-    """Render, plan, diff, apply by waves, prune and assess health for ``app`` on ``client``.
-
-    ``decide``, when given, is shown the comparison before anything is written and says
-    whether to go on; if not, that comparison is the result (as ``diff`` returns it).
-    """
+) -> Comparison:
+    """Render, plan and diff ``app`` on ``client`` by server-side dry run; write nothing."""
     run = _Run(app=app, client=client, namespace=namespace, options=options)
     try:
         # Render, plan, and diff each object by server-side dry run (unchanged objects will
         # not be written); a render error stops here and prunes nothing.
         the_plan, extras = await _render_plan_diff(run, render)
-        if decide is not None:
-            compared = _comparison(run, the_plan)
-            if not await decide(compared):
-                return compared
+    except FleetsyncError as err:
+        run.fail(err)
+        return Comparison(run.result(), run)
+    return Comparison(_comparison(run, the_plan), run, the_plan, extras)
+
+
+async def execute(comparison: Comparison) -> SyncResult:
+    """Apply by waves, prune and assess health as ``comparison`` planned; the sync's result.
+
+    A comparison that is not ``complete`` is returned as it is: nothing is written.
+    """
+    run, the_plan, extras = comparison._run, comparison._plan, comparison._extras
+    if the_plan is None:
+        return comparison.result
+    client, namespace, options = run.client, run.namespace, run.options
+    try:
         # Apply: destination namespace, inventory widened first, then wave after wave.
         run.stage = Reason.APPLY_FAILED
         if options.create_namespace and await ensure_namespace(client=client, name=namespace):
@@ -103,21 +131,23 @@ async def sync(
     return run.result()
 
 
-async def diff(
-    *,
-    app: str,
-    client: ClusterClient,
-    namespace: str,
-    render: Render,
+async def sync(
+    *, app: str, client: ClusterClient, namespace: str, render: Render,
     options: SyncOptions = DEFAULTS,
-) -> SyncResult:
+) -> SyncResult:  # fmt: skip
+    """Render, plan, diff, apply by waves, prune and assess health for ``app`` on ``client``."""
+    return await execute(await compare(app=app, client=client, namespace=namespace,
+                                       render=render, options=options))  # fmt: skip
+
+
+async def diff(
+    *, app: str, client: ClusterClient, namespace: str, render: Render,
+    options: SyncOptions = DEFAULTS,
+) -> SyncResult:  # fmt: skip
     """What ``sync`` would change: render, plan and diff only; nothing is written."""
-
-    async def never(_: SyncResult) -> bool:
-        return False
-
-    return await sync(app=app, client=client, namespace=namespace, render=render,
-                      options=options, decide=never)
+    found = await compare(app=app, client=client, namespace=namespace, render=render,
+                          options=options)  # fmt: skip
+    return found.result
 
 
 def _comparison(run: _Run, the_plan: Plan) -> SyncResult:

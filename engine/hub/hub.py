@@ -37,8 +37,9 @@ from engine.health.lua import LuaHealthChecks
 from engine.hub import status as st
 from engine.hub import wiring
 from engine.hub.catalog import Catalog, CatalogChange, failed_git_source, git_app_source
+from engine.hub.decisions import Request
 from engine.hub.live import LiveWatcher
-from engine.hub.reconciler import Parts, Reconciler, Request
+from engine.hub.reconciler import Parts, Reconciler
 from engine.hub.trees import TreeCache
 from engine.model import OperationPhase, ResourceKey, TargetKey
 from engine.redaction import LogRedaction, redact, redact_url

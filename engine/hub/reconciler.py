@@ -13,7 +13,6 @@ recorded as a condition naming the cause.
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -23,15 +22,15 @@ from typing import Any
 
 from engine import policy
 from engine.api.views import HistogramRecorder
-from engine.apply import sync as sync_app
-from engine.apply.results import Reason, ResultCode, SyncOptions, SyncResult
+from engine.apply import compare, execute
+from engine.apply.results import SyncResult
 from engine.apps import AppTarget, ClusterInfo
 from engine.clusters import ClusterClient, ClusterPool
-from engine.diff import IgnoreRule
 from engine.errors import FleetsyncError, RenderError, SourceError
 from engine.health import CustomChecks
 from engine.hub import status as st
 from engine.hub.catalog import Catalog
+from engine.hub.decisions import Mode, Request, decide, outcome, sync_options, trigger_label
 from engine.hub.live import Kind, LiveWatcher
 from engine.hub.trees import TreeCache
 from engine.model import OperationPhase, SyncStatus, TargetKey
@@ -45,35 +44,11 @@ from engine.scheduler import Trigger
 from engine.scheduler.runner import Outcome
 from engine.source import GitSource
 from engine.store import Store
-from engine.store.model import (
-    AUTOMATED,
-    AUTOMATED_SYNC_DISABLED,
-    DRIFT,
-    WEBHOOK,
-    SyncSource,
-    TargetStatus,
-    manual_trigger,
-)
+from engine.store.model import AUTOMATED_SYNC_DISABLED, SyncSource, TargetStatus
 
 log = logging.getLogger(__name__)
 Problem = tuple[str, str, str]  # condition type, reason, message
 MAX_READS = 4096  # renders whose file lists are remembered
-
-
-class Mode(enum.Enum):
-    """What a reconcile does to the cluster."""
-
-    SYNC = "sync"
-    COMPARE = "compare"
-
-
-@dataclass(frozen=True)
-class Request:
-    """A user's request waiting for the next reconcile of a target."""
-
-    trigger: str  # as recorded in history: manual:<user>, rollback:<id>
-    revision: str | None = None  # a commit to sync instead of the target revision
-    prune: bool | None = None
 
 
 @dataclass
@@ -159,11 +134,9 @@ class Reconciler:
             if violations:
                 await self._save_failure(key, previous, sha, violations)
                 return Outcome.PERMANENT_FAILURE
-            # Sync, or only compare, and record the result.
-            mode = await self._mode(target, trigger, request, previous, sha)
-            label = request.trigger if request else _trigger_label(trigger)
-            result, operation = await self._run(target, client, objects, mode, request,
-                                                sha=sha, label=label)
+            # Compare, decide, and sync when the decision says so.
+            result, operation = await self._run(target, client, objects, trigger, request,
+                                                previous, sha=sha)
         except FleetsyncError as err:
             if err.temporary:
                 self.unreachable[key.cluster] = str(err)
@@ -180,7 +153,7 @@ class Reconciler:
         await self._record(target, operation, result, status)
         # Watch the kinds it manages, so drift and health reach us at once.
         self.parts.live.want(key, _kinds(result, objects))
-        return _outcome(result)
+        return outcome(result)
 
     def _definition_problems(self, target: AppTarget) -> list[Problem]:
         found = self.parts.catalog.problems.get(target.key.app)
@@ -261,28 +234,11 @@ class Reconciler:
                              is_namespaced=lambda group, kind: scopes.get((group, kind)))
         return [("PolicyViolation", v.rule, v.message) for v in found]
 
-    async def _mode(
-        self, target: AppTarget, trigger: Trigger, request: Request | None,
-        previous: TargetStatus | None, sha: str,
-    ) -> Mode:
-        if request is not None:
-            return Mode.SYNC
-        automated = target.options.automated
-        disabled = await self.parts.store.get_app_setting(target.key.app, AUTOMATED_SYNC_DISABLED)
-        if automated is None or disabled:
-            return Mode.COMPARE
-        last = previous.operation if previous else None
-        new_commit = previous is None or previous.revision != sha
-        failed = last is not None and last.phase is not OperationPhase.SUCCEEDED
-        if new_commit or failed or trigger is Trigger.RETRY:
-            return Mode.SYNC
-        return Mode.SYNC if automated.self_heal else Mode.COMPARE
-
     async def _run(
         self, target: AppTarget, client: ClusterClient, objects: list[dict[str, Any]],
-        mode: Mode, request: Request | None, *, sha: str, label: str,
+        trigger: Trigger, request: Request | None, previous: TargetStatus | None, *, sha: str,
     ) -> tuple[SyncResult, int | None]:
-        """Compare; then sync when asked to, or when automated sync finds a difference.
+        """Compare; decide; then sync when the decision says so.
 
         A sync is recorded as a Running operation before it touches the cluster (returned
         with the result), so a hub killed in the middle finds it on restart.
@@ -292,40 +248,30 @@ class Reconciler:
         async def desired() -> list[dict[str, Any]]:
             return objects
 
-        app, namespace = target.key.app, target.namespace
-        operation: int | None = None
-        compared: SyncResult | None = None
-
-        async def decide(comparison: SyncResult) -> bool:
-            """Sync only when asked, or when automated sync finds a difference (no empty
-            operations in history), and never when the cluster could not be reached."""
-            nonlocal operation, compared
-            compared = comparison
-            in_sync = comparison.sync_status is SyncStatus.SYNCED and not comparison.conditions
-            unreachable = any(c.temporary for c in comparison.conditions)
-            if mode is Mode.COMPARE or (request is None and in_sync) or unreachable:
-                return False
-            operation = await self.parts.store.begin_operation(
-                target.key, revision=sha, trigger=label,
-                source=SyncSource(redact_url(target.repo_url), target.path),
-            )
-            return True
-
+        key = target.key
+        comparison = await compare(app=key.app, client=client, namespace=target.namespace,
+                                   render=desired, options=options)
+        off = await self.parts.store.get_app_setting(key.app, AUTOMATED_SYNC_DISABLED)
+        mode = decide(target=target, trigger=trigger, request=request, previous=previous,
+                      sha=sha, compared=comparison.result, complete=comparison.complete,
+                      automation_off=bool(off))
+        if mode is Mode.COMPARE:
+            return comparison.result, None
+        operation = await self.parts.store.begin_operation(
+            key, revision=sha, trigger=trigger_label(trigger, request),
+            source=SyncSource(redact_url(target.repo_url), target.path),
+        )
         try:
-            result = await sync_app(app=app, client=client, namespace=namespace,
-                                    render=desired, options=options, decide=decide)
+            return await execute(comparison), operation
         except Exception as err:
-            if operation is None or compared is None:
-                raise
             # A bug must not leave the operation Running until the next restart.
-            status = replace(compared_status(target.key, compared, sha), sync=SyncStatus.UNKNOWN)
+            status = replace(compared_status(key, comparison.result, sha),
+                             sync=SyncStatus.UNKNOWN)
             await self.parts.store.finish_operation(
                 operation, phase=OperationPhase.ERROR,
-                message=redact_url(f"internal error: {err!r}"),
-                status=status,
+                message=redact_url(f"internal error: {err!r}"), status=status,
             )
             raise
-        return result, operation
 
     def _status(
         self, target: AppTarget, result: SyncResult, sha: str, previous: TargetStatus | None,
@@ -379,22 +325,6 @@ def compared_status(key: TargetKey, compared: SyncResult, sha: str) -> TargetSta
                           now=datetime.now(UTC), synced=False)
 
 
-def sync_options(target: AppTarget, request: Request | None) -> SyncOptions:
-    """The core's options for ``target``: Argo CD's switches mapped one to one."""
-    opts = target.options
-    automated = opts.automated
-    prune = bool(automated and automated.prune)
-    if request is not None and request.prune is not None:
-        prune = request.prune
-    ignore = tuple(IgnoreRule.from_argo(dict(e)) for e in opts.ignore_differences)
-    return SyncOptions(
-        prune=prune and opts.sync.prune,
-        create_namespace=opts.sync.create_namespace,
-        propagation=opts.sync.prune_propagation.capitalize(),
-        ignore=ignore,
-    )
-
-
 def _unchanged(previous: TargetStatus | None, sha: str, live_version: str | None) -> bool:
     return (
         previous is not None
@@ -415,26 +345,4 @@ def _kinds(result: SyncResult, objects: Sequence[dict[str, Any]]) -> frozenset[K
                      if api_version_problem(api) is None and kind_problem(kind) is None)
 
 
-def _trigger_label(trigger: Trigger) -> str:
-    if trigger is Trigger.WEBHOOK:
-        return WEBHOOK
-    if trigger is Trigger.DRIFT:
-        return DRIFT
-    if trigger is Trigger.MANUAL:
-        return manual_trigger("unknown")
-    return AUTOMATED
-
-
-def _outcome(result: SyncResult) -> Outcome:
-    if not result.conditions:
-        return Outcome.SUCCESS
-    if all(c.reason is Reason.HEALTH_CHECK_FAILED for c in result.conditions):
-        return Outcome.SUCCESS
-    if any(c.temporary for c in result.conditions):
-        return Outcome.TEMPORARY_FAILURE
-    failed = any(r.code in (ResultCode.APPLY_FAILED, ResultCode.PRUNE_FAILED)
-                 for r in result.resources)
-    return Outcome.TEMPORARY_FAILURE if failed else Outcome.PERMANENT_FAILURE
-
-
-__all__ = ["Mode", "Parts", "Reconciler", "Request", "sync_options"]
+__all__ = ["Parts", "Reconciler"]

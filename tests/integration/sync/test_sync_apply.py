@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from engine.apply import Reason, ResultCode, SyncOptions, diff, sync
+from engine.apply import Reason, ResultCode, SyncOptions, compare, diff, execute, sync
 from engine.clusters import ClusterClient
 from engine.clusters.client import MERGE_PATCH
 from engine.diff import format_diff
@@ -206,28 +206,18 @@ async def test_crd_and_its_custom_resource_in_one_sync(
         await client.delete(res=res, namespace="", name=f"widgets.{group}")
 
 
-async def test_decide_sees_the_comparison_first_and_a_no_writes_nothing(
+async def test_compare_writes_nothing_and_execute_applies_what_it_planned(
     client: ClusterClient, namespace: str, app: str
 ) -> None:
     objects = [configmap("decided")]
-    seen: list[SyncStatus] = []
-
-    async def refuse(comparison: Any) -> bool:
-        seen.append(comparison.sync_status)
-        return False
-
-    held = await sync(app=app, client=client, namespace=namespace, render=rendering(objects),
-                      decide=refuse)
-    assert seen == [SyncStatus.OUT_OF_SYNC]
-    assert held.sync_status is SyncStatus.OUT_OF_SYNC and not held.resources
-    assert [d.reason for d in held.diffs] == ["Missing"]
+    held = await compare(app=app, client=client, namespace=namespace,
+                         render=rendering(objects))
+    assert held.complete
+    assert held.result.sync_status is SyncStatus.OUT_OF_SYNC and not held.result.resources
+    assert [d.reason for d in held.result.diffs] == ["Missing"]
     assert await live(client, "v1", "ConfigMap", namespace, "decided") is None
     assert await live(client, "v1", "ConfigMap", INVENTORY_NAMESPACE, configmap_name(app)) is None
 
-    async def agree(comparison: Any) -> bool:
-        return True
-
-    done = await sync(app=app, client=client, namespace=namespace, render=rendering(objects),
-                      decide=agree)
+    done = await execute(held)
     assert {r.code for r in done.resources} == {ResultCode.CREATED}
     assert await live(client, "v1", "ConfigMap", namespace, "decided") is not None

@@ -1,0 +1,124 @@
+"""What a reconcile does, decided from data alone (pure): sync, or only compare.
+
+``decide`` follows Argo CD. It runs after the comparison, so it sees what differs:
+
+- a comparison that stopped early (render or plan error) or could not reach the cluster
+  never syncs: there is nothing safe to apply;
+- a user's request (manual sync, rollback) always syncs, even an app in sync (the user
+  sees the operation in history);
+- without automated sync, or after a rollback turned it off, the target is compared only
+  and reported OutOfSync;
+- automated sync syncs a difference when the commit is new, the last operation did not
+  succeed, or the reconcile is a retry; a difference on the same commit (live drift) only
+  with ``selfHeal``;
+- automated sync of a target already in sync records nothing (no empty operations).
+
+``outcome`` says how a result ends for the scheduler (retry with backoff, or wait), and
+``sync_options`` maps an app's Argo CD switches to the apply core's options.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from engine.apply.results import Reason, ResultCode, SyncOptions, SyncResult
+from engine.apps import AppTarget
+from engine.diff import IgnoreRule
+from engine.model import OperationPhase, SyncStatus
+from engine.scheduler import Trigger
+from engine.scheduler.runner import Outcome
+from engine.store.model import AUTOMATED, DRIFT, WEBHOOK, TargetStatus, manual_trigger
+
+
+class Mode(enum.Enum):
+    """What a reconcile does to the cluster."""
+
+    SYNC = "sync"
+    COMPARE = "compare"
+
+
+@dataclass(frozen=True)
+class Request:
+    """A user's request waiting for the next reconcile of a target."""
+
+    trigger: str  # as recorded in history: manual:<user>, rollback:<id>
+    revision: str | None = None  # a commit to sync instead of the target revision
+    prune: bool | None = None
+
+
+def decide(
+    *,
+    target: AppTarget,
+    trigger: Trigger,
+    request: Request | None,
+    previous: TargetStatus | None,
+    sha: str,
+    compared: SyncResult,
+    complete: bool,
+    automation_off: bool,
+) -> Mode:
+    """Sync or only compare ``target`` at ``sha``, given the comparison just made.
+
+    ``complete`` is False when the comparison stopped early; ``automation_off`` is True
+    when a rollback turned the app's automated sync off.
+    """
+    unreachable = any(c.temporary for c in compared.conditions)
+    if not complete or unreachable:
+        return Mode.COMPARE
+    if request is not None:
+        return Mode.SYNC
+    automated = target.options.automated
+    in_sync = compared.sync_status is SyncStatus.SYNCED and not compared.conditions
+    if automated is None or automation_off or in_sync:
+        return Mode.COMPARE
+    last = previous.operation if previous else None
+    new_commit = previous is None or previous.revision != sha
+    failed = last is not None and last.phase is not OperationPhase.SUCCEEDED
+    if new_commit or failed or trigger is Trigger.RETRY:
+        return Mode.SYNC
+    return Mode.SYNC if automated.self_heal else Mode.COMPARE
+
+
+def sync_options(target: AppTarget, request: Request | None) -> SyncOptions:
+    """The core's options for ``target``: Argo CD's switches mapped one to one."""
+    opts = target.options
+    automated = opts.automated
+    prune = bool(automated and automated.prune)
+    if request is not None and request.prune is not None:
+        prune = request.prune
+    ignore = tuple(IgnoreRule.from_argo(dict(e)) for e in opts.ignore_differences)
+    return SyncOptions(
+        prune=prune and opts.sync.prune,
+        create_namespace=opts.sync.create_namespace,
+        propagation=opts.sync.prune_propagation.capitalize(),
+        ignore=ignore,
+    )
+
+
+def trigger_label(trigger: Trigger, request: Request | None) -> str:
+    """Who or what started an operation, as history records it."""
+    if request is not None:
+        return request.trigger
+    if trigger is Trigger.WEBHOOK:
+        return WEBHOOK
+    if trigger is Trigger.DRIFT:
+        return DRIFT
+    if trigger is Trigger.MANUAL:
+        return manual_trigger("unknown")
+    return AUTOMATED
+
+
+def outcome(result: SyncResult) -> Outcome:
+    """How a compared or synced target ends for the scheduler: a temporary failure (an
+    unreachable cluster, a failed apply or prune) is retried with backoff; a permanent one
+    waits for a change; an app that is only unhealthy counts as done."""
+    if not result.conditions:
+        return Outcome.SUCCESS
+    if all(c.reason is Reason.HEALTH_CHECK_FAILED for c in result.conditions):
+        return Outcome.SUCCESS
+    if any(c.temporary for c in result.conditions):
+        return Outcome.TEMPORARY_FAILURE
+    failed = any(r.code in (ResultCode.APPLY_FAILED, ResultCode.PRUNE_FAILED)
+                 for r in result.resources)
+    return Outcome.TEMPORARY_FAILURE if failed else Outcome.PERMANENT_FAILURE
