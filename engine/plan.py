@@ -11,17 +11,22 @@ The prune set is the previous inventory minus the desired objects. It is only a 
 this app's tracking id and no ``Prune=false`` sync option (``prune_decision``). Pruning is
 held, never partly done, when the desired set is empty or when it would delete more than
 a share of the inventory (default half) and the app does not allow it.
+
+Whether a kind is namespaced is ``engine.kinds.scope_lookup``'s answer (the ``scope`` the
+caller got from discovery, then CRDs among the objects, then the built-in table); a kind
+none of them knows is placed in the destination namespace.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
 from engine.errors import FleetsyncError
 from engine.inventory import Inventory
+from engine.kinds import CRD_GROUP, CRD_KIND, Scope, scope_lookup
 from engine.model import (
     MANAGED_BY_LABEL,
     MANAGED_BY_VALUE,
@@ -32,7 +37,6 @@ from engine.model import (
 
 WAVE_ANNOTATIONS = ("fleetsync.io/sync-wave", "argocd.argoproj.io/sync-wave")
 SYNC_OPTIONS_ANNOTATION = "argocd.argoproj.io/sync-options"
-CRD_GROUP = "apiextensions.k8s.io"
 DEFAULT_PRUNE_SHARE = 0.5
 
 # Helm's install order, which Argo CD uses within a wave; unknown kinds (custom resources)
@@ -74,39 +78,6 @@ _KINDS = (
     "APIService",
 )
 KIND_ORDER = {kind: index for index, kind in enumerate(_KINDS)}
-
-# Cluster-scoped built-in kinds, used when discovery cannot answer (group, kind).
-CLUSTER_SCOPED = frozenset(
-    {
-        ("", "Namespace"),
-        ("", "Node"),
-        ("", "PersistentVolume"),
-        ("", "ComponentStatus"),
-        (CRD_GROUP, "CustomResourceDefinition"),
-        ("apiregistration.k8s.io", "APIService"),
-        ("rbac.authorization.k8s.io", "ClusterRole"),
-        ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-        ("storage.k8s.io", "StorageClass"),
-        ("storage.k8s.io", "CSIDriver"),
-        ("storage.k8s.io", "CSINode"),
-        ("storage.k8s.io", "VolumeAttachment"),
-        ("scheduling.k8s.io", "PriorityClass"),
-        ("node.k8s.io", "RuntimeClass"),
-        ("policy", "PodSecurityPolicy"),
-        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
-        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
-        ("certificates.k8s.io", "CertificateSigningRequest"),
-        ("networking.k8s.io", "IngressClass"),
-        ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
-        ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
-    }
-)
-
-# Answers whether (group, kind) is namespaced on the target cluster; None if it cannot tell.
-Scope = Callable[[str, str], "bool | None"]
-
 
 class PlanError(FleetsyncError):
     """The desired objects cannot be planned (missing identity, duplicate, bad wave)."""
@@ -169,7 +140,7 @@ def sync_options(obj: Mapping[str, Any]) -> frozenset[str]:
 
 def is_crd(key: ResourceKey) -> bool:
     """Whether ``key`` names a CustomResourceDefinition."""
-    return key.group == CRD_GROUP and key.kind == "CustomResourceDefinition"
+    return key.group == CRD_GROUP and key.kind == CRD_KIND
 
 
 def _leads(key: ResourceKey) -> bool:
@@ -195,10 +166,10 @@ def plan(
 ) -> Plan:
     """Plan the sync of ``objects`` for ``app`` into destination ``namespace``."""
     manifests = list(objects)
-    crd_scopes = _crd_scopes(manifests)
+    scope_of = scope_lookup(manifests, scope)
     steps: dict[ResourceKey, Step] = {}
     for obj in manifests:
-        step = _step(app, obj, namespace, scope, crd_scopes)
+        step = _step(app, obj, namespace, scope_of)
         if step.key in steps:
             raise PlanError(f"{step.key}: declared twice")
         steps[step.key] = step
@@ -274,35 +245,7 @@ def _with_leading_waves(steps: list[Step]) -> list[Step]:
     return [Step(s.key, s.api_version, first, s.obj) if _leads(s.key) else s for s in steps]
 
 
-def _crd_scopes(objects: list[Mapping[str, Any]]) -> dict[tuple[str, str], bool]:
-    scopes = {}
-    for obj in objects:
-        if is_crd(ResourceKey.of(dict(obj))):
-            spec = obj.get("spec") or {}
-            kind = (spec.get("names") or {}).get("kind")
-            if spec.get("group") and kind:
-                scopes[(str(spec["group"]), str(kind))] = spec.get("scope") != "Cluster"
-    return scopes
-
-
-def _namespaced(
-    group: str, kind: str, scope: Scope, crd_scopes: Mapping[tuple[str, str], bool]
-) -> bool:
-    answer = scope(group, kind)
-    if answer is not None:
-        return answer
-    if (group, kind) in crd_scopes:
-        return crd_scopes[(group, kind)]
-    return (group, kind) not in CLUSTER_SCOPED
-
-
-def _step(
-    app: str,
-    obj: Mapping[str, Any],
-    namespace: str,
-    scope: Scope,
-    crd_scopes: Mapping[tuple[str, str], bool],
-) -> Step:
+def _step(app: str, obj: Mapping[str, Any], namespace: str, scope: Scope) -> Step:
     api_version, kind = obj.get("apiVersion"), obj.get("kind")
     meta = dict(obj.get("metadata") or {})
     if not api_version or not kind or not meta.get("name"):
@@ -311,7 +254,8 @@ def _step(
             f"{api_version}/{kind} {meta.get('name')!r}"
         )
     group = str(api_version).rpartition("/")[0]
-    if _namespaced(group, str(kind), scope, crd_scopes):
+    # A kind no one knows goes to the destination namespace (engine.kinds says why).
+    if scope(group, str(kind)) is not False:
         meta["namespace"] = meta.get("namespace") or namespace
     else:
         meta.pop("namespace", None)

@@ -19,87 +19,30 @@ CD's, evaluated as Argo CD evaluates them:
   Namespaced kinds are allowed when ``namespaceResourceWhitelist`` is absent, or lists
   them, and ``namespaceResourceBlacklist`` does not. Group and kind are globs.
 
-Whether a kind is namespaced comes from ``is_namespaced`` (the cluster's discovery), then
-from CustomResourceDefinitions among the objects, then from a built-in list of Kubernetes
-kinds. A kind known to none of them is taken as namespaced when the object names a
-namespace, and as cluster-scoped otherwise: the stricter reading.
+Whether a kind is namespaced is ``engine.kinds.scope_lookup``'s answer: ``is_namespaced``
+(the cluster's discovery), then CustomResourceDefinitions among the objects, then the
+built-in table of Kubernetes kinds. A kind known to none of them is taken as namespaced
+when the object names a namespace, and as cluster-scoped otherwise: the stricter reading,
+so that it must pass ``clusterResourceWhitelist`` (the plan places such an object in the
+destination namespace, which ``check_target`` has already allowed).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from engine.apps.project import AppProject, KindRule
 from engine.apps.targets import AppTarget, ClusterInfo
+from engine.kinds import Scope, scope_lookup
 from engine.model import ResourceKey
 from engine.names import namespace_problem
 from engine.redaction import redact_url, without_userinfo
 
-NamespacedLookup = Callable[[str, str], "bool | None"]
-
-_CLUSTER_SCOPED = {
-    ("", "Namespace"),
-    ("", "Node"),
-    ("", "PersistentVolume"),
-    ("", "ComponentStatus"),
-    ("rbac.authorization.k8s.io", "ClusterRole"),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-    ("apiextensions.k8s.io", "CustomResourceDefinition"),
-    ("apiregistration.k8s.io", "APIService"),
-    ("storage.k8s.io", "StorageClass"),
-    ("storage.k8s.io", "CSIDriver"),
-    ("storage.k8s.io", "CSINode"),
-    ("storage.k8s.io", "VolumeAttachment"),
-    ("scheduling.k8s.io", "PriorityClass"),
-    ("node.k8s.io", "RuntimeClass"),
-    ("networking.k8s.io", "IngressClass"),
-    ("certificates.k8s.io", "CertificateSigningRequest"),
-    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
-    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
-    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
-}
-_NAMESPACED = {
-    ("", k)
-    for k in (
-        "ConfigMap",
-        "Secret",
-        "Service",
-        "ServiceAccount",
-        "Pod",
-        "PersistentVolumeClaim",
-        "Endpoints",
-        "Event",
-        "LimitRange",
-        "ResourceQuota",
-        "ReplicationController",
-        "PodTemplate",
-    )
-} | {
-    ("apps", "Deployment"),
-    ("apps", "StatefulSet"),
-    ("apps", "DaemonSet"),
-    ("apps", "ReplicaSet"),
-    ("apps", "ControllerRevision"),
-    ("batch", "Job"),
-    ("batch", "CronJob"),
-    ("networking.k8s.io", "Ingress"),
-    ("networking.k8s.io", "NetworkPolicy"),
-    ("rbac.authorization.k8s.io", "Role"),
-    ("rbac.authorization.k8s.io", "RoleBinding"),
-    ("policy", "PodDisruptionBudget"),
-    ("autoscaling", "HorizontalPodAutoscaler"),
-    ("coordination.k8s.io", "Lease"),
-    ("discovery.k8s.io", "EndpointSlice"),
-    ("events.k8s.io", "Event"),
-}
-
+NamespacedLookup = Scope
 
 @dataclass(frozen=True)
 class Violation:
@@ -121,7 +64,7 @@ def check(
     """Every rule of ``project`` that ``target`` and its desired ``objects`` break."""
     violations = check_target(project, target, cluster=cluster)
     # Each object: its kind, and the namespace it lands in.
-    scope = _scope_lookup(objects, is_namespaced)
+    scope = scope_lookup(objects, is_namespaced)
     for obj in objects:
         violations.extend(_object_violations(project, target, cluster, obj, scope))
     return violations
@@ -290,35 +233,6 @@ def _listed(rules: Iterable[KindRule], key: ResourceKey, *, named: bool) -> bool
         if kind_ok and group_ok and name_ok:
             return True
     return False
-
-
-def _scope_lookup(
-    objects: Sequence[Mapping[str, Any]], discovery: NamespacedLookup | None
-) -> NamespacedLookup:
-    """Discovery first, then CRDs among ``objects``, then the built-in list."""
-    from_crds = dict(_crd_scopes(objects))
-
-    def lookup(group: str, kind: str) -> bool | None:
-        known = discovery(group, kind) if discovery is not None else None
-        if known is not None:
-            return known
-        if (group, kind) in from_crds:
-            return from_crds[(group, kind)]
-        if (group, kind) in _CLUSTER_SCOPED:
-            return False
-        return True if (group, kind) in _NAMESPACED else None
-
-    return lookup
-
-
-def _crd_scopes(objects: Sequence[Mapping[str, Any]]) -> Iterable[tuple[tuple[str, str], bool]]:
-    for obj in objects:
-        if obj.get("kind") != "CustomResourceDefinition":
-            continue
-        spec = obj.get("spec") or {}
-        names = spec.get("names") or {}
-        if isinstance(spec.get("group"), str) and isinstance(names.get("kind"), str):
-            yield (spec["group"], names["kind"]), spec.get("scope") != "Cluster"
 
 
 def _normal_repo(url: str) -> str:
