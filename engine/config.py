@@ -51,6 +51,12 @@ key is an error; ``SecretRef`` names an environment variable or a file and reads
 asked (so a rotated file is picked up), and no ``repr`` or error message shows a value.
 Every error names the file and the field. Unknown keys are errors: this is fleetsync's own
 format and a typo must not pass unnoticed.
+
+``yaml_document`` reads the operator's files (this one and ``clusters.yaml``) with the
+guarded loader that reads Application files and manifests
+(``engine.render.loader.parse_documents``: no alias bombs, no deep nesting, UTF-8 only),
+as YAML 1.1 like kubectl and the Application files (``yes``/``on`` are booleans, dates
+stay text).
 """
 
 from __future__ import annotations
@@ -62,10 +68,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from engine.apps.fields import Fields
-from engine.errors import ConfigError
+from engine.errors import ConfigError, RenderError
+from engine.render.loader import parse_documents
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _INLINE_SECRETS = {"password", "secret", "token"}
@@ -206,11 +211,10 @@ class HubConfig:
 def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> HubConfig:
     """Read and validate ``path``; also check that every secret it references is there."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
-        raise ConfigError(f"{path}: cannot read: {reason}") from None
-    config = parse_config(text, source=path.absolute())
+        data = path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror}") from None
+    config = parse_config(data, source=path.absolute())
     config = replace(config, health_checks=tuple(_read_check(c) for c in config.health_checks))
     for where, ref in config.secret_refs():
         try:
@@ -220,8 +224,9 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> HubC
     return config
 
 
-def parse_config(text: str, *, source: Path) -> HubConfig:
-    """Validate the text of a ``fleetsync.yaml`` at ``source`` (pure: reads no secret)."""
+def parse_config(text: str | bytes, *, source: Path) -> HubConfig:
+    """Validate the text of a ``fleetsync.yaml`` at ``source`` (pure: reads no secret);
+    bytes must be UTF-8."""
     fields = Fields(str(source), "")
     doc = _yaml_mapping(text, fields)
     base = source.parent
@@ -251,13 +256,24 @@ def parse_config(text: str, *, source: Path) -> HubConfig:
     )
 
 
-def _yaml_mapping(text: str, fields: Fields) -> dict[str, Any]:
+def yaml_document(text: str | bytes, *, source: str) -> Any:
+    """The one YAML document of an operator's file (None if it has none), guarded.
+
+    ConfigError naming ``source`` and the line for invalid YAML, an alias bomb, nesting
+    deeper than the loader's limit, bytes that are not UTF-8, or a second document.
+    """
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise fields.error("", f"not valid YAML{where}") from None
+        documents = parse_documents(text, source, yaml11=True)
+    except RenderError as err:
+        raise ConfigError(str(err)) from None
+    if len(documents) > 1:
+        raise ConfigError(f"{source}:{documents[1].line}: a second YAML document; "
+                          "expected one")  # fmt: skip
+    return documents[0].value if documents else None
+
+
+def _yaml_mapping(text: str | bytes, fields: Fields) -> dict[str, Any]:
+    doc = yaml_document(text, source=fields.source)
     if doc is None:
         return {}
     if not isinstance(doc, dict):

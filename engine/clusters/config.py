@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from engine.config import yaml_document
 from engine.errors import ConfigError
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$")
@@ -124,20 +123,16 @@ class _Entry:
 def load_file(path: Path) -> list[ClusterSpec]:
     """Read and validate the registration file at ``path``."""
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except OSError as err:
         raise ConfigError(f"{path}: cannot read: {err.strerror}") from None
-    return parse(text, source=path)
+    return parse(data, source=path)
 
 
-def parse(text: str, *, source: Path) -> list[ClusterSpec]:
-    """Validate registration YAML; ``source`` names the file and anchors relative paths."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ConfigError(f"{source}: not valid YAML{where}") from None
+def parse(text: str | bytes, *, source: Path) -> list[ClusterSpec]:
+    """Validate registration YAML (bytes must be UTF-8); ``source`` names the file and
+    anchors relative paths."""
+    doc = yaml_document(text, source=str(source))
     if doc is None:
         return []
     if not isinstance(doc, dict) or set(doc) - {"clusters"}:

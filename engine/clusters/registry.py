@@ -73,7 +73,7 @@ class ClusterRegistry:
         if digest == self._file_digest:
             specs = self._specs
         else:
-            specs = {s.name: s for s in parse(raw.decode(errors="replace"), source=self.path)}
+            specs = {s.name: s for s in parse(raw, source=self.path)}
         prints = {name: _fingerprint(spec) for name, spec in specs.items()}
         change = RegistryChange(
             added=frozenset(prints.keys() - self._prints.keys()),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.clusters.config import KubeconfigAuth, Limits, ServerAuth, parse
+from engine.clusters.config import KubeconfigAuth, Limits, ServerAuth, load_file, parse
 from engine.errors import ConfigError
 
 SOURCE = Path("/etc/fleetsync/clusters.yaml")
@@ -111,8 +111,34 @@ def test_malformed_documents_are_rejected(text: str) -> None:
 
 
 def test_yaml_syntax_error_names_the_line() -> None:
-    with pytest.raises(ConfigError, match=r"not valid YAML \(line \d+\)"):
+    with pytest.raises(ConfigError, match=r"clusters.yaml:3: invalid YAML"):
         _parse("clusters:\n- {name: a\n")
+
+
+def alias_bomb() -> bytes:
+    """9 levels of 9 aliases: a few hundred bytes that would expand to 9**9 nodes."""
+    lines = ["x0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, 9):
+        lines.append(f"x{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * 9) + "]")
+    lines.append("clusters: [{name: a, kubeconfig: k, labels: {env: *a8}}]")
+    return "\n".join(lines).encode()
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (alias_bomb(), r"clusters.yaml:1: YAML document expands to more than"),
+        (b"clusters: " + b"[" * 300 + b"]" * 300 + b"\n", r"clusters.yaml:\d+: .*nested deeper"),
+        (b"clusters:\n- {name: caf\xe9, kubeconfig: k}\n", r"clusters.yaml:2: not UTF-8 text"),
+        (b"clusters: []\n---\nclusters: []\n", r"clusters.yaml:3: a second YAML document"),
+    ],
+)
+def test_registration_is_read_by_the_guarded_yaml_loader(tmp_path: Path, data: bytes,
+                                                         problem: str) -> None:
+    path = tmp_path / "clusters.yaml"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError, match=problem):
+        load_file(path)
 
 
 def test_secrets_stay_out_of_reprs_and_errors() -> None:

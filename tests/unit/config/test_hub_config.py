@@ -161,8 +161,40 @@ def test_unreadable_config_file(tmp_path: Path) -> None:
 
 
 def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"fleetsync.yaml: not valid YAML \(line 3\)"):
+    with pytest.raises(ConfigError, match=r"fleetsync.yaml:3: invalid YAML: did not find"):
         parse_config("apps:\n  - [unclosed\nserver: {}\n", source=tmp_path / "fleetsync.yaml")
+
+
+# 9 levels of 9 aliases: a few hundred bytes that would expand to 9**9 nodes.
+ALIAS_BOMB = "\n".join(
+    ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    + ["render: {kustomizeBinary: *a8}"]
+) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (ALIAS_BOMB, r"fleetsync.yaml:1: YAML document expands to more than"),
+        ("health: " + "[" * 300 + "]" * 300 + "\n", r"fleetsync.yaml:\d+: .*nested deeper"),
+        (b"dataDir: caf\xe9\n", r"fleetsync.yaml:1: not UTF-8 text"),
+        ("dataDir: a\n---\ndataDir: b\n", r"fleetsync.yaml:3: a second YAML document"),
+    ],
+)
+def test_config_is_read_by_the_guarded_yaml_loader(tmp_path: Path, text: str | bytes,
+                                                   problem: str) -> None:
+    path = tmp_path / "fleetsync.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ConfigError, match=problem):
+        load_config(path)
+
+
+def test_config_yaml_is_read_as_yaml_1_1_with_dates_as_text(tmp_path: Path) -> None:
+    config = parse_config("git: {allowLocalRepos: yes}\ndataDir: 2026-12-01\n",
+                          source=tmp_path / "fleetsync.yaml")  # fmt: skip
+    assert config.git.allow_local_repos is True
+    assert config.data_dir == tmp_path / "2026-12-01"
 
 
 def test_trust_settings(tmp_path: Path) -> None:
