@@ -17,10 +17,9 @@ import contextlib
 import logging
 import time
 import traceback
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from dataclasses import replace
 
 from aiohttp import web
 
@@ -28,27 +27,28 @@ from engine.api.control import Conflict, InvalidRequest, NotFound
 from engine.api.server import create_app
 from engine.api.views import AppView, ClusterView, MetricsSnapshot, TargetView
 from engine.api.webhook import WebhookReceiver
-from engine.apps import Application, AppSource, AppTarget, ClusterInfo
+from engine.apps import Application, AppSource, ClusterInfo
 from engine.clusters import ClusterPool, ClusterRegistry
 from engine.config import AppsFromGit, HubConfig
 from engine.errors import FleetsyncError
-from engine.health import HealthResult
 from engine.health.lua import LuaHealthChecks
-from engine.hub import status as st
 from engine.hub import wiring
+from engine.hub.automation import Automation
 from engine.hub.catalog import Catalog, CatalogChange, failed_git_source, git_app_source
 from engine.hub.decisions import Request
 from engine.hub.live import LiveWatcher
+from engine.hub.metrics import HubMetrics
 from engine.hub.reconciler import Parts, Reconciler
+from engine.hub.runtime import Runtime
+from engine.hub.statuses import StatusWriter
 from engine.hub.trees import TreeCache
-from engine.model import OperationPhase, ResourceKey, TargetKey
+from engine.model import OperationPhase, TargetKey
 from engine.redaction import LogRedaction, redact, redact_url
 from engine.render.aio import AsyncRenderCache
 from engine.scheduler import Trigger, WorkQueue
-from engine.scheduler.poller import GitPoller, Watch
-from engine.scheduler.runner import Outcome, Scheduler
+from engine.scheduler.poller import GitPoller
 from engine.store import Store
-from engine.store.model import AUTOMATED_SYNC_DISABLED, HistoryEntry, rollback_trigger
+from engine.store.model import HistoryEntry, rollback_trigger
 
 log = logging.getLogger(__name__)
 FOLLOW_INTERVAL = 2.0
@@ -72,12 +72,7 @@ class Hub:
         self.listening: tuple[str, int] | None = None
         self.ready = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._health: dict[TargetKey, dict[ResourceKey, HealthResult]] = defaultdict(dict)
-        self._locks: dict[TargetKey, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._counts: dict[str, Counter[str]] = defaultdict(Counter)
-        self._drift_events = 0
-        self._started_at = time.time()
-        self._disabled: set[str] = set()
+        self.metrics_ = HubMetrics()
 
     # ----------------------------------------------------------------- running
     async def run(self) -> None:
@@ -144,22 +139,26 @@ class Hub:
         self.apps_source = wiring.git_source(self.config, data / "git-apps", allow_local=True)
         self.renders = AsyncRenderCache()
         stack.callback(self.renders.close)  # renders still running stop at their next check
+        self.statuses = StatusWriter(self._store)
+        self.automation = Automation(self._store)
+        limits = self.config.limits
+        queue = WorkQueue(concurrency=limits.concurrency, cluster_limit=limits.per_cluster)
+        self.runtime = Runtime(metrics=self.metrics_, queue=queue)
+        self.scheduler = self.runtime.scheduler
+        self.poller = GitPoller(self.source, self.runtime.enqueue_from_git,
+                                interval=self.config.git.poll_interval)
         checks = LuaHealthChecks(self.config.health_checks) if self.config.health_checks else None
-        self.live = LiveWatcher(pool=self.pool, on_drift=self._on_drift,
-                                on_health=self._on_health, checks=checks)
+        self.live = LiveWatcher(pool=self.pool, on_drift=self.runtime.drifted,
+                                on_health=self.statuses.health_seen, checks=checks)
         kustomize = str(self.config.kustomize_binary) if self.config.kustomize_binary else None
         self.reconciler = Reconciler(Parts(
             catalog=self.catalog, source=self.source, trees=TreeCache(self.source, data / "trees"),
-            renders=self.renders, pool=self.pool, store=self._store, live=self.live,
-            clusters=self.cluster_infos, kustomize=kustomize, on_paths=self._watch_paths,
-            render_timeout=self.config.limits.render_timeout, data_dir=str(data),
+            renders=self.renders, pool=self.pool, statuses=self.statuses,
+            automation=self.automation, live=self.live, clusters=self.cluster_infos,
+            kustomize=kustomize, render_timeout=limits.render_timeout, data_dir=str(data),
             health_checks=checks,
         ))
-        limits = self.config.limits
-        queue = WorkQueue(concurrency=limits.concurrency, cluster_limit=limits.per_cluster)
-        self.scheduler = Scheduler(self._reconcile, queue=queue)
-        self.poller = GitPoller(self.source, self._enqueue_from_git,
-                                interval=self.config.git.poll_interval)
+        self.runtime.connect(reconciler=self.reconciler, poller=self.poller, live=self.live)
 
     async def _serve_http(self, stack: AsyncExitStack) -> None:
         secret = self.config.webhook_secret.read() if self.config.webhook_secret else None
@@ -174,18 +173,6 @@ class Hub:
         host, port = runner.addresses[0][:2]
         self.listening = (str(host), int(port))
         log.info("fleetsync hub listening on http://%s:%d", host, port)
-
-    async def _reconcile(self, key: TargetKey, trigger: Trigger) -> Outcome:
-        """One reconcile, counted, serialised with the health writes of the target."""
-        self._counts["triggers"][trigger.name.lower()] += 1
-        async with self._locks[key]:
-            outcome = await self.reconciler.reconcile(key, trigger)
-        self._counts["reconciles"][outcome.value] += 1
-        return outcome
-
-    def _enqueue_from_git(self, key: TargetKey, trigger: Trigger) -> bool:
-        self.reconciler.invalidate(key)
-        return self.scheduler.enqueue(key, trigger)
 
     # ------------------------------------------------- following configuration
     async def _follow_config(self) -> None:
@@ -274,67 +261,24 @@ class Hub:
             self.scheduler.untrack(key)
             self.poller.unwatch(key)
             self.live.forget(key)
-            await self._store.forget(key)
+            await self.statuses.forget(key)
         for key in change.added | change.changed:
             target = self.catalog.targets[key]
-            self.reconciler.invalidate(key)
+            self.runtime.invalidate(key)
             if key in change.changed:
-                await self._store.set_app_setting(key.app, AUTOMATED_SYNC_DISABLED, None)
-                self._disabled.discard(key.app)
-            elif await self._store.get_app_setting(key.app, AUTOMATED_SYNC_DISABLED):
-                self._disabled.add(key.app)
+                await self.automation.turn_on(key.app)
+            else:
+                await self.automation.restore(key.app)
             self.scheduler.track(key, interval=target.options.reconcile_interval,
                                  backoff=wiring.backoff(target.options.retry))
         for key in self.catalog.targets:
             if key.cluster in changed_clusters:
-                self.reconciler.invalidate(key)
+                self.runtime.invalidate(key)
                 self.scheduler.enqueue(key, Trigger.PERIODIC)
 
-    def _watch_paths(self, target: AppTarget, sha: str, paths: frozenset[str]) -> None:
-        """Poll ``target``'s repository, from ``sha`` on, for changes of the paths it read.
-
-        A target is watched from its first render on: until then its own reconcile, queued
-        when it was tracked, is what reads Git, and the poller would only queue it twice.
-        """
-        self.poller.watch(target.repo_url, Watch(target.key, target.revision, paths), at=sha)
-
-    # ------------------------------------------------------ live events
-    def _on_drift(self, target: TargetKey, key: ResourceKey, why: str) -> None:
-        self._drift_events += 1
-        log.info("%s: drift: %s", target, why)
-        self.reconciler.invalidate(target)
-        self.scheduler.enqueue(target, Trigger.DRIFT)
-
-    def _on_health(self, target: TargetKey, key: ResourceKey, health: HealthResult) -> None:
-        self._health[target][key] = health
-
     async def _flush_health(self) -> None:
-        """Write health changes seen by the watches into the targets' statuses."""
-        while True:
-            await asyncio.sleep(HEALTH_FLUSH_INTERVAL)
-            for target in list(self._health):
-                lock = self._locks[target]
-                if lock.locked():
-                    continue
-                async with lock:
-                    await self._write_health(target, self._health.pop(target))
-
-    async def _write_health(
-        self, target: TargetKey, found: dict[ResourceKey, HealthResult]
-    ) -> None:
-        status = await self._store.get_status(target)
-        if status is None or not status.resources:
-            return
-        resources = tuple(
-            replace(r, health=found[r.key].status, message=found[r.key].message)
-            if r.key in found else r
-            for r in status.resources
-        )
-        if resources == status.resources:
-            return
-        app = st.app_health(resources)
-        await self._store.save_status(replace(status, resources=resources, health=app.status,
-                                              health_message=app.message))
+        """The health writer's loop (a method here so that its supervision can be tested)."""
+        await self.statuses.run()
 
     # ------------------------------------------------------------- HubControl
     @property
@@ -368,7 +312,7 @@ class Hub:
             destination=where, namespace=dest.namespace, automated=automated is not None,
             prune=bool(automated and automated.prune),
             self_heal=bool(automated and automated.self_heal),
-            automated_disabled=app.name in self._disabled,
+            automated_disabled=self.automation.is_off(app.name),
             warnings=_shown(problems.warnings) if problems else (),
             errors=_shown(problems.errors) if problems else (), targets=targets,
         )
@@ -380,7 +324,7 @@ class Hub:
 
     def clusters(self) -> list[ClusterView]:
         """Every registered cluster, sorted by name; unreachable if its last reconcile said so."""
-        down = {**self.reconciler.unreachable, **self.cluster_errors}
+        down = {**self.runtime.unreachable, **self.cluster_errors}
         return [
             ClusterView(name=i.name, server=i.server, labels=dict(i.labels),
                         reachable=name not in down, last_error=down.get(name, ""))
@@ -389,13 +333,7 @@ class Hub:
 
     def metrics(self) -> MetricsSnapshot:
         """Counters and gauges now."""
-        sched = self.scheduler.metrics()
-        return MetricsSnapshot(
-            reconciles=dict(self._counts["reconciles"]), syncs=dict(self.reconciler.syncs),
-            triggers=dict(self._counts["triggers"]), drift_events=self._drift_events,
-            queue_depth=sched.queued, running=sched.running,
-            sync_duration=self.reconciler.sync_seconds.snapshot(), started_at=self._started_at,
-        )
+        return self.metrics_.snapshot(self.scheduler.metrics())
 
     async def request_sync(
         self, *, app: str, cluster: str | None = None, revision: str | None = None,
@@ -404,8 +342,7 @@ class Hub:
         """Queue a sync of ``app`` (on one cluster if given)."""
         keys = self._keys(app, cluster)
         for key in keys:
-            self.reconciler.request(key, Request(trigger, revision, prune))
-            self.scheduler.enqueue(key, Trigger.MANUAL)
+            self.runtime.request(key, Request(trigger, revision, prune))
         return keys
 
     async def request_refresh(self, *, app: str, hard: bool = False) -> list[TargetKey]:
@@ -417,7 +354,7 @@ class Hub:
                 with contextlib.suppress(FleetsyncError):  # an invalid URL has no renders
                     self.renders.cache.invalidate(repo=self.source.access_key(repo))
                 self.reconciler.forget_render_failures()
-            self.reconciler.invalidate(key)
+            self.runtime.invalidate(key)
             self.scheduler.enqueue(key, Trigger.MANUAL)
         return keys
 
@@ -435,11 +372,9 @@ class Hub:
             raise NotFound(f"no history entry {entry_id} for app {app}")
         if not chosen:
             raise InvalidRequest(f"app {app}: no earlier successful revision to roll back to")
-        await self._store.set_app_setting(app, AUTOMATED_SYNC_DISABLED, True)
-        self._disabled.add(app)
+        await self.automation.turn_off(app)
         for key, entry_number, revision in chosen:
-            self.reconciler.request(key, Request(rollback_trigger(entry_number), revision))
-            self.scheduler.enqueue(key, Trigger.MANUAL)
+            self.runtime.request(key, Request(rollback_trigger(entry_number), revision))
         return [key for key, _, _ in chosen]
 
     async def _rollback_entry(self, key: TargetKey, entry_id: int | None) -> HistoryEntry | None:

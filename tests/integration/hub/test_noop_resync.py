@@ -52,7 +52,7 @@ async def test_periodic_resync_of_an_untouched_target_renders_and_writes_nothing
 
         async def settled() -> bool:
             # The first resync after a sync compares once, with every kind watched by then.
-            await hub.reconciler.reconcile(key, Trigger.PERIODIC)
+            await hub.runtime.reconcile(key, Trigger.PERIODIC)
             status = await hub.store.get_status(key)
             version = hub.live.version(key)
             return status is not None and version is not None and status.live_version == version
@@ -62,7 +62,7 @@ async def test_periodic_resync_of_an_untouched_target_renders_and_writes_nothing
         renders = hub.renders.cache.stats.hits + hub.renders.cache.stats.misses
         history = await hub.store.history(key)
 
-        assert await hub.reconciler.reconcile(key, Trigger.PERIODIC) is Outcome.SUCCESS
+        assert await hub.runtime.reconcile(key, Trigger.PERIODIC) is Outcome.SUCCESS
 
         after = (await core.read_namespaced_config_map("settings", "quiet-ns")).metadata
         assert after.resource_version == before.resource_version

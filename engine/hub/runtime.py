@@ -1,0 +1,95 @@
+"""What happens around each reconcile: what asks for one, and where its report goes.
+
+The scheduler runs ``Runtime.reconcile`` for each queued key. The runtime gives the
+reconciler its inputs (a user's pending request; whether the target is dirty, i.e. must
+compare even on a quiet periodic resync) and hands the ``ReconcileReport`` out: the paths
+the render read to the Git poller (which then polls that repository for changes of those
+paths only, from that commit on), the kinds to the live watcher, whether the cluster
+answered to the cluster view, and the outcome and sync to the metrics. Drift seen by the
+watches and new commits seen by the poller come in here too and queue the target.
+
+A target is watched by the poller from its first render on: until then its own reconcile,
+queued when it was tracked, is what reads Git, and the poller would only queue it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from engine.hub.decisions import Request
+from engine.hub.live import LiveWatcher
+from engine.hub.metrics import HubMetrics
+from engine.hub.reconciler import Reconciler
+from engine.hub.report import ReconcileReport
+from engine.model import ResourceKey, TargetKey
+from engine.scheduler import Trigger, WorkQueue
+from engine.scheduler.poller import GitPoller, Watch
+from engine.scheduler.runner import Outcome, Scheduler
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """Feeds the reconciler from the scheduler, and its reports to the other parts."""
+
+    def __init__(self, *, metrics: HubMetrics, queue: WorkQueue) -> None:
+        self.metrics = metrics
+        self.scheduler = Scheduler(self.reconcile, queue=queue)
+        self.unreachable: dict[str, str] = {}  # cluster → why its last reconcile failed on it
+        self._requests: dict[TargetKey, Request] = {}
+        self._dirty: set[TargetKey] = set()
+        self._reconciler: Reconciler | None = None
+        self._poller: GitPoller | None = None
+        self._live: LiveWatcher | None = None
+
+    def connect(self, *, reconciler: Reconciler, poller: GitPoller, live: LiveWatcher) -> None:
+        """The parts built after the runtime (they report to it)."""
+        self._reconciler, self._poller, self._live = reconciler, poller, live
+
+    # ------------------------------------------------------------ asking for reconciles
+    def invalidate(self, key: TargetKey) -> None:
+        """Make the next reconcile of ``key`` compare even if nothing seems to have changed."""
+        self._dirty.add(key)
+
+    def request(self, key: TargetKey, request: Request) -> None:
+        """Make the next reconcile of ``key`` a sync as ``request`` says, and queue it."""
+        self._requests[key] = request
+        self.scheduler.enqueue(key, Trigger.MANUAL)
+
+    def enqueue_from_git(self, key: TargetKey, trigger: Trigger) -> bool:
+        """The poller saw a new commit for ``key`` (or a webhook asked): compare it."""
+        self.invalidate(key)
+        return self.scheduler.enqueue(key, trigger)
+
+    def drifted(self, target: TargetKey, key: ResourceKey, why: str) -> None:
+        """A watch saw an object of ``target`` change or vanish: compare it now."""
+        self.metrics.drifted()
+        log.info("%s: drift: %s", target, why)
+        self.invalidate(target)
+        self.scheduler.enqueue(target, Trigger.DRIFT)
+
+    # ------------------------------------------------------------------- reconciling
+    async def reconcile(self, key: TargetKey, trigger: Trigger) -> Outcome:
+        """One reconcile of ``key``, counted, its report handed to the parts around it."""
+        assert self._reconciler is not None, "Runtime.connect was not called"
+        self.metrics.triggered(trigger)
+        request = self._requests.pop(key, None)
+        dirty = key in self._dirty
+        self._dirty.discard(key)
+        report = await self._reconciler.reconcile(key, trigger, request=request, dirty=dirty)
+        self.take(report)
+        return report.outcome
+
+    def take(self, report: ReconcileReport) -> None:
+        """Hand each part what ``report`` says: poller, watcher, cluster reach, metrics."""
+        self.metrics.reconciled(report)
+        target = report.target
+        if target is not None and report.paths is not None and self._poller is not None:
+            watch = Watch(report.key, target.revision, report.paths)
+            self._poller.watch(target.repo_url, watch, at=report.sha)
+        if report.kinds is not None and self._live is not None:
+            self._live.want(report.key, report.kinds)
+        if report.reached:
+            self.unreachable.pop(report.key.cluster, None)
+        elif report.reached is not None:
+            self.unreachable[report.key.cluster] = report.unreachable
