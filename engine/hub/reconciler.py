@@ -15,6 +15,7 @@ and the metrics.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -24,13 +25,14 @@ from typing import Any
 from engine import policy
 from engine.apply import Comparison, compare, execute
 from engine.apply.results import SyncOptions, SyncResult
-from engine.apps import AppTarget, ClusterInfo
+from engine.apps import AppTarget
 from engine.clusters import ClusterClient, ClusterPool
 from engine.errors import FleetsyncError, RenderError, SourceError
 from engine.health import CustomChecks
 from engine.hub import status as st
 from engine.hub.automation import Automation
 from engine.hub.catalog import Catalog
+from engine.hub.clusters import ClusterDirectory
 from engine.hub.decisions import Mode, Request, decide, outcome, sync_options, trigger_label
 from engine.hub.live import LiveWatcher
 from engine.hub.report import ANY_PATH, Kind, ReconcileReport
@@ -65,7 +67,7 @@ class Parts:
     statuses: StatusWriter
     automation: Automation
     live: LiveWatcher
-    clusters: dict[str, ClusterInfo]
+    clusters: ClusterDirectory
     kustomize: str | None = None
     render_timeout: float = 60.0
     data_dir: str = ""  # the hub's own directory: never shown in a condition
@@ -222,7 +224,7 @@ class Reconciler:
         project = self.parts.catalog.project(target.project)
         if project is None:
             return [(st.INVALID_SPEC, "InvalidSpec", f"project {target.project!r} not defined")]
-        cluster = self.parts.clusters.get(target.key.cluster) or ClusterInfo(target.key.cluster)
+        cluster = self.parts.clusters.info(target.key.cluster)
         found = policy.check_target(project, target, cluster=cluster)
         return [("PolicyViolation", v.rule, v.message) for v in found]
 
@@ -266,15 +268,18 @@ class Reconciler:
         while len(self._failed_renders) > MAX_READS:
             del self._failed_renders[next(iter(self._failed_renders))]
 
-    def forget_render_failures(self) -> None:
-        """Let every failed render be tried again (a hard refresh)."""
+    def forget_renders(self, repo_url: str) -> None:
+        """A hard refresh: drop the cached renders of ``repo_url`` and let every failed
+        render be tried again."""
+        with contextlib.suppress(FleetsyncError):  # an invalid URL has no renders
+            self.parts.renders.cache.invalidate(repo=self.parts.source.access_key(repo_url))
         self._failed_renders.clear()
 
     async def _violations(
         self, target: AppTarget, objects: Sequence[dict[str, Any]], client: ClusterClient
     ) -> list[Problem]:
         project = self.parts.catalog.project(target.project)
-        cluster = self.parts.clusters.get(target.key.cluster) or ClusterInfo(target.key.cluster)
+        cluster = self.parts.clusters.info(target.key.cluster)
         if project is None:
             return [(st.INVALID_SPEC, "InvalidSpec", f"project {target.project!r} not defined")]
         scopes: dict[tuple[str, str], bool] = {}

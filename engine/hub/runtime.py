@@ -15,12 +15,18 @@ queued when it was tracked, is what reads Git, and the poller would only queue i
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
+from engine.apps import AppTarget
+from engine.hub import wiring
+from engine.hub.automation import Automation
+from engine.hub.catalog import CatalogChange
 from engine.hub.decisions import Request
 from engine.hub.live import LiveWatcher
 from engine.hub.metrics import HubMetrics
 from engine.hub.reconciler import Reconciler
 from engine.hub.report import ReconcileReport
+from engine.hub.statuses import StatusWriter
 from engine.model import ResourceKey, TargetKey
 from engine.scheduler import Trigger, WorkQueue
 from engine.scheduler.poller import GitPoller, Watch
@@ -32,8 +38,13 @@ log = logging.getLogger(__name__)
 class Runtime:
     """Feeds the reconciler from the scheduler, and its reports to the other parts."""
 
-    def __init__(self, *, metrics: HubMetrics, queue: WorkQueue) -> None:
+    def __init__(
+        self, *, metrics: HubMetrics, queue: WorkQueue, statuses: StatusWriter,
+        automation: Automation,
+    ) -> None:  # fmt: skip
         self.metrics = metrics
+        self._statuses = statuses
+        self._automation = automation
         self.scheduler = Scheduler(self.reconcile, queue=queue)
         self.unreachable: dict[str, str] = {}  # cluster → why its last reconcile failed on it
         self._requests: dict[TargetKey, Request] = {}
@@ -46,10 +57,46 @@ class Runtime:
         """The parts built after the runtime (they report to it)."""
         self._reconciler, self._poller, self._live = reconciler, poller, live
 
+    # ------------------------------------------------------------------ which targets
+    async def apply(
+        self, change: CatalogChange, targets: Mapping[TargetKey, AppTarget], *,
+        changed_clusters: frozenset[str],
+    ) -> None:  # fmt: skip
+        """Track the targets the catalog added or changed, untrack those it removed, and
+        compare every target of a cluster whose registration changed."""
+        for key in change.removed:
+            self.scheduler.untrack(key)
+            if self._poller is not None:
+                self._poller.unwatch(key)
+            if self._live is not None:
+                self._live.forget(key)
+            await self._statuses.forget(key)
+        for key in change.added | change.changed:
+            target = targets[key]
+            self.invalidate(key)
+            if key in change.changed:  # a new definition turns automated sync back on
+                await self._automation.turn_on(key.app)
+            else:
+                await self._automation.restore(key.app)
+            self.scheduler.track(key, interval=target.options.reconcile_interval,
+                                 backoff=wiring.backoff(target.options.retry))
+        for key in targets:
+            if key.cluster in changed_clusters:
+                self.invalidate(key)
+                self.scheduler.enqueue(key, Trigger.PERIODIC)
+
     # ------------------------------------------------------------ asking for reconciles
     def invalidate(self, key: TargetKey) -> None:
         """Make the next reconcile of ``key`` compare even if nothing seems to have changed."""
         self._dirty.add(key)
+
+    def pending(self, key: TargetKey) -> Request | None:
+        """The request waiting for ``key``'s next reconcile, if any."""
+        return self._requests.get(key)
+
+    def is_dirty(self, key: TargetKey) -> bool:
+        """Whether ``key``'s next reconcile must compare even on a quiet resync."""
+        return key in self._dirty
 
     def request(self, key: TargetKey, request: Request) -> None:
         """Make the next reconcile of ``key`` a sync as ``request`` says, and queue it."""

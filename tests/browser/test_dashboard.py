@@ -65,9 +65,10 @@ def test_app_list_shows_apps_and_their_statuses(served: ServedHub, tmp_path: Pat
         assert f'data-app="{name}"' in dom, name
     assert 'class="badge sync-Synced"' in dom and 'class="badge health-Healthy"' in dom
     assert 'class="badge sync-OutOfSync"' in dom and 'class="badge health-Degraded"' in dom
-    assert "not registered" in dom
+    assert "no registered cluster is named" in dom
     assert "Loading…" not in dom
-    assert "Problems in the app sources" in dom and "apps/broken.yaml: not valid YAML" in dom
+    assert "Problems in the app sources" in dom and "invalid YAML" in dom
+    assert '&lt;img id="injected" src="x"&gt;.yaml' in dom  # the broken file's name, as text
     assert 'id="injected"' not in dom.replace('&lt;img id="injected"', "")
 
 

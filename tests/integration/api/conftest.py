@@ -1,4 +1,4 @@
-"""The API under test: the real aiohttp server on loopback over ``StoreHub`` and a real store."""
+"""The API under test: the real aiohttp server on loopback over a real, opened hub."""
 
 from __future__ import annotations
 
@@ -10,28 +10,23 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from engine.api.server import create_app
-from engine.store import Store
-from tests.integration.api.hub import StoreHub, seed
+from engine.hub.hub import Hub
+from tests.integration.api.hub import open_hub
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with await Store.open(tmp_path / "fleetsync.db") as store:
-        yield store
+async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
+    async with open_hub(tmp_path / "hub") as hub:
+        yield hub
 
 
 @pytest.fixture
-async def ids(store: Store) -> dict[str, int]:
+def ids(hub: Hub) -> dict[str, int]:
     """History entry ids of the seeded syncs, by label (dev1, dev2, prod1, fleet1)."""
-    return await seed(store)
+    return hub.ids  # type: ignore[attr-defined, no-any-return]
 
 
 @pytest.fixture
-def hub(store: Store, ids: dict[str, int]) -> StoreHub:
-    return StoreHub(store)
-
-
-@pytest.fixture
-async def client(hub: StoreHub) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    async with TestClient(TestServer(create_app(hub), host="127.0.0.1")) as client:
+async def client(hub: Hub) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    async with TestClient(TestServer(create_app(hub.control), host="127.0.0.1")) as client:
         yield client

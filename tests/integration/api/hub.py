@@ -1,159 +1,113 @@
-"""A small real ``HubControl`` over a real ``Store``: the API's stand-in for the hub core.
+"""A real hub, opened but not running, for the API's tests: the real ``HubController``
+over a real store, a catalog read from real Application files and a real cluster
+registration (its servers are never contacted: nothing runs the scheduler).
 
-``StoreHub`` serves a fixed catalog and cluster list, reads and writes a real SQLite
-store, and records every action it is asked for in ``calls`` so tests can check what
-reached the hub. ``seed`` fills the store with the statuses and history the tests read.
-``ServedHub`` runs store, hub and HTTP server on loopback in a thread of its own, for
-callers that cannot share the test's event loop (the CLI's ``asyncio.run``, Chromium).
+``open_hub`` writes the hub directory, opens every part of ``Hub`` as ``fleetsync serve``
+does (store, registry, catalog, runtime, controller) and seeds the store with the
+statuses and history the tests read (``seed``). ``ServedHub`` runs the same hub with its
+HTTP server on loopback in a thread of its own, for callers that cannot share the test's
+event loop (the CLI's ``asyncio.run``, Chromium).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
 from aiohttp import web
 
-from engine.api.control import Conflict, InvalidRequest, NotFound
 from engine.api.server import create_app
-from engine.api.views import AppView, ClusterView, Histogram, MetricsSnapshot, TargetView
+from engine.config import load_config
+from engine.hub.hub import Hub
+from engine.hub.report import ReconcileReport
 from engine.model import HealthStatus, OperationPhase, ResourceKey, SyncStatus, TargetKey
+from engine.scheduler import Trigger
+from engine.scheduler.runner import Outcome
 from engine.store import (
     AUTOMATED,
-    AUTOMATED_SYNC_DISABLED,
     Condition,
     ResourceStatus,
     Store,
     SyncSource,
     TargetStatus,
 )
+from tests.integration.api.recording import StoreHub
 
+__all__ = ["ServedHub", "StoreHub", "open_hub", "seed"]  # StoreHub: the security tests'
 REPO = "https://git.example/demo.git"
 SECRET_VALUE = "c3VwZXItc2VjcmV0LXRva2Vu"  # what a Secret's data would hold
+CLUSTER_TOKEN = "hunter2-cluster-token"
+BROKEN_NAME = '<img id="injected" src="x">.yaml'  # a file name is shown in an error
+BROKEN_FILE = "kind: Application\nmetadata: {name: [\n"
 
 
-def _app(name: str, path: str, namespace: str, *clusters: str, **kw: Any) -> AppView:
-    targets = tuple(TargetView(TargetKey(name, c), namespace, path, "main") for c in clusters)
-    return AppView(
-        name=name,
-        project="default",
-        repo_url=REPO,
-        target_revision="main",
-        path=path,
-        destination=f"name {clusters[0]}" if clusters else "name gone",
-        namespace=namespace,
-        targets=targets,
-        **kw,
-    )
+def _application(name: str, path: str, namespace: str, destination: dict[str, Any],
+                 automated: dict[str, bool] | None, api: str = "argoproj.io/v1alpha1",
+                 ) -> str:  # fmt: skip
+    spec: dict[str, Any] = {
+        "project": "default",
+        "source": {"repoURL": REPO, "targetRevision": "main", "path": path},
+        "destination": {**destination, "namespace": namespace},
+    }
+    if automated is not None:
+        spec["syncPolicy"] = {"automated": automated}
+    return yaml.safe_dump({"apiVersion": api, "kind": "Application",
+                           "metadata": {"name": name}, "spec": spec})
 
 
-APPS = [
-    _app("demo-dev", "overlays/dev", "dev", "dev", automated=True, prune=True, self_heal=True),
-    _app("demo-prod", "overlays/prod", "prod", "prod", automated=True, prune=True),
-    _app("fleet", "overlays/fleet", "fleet", "dev", "prod"),
-    _app("broken", "overlays/broken", "x", errors=("destination name 'gone' is not registered",)),
-]
-SOURCE_ERRORS = ["apps/broken.yaml: not valid YAML (line 3): <img id=\"injected\" src=\"x\">"]
-CLUSTERS = [
-    ClusterView("dev", "https://127.0.0.1:6443", {"env": "dev"}),
-    ClusterView(
-        "prod",
-        "https://admin:hunter2@127.0.0.1:7443",
-        {"env": "prod"},
-        reachable=False,
-        last_error="connection refused",
-    ),
-]
+APPS = {
+    "demo-dev.yaml": _application("demo-dev", "overlays/dev", "dev", {"name": "dev"},
+                                  {"prune": True, "selfHeal": True}),
+    "demo-prod.yaml": _application("demo-prod", "overlays/prod", "prod", {"name": "prod"},
+                                   {"prune": True}),
+    "fleet.yaml": _application("fleet", "overlays/fleet", "fleet",
+                               {"clusterSelector": {"matchExpressions": [
+                                   {"key": "env", "operator": "In", "values": ["dev", "prod"]}]}},
+                               None, api="fleetsync.io/v1alpha1"),
+    "broken.yaml": _application("broken", "overlays/broken", "x", {"name": "gone"}, None),
+    BROKEN_NAME: BROKEN_FILE,
+}
 
 
-@dataclass
-class StoreHub:
-    """The test implementation of ``HubControl``."""
+def write_hub_dir(root: Path) -> Path:
+    """A hub directory: two registered clusters (never contacted), the apps above."""
+    (root / "apps").mkdir(parents=True)
+    for name, text in APPS.items():
+        (root / "apps" / name).write_text(text)
+    (root / "token").write_text(CLUSTER_TOKEN)
+    clusters = [
+        {"name": "dev", "labels": {"env": "dev"}, "server": "https://127.0.0.1:6443",
+         "insecureSkipTLSVerify": True, "tokenFile": "token"},
+        {"name": "prod", "labels": {"env": "prod"}, "server": "https://127.0.0.1:7443",
+         "insecureSkipTLSVerify": True, "tokenFile": "token"},
+    ]  # fmt: skip
+    (root / "clusters.yaml").write_text(yaml.safe_dump({"clusters": clusters}))
+    config = {"clusters": "clusters.yaml", "dataDir": "data", "apps": ["apps"],
+              "implicitDefaultProject": True}
+    (root / "fleetsync.yaml").write_text(yaml.safe_dump(config))
+    return root / "fleetsync.yaml"
 
-    store: Store
-    views: list[AppView] = field(default_factory=lambda: list(APPS))
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
-    def apps(self) -> list[AppView]:
-        return sorted(self.views, key=lambda v: v.name)
-
-    def clusters(self) -> list[ClusterView]:
-        return list(CLUSTERS)
-
-    def source_errors(self) -> list[str]:
-        return list(SOURCE_ERRORS)
-
-    def metrics(self) -> MetricsSnapshot:
-        return MetricsSnapshot(
-            reconciles={"synced": 3, "noop": 10, "failed": 1},
-            syncs={"Succeeded": 3, "Failed": 1},
-            git_fetches={"ok": 5},
-            triggers={"manual": 1, "periodic": 12},
-            drift_events=2,
-            queue_depth=4,
-            running=1,
-            sync_duration=Histogram.of([0.2, 1.5, 40.0]),
-            started_at=1_700_000_000.0,
-        )
-
-    def _targets(self, app: str, cluster: str | None) -> list[TargetKey]:
-        view = next((v for v in self.views if v.name == app), None)
-        if view is None:
-            raise NotFound(f"no app named {app}")
-        if view.errors:
-            raise Conflict(f"app {app} is invalid: {view.errors[0]}")
-        keys = [k for k in view.keys if cluster in (None, k.cluster)]
-        if not keys:
-            raise NotFound(f"app {app} does not deploy to cluster {cluster}")
-        return keys
-
-    async def request_sync(
-        self,
-        *,
-        app: str,
-        cluster: str | None = None,
-        revision: str | None = None,
-        prune: bool | None = None,
-        trigger: str,
-    ) -> list[TargetKey]:
-        keys = self._targets(app, cluster)
-        self.calls.append(
-            (
-                "sync",
-                dict(app=app, cluster=cluster, revision=revision, prune=prune, trigger=trigger),
-            )
-        )
-        return keys
-
-    async def request_refresh(self, *, app: str, hard: bool = False) -> list[TargetKey]:
-        keys = self._targets(app, None)
-        self.calls.append(("refresh", dict(app=app, hard=hard)))
-        return keys
-
-    async def rollback(
-        self, *, app: str, cluster: str | None = None, entry_id: int | None = None, trigger: str
-    ) -> list[TargetKey]:
-        keys = self._targets(app, cluster)
-        if entry_id is not None:
-            found = [k for k in keys if await self.store.history_entry(k, entry_id)]
-            if not found:
-                raise NotFound(f"app {app} has no history entry {entry_id}")
-            keys = found
-        elif len(keys) > 1:
-            raise InvalidRequest("name a cluster or a history entry")
-        await self.store.set_app_setting(app, AUTOMATED_SYNC_DISABLED, True)
-        self.views = [
-            replace(v, automated_disabled=True) if v.name == app else v for v in self.views
-        ]
-        self.calls.append(
-            ("rollback", dict(app=app, cluster=cluster, entry_id=entry_id, trigger=trigger))
-        )
-        return keys
+@asynccontextmanager
+async def open_hub(root: Path) -> AsyncIterator[Hub]:
+    """The hub of a fresh directory under ``root``, opened and seeded, not running."""
+    hub = Hub(load_config(write_hub_dir(root)))
+    async with AsyncExitStack() as stack:
+        await hub.open(stack)
+        hub.ids = await seed(hub.store)  # type: ignore[attr-defined]
+        # What the runtime learnt from reconciles: counted, and prod could not be reached.
+        for trigger, outcome in ((Trigger.PERIODIC, Outcome.SUCCESS),
+                                 (Trigger.MANUAL, Outcome.TEMPORARY_FAILURE)):  # fmt: skip
+            hub.counters.triggered(trigger)
+            hub.runtime.take(ReconcileReport(TargetKey("fleet", "prod"), outcome, reached=False,
+                                             unreachable="connection refused"))
+        yield hub
 
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -217,14 +171,14 @@ async def seed(store: Store) -> dict[str, int]:
 
 
 class ServedHub:
-    """Store, ``StoreHub`` and HTTP server on 127.0.0.1 in a thread with its own loop."""
+    """The opened hub and its HTTP server on 127.0.0.1, in a thread with its own loop."""
 
     def __init__(self, directory: Path) -> None:
         self._directory = directory
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self.url = ""
-        self.hub: StoreHub
+        self.hub: Hub
         self.ids: dict[str, int] = {}
 
     def __enter__(self) -> ServedHub:
@@ -243,10 +197,10 @@ class ServedHub:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
 
     async def _start(self) -> None:
-        store = await Store.open(self._directory / "fleetsync.db")
-        self.ids = await seed(store)
-        self.hub = StoreHub(store)
-        self._runner = web.AppRunner(create_app(self.hub), access_log=None)
+        self._opened = open_hub(self._directory / "hub")
+        self.hub = await self._opened.__aenter__()
+        self.ids = self.hub.ids  # type: ignore[attr-defined]
+        self._runner = web.AppRunner(create_app(self.hub.control), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -255,4 +209,4 @@ class ServedHub:
 
     async def _stop(self) -> None:
         await self._runner.cleanup()
-        await self.hub.store.close()
+        await self._opened.__aexit__(None, None, None)

@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
+from engine.hub.decisions import Request
+from engine.model import TargetKey
+from engine.scheduler import Trigger
 from engine.store import AUTOMATED_SYNC_DISABLED
 from tests.integration.api.hub import ServedHub
 
@@ -36,7 +39,7 @@ def test_list_prints_one_row_per_app_and_cluster(served: ServedHub, capsys) -> N
     assert lines[2].split() == ["demo-dev", "dev", "Synced", "Healthy", "b" * 10, "Succeeded"]
     assert lines[4].split() == ["fleet", "dev", "Unknown", "Unknown", "-", "-"]
     assert lines[5].split() == ["fleet", "prod", "OutOfSync", "Degraded", "c" * 10, "Failed"]
-    assert lines[1].startswith("broken ") and "not registered" in lines[1]
+    assert lines[1].startswith("broken ") and "no registered cluster is named" in lines[1]
 
 
 def test_list_as_json_is_the_api_answer(served: ServedHub, capsys) -> None:
@@ -82,31 +85,21 @@ def test_history_of_one_cluster(served: ServedHub, capsys) -> None:
 def test_sync_passes_cluster_revision_prune_and_the_cli_user(served: ServedHub, capsys) -> None:
     code, out, _ = run(capsys, "sync", "fleet", "--cluster", "prod", "--revision", "v1", "--prune")
     assert (code, out) == (0, "queued: fleet@prod\n")
-    assert served.hub.calls == [
-        (
-            "sync",
-            {
-                "app": "fleet",
-                "cluster": "prod",
-                "revision": "v1",
-                "prune": True,
-                "trigger": "manual:cli",
-            },
-        )
-    ]
+    pending = served.hub.runtime.pending(TargetKey("fleet", "prod"))
+    assert pending == Request("manual:cli", revision="v1", prune=True)
+    assert served.hub.runtime.pending(TargetKey("fleet", "dev")) is None
 
 
 def test_sync_takes_the_user_from_the_environment(served: ServedHub, capsys, monkeypatch) -> None:
     monkeypatch.setenv("FLEETSYNC_USER", "carol")
     assert run(capsys, "sync", "demo-dev")[0] == 0
-    assert served.hub.calls[0][1]["trigger"] == "manual:carol"
-    assert served.hub.calls[0][1]["prune"] is None
+    assert served.hub.runtime.pending(TargetKey("demo-dev", "dev")) == Request("manual:carol")
 
 
 def test_refresh_hard(served: ServedHub, capsys) -> None:
     code, out, _ = run(capsys, "refresh", "demo-prod", "--hard")
     assert (code, out) == (0, "queued: demo-prod@prod\n")
-    assert served.hub.calls == [("refresh", {"app": "demo-prod", "hard": True})]
+    assert served.hub.scheduler.queue.trigger_of(TargetKey("demo-prod", "prod")) is Trigger.MANUAL
 
 
 def test_rollback_to_an_entry(served: ServedHub, capsys) -> None:
@@ -114,12 +107,8 @@ def test_rollback_to_an_entry(served: ServedHub, capsys) -> None:
     code, out, _ = run(capsys, "rollback", "demo-dev", str(entry), "-o", "json")
     assert code == 0
     assert json.loads(out) == {"queued": [{"app": "demo-dev", "cluster": "dev"}]}
-    assert served.hub.calls == [
-        (
-            "rollback",
-            {"app": "demo-dev", "cluster": None, "entry_id": entry, "trigger": "manual:cli"},
-        )
-    ]
+    pending = served.hub.runtime.pending(TargetKey("demo-dev", "dev"))
+    assert pending == Request(f"rollback:{entry}", revision="a" * 40)
     setting = served.run(served.hub.store.get_app_setting("demo-dev", AUTOMATED_SYNC_DISABLED))
     assert setting is True
 
@@ -129,7 +118,7 @@ def test_errors_of_the_hub_are_one_line_and_exit_1(served: ServedHub, capsys) ->
     assert (code, out) == (1, "")
     assert err == "fleetsync: error: no app named nope (404)\n"
     code, _, err = run(capsys, "rollback", "demo-dev", "999")
-    assert code == 1 and "no history entry 999 (404)" in err
+    assert code == 1 and err == "fleetsync: error: no history entry 999 for app demo-dev (404)\n"
 
 
 def test_an_unreachable_hub_is_a_clear_error(capsys) -> None:

@@ -1,7 +1,9 @@
-"""Every REST endpoint of the real server over loopback, backed by a real store."""
+"""Every REST endpoint of the real server over loopback, backed by the hub's real
+controller, catalog and store (the hub is opened, not run: actions only queue)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +13,27 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from engine.api.server import create_app
+from engine.hub.controller import HubController
+from engine.hub.decisions import Request
+from engine.hub.hub import Hub
+from engine.model import TargetKey
+from engine.render.cache import RenderKey
+from engine.scheduler import Trigger
 from engine.store import AUTOMATED_SYNC_DISABLED, Store
-from tests.integration.api.hub import SECRET_VALUE, SOURCE_ERRORS, StoreHub
+from tests.integration.api.hub import CLUSTER_TOKEN, REPO, SECRET_VALUE
 
 Client = TestClient[web.Request, web.Application]
+FLEET = (TargetKey("fleet", "dev"), TargetKey("fleet", "prod"))
+
+
+def queued(hub: Hub, key: TargetKey) -> tuple[Trigger | None, Request | None]:
+    """What an action left for ``key``: its trigger in the queue and its pending request."""
+    return hub.scheduler.queue.trigger_of(key), hub.runtime.pending(key)
+
+
+def untouched(hub: Hub, *keys: TargetKey) -> bool:
+    """No action reached these targets (the initial tracking queued them PERIODIC)."""
+    return all(queued(hub, k) == (Trigger.PERIODIC, None) for k in keys)
 
 
 async def get_json(client: Client, path: str, status: int = 200) -> Any:
@@ -28,7 +47,8 @@ async def test_apps_lists_every_app_with_a_status_per_cluster(client: Client) ->
     body = await get_json(client, "/api/v1/apps")
     apps = {a["name"]: a for a in body["apps"]}
     assert list(apps) == ["broken", "demo-dev", "demo-prod", "fleet"]
-    assert body["sourceErrors"] == SOURCE_ERRORS
+    [error] = body["sourceErrors"]
+    assert 'apps/<img id="injected" src="x">.yaml:3: invalid YAML' in error
     [dev] = apps["demo-dev"]["targets"]
     assert (dev["cluster"], dev["sync"], dev["health"]) == ("dev", "Synced", "Healthy")
     assert dev["revision"] == "b" * 40 and dev["operationPhase"] == "Succeeded"
@@ -107,7 +127,7 @@ async def test_history_of_one_cluster(client: Client, ids: dict[str, int]) -> No
     await get_json(client, "/api/v1/apps/fleet/history?limit=zero", status=400)
 
 
-async def test_sync_reaches_the_hub_with_the_user_as_trigger(client: Client, hub: StoreHub) -> None:
+async def test_sync_reaches_the_hub_with_the_user_as_trigger(client: Client, hub: Hub) -> None:
     response = await client.post(
         "/api/v1/apps/fleet/sync",
         json={"cluster": "dev", "revision": "v2", "prune": True},
@@ -115,31 +135,17 @@ async def test_sync_reaches_the_hub_with_the_user_as_trigger(client: Client, hub
     )
     assert response.status == 202
     assert await response.json() == {"queued": [{"app": "fleet", "cluster": "dev"}]}
-    assert hub.calls == [
-        (
-            "sync",
-            {
-                "app": "fleet",
-                "cluster": "dev",
-                "revision": "v2",
-                "prune": True,
-                "trigger": "manual:alice",
-            },
-        )
-    ]
+    request = Request("manual:alice", revision="v2", prune=True)
+    assert queued(hub, FLEET[0]) == (Trigger.MANUAL, request)
+    assert untouched(hub, FLEET[1])
 
 
-async def test_sync_without_body_or_user_syncs_every_cluster(client: Client, hub: StoreHub) -> None:
+async def test_sync_without_body_or_user_syncs_every_cluster(client: Client, hub: Hub) -> None:
     response = await client.post("/api/v1/apps/fleet/sync")
     assert response.status == 202
     assert len((await response.json())["queued"]) == 2
-    assert hub.calls[0][1] == {
-        "app": "fleet",
-        "cluster": None,
-        "revision": None,
-        "prune": None,
-        "trigger": "manual:api",
-    }
+    for key in FLEET:
+        assert queued(hub, key) == (Trigger.MANUAL, Request("manual:api"))
 
 
 @pytest.mark.parametrize(
@@ -154,42 +160,46 @@ async def test_sync_without_body_or_user_syncs_every_cluster(client: Client, hub
     ],
 )
 async def test_sync_refuses_bad_bodies(
-    client: Client, hub: StoreHub, body: bytes, content_type: str, status: int, error: str
+    client: Client, hub: Hub, body: bytes, content_type: str, status: int, error: str
 ) -> None:
     response = await client.post(
         "/api/v1/apps/fleet/sync", data=body, headers={"Content-Type": content_type}
     )
     assert response.status == status
     assert error in (await response.json())["error"]
-    assert hub.calls == []
+    assert untouched(hub, *FLEET)
 
 
-async def test_invalid_user_header_is_refused(client: Client, hub: StoreHub) -> None:
+async def test_invalid_user_header_is_refused(client: Client, hub: Hub) -> None:
     response = await client.post(
         "/api/v1/apps/fleet/sync", headers={"X-Fleetsync-User": "eve\tadmin"}
     )
     assert response.status == 400
-    assert hub.calls == []
+    assert untouched(hub, *FLEET)
 
 
 async def test_sync_of_an_invalid_app_is_a_conflict(client: Client) -> None:
     response = await client.post("/api/v1/apps/broken/sync")
     assert response.status == 409
-    assert "not registered" in (await response.json())["error"]
+    assert "no registered cluster is named 'gone'" in (await response.json())["error"]
 
 
-async def test_refresh_hard_and_soft(client: Client, hub: StoreHub) -> None:
+async def test_refresh_compares_and_hard_refresh_drops_the_apps_renders(
+    client: Client, hub: Hub
+) -> None:
+    key = TargetKey("demo-dev", "dev")
+    cached = RenderKey(hub.source.access_key(REPO), "a" * 40, "overlays/dev", ())
+    hub.renders.cache.get_or_render(cached, lambda: [])
     assert (await client.post("/api/v1/apps/demo-dev/refresh")).status == 202
+    assert queued(hub, key) == (Trigger.MANUAL, None)
+    assert hub.renders.cache.get(cached) is not None
     assert (await client.post("/api/v1/apps/demo-dev/refresh?hard=true")).status == 202
+    assert hub.renders.cache.get(cached) is None
     assert (await client.post("/api/v1/apps/demo-dev/refresh?hard=maybe")).status == 400
-    assert hub.calls == [
-        ("refresh", {"app": "demo-dev", "hard": False}),
-        ("refresh", {"app": "demo-dev", "hard": True}),
-    ]
 
 
 async def test_rollback_to_an_entry_turns_automated_sync_off(
-    client: Client, hub: StoreHub, ids: dict[str, int]
+    client: Client, hub: Hub, ids: dict[str, int]
 ) -> None:
     response = await client.post(
         "/api/v1/apps/demo-dev/rollback",
@@ -197,26 +207,34 @@ async def test_rollback_to_an_entry_turns_automated_sync_off(
         headers={"X-Fleetsync-User": "bob"},
     )
     assert response.status == 202
-    assert hub.calls == [
-        (
-            "rollback",
-            {"app": "demo-dev", "cluster": None, "entry_id": ids["dev1"], "trigger": "manual:bob"},
-        )
-    ]
+    request = Request(f"rollback:{ids['dev1']}", revision="a" * 40)
+    assert queued(hub, TargetKey("demo-dev", "dev")) == (Trigger.MANUAL, request)
     assert await hub.store.get_app_setting("demo-dev", AUTOMATED_SYNC_DISABLED) is True
     app = await get_json(client, "/api/v1/apps/demo-dev")
     assert app["syncPolicy"]["automatedDisabledByRollback"] is True
 
 
-async def test_rollback_errors(client: Client, ids: dict[str, int]) -> None:
+async def test_rollback_without_an_id_goes_to_the_newest_other_successful_revision(
+    client: Client, hub: Hub, ids: dict[str, int]
+) -> None:
+    response = await client.post("/api/v1/apps/demo-dev/rollback")  # runs b: back to a
+    assert response.status == 202
+    request = Request(f"rollback:{ids['dev1']}", revision="a" * 40)
+    assert queued(hub, TargetKey("demo-dev", "dev"))[1] == request
+
+
+async def test_rollback_errors(client: Client, hub: Hub, ids: dict[str, int]) -> None:
     unknown = await client.post("/api/v1/apps/demo-dev/rollback", json={"id": 999})
     assert unknown.status == 404
     other_app = await client.post("/api/v1/apps/demo-dev/rollback", json={"id": ids["prod1"]})
     assert other_app.status == 404
-    ambiguous = await client.post("/api/v1/apps/fleet/rollback")
-    assert ambiguous.status == 400
+    nothing = await client.post("/api/v1/apps/fleet/rollback")  # no successful entry
+    assert nothing.status == 400
+    assert "no earlier successful revision" in (await nothing.json())["error"]
     not_int = await client.post("/api/v1/apps/demo-dev/rollback", json={"id": True})
     assert not_int.status == 400
+    assert untouched(hub, TargetKey("demo-dev", "dev"), *FLEET)
+    assert await hub.store.get_app_setting("fleet", AUTOMATED_SYNC_DISABLED) is None
 
 
 async def test_clusters_never_show_credentials(client: Client) -> None:
@@ -237,7 +255,7 @@ async def test_clusters_never_show_credentials(client: Client) -> None:
             "lastError": "connection refused",
         },
     ]
-    assert b"hunter2" not in await (await client.get("/api/v1/clusters")).read()
+    assert CLUSTER_TOKEN.encode() not in await (await client.get("/api/v1/clusters")).read()
 
 
 async def test_no_response_carries_object_bodies_or_secret_data(client: Client) -> None:
@@ -250,7 +268,7 @@ async def test_no_response_carries_object_bodies_or_secret_data(client: Client) 
     ):
         raw = await (await client.get(path)).read()
         assert SECRET_VALUE.encode() not in raw
-        for word in (b'"data"', b'"stringData"', b'"spec"', b'"manifest"', b"hunter2"):
+        for word in (b'"data"', b'"stringData"', b'"spec"', b'"manifest"', CLUSTER_TOKEN.encode()):
             assert word not in raw, (path, word)
 
 
@@ -263,8 +281,9 @@ async def test_metrics_page(client: Client) -> None:
     assert response.status == 200
     assert response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
     text = await response.text()
-    assert 'fleetsync_reconciles_total{result="noop"} 10' in text
-    assert "fleetsync_queue_depth 4" in text
+    assert 'fleetsync_reconciles_total{result="temporary"} 1' in text
+    assert 'fleetsync_reconcile_triggers_total{trigger="manual"} 1' in text
+    assert "fleetsync_queue_depth 4" in text  # every target, queued when tracked
     assert (
         'fleetsync_target_info{app="fleet",cluster="prod",sync_status="OutOfSync",'
         'health_status="Degraded"} 1'
@@ -288,52 +307,52 @@ async def test_dashboard_and_its_files_are_served(client: Client) -> None:
     assert (await client.get("/static/../server.py")).status == 404
 
 
-async def test_cross_site_actions_are_refused(client: Client, hub: StoreHub) -> None:
+async def test_cross_site_actions_are_refused(client: Client, hub: Hub) -> None:
     evil = await client.post("/api/v1/apps/fleet/sync", headers={"Origin": "https://evil.example"})
     assert evil.status == 403
     site = await client.post("/api/v1/apps/fleet/refresh", headers={"Sec-Fetch-Site": "cross-site"})
     assert site.status == 403
-    assert hub.calls == []
+    assert untouched(hub, *FLEET)
     origin = f"http://{client.server.host}:{client.server.port}"
     same = await client.post("/api/v1/apps/fleet/refresh", headers={"Origin": origin})
     assert same.status == 202
 
 
-async def test_webhook_handler_is_mounted_when_given(hub: StoreHub) -> None:
+async def test_webhook_handler_is_mounted_when_given(hub: Hub) -> None:
     seen: list[bytes] = []
 
     async def webhook(request: web.Request) -> web.Response:
         seen.append(await request.read())
         return web.json_response({"ok": True}, status=202)
 
-    async with TestClient(TestServer(create_app(hub, webhook_handler=webhook))) as client:
+    async with TestClient(TestServer(create_app(hub.control, webhook_handler=webhook))) as client:
         response = await client.post("/api/webhook", data=b"{}")
         assert response.status == 202 and seen == [b"{}"]
-    async with TestClient(TestServer(create_app(hub))) as client:
+    async with TestClient(TestServer(create_app(hub.control))) as client:
         assert (await client.post("/api/webhook", data=b"{}")).status == 404
 
 
-async def test_a_hub_that_hangs_is_a_504(hub: StoreHub) -> None:
-    class Slow(StoreHub):
-        async def request_refresh(self, *, app: str, hard: bool = False) -> list[Any]:
-            import asyncio
+async def test_a_hub_that_hangs_is_a_504(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def slow(*, app: str, hard: bool = False) -> list[Any]:
+        await asyncio.sleep(5)
+        return []
 
-            await asyncio.sleep(5)
-            return []
-
-    slow = Slow(hub.store)
-    async with TestClient(TestServer(create_app(slow, timeout=0.2))) as client:
+    monkeypatch.setattr(hub.control, "request_refresh", slow)
+    async with TestClient(TestServer(create_app(hub.control, timeout=0.2))) as client:
         response = await client.post("/api/v1/apps/demo-dev/refresh")
         assert response.status == 504
         assert orjson.loads(await response.read()) == {"error": "the hub did not answer in time"}
 
 
 async def test_a_store_failure_answers_without_the_hub_s_paths(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    hub: Hub, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     closed = await Store.open(tmp_path / "closed.db")
     await closed.close()
-    async with TestClient(TestServer(create_app(StoreHub(closed)), host="127.0.0.1")) as client:
+    control = HubController(catalog=hub.catalog, store=closed, runtime=hub.runtime,
+                            directory=hub.clusters, automation=hub.automation,
+                            counters=hub.counters, renders=hub.reconciler)  # fmt: skip
+    async with TestClient(TestServer(create_app(control), host="127.0.0.1")) as client:
         response = await client.get("/api/v1/apps")
         text = await response.text()
     assert response.status == 500

@@ -148,7 +148,7 @@ async def test_dead_cluster_is_reported_and_retried_while_the_others_sync(
                 )
 
             # The hub keeps serving its API, which says the same.
-            clusters = {c.name: c for c in hub.clusters()}
+            clusters = {c.name: c for c in hub.control.clusters()}
             assert not clusters[dead].reachable and clusters[dead].last_error
             assert all(clusters[c.name].reachable for c in local_clusters)
             async with aiohttp.ClientSession() as http:

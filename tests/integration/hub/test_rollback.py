@@ -74,7 +74,7 @@ async def test_rollback_restores_old_objects_records_it_and_turns_automated_sync
             assert await configmap_data(cluster, namespace, "settings") == {"version": "2"}
 
             # Roll back to the first entry: its content is live again, and recorded so.
-            await hub.rollback(app=app, entry_id=first.id, trigger="manual:test")
+            await hub.control.rollback(app=app, entry_id=first.id, trigger="manual:test")
 
             async def rolled_back() -> bool:
                 return await configmap_data(cluster, namespace, "settings") == {"version": "1"}

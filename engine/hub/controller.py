@@ -1,0 +1,163 @@
+"""The hub as the API sees it: ``HubController`` implements ``engine.api.control.HubControl``.
+
+Reads come from the catalog (apps and their targets), the cluster directory, the store
+and the metrics; the four actions only queue work through the runtime (a sync or rollback
+leaves a ``Request`` for the target's next reconcile) and return the targets queued.
+
+Rollback follows Argo CD: without an entry id each target goes back to its newest
+Succeeded entry of a revision other than the one it runs; automated sync is then turned
+off for the app until its definition changes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Protocol
+
+from engine.api.control import Conflict, InvalidRequest, NotFound
+from engine.api.views import AppView, ClusterView, MetricsSnapshot, TargetView
+from engine.apps import Application
+from engine.hub.automation import Automation
+from engine.hub.catalog import Catalog
+from engine.hub.clusters import ClusterDirectory
+from engine.hub.decisions import Request
+from engine.hub.metrics import HubMetrics
+from engine.hub.runtime import Runtime
+from engine.model import OperationPhase, TargetKey
+from engine.redaction import redact_url
+from engine.scheduler import Trigger
+from engine.store import Store
+from engine.store.model import HistoryEntry, rollback_trigger
+
+
+class RenderMemory(Protocol):
+    """What a hard refresh drops: the renders of a repository and the failed ones."""
+
+    def forget_renders(self, repo_url: str) -> None: ...
+
+
+@dataclass(kw_only=True)
+class HubController:
+    """The API's ``HubControl`` over the hub's parts."""
+
+    catalog: Catalog
+    store: Store  # statuses and history, read by the API directly
+    runtime: Runtime
+    directory: ClusterDirectory
+    automation: Automation
+    counters: HubMetrics
+    renders: RenderMemory
+
+    def apps(self) -> list[AppView]:
+        """Every Application in the catalog, valid or not, sorted by name."""
+        catalog = self.catalog
+        targets: dict[str, list[TargetView]] = defaultdict(list)
+        for key, target in sorted(catalog.targets.items()):
+            targets[key.app].append(TargetView(key, target.namespace, target.path,
+                                               target.revision))
+        views = [self._app_view(app, tuple(targets.get(app.name, ())))
+                 for app in catalog.apps.applications.values()]
+        for name, problems in catalog.problems.items():
+            if name not in catalog.apps.applications:
+                views.append(AppView(name=name, project="", repo_url="", target_revision="",
+                                     path="", destination="", errors=_shown(problems.errors)))
+        return sorted(views, key=lambda v: v.name)
+
+    def _app_view(self, app: Application, targets: tuple[TargetView, ...]) -> AppView:
+        dest = app.destination
+        where = (f"selector {dest.cluster_selector}" if dest.cluster_selector is not None
+                 else f"name {dest.name}" if dest.name else f"server {dest.server}")
+        problems = self.catalog.problems.get(app.name)
+        automated = app.sync_policy.automated
+        return AppView(
+            name=app.name, project=app.project, repo_url=redact_url(app.source.repo_url),
+            target_revision=app.source.target_revision, path=app.source.path,
+            destination=where, namespace=dest.namespace, automated=automated is not None,
+            prune=bool(automated and automated.prune),
+            self_heal=bool(automated and automated.self_heal),
+            automated_disabled=self.automation.is_off(app.name),
+            warnings=_shown(problems.warnings) if problems else (),
+            errors=_shown(problems.errors) if problems else (), targets=targets,
+        )
+
+    def source_errors(self) -> list[str]:
+        """Errors of the app sources not tied to one app (broken files, ignored AppProjects,
+        unreadable repositories), URLs redacted."""
+        return list(_shown(self.catalog.general_errors))
+
+    def clusters(self) -> list[ClusterView]:
+        """Every registered cluster, sorted by name; unreachable if its last reconcile said so."""
+        return self.directory.views(self.runtime.unreachable)
+
+    def metrics(self) -> MetricsSnapshot:
+        """Counters and gauges now."""
+        return self.counters.snapshot(self.runtime.scheduler.metrics())
+
+    async def request_sync(
+        self, *, app: str, cluster: str | None = None, revision: str | None = None,
+        prune: bool | None = None, trigger: str,
+    ) -> list[TargetKey]:
+        """Queue a sync of ``app`` (on one cluster if given)."""
+        keys = self._keys(app, cluster)
+        for key in keys:
+            self.runtime.request(key, Request(trigger, revision, prune))
+        return keys
+
+    async def request_refresh(self, *, app: str, hard: bool = False) -> list[TargetKey]:
+        """Queue a comparison of ``app`` (dropping its renders first when ``hard``)."""
+        keys = self._keys(app, None)
+        for key in keys:
+            if hard:
+                self.renders.forget_renders(self.catalog.targets[key].repo_url)
+            self.runtime.invalidate(key)
+            self.runtime.scheduler.enqueue(key, Trigger.MANUAL)
+        return keys
+
+    async def rollback(
+        self, *, app: str, cluster: str | None = None, entry_id: int | None = None,
+        trigger: str,
+    ) -> list[TargetKey]:
+        """Sync an earlier revision from history and turn automated sync off for ``app``."""
+        chosen = []
+        for key in self._keys(app, cluster):
+            entry = await self._rollback_entry(key, entry_id)
+            if entry is not None:
+                chosen.append((key, entry.id, entry.revision))
+        if entry_id is not None and not chosen:
+            raise NotFound(f"no history entry {entry_id} for app {app}")
+        if not chosen:
+            raise InvalidRequest(f"app {app}: no earlier successful revision to roll back to")
+        await self.automation.turn_off(app)
+        for key, entry_number, revision in chosen:
+            self.runtime.request(key, Request(rollback_trigger(entry_number), revision))
+        return [key for key, _, _ in chosen]
+
+    async def _rollback_entry(self, key: TargetKey, entry_id: int | None) -> HistoryEntry | None:
+        if entry_id is not None:
+            return await self.store.history_entry(key, entry_id)
+        status = await self.store.get_status(key)
+        current = status.revision if status else None
+        for entry in await self.store.history(key):
+            if entry.phase is OperationPhase.SUCCEEDED and entry.revision != current:
+                return entry
+        return None
+
+    def _keys(self, app: str, cluster: str | None) -> list[TargetKey]:
+        catalog = self.catalog
+        if app not in catalog.apps.applications and app not in catalog.problems:
+            raise NotFound(f"no application named {app}")
+        problems = catalog.problems.get(app)
+        if problems and problems.errors:
+            raise Conflict(f"application {app} is invalid: {problems.errors[0]}")
+        keys = [k for k in sorted(catalog.targets) if k.app == app]
+        if cluster is not None:
+            keys = [k for k in keys if k.cluster == cluster]
+            if not keys:
+                raise NotFound(f"application {app} does not target cluster {cluster}")
+        return keys
+
+
+def _shown(messages: tuple[str, ...]) -> tuple[str, ...]:
+    """Messages as the API shows them: no URL credentials (an app's repoURL may hold some)."""
+    return tuple(redact_url(m) for m in messages)
