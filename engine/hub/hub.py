@@ -37,6 +37,7 @@ from engine.clusters import ClusterPool, ClusterRegistry
 from engine.config import HubConfig
 from engine.health.lua import LuaHealthChecks
 from engine.hub import wiring
+from engine.hub.appsources import GitAppSources
 from engine.hub.automation import Automation
 from engine.hub.catalog import Catalog
 from engine.hub.clusters import ClusterDirectory
@@ -165,7 +166,8 @@ class Hub:
         self.runtime.connect(reconciler=self.reconciler, poller=self.poller, live=self.live)
         self.follower = ConfigFollower(
             config=config, registry=self.registry, pool=self.pool, catalog=self.catalog,
-            clusters=self.clusters, apps_source=self.apps_source, runtime=self.runtime,
+            clusters=self.clusters, git_apps=GitAppSources(config, self.apps_source),
+            runtime=self.runtime,
             live=self.live, redaction=self.redaction, cluster_refresh=self._cluster_infos,
         )
         self.control = HubController(

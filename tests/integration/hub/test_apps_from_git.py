@@ -46,3 +46,27 @@ async def test_applications_come_from_a_git_directory_and_follow_its_commits(
     finally:
         await clean_up(cluster, namespaces=["gitops-one", "gitops-two"],
                        apps=["gitops-one", "gitops-two"])
+
+
+async def test_an_unreadable_apps_repository_is_a_source_error_until_its_poll_succeeds(
+    local_clusters: list[TestCluster], git_daemon: Daemon, tmp_path: Path
+) -> None:
+    cluster, name = local_clusters[0], "gitops-late"
+    manifests = new_upstream(git_daemon, tmp_path, "gitops-late-manifests",
+                             {"late/cm.yaml": configmap_yaml("late", {"n": "3"})})
+    url = f"git://127.0.0.1:{git_daemon.port}/gitops-late-apps.git"  # not there yet
+    extra = {"apps": [{"repo": url, "revision": "main", "path": "apps",
+                       "projects": ["default"]}],
+             "git": {"pollInterval": "1s", "timeout": "10s"}}
+    directory = hub_dir(tmp_path / "hub", local_clusters, {}, extra=extra)
+    try:
+        async with running_hub(directory) as hub:
+            [error] = hub.control.source_errors()
+            assert "gitops-late-apps.git" in error
+            app = application_yaml(name, manifests.url, "late", name)
+            new_upstream(git_daemon, tmp_path, "gitops-late-apps", {"apps/late.yaml": app})
+            await eventually(lambda: configmap_data(cluster, name, "late"), within=60,
+                             what="the app applied once its repository could be polled")
+            assert hub.control.source_errors() == []
+    finally:
+        await clean_up(cluster, namespaces=[name], apps=[name])
