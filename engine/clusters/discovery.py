@@ -7,17 +7,18 @@ Discovery is read lazily, one group version at a time (``/api/v1``, ``/apis/G/V`
 sync that touches three kinds costs three requests once per cluster. A kind missing from
 a cached list is looked up again (at most once a second per group version): that is how
 a CustomResourceDefinition created by the same sync becomes usable without a restart.
+Concurrent lookups in one group version share one request (``engine.asyncflight``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from engine import names
+from engine.asyncflight import AsyncSingleFlight
 from engine.clusters.errors import NotFound
 from engine.errors import ClusterError
 
@@ -110,7 +111,7 @@ class Discovery:
         self._fetch = fetch
         self._lists: dict[str, tuple[float, dict[str, ApiResource]]] = {}
         self._preferred: dict[str, str] = {}
-        self._lock = asyncio.Lock()
+        self._loads: AsyncSingleFlight[str, dict[str, ApiResource]] = AsyncSingleFlight()
 
     async def lookup(self, *, api_version: str, kind: str) -> ApiResource | None:
         """The resource serving ``kind`` at ``api_version``, or None if the cluster has none."""
@@ -159,11 +160,14 @@ class Discovery:
             self._preferred.pop(split_api_version(api_version)[0], None)
 
     async def _load(self, api_version: str) -> dict[str, ApiResource]:
-        async with self._lock:
-            path = group_version_path(api_version)
-            try:
-                kinds = parse_resource_list(await self._fetch(path))
-            except NotFound:
-                kinds = {}
-            self._lists[api_version] = (time.monotonic(), kinds)
-            return kinds
+        path = group_version_path(api_version)
+        kinds, _ = await self._loads.do(api_version, lambda: self._read(api_version, path))
+        return kinds
+
+    async def _read(self, api_version: str, path: str) -> dict[str, ApiResource]:
+        try:
+            kinds = parse_resource_list(await self._fetch(path))
+        except NotFound:
+            kinds = {}
+        self._lists[api_version] = (time.monotonic(), kinds)
+        return kinds

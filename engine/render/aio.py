@@ -6,10 +6,11 @@ every other ``to_thread`` use), and coalesces concurrent identical requests.
 
 A thread cannot be killed, so a render is stopped cooperatively: its ``RenderBudget``
 holds a deadline (started when a thread picks the render up) and a cancel flag, both
-checked at every step of the render. When the last caller waiting for a render is
-cancelled or gives up (its deadline plus ``GRACE`` passed), the render is cancelled; its
-thread, the slot, is free again within one step of the render. A render not yet started
-is dropped from the queue.
+checked at every step of the render. Each render is one task of an
+``engine.asyncflight.AsyncSingleFlight``, shared by its callers: when the last of them is
+cancelled or stops waiting, or when the render has not stopped ``GRACE`` seconds after its
+deadline, the render is cancelled; its thread, the slot, is free again within one step of
+the render. A render not yet started is dropped from the queue.
 """
 
 from __future__ import annotations
@@ -18,25 +19,14 @@ import asyncio
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 
+from engine.asyncflight import AsyncSingleFlight
 from engine.render.budget import RenderBudget, RenderTimeoutError
 from engine.render.cache import Objects, RenderCache, RenderKey
 from engine.render.resources import copy_tree
 
 GRACE = 5.0  # seconds past its deadline before waiters stop waiting for a render
 _POLL = 0.5  # seconds between looks at a queued render's deadline
-
-
-@dataclass
-class _Flight:
-    """One render in progress and the callers waiting for it."""
-
-    thread: Future[Objects]
-    result: asyncio.Future[Objects]
-    budget: RenderBudget | None
-    waiters: int = 0
-    handed_out: bool = False  # the first caller takes the result itself, others a copy
 
 
 class AsyncRenderCache:
@@ -47,7 +37,8 @@ class AsyncRenderCache:
         self.limit = limit
         self._executor = ThreadPoolExecutor(max_workers=limit,
                                             thread_name_prefix="fleetsync-render")
-        self._pending: dict[RenderKey, _Flight] = {}
+        self._flights: AsyncSingleFlight[RenderKey, Objects] = AsyncSingleFlight()
+        self._running: dict[int, RenderBudget] = {}  # by id: budgets are not hashable
 
     async def render(self, key: RenderKey, render: Callable[[], Objects], *,
                      budget: RenderBudget | None = None) -> Objects:
@@ -59,67 +50,55 @@ class AsyncRenderCache:
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        flight = self._pending.get(key)
-        if flight is None:
-            flight = self._pending[key] = self._start(key, render, budget)
-        flight.waiters += 1
-        try:
-            objects = await self._wait(key, flight)
-            if flight.handed_out:
-                return copy_tree(objects)
-            flight.handed_out = True
-            return objects
-        finally:
-            flight.waiters -= 1
-            if flight.waiters == 0 and not flight.result.done():
-                self._abandon(key, flight)
+        objects, led = await self._flights.do(key, lambda: self._run(key, render, budget))
+        # The thread's objects are a private copy: the first caller may keep them.
+        return objects if led else copy_tree(objects)
 
-    def _start(self, key: RenderKey, render: Callable[[], Objects],
-               budget: RenderBudget | None) -> _Flight:
+    async def _run(self, key: RenderKey, render: Callable[[], Objects],
+                   budget: RenderBudget | None) -> Objects:
+        """One render on the cache's threads; cancelled (budget and queue) with its task."""
         def run() -> Objects:
             if budget is not None:
                 budget.start()
             return self.cache.get_or_render(key, render)
 
         thread = self._executor.submit(run)
-        flight = _Flight(thread, asyncio.wrap_future(thread), budget)
-        flight.result.add_done_callback(_retrieve)
-        flight.result.add_done_callback(lambda _: self._finished(key, flight))
-        return flight
+        if budget is not None:
+            self._running[id(budget)] = budget
+        try:
+            return await self._wait(key, thread, budget)
+        except (asyncio.CancelledError, RenderTimeoutError):
+            if budget is not None:
+                budget.cancel()  # a running render ends at its next step
+            thread.cancel()  # a queued one is dropped
+            raise
+        finally:
+            if budget is not None:
+                self._running.pop(id(budget), None)
 
-    async def _wait(self, key: RenderKey, flight: _Flight) -> Objects:
+    async def _wait(self, key: RenderKey, thread: Future[Objects],
+                    budget: RenderBudget | None) -> Objects:
         """The render's result; with a budget, given up ``GRACE`` s after its deadline."""
-        budget = flight.budget
-        while not flight.result.done():
+        result = asyncio.wrap_future(thread)
+        result.add_done_callback(_retrieve)
+        while not result.done():
             if budget is None:
-                await asyncio.wait({flight.result})
+                await asyncio.wait({result})
             elif budget.deadline is None:  # still queued: look again soon
-                await asyncio.wait({flight.result}, timeout=_POLL)
+                await asyncio.wait({result}, timeout=_POLL)
             elif time.monotonic() < budget.deadline + GRACE:
-                await asyncio.wait({flight.result},
-                                   timeout=budget.deadline + GRACE - time.monotonic())
+                await asyncio.wait({result}, timeout=budget.deadline + GRACE - time.monotonic())
             else:
                 raise RenderTimeoutError(
                     f"{key.path or '.'}: render did not stop {GRACE:g} s after its time "
                     f"limit of {budget.timeout:g} s (limits.renderTimeout)")
-        return flight.result.result()
-
-    def _abandon(self, key: RenderKey, flight: _Flight) -> None:
-        """No one waits: stop the render (or drop it from the queue) and forget it."""
-        if flight.budget is not None:
-            flight.budget.cancel()
-        flight.thread.cancel()
-        self._finished(key, flight)
-
-    def _finished(self, key: RenderKey, flight: _Flight) -> None:
-        if self._pending.get(key) is flight:
-            del self._pending[key]
+        return result.result()
 
     def close(self) -> None:
         """Cancel every render and stop the threads (those running end at their next check)."""
-        for flight in list(self._pending.values()):
-            if flight.budget is not None:
-                flight.budget.cancel()
+        for budget in list(self._running.values()):
+            budget.cancel()
+        self._flights.cancel_all()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 

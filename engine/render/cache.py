@@ -2,7 +2,7 @@
 
 Pure and thread-safe: ``get_or_render(key, render)`` returns the cached objects, or
 runs ``render`` once while concurrent callers for the same key wait for that result
-(single flight). Entries are evicted least-recently-used when either the entry count or
+(``engine.singleflight``). Entries are evicted least-recently-used when either the entry count or
 the total estimated size exceeds its bound. Errors are not cached. Callers receive
 deep copies, so no one can change what the cache holds.
 """
@@ -14,10 +14,11 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from engine.render.budget import RenderCancelledError
+from engine.singleflight import SingleFlight
 
 Objects = list[dict[str, Any]]
 
@@ -42,13 +43,6 @@ class CacheStats:
     evictions: int = 0
 
 
-@dataclass
-class _Flight:
-    done: threading.Event = field(default_factory=threading.Event)
-    result: Objects | None = None
-    error: BaseException | None = None
-
-
 def estimate_bytes(objects: Objects) -> int:
     """The size of a render, as the length of its JSON text."""
     return len(json.dumps(objects, separators=(",", ":"), default=str))
@@ -63,7 +57,9 @@ class RenderCache:
         self.stats = CacheStats()
         self._entries: OrderedDict[RenderKey, tuple[Objects, int]] = OrderedDict()
         self._bytes = 0
-        self._flights: dict[RenderKey, _Flight] = {}
+        # A render cancelled by its own caller is not a result for the others.
+        self._flights: SingleFlight[RenderKey, Objects] = SingleFlight(
+            rerun_after=(RenderCancelledError,))
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -90,43 +86,27 @@ class RenderCache:
         A render cancelled by its own caller is not a result: a caller waiting for it
         renders again instead of inheriting the cancel.
         """
-        while True:
+        cached = self.get(key)
+        if cached is not None:
+            return cached
+        objects, led = self._flights.do(key, lambda: self._cached_or_rendered(key, render))
+        if not led:
             with self._lock:
-                entry = self._entries.get(key)
-                if entry is not None:
-                    self._entries.move_to_end(key)
-                    self.stats.hits += 1
-                    return copy.deepcopy(entry[0])
-                flight = self._flights.get(key)
-                leader = flight is None
-                if flight is None:
-                    flight = self._flights[key] = _Flight()
-                    self.stats.misses += 1
-                else:
-                    self.stats.coalesced += 1
-            if leader:
-                return self._lead(key, render, flight)
-            flight.done.wait()
-            if isinstance(flight.error, RenderCancelledError):
-                continue
-            if flight.error is not None:
-                raise flight.error
-            assert flight.result is not None
-            return copy.deepcopy(flight.result)
+                self.stats.coalesced += 1
+        return copy.deepcopy(objects)
 
-    def _lead(self, key: RenderKey, render: Callable[[], Objects], flight: _Flight) -> Objects:
-        try:
-            result = render()
-            self._store(key, result)
-            flight.result = result
-            return copy.deepcopy(result)
-        except BaseException as err:
-            flight.error = err
-            raise
-        finally:
-            with self._lock:
-                self._flights.pop(key, None)
-            flight.done.set()
+    def _cached_or_rendered(self, key: RenderKey, render: Callable[[], Objects]) -> Objects:
+        """The objects for ``key``: stored by a flight that ended since ``get``, or rendered."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+                self.stats.hits += 1
+                return entry[0]
+            self.stats.misses += 1
+        objects = render()
+        self._store(key, objects)
+        return objects
 
     def _store(self, key: RenderKey, objects: Objects) -> None:
         size = estimate_bytes(objects)

@@ -4,11 +4,12 @@ A sync is one ``git ls-remote`` (cheap: no write, one round trip) and, only when
 or tag differs from the mirror, one ``git fetch --prune``. The ls-remote also says where
 the remote's HEAD points, which a fetch alone cannot tell without failing on empty repos.
 
-Single flight: syncs of one mirror run one at a time under a lock. A caller that waited
-for the lock takes the snapshot of the sync it waited for if that sync *started after* it
-asked (so it reflects everything the caller may know about), or if the snapshot is younger
-than the caller's ``max_age``. N concurrent callers therefore cause one sync, and a burst of
-forced refreshes (``max_age=0``, e.g. webhooks) at most two.
+Single flight (``engine.asyncflight``): a caller joins the sync in flight, if any, else
+starts one. It takes the resulting snapshot if that sync *started after* it asked (so it
+reflects everything the caller may know about), or if the snapshot is younger than the
+caller's ``max_age``; otherwise it joins or starts the next sync. N concurrent callers
+therefore cause one sync, and a burst of forced refreshes (``max_age=0``, e.g. webhooks)
+at most two. Syncs and fetches of single commits write the mirror one at a time (a lock).
 
 Every fetch runs git's fsck over what it receives (``FETCH_CONFIG``, given on the command
 line so that mirrors created before it are covered too): a tree naming one path twice, a
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import anyio
 
+from engine.asyncflight import AsyncSingleFlight
 from engine.source.gitcmd import GitResult, fsck_refusal, run_git
 from engine.source.refs import (
     HEADS,
@@ -94,7 +96,8 @@ class Mirror:
         self._secrets = secrets
         self._network_timeout = network_timeout
         self._local_timeout = local_timeout
-        self._lock = anyio.Lock()
+        self._lock = anyio.Lock()  # one writer of the repository at a time
+        self._syncs: AsyncSingleFlight[str, RefSnapshot] = AsyncSingleFlight()
         self._ready = False
         self._maybe_stale_locks = True
 
@@ -122,12 +125,16 @@ class Mirror:
     async def sync(self, *, max_age: float) -> RefSnapshot:
         """Refs as the remote has them, fetching at most once for all concurrent callers."""
         asked = anyio.current_time()
-        async with self._lock:
+        while True:
             snap = self.snapshot
             if snap is not None and (
                 snap.fetched_at >= asked or anyio.current_time() - snap.fetched_at <= max_age
             ):
                 return snap
+            await self._syncs.do("refs", self._locked_sync)
+
+    async def _locked_sync(self) -> RefSnapshot:
+        async with self._lock:
             self.snapshot = await self._sync()
             return self.snapshot
 
