@@ -117,15 +117,21 @@ def crd_scopes(objects: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], bo
 
 
 def scope_lookup(objects: Iterable[Mapping[str, Any]], discovery: Scope | None = None) -> Scope:
-    """Discovery first, then the CRDs among ``objects``, then the built-in table."""
+    """Discovery first, then the built-in table, then the CRDs among ``objects``.
+
+    The built-in table comes before the objects' CRDs: a repository must not be able to
+    declare a built-in kind (``ClusterRoleBinding``) namespaced with a CRD of its own and so
+    slip it past a project's cluster-resource rules when discovery cannot answer.
+    """
     declared = crd_scopes(objects)
 
     def lookup(group: str, kind: str) -> bool | None:
         known = discovery(group, kind) if discovery is not None else None
         if known is not None:
             return known
-        if (group, kind) in declared:
-            return declared[(group, kind)]
-        return builtin_scope(group, kind)
+        builtin = builtin_scope(group, kind)
+        if builtin is not None:
+            return builtin
+        return declared.get((group, kind))
 
     return lookup

@@ -20,11 +20,12 @@ CD's, evaluated as Argo CD evaluates them:
   them, and ``namespaceResourceBlacklist`` does not. Group and kind are globs.
 
 Whether a kind is namespaced is ``engine.kinds.scope_lookup``'s answer: ``is_namespaced``
-(the cluster's discovery), then CustomResourceDefinitions among the objects, then the
-built-in table of Kubernetes kinds. A kind known to none of them is taken as namespaced
-when the object names a namespace, and as cluster-scoped otherwise: the stricter reading,
-so that it must pass ``clusterResourceWhitelist`` (the plan places such an object in the
-destination namespace, which ``check_target`` has already allowed).
+(the cluster's discovery), then the built-in table of Kubernetes kinds, then
+CustomResourceDefinitions among the objects (which cannot redefine a built-in kind). A kind
+known to none of them is taken as namespaced when the object names a namespace, and as
+cluster-scoped otherwise: the stricter reading, so that it must pass
+``clusterResourceWhitelist`` (the plan places such an object in the destination
+namespace, which ``check_target`` has already allowed).
 """
 
 from __future__ import annotations

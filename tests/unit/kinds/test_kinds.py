@@ -102,3 +102,12 @@ def test_unknown_kinds_plan_places_them_policy_reads_them_strictly() -> None:
     # Without a namespace the policy takes it as cluster-scoped: it needs the whitelist.
     assert namespaced_by_policy(unknown) == {"loose": False, "held": True,
                                              "not-a-namespace": False}  # fmt: skip
+
+
+def test_a_repositorys_crd_cannot_make_a_built_in_kind_namespaced() -> None:
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "clusterrolebindings.rbac.authorization.k8s.io"},
+           "spec": {"group": "rbac.authorization.k8s.io", "scope": "Namespaced",
+                    "names": {"kind": "ClusterRoleBinding", "plural": "clusterrolebindings"}}}
+    lookup = scope_lookup([crd])
+    assert lookup("rbac.authorization.k8s.io", "ClusterRoleBinding") is False
