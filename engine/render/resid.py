@@ -5,32 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# Kinds that kustomize knows to be cluster-scoped (from the built-in Kubernetes API), with
-# their API group: a custom resource of the same kind in another group is namespaced.
-_CLUSTER_SCOPED_BY_GROUP = {
-    "": ("ComponentStatus", "Namespace", "Node", "PersistentVolume"),
-    "admissionregistration.k8s.io": (
-        "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
-        "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
-        "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"),
-    "apiextensions.k8s.io": ("CustomResourceDefinition",),
-    "apiregistration.k8s.io": ("APIService",),
-    "authentication.k8s.io": ("TokenReview",),
-    "authorization.k8s.io": ("SelfSubjectAccessReview", "SelfSubjectRulesReview",
-                             "SubjectAccessReview"),
-    "certificates.k8s.io": ("CertificateSigningRequest",),
-    "flowcontrol.apiserver.k8s.io": ("FlowSchema", "PriorityLevelConfiguration"),
-    "networking.k8s.io": ("IngressClass",),
-    "node.k8s.io": ("RuntimeClass",),
-    "policy": ("PodSecurityPolicy",),
-    "rbac.authorization.k8s.io": ("ClusterRole", "ClusterRoleBinding"),
-    "resource.k8s.io": ("DeviceClass",),
-    "scheduling.k8s.io": ("PriorityClass",),
-    "storage.k8s.io": ("CSIDriver", "CSINode", "StorageClass", "VolumeAttachment",
-                       "VolumeAttributesClass"),
-}
-CLUSTER_SCOPED: frozenset[tuple[str, str]] = frozenset(
-    (group, kind) for group, kinds in _CLUSTER_SCOPED_BY_GROUP.items() for kind in kinds)
+from engine.kinds import CLUSTER_SCOPED
+
+# Kinds kustomize knows to be cluster-scoped, with their API group (a custom resource of the
+# same kind in another group is namespaced): the same set as the hub's built-in table.
 
 
 @dataclass(frozen=True)
