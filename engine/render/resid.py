@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.kinds import CLUSTER_SCOPED
-
 # Kinds kustomize knows to be cluster-scoped, with their API group (a custom resource of the
 # same kind in another group is namespaced): the same set as the hub's built-in table.
+from engine.kinds import CLUSTER_SCOPED
 
 
 @dataclass(frozen=True)
