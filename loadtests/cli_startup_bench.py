@@ -17,7 +17,6 @@ import json
 import os
 import platform
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -28,7 +27,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "loadtests" / "results"
+sys.path.insert(0, str(ROOT))
+
+from loadtests.common import RESULTS, git_commit  # noqa: E402
+
 # A refused connection: ``app list`` fails at once, so only start-up is measured.
 DEAD_SERVER = "http://127.0.0.1:1"
 KUSTOMIZATION = """resources: [configmap.yaml]
@@ -103,20 +105,6 @@ def commands(fleetsync: list[str], overlay: Path) -> list[tuple[str, list[str]]]
     ]
     floor = [("python -c pass (floor)", [sys.executable, "-c", "pass"])]
     return floor + [(label, fleetsync + args) for label, args in rows]
-
-
-def git_commit() -> str:
-    """The commit measured (with ``+dirty`` when engine/ has uncommitted changes)."""
-    if shutil.which("git") is None:
-        return ""
-    head = _git("rev-parse", "--short", "HEAD")
-    return head + ("+dirty" if _git("status", "--porcelain", "engine") else "")
-
-
-def _git(*args: str) -> str:
-    done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True,
-                          check=False)
-    return done.stdout.strip()
 
 
 def main() -> None:

@@ -42,19 +42,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
-import os
-import platform
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -67,8 +61,22 @@ import yaml  # noqa: E402
 from kubernetes_asyncio import client  # noqa: E402
 from kubernetes_asyncio.client.exceptions import ApiException  # noqa: E402
 
-from engine.local import fleet, toolchain  # noqa: E402
-from engine.local.fleet import die_with_parent  # noqa: E402
+from loadtests import common  # noqa: E402
+from loadtests.common import (  # noqa: E402
+    HUB_START_TIMEOUT,
+    RESULTS,
+    HubProcess,
+    busy_percent,
+    healthz,
+    hub_process,
+    list_apps_ms,
+    machine,
+    machine_cpu,
+    metric_counters,
+    post_webhook,
+    until_all_healthy,
+    wait_for,
+)
 from tests.integration.git.git_remotes import (  # noqa: E402
     Daemon,
     Upstream,
@@ -76,111 +84,27 @@ from tests.integration.git.git_remotes import (  # noqa: E402
     serve_git,
 )
 from tests.integration.hub.hubkit import (  # noqa: E402
-    WEBHOOK_SECRET,
-    HubDir,
     application_yaml,
     configmap_yaml,
     hub_dir,
 )
 from tests.integration.localcluster import TestCluster  # noqa: E402
 
-RESULTS = ROOT / "loadtests" / "results"
-PYTHON = ROOT / ".venv" / "bin" / "python"
 CLUSTERS = 2
 RECONCILE_INTERVAL = "30s"
-HUB_START_TIMEOUT = 60.0
 POLL_EVERY = 0.05
 LATENCY_TIMEOUT = 45.0  # above the 30 s poll interval: a lost webhook still shows up
 RESYNC_ROUND = 33.0  # 30 s interval (up to 10% sooner) + slack: the first resync round
 INTRUDER = "hub-bench-intruder"
 MANAGED = "app.kubernetes.io/managed-by=fleetsync"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # ------------------------------------------------------------------ processes
-def _stop(process: subprocess.Popen[bytes], *, grace: float) -> None:
-    """SIGTERM the process group of ``process``, SIGKILL it after ``grace`` seconds."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
 @contextlib.contextmanager
 def local_clusters(directory: Path) -> Iterator[list[TestCluster]]:
     """Two real local clusters, stopped on the way out whatever happens."""
-    bin_dir = toolchain.ensure_binaries(log=lambda _m: None)
-    try:
-        up = fleet.up(directory, CLUSTERS, bin_dir, die_with_parent=True, log=_say)
-        yield [TestCluster(c.name, c.kubeconfig, c.server, c.labels) for c in up]
-    finally:
-        fleet.down(directory, log=_say)
-
-
-@dataclass
-class HubProcess:
-    """A ``fleetsync serve`` child: its start time, URL and /proc readings."""
-
-    process: subprocess.Popen[bytes]
-    started: float
-    url: str
-    log: Path
-
-    def cpu(self) -> tuple[float, float]:
-        """CPU seconds so far: (hub process, git and other children it has reaped)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
-        return (utime + stime) / CLOCK_TICKS, (cutime + cstime) / CLOCK_TICKS
-
-    def memory_mib(self) -> dict[str, float]:
-        """Resident memory now (VmRSS) and at its peak (VmHWM), MiB."""
-        found = {}
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            name, _, value = line.partition(":")
-            if name in ("VmRSS", "VmHWM"):
-                found[name] = int(value.split()[0]) / 1024
-        return {"rss_mib": found["VmRSS"], "peak_rss_mib": found["VmHWM"]}
-
-    def check_alive(self) -> None:
-        """Fail with the end of the hub's log if it has exited."""
-        if self.process.poll() is not None:
-            tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
-            raise RuntimeError(f"the hub exited ({self.process.returncode}):\n{tail}")
-
-
-@contextlib.contextmanager
-def hub_process(directory: HubDir) -> Iterator[HubProcess]:
-    """``python -m engine.cli serve`` on ``directory``; stopped (SIGTERM, then KILL) after."""
-    log = directory.root / "hub.log"
-    with log.open("wb") as out:
-        started = time.monotonic()
-        process = subprocess.Popen(
-            [str(PYTHON), "-m", "engine.cli", "serve", "--config", str(directory.config)],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, preexec_fn=die_with_parent,
-        )
-    try:
-        yield HubProcess(process, started, directory.url, log)
-    finally:
-        _stop(process, grace=30)
-
-
-def machine_cpu() -> tuple[float, float]:
-    """Busy and total jiffies of the whole machine since boot (/proc/stat)."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    return sum(values) - idle, sum(values)
-
-
-def busy_percent(before: tuple[float, float], after: tuple[float, float]) -> float:
-    """How busy the whole machine was between two ``machine_cpu()`` readings, %."""
-    return 100 * (after[0] - before[0]) / max(after[1] - before[1], 1)
+    with common.local_clusters(directory, CLUSTERS, _say) as clusters:
+        yield clusters
 
 
 def _say(message: str) -> None:
@@ -243,47 +167,6 @@ def application_files(count: int, repo_url: str) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------ waiting and reading
-async def wait_for(
-    check: Callable[[], Awaitable[bool]], *, within: float, what: str, every: float
-) -> float:
-    """Poll ``check`` until true; the seconds it took. TimeoutError after ``within``."""
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    while not await check():
-        if loop.time() - started > within:
-            raise TimeoutError(f"not within {within:.0f}s: {what}")
-        await asyncio.sleep(every)
-    return loop.time() - started
-
-
-async def get_json(session: aiohttp.ClientSession, url: str) -> Any:
-    """GET ``url`` and decode its JSON (10 s timeout)."""
-    async with session.get(url, timeout=aiohttp.ClientTimeout(10)) as response:
-        response.raise_for_status()
-        return await response.json()
-
-
-async def target_states(session: aiohttp.ClientSession, hub: HubProcess) -> dict[str, int]:
-    """How many targets are Synced, and Synced+Healthy, per ``GET /api/v1/apps``."""
-    body = await get_json(session, f"{hub.url}/api/v1/apps")
-    targets = [t for app in body["apps"] for t in app["targets"]]
-    synced = [t for t in targets if t["sync"] == "Synced"]
-    return {"targets": len(targets), "synced": len(synced),
-            "healthy": sum(t["health"] == "Healthy" for t in synced)}
-
-
-async def metric_counters(session: aiohttp.ClientSession, hub: HubProcess) -> dict[str, float]:
-    """The hub's ``*_total`` counters from ``/metrics``, by full series name."""
-    async with session.get(f"{hub.url}/metrics", timeout=aiohttp.ClientTimeout(10)) as response:
-        text = await response.text()
-    counters = {}
-    for line in text.splitlines():
-        series, _, value = line.rpartition(" ")
-        if series.startswith("fleetsync_") and "_total" in series:
-            counters[series.removeprefix("fleetsync_")] = float(value)
-    return counters
-
-
 async def resource_versions(apis: dict[str, client.ApiClient]) -> dict[str, str]:
     """resourceVersion of every ConfigMap and Deployment fleetsync manages, by uid."""
     found: dict[str, str] = {}
@@ -330,39 +213,16 @@ async def initial_sync(
     session: aiohttp.ClientSession, hub: HubProcess, count: int
 ) -> dict[str, Any]:
     """Phase 1: from hub start until every target is Synced and Healthy."""
-    loop = asyncio.get_running_loop()
     machine0 = machine_cpu()
-    await wait_for(lambda: _healthz(session, hub), within=HUB_START_TIMEOUT, what="hub up",
+    await wait_for(lambda: healthz(session, hub), within=HUB_START_TIMEOUT, what="hub up",
                    every=0.1)
     api_up, startup_cpu = time.monotonic() - hub.started, hub.cpu()[0]
-    all_synced: float | None = None
-    deadline = loop.time() + 120 + 2.0 * count
-    while True:
-        hub.check_alive()
-        states = await target_states(session, hub)
-        elapsed = time.monotonic() - hub.started
-        if all_synced is None and states["synced"] == count == states["targets"]:
-            all_synced = elapsed
-        if states["healthy"] == count == states["targets"]:
-            break
-        if loop.time() > deadline:
-            raise TimeoutError(f"initial sync of {count} apps not done: {states}")
-        await asyncio.sleep(1.0)
+    synced = await until_all_healthy(session, hub, count, 120 + 2.0 * count)
     own, children = hub.cpu()
-    return {"api_up_s": api_up, "api_up_cpu_s": startup_cpu, "all_synced_s": all_synced,
-            "all_healthy_s": elapsed,
+    return {"api_up_s": api_up, "api_up_cpu_s": startup_cpu, **synced,
             "hub_cpu_s": own, "children_cpu_s": children,
             "apps_per_cpu_s": count / own,
             "machine_busy_percent": busy_percent(machine0, machine_cpu()), **hub.memory_mib()}
-
-
-async def _healthz(session: aiohttp.ClientSession, hub: HubProcess) -> bool:
-    hub.check_alive()
-    try:
-        async with session.get(f"{hub.url}/healthz", timeout=aiohttp.ClientTimeout(2)) as r:
-            return r.status == 200
-    except aiohttp.ClientError:
-        return False
 
 
 async def quiet_window(
@@ -403,16 +263,6 @@ async def steady_state(
     return first, steady
 
 
-async def list_apps_ms(session: aiohttp.ClientSession, hub: HubProcess) -> dict[str, float]:
-    """Median and max time of ``GET /api/v1/apps`` (what the dashboard polls), 5 calls."""
-    times = []
-    for _ in range(5):
-        started = time.perf_counter()
-        await get_json(session, f"{hub.url}/api/v1/apps")
-        times.append(1000 * (time.perf_counter() - started))
-    return {"median_ms": statistics.median(times), "max_ms": max(times)}
-
-
 async def commit_latency(
     session: aiohttp.ClientSession, hub: HubProcess, apis: dict[str, client.ApiClient],
     upstream: Upstream, count: int, repeats: int,
@@ -436,21 +286,6 @@ async def commit_latency(
         await wait_for(live, within=LATENCY_TIMEOUT, what=f"{version} live", every=POLL_EVERY)
         seconds.append(time.monotonic() - started)
     return summary(seconds)
-
-
-async def post_webhook(
-    session: aiohttp.ClientSession, hub: HubProcess, upstream: Upstream
-) -> None:
-    """A GitHub push event for ``main`` of ``upstream``, signed with the hub's secret."""
-    body = json.dumps({"ref": "refs/heads/main",
-                       "repository": {"clone_url": upstream.url}}).encode()
-    signature = hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    headers = {"X-GitHub-Event": "push", "X-Hub-Signature-256": f"sha256={signature}",
-               "Content-Type": "application/json"}
-    async with session.post(f"{hub.url}/api/webhook", data=body, headers=headers,
-                            timeout=aiohttp.ClientTimeout(10)) as response:
-        if response.status != 202:
-            raise RuntimeError(f"webhook answered {response.status}: {await response.text()}")
 
 
 async def deletion_heal(
@@ -546,26 +381,11 @@ def bench_size(
         _say(f"N={count}: starting the hub ({count} apps on {len(clusters)} clusters)")
         with hub_process(directory) as hub:
             result = asyncio.run(measure(hub, clusters, upstream, count, args))
-        warnings = [line for line in directory.root.joinpath("hub.log").read_text(
-            errors="replace").splitlines() if " WARNING " in line or " ERROR " in line]
-        result["hub_log_warnings"] = len(warnings)
-        result["hub_log_warning_samples"] = warnings[:5]
+            result.update(hub.log_problems())
         return result
 
 
 # ------------------------------------------------------------------ report
-def machine() -> dict[str, Any]:
-    """What the figures were measured on."""
-    meminfo = Path("/proc/meminfo").read_text().splitlines()
-    total_kib = int(next(line for line in meminfo if line.startswith("MemTotal")).split()[1])
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return {"nproc": os.cpu_count(), "memory_gib": round(total_kib / 1024**2, 1),
-            "cpu": cpu, "python": platform.python_version(),
-            "platform": platform.platform(), "loadavg_at_start": os.getloadavg()}
-
-
 def print_table(rows: list[dict[str, Any]]) -> None:
     """The figures of every fleet size, one column per size."""
     def line(label: str, cell: Callable[[dict[str, Any]], str]) -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks and the fleet load-test harness (``python -m loadtests fleet ...``)."""
