@@ -32,6 +32,7 @@ import orjson
 from engine.clusters import ApiResource, ClusterClient, ClusterPool
 from engine.clusters.errors import ApiError
 from engine.diff.attribution import OwnWrite, changed_by_fleetsync, other_writer, own_write
+from engine.diff.normalise import normalise
 from engine.errors import FleetsyncError
 from engine.health import CustomChecks, HealthResult, assess
 from engine.model import (
@@ -50,11 +51,6 @@ OnDrift = Callable[[TargetKey, ResourceKey, str], None]
 OnHealth = Callable[[TargetKey, ResourceKey, HealthResult], None]
 WATCH_SECONDS = 290
 RETRY_MAX = 30.0
-# Annotations other managers keep up to date without any user changing the object.
-_NOISY_ANNOTATIONS = (
-    "deployment.kubernetes.io/revision",
-    "kubectl.kubernetes.io/last-applied-configuration",
-)
 
 
 @dataclass
@@ -253,17 +249,12 @@ def _owner(cluster: str, obj: Mapping[str, Any] | None) -> TargetKey | None:
 
 
 def fingerprint(obj: Mapping[str, Any]) -> str:
-    """A hash of what users declare: everything but status and server bookkeeping."""
-    meta = dict(obj.get("metadata") or {})
-    for noise in ("resourceVersion", "managedFields", "generation", "creationTimestamp",
-                  "uid", "selfLink"):
-        meta.pop(noise, None)
-    annotations = {k: v for k, v in (meta.get("annotations") or {}).items()
-                   if k not in _NOISY_ANNOTATIONS}
-    meta["annotations"] = annotations
-    body = {k: v for k, v in obj.items() if k not in ("status", "metadata")}
-    body["metadata"] = meta
-    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    """A hash of what users declare: the object as the diff compares it (``engine.diff.
+    normalise``: no status, no server bookkeeping, no annotations other managers keep up
+    to date, empty maps and lists as absent), so the watches and the diff never disagree
+    on what counts as a change."""
+    return hashlib.sha256(orjson.dumps(normalise(dict(obj)),
+                                       option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def _last_manager(obj: Mapping[str, Any]) -> str:
