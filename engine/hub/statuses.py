@@ -5,7 +5,8 @@ whole reconcile and is the only way it writes (``save``, ``begin``, ``finish``),
 status it computed from ``previous`` is never interleaved with another write. Health the
 watches see between reconciles is buffered (``health_seen``) and written every half
 second (``run``) into targets no reconcile holds; a held target's reconcile reads the
-watches' health itself, and what stays buffered is written after it.
+watches' health itself, and what stays buffered is written after it. An object out of
+sync keeps the message that says why (the drift and who made it) when its health changes.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from dataclasses import dataclass, replace
 
 from engine.health import HealthResult
 from engine.hub import status as st
-from engine.model import OperationPhase, ResourceKey, TargetKey
+from engine.model import OperationPhase, ResourceKey, SyncStatus, TargetKey
 from engine.store import Store
-from engine.store.model import SyncSource, TargetStatus
+from engine.store.model import ResourceStatus, SyncSource, TargetStatus
 
 FLUSH_INTERVAL = 0.5
 
@@ -98,13 +99,16 @@ class StatusWriter:
         status = await self._store.get_status(target)
         if status is None or not status.resources or not found:
             return
-        resources = tuple(
-            replace(r, health=found[r.key].status, message=found[r.key].message)
-            if r.key in found else r
-            for r in status.resources
-        )
+        resources = tuple(_with_health(r, found[r.key]) if r.key in found else r
+                          for r in status.resources)
         if resources == status.resources:
             return
         app = st.app_health(resources)
         await self._store.save_status(replace(status, resources=resources, health=app.status,
                                               health_message=app.message))
+
+
+def _with_health(row: ResourceStatus, health: HealthResult) -> ResourceStatus:
+    """``row`` with a new health; an object out of sync keeps the message saying why."""
+    keep = row.sync is SyncStatus.OUT_OF_SYNC and row.message
+    return replace(row, health=health.status, message=row.message if keep else health.message)
