@@ -20,11 +20,14 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from engine.apply.results import Reason, ResultCode, SyncOptions, SyncResult
 from engine.apps import AppTarget
 from engine.diff import IgnoreRule
+from engine.errors import ConfigError
 from engine.model import OperationPhase, SyncStatus
 from engine.scheduler import Trigger
 from engine.scheduler.runner import Outcome
@@ -81,19 +84,29 @@ def decide(
 
 
 def sync_options(target: AppTarget, request: Request | None) -> SyncOptions:
-    """The core's options for ``target``: Argo CD's switches mapped one to one."""
+    """The core's options for ``target``: Argo CD's switches mapped one to one.
+
+    ``ConfigError`` names the field of an ``ignoreDifferences`` entry that is not valid.
+    """
     opts = target.options
     automated = opts.automated
     prune = bool(automated and automated.prune)
     if request is not None and request.prune is not None:
         prune = request.prune
-    ignore = tuple(IgnoreRule.from_argo(dict(e)) for e in opts.ignore_differences)
+    ignore = tuple(_ignore_rule(i, e) for i, e in enumerate(opts.ignore_differences))
     return SyncOptions(
         prune=prune and opts.sync.prune,
         create_namespace=opts.sync.create_namespace,
         propagation=opts.sync.prune_propagation.capitalize(),
         ignore=ignore,
     )
+
+
+def _ignore_rule(index: int, entry: Mapping[str, Any]) -> IgnoreRule:
+    try:
+        return IgnoreRule.from_argo(dict(entry))
+    except ConfigError as err:
+        raise ConfigError(f"spec.ignoreDifferences[{index}]: {err}") from None
 
 
 def trigger_label(trigger: Trigger, request: Request | None) -> str:

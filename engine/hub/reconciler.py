@@ -1,16 +1,16 @@
 """The reconcile of one (app, cluster) target: a readable sequence of named steps.
 
-check the Application and its project → resolve the revision → skip if nothing changed →
-render (cached by SHA) → check the AppProject → compare → decide → begin the operation →
-execute → finish (status and history).
+check the Application and its project → map its options → resolve the revision → skip if
+nothing changed → render (cached by SHA) → check the AppProject → compare → decide →
+begin the operation → execute → finish (status and history).
 
 What to do after the comparison is ``engine.hub.decisions.decide``, a pure function. A
 failure before anything is applied (Git unreachable, bad YAML, a policy violation) leaves
 the cluster and the last known state untouched and is recorded as a condition naming the
-cause. Every write goes through the target's ``StatusWriter`` session, and the reconcile
-calls nothing above it: it returns a ``ReconcileReport`` (outcome, commit, files read,
-kinds, whether the cluster answered) that the runtime hands to the poller, the watcher
-and the metrics.
+cause (``engine.hub.failures`` maps each step's error to its condition). Every write goes
+through the target's ``StatusWriter`` session, and the reconcile calls nothing above it:
+it returns a ``ReconcileReport`` (outcome, commit, files read, kinds, whether the cluster
+answered) that the runtime hands to the poller, the watcher and the metrics.
 """
 
 from __future__ import annotations
@@ -27,13 +27,14 @@ from engine.apply import Comparison, compare, execute
 from engine.apply.results import SyncOptions, SyncResult
 from engine.apps import AppTarget
 from engine.clusters import ClusterClient, ClusterPool
-from engine.errors import FleetsyncError, RenderError, SourceError
+from engine.errors import ClusterError, ConfigError, FleetsyncError, RenderError, SourceError
 from engine.health import CustomChecks
 from engine.hub import status as st
 from engine.hub.automation import Automation
 from engine.hub.catalog import Catalog
 from engine.hub.clusters import ClusterDirectory
 from engine.hub.decisions import Mode, Request, decide, outcome, sync_options, trigger_label
+from engine.hub.failures import Problem, Step, condition
 from engine.hub.live import LiveWatcher
 from engine.hub.report import ANY_PATH, Kind, ReconcileReport
 from engine.hub.statuses import StatusWriter, TargetRecord
@@ -51,7 +52,6 @@ from engine.source import GitSource
 from engine.store.model import SyncSource, TargetStatus
 
 log = logging.getLogger(__name__)
-Problem = tuple[str, str, str]  # condition type, reason, message
 MAX_READS = 4096  # renders whose file lists are remembered
 
 
@@ -123,11 +123,18 @@ class Reconciler:
         problems = self._definition_problems(target) or self._target_violations(target)
         if problems:
             return await self._failed(record, report, None, problems, Outcome.PERMANENT_FAILURE)
+        # Map the Application's sync options and diff rules (a bad one names its file).
+        try:
+            options = replace(sync_options(target, request),
+                              health_checks=self.parts.health_checks)
+        except ConfigError as err:
+            problem = condition(Step.OPTIONS, err, where=self._where(target))
+            return await self._failed(record, report, None, [problem], Outcome.PERMANENT_FAILURE)
         # Resolve the revision (or the one a rollback or manual sync asked for).
         try:
             sha = await self._resolve(target, request)
         except SourceError as err:
-            problem = (st.COMPARISON_ERROR, "SourceFailed", str(err))
+            problem = condition(Step.RESOLVE, err)
             return await self._failed(record, report, None, [problem], _ending(err))
         report = replace(report, sha=sha)
         # Skip a periodic resync when neither the commit nor the live objects changed.
@@ -139,7 +146,7 @@ class Reconciler:
         try:
             rendered = await self._render(target, sha)
         except _RenderFailed as failed:
-            problem = (st.COMPARISON_ERROR, "RenderFailed", str(failed.error))
+            problem = condition(Step.RENDER, failed.error)
             # Any change may fix a failed render (a Git error: nothing was read yet).
             paths = ANY_PATH if isinstance(failed.error, RenderError) else None
             return await self._failed(record, replace(report, paths=paths), sha, [problem],
@@ -153,13 +160,11 @@ class Reconciler:
                 return await self._failed(record, report, sha, violations,
                                           Outcome.PERMANENT_FAILURE)
             # Compare by server-side dry run; nothing is written.
-            options = replace(sync_options(target, request),
-                              health_checks=self.parts.health_checks)
             comparison = await self._compare(target, client, rendered.objects, options)
         except FleetsyncError as err:
-            if err.temporary:
+            if err.temporary and isinstance(err, ClusterError):
                 report = replace(report, reached=False, unreachable=str(err))
-            problem = (st.SYNC_ERROR, "ClusterUnavailable", str(err))
+            problem = condition(Step.CLUSTER, err)
             return await self._failed(record, report, sha, [problem], _ending(err))
         # Decide: sync, or only compare (``decisions.decide``).
         mode = decide(target=target, trigger=trigger, request=request, previous=previous,
@@ -215,6 +220,11 @@ class Reconciler:
 
         return await compare(app=target.key.app, client=client, namespace=target.namespace,
                              render=desired, options=options)  # fmt: skip
+
+    def _where(self, target: AppTarget) -> str:
+        """The Application of ``target`` and the file it was read from, for messages."""
+        app = self.parts.catalog.apps.applications.get(target.key.app)
+        return f"{app.source_file}: Application {app.name}" if app else ""
 
     def _definition_problems(self, target: AppTarget) -> list[Problem]:
         found = self.parts.catalog.problems.get(target.key.app)
