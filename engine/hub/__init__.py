@@ -1,8 +1,13 @@
 """The hub: Applications kept in sync on many clusters by one long-running process.
 
-``hub.Hub`` wires and runs everything (and is the API's ``HubControl``); ``catalog`` says
-which (app, cluster) targets exist; ``reconciler`` is the reconcile of one target, step by
-step; ``live`` watches what the targets manage (drift and health); ``trees`` writes each
-commit once for the renderer; ``status`` turns results into what the store keeps;
-``wiring`` maps ``fleetsync.yaml`` settings to objects.
+``hub.Hub`` builds the parts and runs them. Which targets exist: ``catalog`` (from the app
+sources; ``appsources`` reads Git entries when their poller says so), ``clusters`` (the
+registered clusters), ``follower`` (reloads both while the hub runs). One reconcile:
+``reconciler`` (named steps), ``decisions`` (sync or compare, pure), ``failures`` (step and
+error to a condition, pure), ``report`` (what it returns), ``status`` (results to stored
+statuses, pure), ``statuses`` (the one writer of statuses), ``automation`` (rollback's
+switch). Around it: ``runtime`` (requests, dirty targets, reports to poller, watcher and
+metrics), ``live`` (watches: drift and health), ``trees`` (commit trees on disk),
+``metrics`` (counters), ``controller`` (the API's ``HubControl``), ``wiring``
+(``fleetsync.yaml`` settings to objects).
 """
