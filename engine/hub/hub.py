@@ -33,6 +33,7 @@ from aiohttp import web
 from engine.api.server import create_app
 from engine.api.views import AppView, MetricsSnapshot
 from engine.api.webhook import WebhookReceiver
+from engine.backoff import Backoff, FailureStreak
 from engine.clusters import ClusterPool, ClusterRegistry
 from engine.config import HubConfig
 from engine.health.lua import LuaHealthChecks
@@ -116,19 +117,20 @@ class Hub:
     async def _supervised(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
         """Run one background loop until it returns; an unexpected error is logged and the
         loop restarted after a backoff, so that no part can take the hub down."""
-        delay = RESTART_DELAY
+        streak = FailureStreak(Backoff(duration=RESTART_DELAY, factor=2.0,
+                                       max_duration=MAX_RESTART_DELAY))
         while True:
             started = time.monotonic()
             try:
                 await loop()
                 return
             except Exception:
+                if time.monotonic() - started > MAX_RESTART_DELAY:
+                    streak.reset()  # it ran well for a while: this is a new failure
+                delay = streak.failed()
                 log.error("%s failed; restarting it in %.0f s:\n%s", name, delay,
                           redact(traceback.format_exc()))  # fmt: skip
-            if time.monotonic() - started > MAX_RESTART_DELAY:
-                delay = RESTART_DELAY  # it ran well for a while: this is a new failure
             await asyncio.sleep(delay)
-            delay = min(delay * 2, MAX_RESTART_DELAY)
 
     async def _build(self, stack: AsyncExitStack) -> None:
         config, data, limits = self.config, self.config.data_dir, self.config.limits

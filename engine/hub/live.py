@@ -29,6 +29,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from engine.backoff import Backoff, FailureStreak
 from engine.clusters import ApiResource, ClusterClient, ClusterPool
 from engine.clusters.errors import ApiError
 from engine.diff.attribution import OwnWrite, changed_by_fleetsync, other_writer, own_write
@@ -136,23 +137,23 @@ class LiveWatcher:
 
     async def _follow(self, cluster: str, kind: Kind, synced: asyncio.Event) -> None:
         """List then watch one kind on one cluster, forever, re-listing after errors."""
-        delay = 1.0
+        streak = FailureStreak(Backoff(duration=1.0, factor=2.0, max_duration=RETRY_MAX))
         while True:
             try:
                 client = await self._pool.client(cluster)
                 res = await client.resource(api_version=kind[0], kind=kind[1])
                 version = await self._list(client, res, synced)
                 await self._stream(client, res, version)
-                delay = 1.0
+                streak.reset()
             except asyncio.CancelledError:
                 raise
             except _Expired:
                 continue
             except (FleetsyncError, aiohttp.ClientError, OSError, TimeoutError, ValueError) as err:
+                delay = streak.failed()
                 log.warning("watch %s %s on %s: %s; retrying in %.0fs",
                             kind[0], kind[1], cluster, err, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX)
 
     async def _list(self, client: ClusterClient, res: ApiResource, synced: asyncio.Event) -> str:
         listing = await client.request(

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from engine.asyncflight import AsyncSingleFlight
 from engine.source import GitSource
 
 KEEP_PER_REPO = 4
@@ -41,7 +42,7 @@ class TreeCache:
         self._keep = keep
         self._keep_total = keep_total
         self._ready: OrderedDict[_Key, Path] = OrderedDict()  # least recently used first
-        self._pending: dict[_Key, asyncio.Future[Path]] = {}
+        self._writes: AsyncSingleFlight[_Key, Path] = AsyncSingleFlight()
         self._leases: Counter[_Key] = Counter()
         self._started = False
         self._start_lock = asyncio.Lock()
@@ -52,24 +53,16 @@ class TreeCache:
         if key in self._ready:
             self._ready.move_to_end(key)
             return self._ready[key]
-        pending = self._pending.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Path] = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
-        try:
-            path = await self._write(repo=repo, sha=sha, key=key)
-            self._ready[key] = path
-            future.set_result(path)
-            await asyncio.to_thread(_remove, self._evict(protect=key))
-            return path
-        except BaseException as err:
-            if not future.done():
-                future.set_exception(err)
-                future.exception()
-            raise
-        finally:
-            del self._pending[key]
+        path, _ = await self._writes.do(key, lambda: self._write_and_keep(repo=repo, sha=sha,
+                                                                         key=key))
+        return path
+
+    async def _write_and_keep(self, *, repo: str, sha: str, key: _Key) -> Path:
+        """Write one tree (once for every concurrent caller), keep it, evict over bounds."""
+        path = await self._write(repo=repo, sha=sha, key=key)
+        self._ready[key] = path
+        await asyncio.to_thread(_remove, self._evict(protect=key))
+        return path
 
     @asynccontextmanager
     async def lease(self, *, repo: str, sha: str) -> AsyncIterator[Path]:

@@ -6,11 +6,11 @@ import contextlib
 from pathlib import Path
 
 from engine.apps import Retry
+from engine.backoff import Backoff
 from engine.clusters import ClusterRegistry
 from engine.clusters.client import spec_secrets
 from engine.config import HubConfig
 from engine.errors import ConfigError
-from engine.scheduler.timers import Backoff
 from engine.source import Credentials, CredentialStore, GitSource
 
 MIN_SECRET = 4  # shorter "secrets" would redact ordinary words from every log line
@@ -57,8 +57,4 @@ def backoff(retry: Retry | None) -> Backoff:
     Unlike Argo CD, temporary failures (an unreachable cluster or repository) are retried
     even without a retry block: a hub must recover on its own once the outage ends.
     """
-    if retry is None:
-        return Backoff()
-    limit = None if retry.limit < 0 else retry.limit
-    return Backoff(duration=retry.duration, factor=retry.factor,
-                   max_duration=retry.max_duration, limit=limit)
+    return retry.backoff() if retry is not None else Backoff()
