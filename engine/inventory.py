@@ -18,16 +18,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import FleetsyncError
+from engine.errors import InventoryError
 from engine.model import MANAGED_BY_LABEL, MANAGED_BY_VALUE, ResourceKey
 
 INVENTORY_NAMESPACE = "fleetsync-system"
 INVENTORY_PREFIX = "fleetsync-inventory-"
 ENTRIES_KEY = "entries"
-
-
-class InventoryError(FleetsyncError):
-    """The stored inventory could not be read (it is then treated as unknown, never empty)."""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
-from engine.errors import FleetsyncError
+from engine.errors import PlanError
 from engine.inventory import Inventory
 from engine.kinds import CRD_GROUP, CRD_KIND, Scope, scope_lookup
 from engine.model import (
@@ -78,9 +78,6 @@ _KINDS = (
     "APIService",
 )
 KIND_ORDER = {kind: index for index, kind in enumerate(_KINDS)}
-
-class PlanError(FleetsyncError):
-    """The desired objects cannot be planned (missing identity, duplicate, bad wave)."""
 
 
 @dataclass(frozen=True)

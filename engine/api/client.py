@@ -6,7 +6,8 @@
 
 Errors: ``HubUnreachable`` (no connection, or no answer within the timeout; temporary)
 and ``HubError`` (the hub answered with an error status; carries it and the hub's
-message). Both are ``FleetsyncError``s, so the CLI prints them as one line.
+message). Both are ``FleetsyncError``s (``engine.errors``), so the CLI prints them as one
+line.
 """
 
 from __future__ import annotations
@@ -18,24 +19,10 @@ import aiohttp
 import orjson
 
 from engine.api.protocol import API, DEFAULT_SERVER, DEFAULT_TIMEOUT, USER_HEADER, default_server
-from engine.errors import FleetsyncError
+from engine.errors import HubError, HubUnreachable
 
 __all__ = ["DEFAULT_SERVER", "DEFAULT_TIMEOUT", "HubClient", "HubError", "HubUnreachable",
            "default_server"]
-
-
-class HubUnreachable(FleetsyncError):
-    """No connection to the hub, or no answer in time."""
-
-    temporary = True
-
-
-class HubError(FleetsyncError):
-    """The hub answered with an error status."""
-
-    def __init__(self, message: str, *, status: int) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class HubClient:

@@ -4,15 +4,12 @@ The hub implements ``HubControl``; ``engine.api.server.create_app`` takes one an
 reaches further into the hub. Reads of status and history go straight to the store; the
 catalog, the cluster registry and the scheduler are seen through frozen views; the four
 actions only *queue* work and return the targets they queued, so a request never waits
-for a sync to finish. Errors the API maps to HTTP statuses:
-
-    ControlError (FleetsyncError)
-    ├── NotFound         no such app, cluster of the app, or history entry   → 404
-    ├── InvalidRequest   the request cannot be honoured as asked              → 400
-    └── Conflict         the app's state forbids it now (e.g. invalid app)    → 409
-
-Any other ``FleetsyncError`` becomes 503 when ``temporary``, else 500, with a fixed
-message (its own may name the hub's files); the message is logged.
+for a sync to finish. Refusals are the ``ControlError``s of ``engine.errors``, which the
+API answers with their HTTP status: ``AppNotFound`` 404 (no such app, cluster of the app,
+or history entry), ``InvalidRequest`` 400, ``AppConflict`` 409 (the app's state forbids
+it now, e.g. the app is invalid). Any other ``FleetsyncError`` becomes 503 when
+``temporary``, else 500, with a fixed message (its own may name the hub's files); the
+message is logged.
 """
 
 from __future__ import annotations
@@ -20,25 +17,9 @@ from __future__ import annotations
 from typing import Protocol
 
 from engine.api.views import AppView, ClusterView, MetricsSnapshot
-from engine.errors import FleetsyncError
+from engine.errors import AppConflict, AppNotFound, ControlError, InvalidRequest
 from engine.model import TargetKey
 from engine.store import Store
-
-
-class ControlError(FleetsyncError):
-    """A request to the hub that it refuses; the subclass says why."""
-
-
-class NotFound(ControlError):
-    """The app, cluster or history entry named does not exist."""
-
-
-class InvalidRequest(ControlError):
-    """The request is malformed or ambiguous (e.g. a rollback id of another app)."""
-
-
-class Conflict(ControlError):
-    """The request is valid but the app's current state forbids it."""
 
 
 class HubControl(Protocol):
@@ -83,15 +64,15 @@ class HubControl(Protocol):
         """Queue a sync of ``app`` (on ``cluster`` only, if given); return the keys queued.
 
         ``revision`` overrides the declared revision for this one sync; ``prune`` overrides
-        the app's prune policy (None: as the policy says). NotFound for an unknown app or
-        a cluster the app does not target; Conflict when the app is invalid.
+        the app's prune policy (None: as the policy says). AppNotFound for an unknown app or
+        a cluster the app does not target; AppConflict when the app is invalid.
         """
         ...
 
     async def request_refresh(self, *, app: str, hard: bool = False) -> list[TargetKey]:
         """Queue a comparison of ``app`` with Git and the live state, without applying.
 
-        ``hard`` also drops the app's render cache entries first. NotFound if unknown.
+        ``hard`` also drops the app's render cache entries first. AppNotFound if unknown.
         """
         ...
 
@@ -107,7 +88,10 @@ class HubControl(Protocol):
 
         Without ``entry_id`` each target rolls back to its newest Succeeded entry of a
         revision other than the current one. An ``entry_id`` names one target's entry;
-        ``cluster``, if also given, must be that target's. NotFound for an unknown app,
+        ``cluster``, if also given, must be that target's. AppNotFound for an unknown app,
         cluster or entry; InvalidRequest when there is nothing to roll back to.
         """
         ...
+
+
+__all__ = ["AppConflict", "AppNotFound", "ControlError", "HubControl", "InvalidRequest"]

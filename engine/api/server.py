@@ -35,12 +35,12 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 
 from engine.api import metrics, serialize
-from engine.api.control import Conflict, HubControl, InvalidRequest, NotFound
+from engine.api.control import HubControl
 from engine.api.hosts import AllowedHosts
 from engine.api.protocol import API, USER_HEADER
 from engine.api.views import AppView
 from engine.api.webhook import WEBHOOK_PATH
-from engine.errors import FleetsyncError
+from engine.errors import AppConflict, AppNotFound, ControlError, FleetsyncError, InvalidRequest
 from engine.model import TargetKey
 from engine.store import HistoryEntry, manual_trigger
 
@@ -51,7 +51,8 @@ CONTROL_TIMEOUT = 30.0
 MAX_BODY = 64 * 1024
 STATIC_FILES = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
 _USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
-_STATUS = {NotFound: 404, InvalidRequest: 400, Conflict: 409}
+_STATUS: dict[type[ControlError], int] = {AppNotFound: 404, InvalidRequest: 400,
+                                          AppConflict: 409}
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -135,7 +136,7 @@ class _Api:
         for key in keys:
             entries += await self._call(self.control.store.history(key, limit=limit))
         if cluster is not None and not entries and keys[0] not in view.keys:
-            raise NotFound(f"app {view.name} does not deploy to cluster {cluster}")
+            raise AppNotFound(f"app {view.name} does not deploy to cluster {cluster}")
         entries.sort(key=lambda e: (e.finished_at, e.id), reverse=True)
         entries = entries[:limit] if limit is not None else entries
         return json_response({"history": [serialize.history_entry(e) for e in entries]})
@@ -194,7 +195,7 @@ class _Api:
         for view in self.control.apps():
             if view.name == name:
                 return view
-        raise NotFound(f"no app named {name}")
+        raise AppNotFound(f"no app named {name}")
 
     async def _call(self, call: Awaitable[T]) -> T:
         async with asyncio.timeout(self.timeout):
@@ -255,7 +256,7 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         text = exc.text or ""
         message = exc.reason if not text or text.startswith(f"{exc.status}:") else text
         return error_response(message, status=exc.status)
-    except (NotFound, InvalidRequest, Conflict) as exc:
+    except (AppNotFound, InvalidRequest, AppConflict) as exc:
         return error_response(str(exc), status=_STATUS[type(exc)])
     except FleetsyncError as exc:
         # Its message may name the hub's own files (the store's path): logged, not answered.

@@ -16,9 +16,9 @@ from typing import Protocol
 
 from aiohttp import web
 
+from engine.errors import WebhookError
 from engine.scheduler.webhook_payloads import (
     MAX_BODY_BYTES,
-    PayloadError,
     Provider,
     detect_provider,
     is_push,
@@ -65,7 +65,7 @@ class WebhookReceiver:
             if not is_push(provider, request.headers):
                 return web.json_response({"provider": provider, "ignored": True}, status=202)
             event = parse_push(provider, body, content_type=request.content_type)
-        except PayloadError as exc:
+        except WebhookError as exc:
             return web.json_response({"error": str(exc)}, status=exc.status)
         try:
             async with asyncio.timeout(self._push_timeout):
@@ -81,17 +81,17 @@ class WebhookReceiver:
 
     async def _read(self, request: web.Request) -> bytes:
         if request.content_length is not None and request.content_length > self._max_body:
-            raise PayloadError(f"payload over {self._max_body} bytes", status=413)
+            raise WebhookError(f"payload over {self._max_body} bytes", status=413)
         chunks, size = [], 0
         try:
             async with asyncio.timeout(READ_TIMEOUT):
                 async for chunk in request.content.iter_chunked(64 * 1024):
                     size += len(chunk)
                     if size > self._max_body:
-                        raise PayloadError(f"payload over {self._max_body} bytes", status=413)
+                        raise WebhookError(f"payload over {self._max_body} bytes", status=413)
                     chunks.append(chunk)
         except TimeoutError:
-            raise PayloadError("the payload did not arrive in time", status=408) from None
+            raise WebhookError("the payload did not arrive in time", status=408) from None
         return b"".join(chunks)
 
     def _authenticate(self, provider: Provider, request: web.Request, body: bytes) -> None:
@@ -101,7 +101,7 @@ class WebhookReceiver:
                 self._warned = True
             return
         if not verify(provider, request.headers, body, self._secret):
-            raise PayloadError(f"{provider} webhook signature or token does not match", status=401)
+            raise WebhookError(f"{provider} webhook signature or token does not match", status=401)
 
 
 def add_webhook_route(

@@ -46,11 +46,11 @@ from engine.apply.results import (
 from engine.clusters import ClusterClient
 from engine.diff import ObjectDiff, diff_object, summarise
 from engine.diff.model import MISSING
-from engine.errors import FleetsyncError
+from engine.errors import FleetsyncError, PlanError
 from engine.health import aggregate
 from engine.inventory import Inventory
 from engine.model import HealthStatus, OperationPhase, ResourceKey, SyncStatus
-from engine.plan import KIND_ORDER, Plan, PlanError, Step, is_crd, is_tracked, plan
+from engine.plan import KIND_ORDER, Plan, Step, is_crd, is_tracked, plan
 
 Render = Callable[[], Awaitable[Sequence[Mapping[str, Any]]]]
 T = TypeVar("T")

@@ -2,7 +2,8 @@
 
 ``ClusterRegistry`` reads and follows the registration file; ``ClusterPool`` holds one
 ``ClusterClient`` per cluster (connection limits, timeouts, rate limit, discovery cache);
-API failures are the classes of ``engine.clusters.errors``.
+API failures are the ``ClusterError`` branch of ``engine.errors``, mapped from HTTP
+statuses by ``engine.clusters.errors``.
 """
 
 from __future__ import annotations
@@ -10,18 +11,19 @@ from __future__ import annotations
 from engine.clusters.client import ClusterClient
 from engine.clusters.config import ClusterSpec, KubeconfigAuth, Limits, ServerAuth, load_file
 from engine.clusters.discovery import ApiResource
-from engine.clusters.errors import (
+from engine.clusters.pool import ClusterPool
+from engine.clusters.registry import ClusterRegistry, RegistryChange
+from engine.errors import (
     ApiError,
+    ClusterUnreachable,
     Conflict,
     Forbidden,
+    InvalidApiPath,
     NotFound,
     ServerError,
     TooManyRequests,
     Unprocessable,
-    Unreachable,
 )
-from engine.clusters.pool import ClusterPool
-from engine.clusters.registry import ClusterRegistry, RegistryChange
 
 __all__ = [
     "ApiError",
@@ -30,8 +32,10 @@ __all__ = [
     "ClusterPool",
     "ClusterRegistry",
     "ClusterSpec",
+    "ClusterUnreachable",
     "Conflict",
     "Forbidden",
+    "InvalidApiPath",
     "KubeconfigAuth",
     "Limits",
     "NotFound",
@@ -40,6 +44,5 @@ __all__ = [
     "ServerError",
     "TooManyRequests",
     "Unprocessable",
-    "Unreachable",
     "load_file",
 ]

@@ -25,8 +25,8 @@ from kubernetes_asyncio import config as k8s_config
 
 from engine.clusters.config import ClusterSpec, KubeconfigAuth, ServerAuth
 from engine.clusters.discovery import ApiResource, Discovery
-from engine.clusters.errors import Unreachable, api_error
-from engine.errors import ConfigError
+from engine.clusters.errors import api_error
+from engine.errors import ClusterUnreachable, ConfigError
 from engine.model import FIELD_MANAGER
 
 DEFAULT_TIMEOUT = 30.0
@@ -130,7 +130,7 @@ class ClusterClient:
                 async with response:
                     status, data = response.status, await response.read()
         except (aiohttp.ClientError, OSError, TimeoutError) as err:
-            raise Unreachable(f"{self.name}: {line}: {_why(err)} ({self.server})") from None
+            raise ClusterUnreachable(f"{self.name}: {line}: {_why(err)} ({self.server})") from None
         if not 200 <= status <= 299:
             raise api_error(cluster=self.name, request=line, status=status, body=data)
         return orjson.loads(data) if data else None

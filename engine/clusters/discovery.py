@@ -19,8 +19,7 @@ from typing import Any
 
 from engine import names
 from engine.asyncflight import AsyncSingleFlight
-from engine.clusters.errors import NotFound
-from engine.errors import ClusterError
+from engine.errors import InvalidApiPath, NotFound
 
 Fetch = Callable[[str], Awaitable[Any]]
 REFRESH_AFTER = 1.0
@@ -45,7 +44,7 @@ class ApiResource:
     def path(self, *, namespace: str = "", name: str = "") -> str:
         """The REST path of the collection or of one object, every segment escaped.
 
-        ``InvalidPath`` for a value that no escaping makes safe (``.``, ``..``, a bad group).
+        ``InvalidApiPath`` for a value that no escaping makes safe (``.``, ``..``, a bad group).
         """
         segments = [self.plural]
         if self.namespaced and namespace:
@@ -53,17 +52,12 @@ class ApiResource:
         return group_version_path(self.api_version) + _join([*segments, *([name] if name else [])])
 
 
-class InvalidPath(ClusterError):
-    """A value from Git cannot be part of an API path; no request was sent."""
-
-    temporary = False
-
-
 def group_version_path(api_version: str) -> str:
-    """``/api/v1`` or ``/apis/G/V`` for an apiVersion Kubernetes accepts; else ``InvalidPath``."""
+    """``/api/v1`` or ``/apis/G/V`` for an apiVersion Kubernetes accepts (else
+    ``InvalidApiPath``)."""
     problem = names.api_version_problem(api_version)
     if problem is not None:
-        raise InvalidPath(f"apiVersion {problem}")
+        raise InvalidApiPath(f"apiVersion {problem}")
     group, version = split_api_version(api_version)
     return _join(["apis", group, version] if group else ["api", version])
 
@@ -72,7 +66,7 @@ def _join(segments: list[str]) -> str:
     try:
         return "".join("/" + names.path_segment(s) for s in segments)
     except ValueError as err:
-        raise InvalidPath(str(err)) from None
+        raise InvalidApiPath(str(err)) from None
 
 
 def split_api_version(api_version: str) -> tuple[str, str]:
@@ -129,7 +123,7 @@ class Discovery:
             return "v1"
         if group not in self._preferred:
             if names.api_version_problem(f"{group}/v1") is not None:
-                raise InvalidPath(f"API group {group[:64]!r} is not a DNS-1123 subdomain")
+                raise InvalidApiPath(f"API group {group[:64]!r} is not a DNS-1123 subdomain")
             try:
                 doc = await self._fetch(_join(["apis", group]))
             except NotFound:

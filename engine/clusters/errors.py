@@ -1,17 +1,10 @@
-"""Kubernetes API errors, mapped once from the HTTP status to a small class tree.
-
-    ClusterError (engine.errors)
-    ├── Unreachable          no answer: connection refused, TLS failure, timeout
-    └── ApiError             the API server answered with an error Status
-        ├── NotFound         404
-        ├── Conflict         409 (also SSA field conflicts: ``message`` names the manager)
-        ├── Forbidden        401, 403
-        ├── Unprocessable    400, 422 (invalid object)
-        ├── TooManyRequests  429
-        └── ServerError      5xx
+"""Kubernetes API errors, mapped once from the HTTP status to the classes below
+``ClusterError`` in ``engine.errors`` (``ApiError``: ``NotFound``, ``Conflict``,
+``Forbidden``, ``Unprocessable``, ``TooManyRequests``, ``ServerError``).
 
 Each carries the cluster name, the request line and the ``message`` of the Kubernetes
-Status; never a header, token or certificate. ``temporary`` tells retry from report.
+Status (for a 409 from server-side apply, the message names the conflicting manager);
+never a header, token or certificate.
 """
 
 from __future__ import annotations
@@ -20,63 +13,18 @@ from typing import Any
 
 import orjson
 
-from engine.errors import ClusterError
-
-
-class Unreachable(ClusterError):
-    """The cluster did not answer (connection, TLS or timeout)."""
-
-    temporary = True
-
-
-class ApiError(ClusterError):
-    """The API server answered with an error ``Status``."""
-
-    temporary = False
-
-    def __init__(
-        self,
-        *,
-        cluster: str,
-        request: str,
-        status: int,
-        reason: str,
-        message: str,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(f"{cluster}: {request}: {status} {reason}: {message}")
-        self.cluster, self.request, self.status = cluster, request, status
-        self.reason, self.message = reason, message
-        self.details = details or {}
-
-
-class NotFound(ApiError):
-    """404: the object, or its kind, does not exist."""
-
-
-class Conflict(ApiError):
-    """409: already exists, stale resourceVersion, or an SSA field conflict."""
-
-
-class Forbidden(ApiError):
-    """401/403: the credentials may not do this."""
-
-
-class Unprocessable(ApiError):
-    """400/422: the API server rejected the object as invalid."""
-
-
-class TooManyRequests(ApiError):
-    """429: throttled by the API server."""
-
-    temporary = True
-
-
-class ServerError(ApiError):
-    """5xx: the API server failed."""
-
-    temporary = True
-
+from engine.errors import (
+    ApiError,
+    ClusterError,
+    ClusterUnreachable,
+    Conflict,
+    Forbidden,
+    InvalidApiPath,
+    NotFound,
+    ServerError,
+    TooManyRequests,
+    Unprocessable,
+)
 
 _BY_STATUS: dict[int, type[ApiError]] = {
     400: Unprocessable,
@@ -110,3 +58,8 @@ def api_error(*, cluster: str, request: str, status: int, body: bytes) -> ApiErr
         message=message,
         details=details if isinstance(details, dict) else None,
     )
+
+
+__all__ = ["ApiError", "ClusterError", "ClusterUnreachable", "Conflict", "Forbidden",
+           "InvalidApiPath", "NotFound", "ServerError", "TooManyRequests", "Unprocessable",
+           "api_error"]

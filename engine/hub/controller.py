@@ -15,9 +15,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Protocol
 
-from engine.api.control import Conflict, InvalidRequest, NotFound
 from engine.api.views import AppView, ClusterView, MetricsSnapshot, TargetView
 from engine.apps import Application
+from engine.errors import AppConflict, AppNotFound, InvalidRequest
 from engine.hub.automation import Automation
 from engine.hub.catalog import Catalog
 from engine.hub.clusters import ClusterDirectory
@@ -125,7 +125,7 @@ class HubController:
             if entry is not None:
                 chosen.append((key, entry.id, entry.revision))
         if entry_id is not None and not chosen:
-            raise NotFound(f"no history entry {entry_id} for app {app}")
+            raise AppNotFound(f"no history entry {entry_id} for app {app}")
         if not chosen:
             raise InvalidRequest(f"app {app}: no earlier successful revision to roll back to")
         await self.automation.turn_off(app)
@@ -146,15 +146,15 @@ class HubController:
     def _keys(self, app: str, cluster: str | None) -> list[TargetKey]:
         catalog = self.catalog
         if app not in catalog.apps.applications and app not in catalog.problems:
-            raise NotFound(f"no application named {app}")
+            raise AppNotFound(f"no application named {app}")
         problems = catalog.problems.get(app)
         if problems and problems.errors:
-            raise Conflict(f"application {app} is invalid: {problems.errors[0]}")
+            raise AppConflict(f"application {app} is invalid: {problems.errors[0]}")
         keys = [k for k in sorted(catalog.targets) if k.app == app]
         if cluster is not None:
             keys = [k for k in keys if k.cluster == cluster]
             if not keys:
-                raise NotFound(f"application {app} does not target cluster {cluster}")
+                raise AppNotFound(f"application {app} does not target cluster {cluster}")
         return keys
 
 

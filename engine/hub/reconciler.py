@@ -80,14 +80,6 @@ class _Rendered:
     paths: frozenset[str]  # the repository paths the render read
 
 
-class _RenderFailed(Exception):
-    """A render failed (or its commit tree could not be written): ``error`` says why."""
-
-    def __init__(self, error: RenderError | SourceError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
 class Reconciler:
     """Runs the steps of one target's reconcile; the runtime calls ``reconcile``."""
 
@@ -145,10 +137,10 @@ class Reconciler:
         # Render the commit (cached by repository, SHA, path and options).
         try:
             rendered = await self._render(target, sha)
-        except _RenderFailed as failed:
-            problem = condition(Step.RENDER, failed.error)
+        except (RenderError, SourceError) as err:  # a Git error: the tree was not written
+            problem = condition(Step.RENDER, err)
             # Any change may fix a failed render (a Git error: nothing was read yet).
-            paths = ANY_PATH if isinstance(failed.error, RenderError) else None
+            paths = ANY_PATH if isinstance(err, RenderError) else None
             return await self._failed(record, replace(report, paths=paths), sha, [problem],
                                       Outcome.PERMANENT_FAILURE)
         report = replace(report, paths=rendered.paths)
@@ -249,7 +241,7 @@ class Reconciler:
         key = RenderKey(self.parts.source.access_key(target.repo_url), sha, target.path, options)
         failed = self._failed_renders.get(key)
         if failed is not None:  # the same commit failed before: no second try (hard refresh)
-            raise _RenderFailed(failed)
+            raise failed.with_traceback(None)  # a fresh traceback: raised once per resync
         reads: set[str] = set()
         budget = RenderBudget(timeout=self.parts.render_timeout)
         try:
@@ -264,7 +256,7 @@ class Reconciler:
         except (RenderError, SourceError) as err:
             if isinstance(err, RenderError) and not isinstance(err, RenderCancelledError):
                 self._remember_failure(key, err)
-            raise _RenderFailed(err) from err
+            raise
         if reads:  # rendered now (not from the cache): these files make the app
             self._reads[key] = frozenset(reads)
             while len(self._reads) > MAX_READS:

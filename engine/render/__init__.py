@@ -14,15 +14,17 @@ import os
 from pathlib import Path
 from typing import Any
 
-from engine.render.budget import (
-    RenderBudget,
+from engine.errors import (
     RenderCancelledError,
+    RenderError,
     RenderLimitError,
     RenderTimeoutError,
+    SecurityError,
+    UnsupportedFieldError,
 )
+from engine.render.budget import RenderBudget
 from engine.render.build import Builder
 from engine.render.emit import to_yaml
-from engine.render.errors import RenderError, SecurityError, UnsupportedFieldError
 from engine.render.kustomization import find_file
 from engine.render.loader import RepoReader
 from engine.render.plain import render_directory

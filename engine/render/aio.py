@@ -21,7 +21,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from engine.asyncflight import AsyncSingleFlight
-from engine.render.budget import RenderBudget, RenderTimeoutError
+from engine.errors import RenderTimeoutError
+from engine.render.budget import RenderBudget
 from engine.render.cache import Objects, RenderCache, RenderKey
 from engine.render.resources import copy_tree
 

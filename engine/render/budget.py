@@ -16,28 +16,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from engine.render.errors import RenderError, SecurityError
+from engine.errors import RenderCancelledError, RenderLimitError, RenderTimeoutError
 
 DEFAULT_TIMEOUT = 60.0
 MAX_VISITS = 2_000
 MAX_FILES = 20_000
 MAX_ACCUMULATED = 100_000
-
-
-class RenderLimitError(SecurityError):
-    """A render exceeded a count of its budget (directories, files or objects)."""
-
-
-class RenderTimeoutError(RenderError):
-    """A render ran past its deadline; it may succeed on a less loaded hub."""
-
-    temporary = True
-
-
-class RenderCancelledError(RenderError):
-    """A render was stopped because no one waits for its result any more."""
-
-    temporary = True
 
 
 @dataclass
@@ -113,3 +97,4 @@ class RenderBudget:
                 f"{where}: render accumulates more than {self.max_objects} objects "
                 "(resources fanning out?)")
         self.check(where)
+

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from engine.render.budget import RenderCancelledError
+from engine.errors import RenderCancelledError
 from engine.singleflight import SingleFlight
 
 Objects = list[dict[str, Any]]

@@ -1,16 +1,15 @@
-"""Errors of the renderer: all are ``engine.errors.RenderError``."""
+"""The errors of the renderer, below ``RenderError`` (defined in ``engine.errors``)."""
 
 from __future__ import annotations
 
-from engine.errors import RenderError
+from engine.errors import (
+    RenderCancelledError,
+    RenderError,
+    RenderLimitError,
+    RenderTimeoutError,
+    SecurityError,
+    UnsupportedFieldError,
+)
 
-
-class UnsupportedFieldError(RenderError):
-    """A kustomization uses a field the native renderer does not implement."""
-
-
-class SecurityError(RenderError):
-    """A render tried to read outside its allowed root, or exceeded a size limit."""
-
-
-__all__ = ["RenderError", "SecurityError", "UnsupportedFieldError"]
+__all__ = ["RenderCancelledError", "RenderError", "RenderLimitError", "RenderTimeoutError",
+           "SecurityError", "UnsupportedFieldError"]

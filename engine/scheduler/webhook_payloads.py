@@ -10,7 +10,8 @@ Pure functions over headers and the raw body; the HTTP handler lives in engine.a
 Every comparison with the secret is constant-time. A repository is named by every URL the
 payload gives (HTTPS, SSH, web), normalised as engine.source does, so that an app that
 spells its ``repoURL`` either way is found. A payload is parsed by orjson, which refuses
-nesting deeper than ``MAX_DEPTH`` (a 400, never a recursion error).
+nesting deeper than ``MAX_DEPTH`` (a 400, never a recursion error). A request this hub
+refuses is a ``WebhookError`` carrying its HTTP status.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from urllib.parse import parse_qs
 
 import orjson
 
+from engine.errors import WebhookError
 from engine.source import normalise_url
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -59,14 +61,6 @@ _URL_FIELDS = {
 }  # fmt: skip
 
 
-class PayloadError(ValueError):
-    """The request is not a webhook this hub understands; ``status`` is the HTTP answer."""
-
-    def __init__(self, message: str, *, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 @dataclass(frozen=True)
 class PushEvent:
     """What a push moved: the repository (all its normalised URLs) and the ref."""
@@ -86,7 +80,7 @@ def detect_provider(headers: Mapping[str, str]) -> Provider:
     for provider, header in _EVENT_HEADER.items():
         if header in lowered:
             return provider
-    raise PayloadError("no X-GitHub-Event, X-Gitlab-Event or X-Gitea-Event header")
+    raise WebhookError("no X-GitHub-Event, X-Gitlab-Event or X-Gitea-Event header")
 
 
 def is_push(provider: Provider, headers: Mapping[str, str]) -> bool:
@@ -120,14 +114,14 @@ def parse_push(provider: Provider, body: bytes, *, content_type: str = "") -> Pu
     document = _decode(body, content_type)
     ref = document.get("ref")
     if not isinstance(ref, str) or not ref:
-        raise PayloadError("the push payload has no ref")
+        raise WebhookError("the push payload has no ref")
     urls: set[str] = set()
     for section in ("repository", "project"):
         block = document.get(section)
         if isinstance(block, dict):
             urls |= _urls(block, _URL_FIELDS[provider])
     if not urls:
-        raise PayloadError("the push payload names no repository URL")
+        raise WebhookError("the push payload names no repository URL")
     return PushEvent(provider, frozenset(urls), ref)
 
 
@@ -139,12 +133,12 @@ def _decode(body: bytes, content_type: str) -> dict[str, Any]:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         if str(exc).startswith("depth limit"):
-            raise PayloadError(f"the payload is nested deeper than {MAX_DEPTH} levels") from None
-        raise PayloadError(f"the payload is not JSON: {exc}") from None
+            raise WebhookError(f"the payload is nested deeper than {MAX_DEPTH} levels") from None
+        raise WebhookError(f"the payload is not JSON: {exc}") from None
     except (UnicodeDecodeError, ValueError) as exc:
-        raise PayloadError(f"the payload is not JSON: {exc}") from None
+        raise WebhookError(f"the payload is not JSON: {exc}") from None
     if not isinstance(document, dict):
-        raise PayloadError("the payload is not a JSON object")
+        raise WebhookError("the payload is not a JSON object")
     return document
 
 

@@ -60,10 +60,11 @@ user + password/token, or an SSH key file and known_hosts); the longest prefix w
 ``user:password@`` written in a repository URL wins over the store. Secrets reach git only
 through the child's environment (``GIT_ASKPASS`` helper); URLs shown anywhere are redacted.
 
-Errors (``engine.source.errors``) all derive from ``engine.errors.SourceError``:
-``RemoteUnreachable`` and ``GitTimeout`` are temporary; ``AuthenticationFailed``,
-``InvalidRepository``, ``RevisionNotFound``, ``PathNotFound``, ``UnsafeTree`` and its
-``UnsafeObjects`` are permanent.
+Errors are the ``SourceError`` branch of ``engine.errors`` (re-exported here and from
+``engine.source.errors``): ``RemoteUnreachable`` and ``GitTimeout`` are temporary;
+``AuthenticationFailed``, ``GitOutputTooLarge``, ``InvalidRepository``,
+``RevisionNotFound``, ``PathNotFound``, ``UnsafeTree`` and its ``UnsafeObjects`` are
+permanent.
 """
 
 from engine.source.cache import GitSource

@@ -21,7 +21,7 @@ from engine.source.errors import InvalidRepository, RevisionNotFound
 from engine.source.gitcmd import base_env
 from engine.source.mirror import Mirror, MirrorStats
 from engine.source.refs import RefSnapshot, RevisionKind, classify_revision
-from engine.source.urls import RepoUrlError, check_transport, is_file_url, redact_url
+from engine.source.urls import check_transport, is_file_url, redact_url
 
 NETWORK_PROTOCOLS = "git:http:https:ssh"
 _LAYOUT = "2"
@@ -127,10 +127,7 @@ class GitSource:
             raise InvalidRepository(str(exc), repo=redact_url(repo)) from None
 
     def _mirror(self, repo: str) -> Mirror:
-        try:  # before any git process runs for this address
-            check_transport(repo, allow_local=self.allow_local)
-        except RepoUrlError as exc:
-            raise InvalidRepository(exc.reason, repo=redact_url(repo)) from None
+        check_transport(repo, allow_local=self.allow_local)  # before any git process runs
         access = self._access(repo)
         mirror = self._mirrors.get(access.key)
         if mirror is None:

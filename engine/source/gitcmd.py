@@ -22,12 +22,13 @@ from pathlib import Path
 import anyio
 from anyio.abc import ByteReceiveStream, Process
 
-from engine.errors import SourceError
-from engine.source.errors import (
+from engine.errors import (
     AuthenticationFailed,
     GitError,
+    GitOutputTooLarge,
     GitTimeout,
     RemoteUnreachable,
+    SourceError,
     UnsafeObjects,
 )
 from engine.source.urls import redact
@@ -53,12 +54,6 @@ _UNREACHABLE_HINTS = (
 # what index-pack/unpack-objects print when fsck refuses a transferred object
 _FSCK_FINDING = re.compile(r"error: object ([0-9a-f]{40,64}): (\w+): ([^\n]*)")
 _FSCK_HINTS = ("fsck error in pack", "fsck error in packed object")
-
-
-class OutputTooLarge(GitError):
-    """git printed more than the caller's ``max_stdout`` bytes and was stopped."""
-
-    temporary = False
 
 
 @dataclass(frozen=True)
@@ -106,7 +101,7 @@ async def run_git(
     """Run ``git *args`` for at most ``time_limit`` seconds; raise ``GitError`` on failure.
 
     ``config`` is given as ``-c key=value`` options; ``max_stdout`` stops git (raising
-    ``OutputTooLarge``) once it printed more, so that no listing can fill the memory.
+    ``GitOutputTooLarge``) once it printed more, so that no listing can fill the memory.
     """
     options = [word for key, value in (config or {}).items() for word in ("-c", f"{key}={value}")]
     argv = ["git", *options, *args]
@@ -133,7 +128,7 @@ async def run_git(
         with anyio.CancelScope(shield=True):
             await _reap(process)
     if max_stdout is not None and len(stdout) > max_stdout:
-        raise OutputTooLarge(f"git {args[0]} printed more than {max_stdout} bytes", repo=repo)
+        raise GitOutputTooLarge(f"git {args[0]} printed more than {max_stdout} bytes", repo=repo)
     result = GitResult(returncode, bytes(stdout), _decode(stderr, secrets))
     if check and returncode != 0:
         raise classify_failure(args[0], result, repo=repo)

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import anyio
 
-from engine.source.errors import PathNotFound, RevisionNotFound, UnsafeTree
-from engine.source.gitcmd import OutputTooLarge
+from engine.errors import GitOutputTooLarge, PathNotFound, RevisionNotFound, UnsafeTree
 from engine.source.mirror import Mirror
 from engine.source.treefiles import (
     EXECUTABLE_MODE,
@@ -155,7 +154,7 @@ async def _list(mirror: Mirror, *, sha: str, subpath: str, max_files: int) -> li
         result = await mirror.git("ls-tree", "-r", "-l", "-z", "--full-tree", "--end-of-options",
                                   f"{sha}^{{tree}}", *pathspec, check=False,
                                   max_stdout=limit)  # fmt: skip
-    except OutputTooLarge:
+    except GitOutputTooLarge:
         raise UnsafeTree(f"{subpath or '/'} at {sha[:12]} lists over {limit} bytes of names: "
                          f"more files than the limit of {max_files}",
                          repo=mirror.label) from None  # fmt: skip

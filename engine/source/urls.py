@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+from engine.errors import InvalidRepository
 from engine.redaction import REDACTED, redact, redact_url
 
 _SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+):(?P<path>(?!//).*)$")
@@ -26,14 +27,6 @@ NETWORK_SCHEMES = frozenset({"https", "http", "ssh", "git", "git+ssh", "ssh+git"
 _REMOTE_HELPER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+.-]*::")
 _HOST = re.compile(r"^[A-Za-z0-9._:-]+$")  # names, IPv4, IPv6 (brackets already removed)
 ALLOW_LOCAL_HINT = "set git.allowLocalRepos: true in fleetsync.yaml to allow them"
-
-
-class RepoUrlError(ValueError):
-    """An address git must not be given; ``reason`` says why (no user information shown)."""
-
-    def __init__(self, address: str, reason: str) -> None:
-        super().__init__(f"{redact_url(address.strip())!r}: {reason}")
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -100,34 +93,39 @@ def split_credentials(address: str) -> FetchUrl:
 
 
 def check_transport(address: str, *, allow_local: bool) -> None:
-    """Refuse an address that reads this machine's disk (unless allowed) or runs a helper."""
+    """Refuse (``InvalidRepository``, the address redacted) an address that reads this
+    machine's disk (unless allowed) or runs a helper."""
+    problem = transport_problem(address, allow_local=allow_local)
+    if problem is not None:
+        raise InvalidRepository(problem, repo=redact_url(address))
+
+
+def transport_problem(address: str, *, allow_local: bool) -> str | None:
+    """Why git must not be given ``address``; None if it may."""
     address = address.strip()
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in address):
-        raise RepoUrlError(address, "control characters in a repository address")
+        return "control characters in a repository address"
     if _REMOTE_HELPER.match(address):
-        raise RepoUrlError(address, "remote helpers (<transport>::<address>) are not allowed")
+        return "remote helpers (<transport>::<address>) are not allowed"
     try:
         parts = urlsplit(to_url(address))
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
-        raise RepoUrlError(address, "not a repository URL (relative paths are not allowed)"
-                           ) from None  # fmt: skip
+        return "not a repository URL (relative paths are not allowed)"
     scheme = parts.scheme.lower()
     if scheme == "file":
-        if not allow_local:
-            raise RepoUrlError(address, "local repositories (file:// URLs and paths) are "
-                               f"refused; {ALLOW_LOCAL_HINT}")  # fmt: skip
-        return
+        return None if allow_local else (
+            f"local repositories (file:// URLs and paths) are refused; {ALLOW_LOCAL_HINT}")
     if scheme not in NETWORK_SCHEMES:
-        raise RepoUrlError(address, f"scheme {scheme!r} is not supported (use https, http, "
-                           "ssh or git)")  # fmt: skip
+        return f"scheme {scheme!r} is not supported (use https, http, ssh or git)"
     host = parts.hostname or ""
     if not _HOST.match(host) or host.startswith("-"):
-        raise RepoUrlError(address, f"{host!r} is not a host name git may be given")
+        return f"{host!r} is not a host name git may be given"
     if (parts.username or "").startswith("-"):
-        raise RepoUrlError(address, "a user name starting with '-' could be read as an option")
+        return "a user name starting with '-' could be read as an option"
+    return None
 
 
-__all__ = ["ALLOW_LOCAL_HINT", "NETWORK_SCHEMES", "REDACTED", "FetchUrl", "RepoUrlError",
-           "check_transport", "file_url_path", "is_file_url", "normalise_url", "redact",
-           "redact_url", "split_credentials", "to_url"]
+__all__ = ["ALLOW_LOCAL_HINT", "NETWORK_SCHEMES", "REDACTED", "FetchUrl", "check_transport",
+           "file_url_path", "is_file_url", "normalise_url", "redact", "redact_url",
+           "split_credentials", "to_url", "transport_problem"]

@@ -1,45 +1,20 @@
-"""Errors of the embedded store, all below ``StoreError`` (a ``FleetsyncError``).
+"""The errors of the embedded store, below ``StoreError`` (defined in ``engine.errors``).
 
-StoreError              the store file could not be used (names the file)
-├── StoreLocked         another process holds the database lock (temporary)
-├── StoreCorrupt        not an SQLite database, malformed, or a row that cannot be read
-├── StoreTooNew         written by a newer fleetsync (schema version above ours)
-├── StoreClosed         the store was used after ``close()``
-└── UnknownOperation    no operation has that id
+Each names the store's file. SQLite's own errors and the store's internal signals
+(``codec.BadRow``, ``schema.SchemaTooNew``, ``queries.NoSuchOperation``) are mapped to
+these once, at the store's edge (``engine.store.store``).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from engine.errors import (
+    StoreClosed,
+    StoreCorrupt,
+    StoreError,
+    StoreLocked,
+    StoreTooNew,
+    UnknownOperation,
+)
 
-from engine.errors import FleetsyncError
-
-
-class StoreError(FleetsyncError):
-    """The store at ``path`` could not be opened, read or written."""
-
-    def __init__(self, message: str, *, path: Path | str) -> None:
-        super().__init__(f"{path}: {message}")
-        self.path = Path(path)
-
-
-class StoreLocked(StoreError):
-    """The database stayed locked by another connection longer than the busy timeout."""
-
-    temporary = True
-
-
-class StoreCorrupt(StoreError):
-    """The file is not a usable SQLite database, or holds a row this code cannot read."""
-
-
-class StoreTooNew(StoreError):
-    """The schema version in the file is newer than this fleetsync knows."""
-
-
-class StoreClosed(StoreError):
-    """The store was used after it was closed."""
-
-
-class UnknownOperation(StoreError):
-    """``finish_operation`` named an operation id the store does not hold."""
+__all__ = ["StoreClosed", "StoreCorrupt", "StoreError", "StoreLocked", "StoreTooNew",
+           "UnknownOperation"]

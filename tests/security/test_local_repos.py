@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.source.urls import RepoUrlError, check_transport
+from engine.errors import InvalidRepository
+from engine.source.urls import check_transport
 
 LOCAL = [
     "file:///var/lib/fleetsync/git/mirrors/0123.git",
@@ -49,7 +50,8 @@ NETWORK = [
 
 @pytest.mark.parametrize("address", LOCAL)
 def test_local_repos_are_refused_with_how_to_allow_them(address: str) -> None:
-    with pytest.raises(RepoUrlError, match=r"local repositories .* git\.allowLocalRepos: true"):
+    refused = r"local repositories .* git\.allowLocalRepos: true"
+    with pytest.raises(InvalidRepository, match=refused):
         check_transport(address, allow_local=False)
 
 
@@ -63,7 +65,7 @@ def test_local_repos_pass_when_the_operator_allows_them(address: str) -> None:
 def test_local_repos_helpers_relative_paths_and_option_hosts_are_always_refused(
     address: str, allow_local: bool
 ) -> None:
-    with pytest.raises(RepoUrlError):
+    with pytest.raises(InvalidRepository):
         check_transport(address, allow_local=allow_local)
 
 
@@ -73,6 +75,6 @@ def test_local_repos_guard_lets_network_remotes_through(address: str) -> None:
 
 
 def test_local_repos_refusal_never_shows_the_url_secret() -> None:
-    with pytest.raises(RepoUrlError) as info:
+    with pytest.raises(InvalidRepository) as info:
         check_transport("ftp://bot:s3cret@host/r", allow_local=False)
-    assert "s3cret" not in str(info.value) and "s3cret" not in info.value.reason
+    assert "s3cret" not in str(info.value) and "is not supported" in str(info.value)

@@ -20,7 +20,7 @@ import yaml
 from engine import names
 from engine.apply.sync import check_identities
 from engine.apps import AppProject, AppTarget, ClusterInfo, parse_project
-from engine.clusters.discovery import ApiResource, Discovery, InvalidPath
+from engine.clusters.discovery import ApiResource, Discovery, InvalidApiPath
 from engine.model import TargetKey
 from engine.plan import PlanError
 from engine.policy import check, check_target, destination_permitted
@@ -142,13 +142,13 @@ def test_object_names_path_segments_are_escaped() -> None:
 )
 def test_object_names_segments_no_escape_makes_safe_are_refused(namespace: str, name: str) -> None:
     # "%2E%2E" is normalised away by HTTP clients and "%2F" decoded by the API server.
-    with pytest.raises(InvalidPath):
+    with pytest.raises(InvalidApiPath):
         CONFIGMAPS.path(namespace=namespace, name=name)
 
 
 def test_object_names_resource_with_a_hostile_group_has_no_path() -> None:
     hostile = ApiResource("../../api", "v1", "Secret", "secrets", True, frozenset())
-    with pytest.raises(InvalidPath):
+    with pytest.raises(InvalidApiPath):
         hostile.path()
 
 
@@ -161,9 +161,9 @@ async def test_object_names_discovery_sends_no_request_for_a_hostile_api_version
 
     discovery = Discovery(fetch)
     for api_version in ("../../api/v1/namespaces/kube-system/secrets", "apps/v1?watch=1"):
-        with pytest.raises(InvalidPath):
+        with pytest.raises(InvalidApiPath):
             await discovery.lookup(api_version=api_version, kind="Secret")
-    with pytest.raises(InvalidPath):
+    with pytest.raises(InvalidApiPath):
         await discovery.preferred_version("../api")
     assert fetched == []
     assert await discovery.lookup(api_version="apps/v1", kind="Deployment") is None

@@ -19,8 +19,8 @@ from engine.api.server import create_app
 from engine.api.webhook import WebhookReceiver
 from engine.scheduler.webhook_payloads import (
     MAX_DEPTH,
-    PayloadError,
     Provider,
+    WebhookError,
     hmac_sha256,
     parse_push,
 )
@@ -46,7 +46,7 @@ def form(body: bytes) -> bytes:
 def test_webhook_nesting_too_deep_is_a_payload_error(content_type: str) -> None:
     body = nested(20_000)
     body = form(body) if content_type == FORM else body
-    with pytest.raises(PayloadError, match=f"nested deeper than {MAX_DEPTH} levels") as caught:
+    with pytest.raises(WebhookError, match=f"nested deeper than {MAX_DEPTH} levels") as caught:
         parse_push(Provider.GITHUB, body, content_type=content_type)
     assert caught.value.status == 400
 

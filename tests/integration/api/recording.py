@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from engine.api.control import Conflict, InvalidRequest, NotFound
+from engine.api.control import AppConflict, AppNotFound, InvalidRequest
 from engine.api.views import AppView, ClusterView, Histogram, MetricsSnapshot, TargetView
 from engine.model import TargetKey
 from engine.store import AUTOMATED_SYNC_DISABLED, Store
@@ -87,12 +87,12 @@ class StoreHub:
     def _targets(self, app: str, cluster: str | None) -> list[TargetKey]:
         view = next((v for v in self.views if v.name == app), None)
         if view is None:
-            raise NotFound(f"no app named {app}")
+            raise AppNotFound(f"no app named {app}")
         if view.errors:
-            raise Conflict(f"app {app} is invalid: {view.errors[0]}")
+            raise AppConflict(f"app {app} is invalid: {view.errors[0]}")
         keys = [k for k in view.keys if cluster in (None, k.cluster)]
         if not keys:
-            raise NotFound(f"app {app} does not deploy to cluster {cluster}")
+            raise AppNotFound(f"app {app} does not deploy to cluster {cluster}")
         return keys
 
     async def request_sync(
@@ -120,7 +120,7 @@ class StoreHub:
         if entry_id is not None:
             found = [k for k in keys if await self.store.history_entry(k, entry_id)]
             if not found:
-                raise NotFound(f"app {app} has no history entry {entry_id}")
+                raise AppNotFound(f"app {app} has no history entry {entry_id}")
             keys = found
         elif len(keys) > 1:
             raise InvalidRequest("name a cluster or a history entry")

@@ -19,7 +19,7 @@ from kubernetes_asyncio import client as k8s
 from engine.apply import Reason, sync
 from engine.clusters import ApiResource, ClusterClient, KubeconfigAuth, NotFound, Unprocessable
 from engine.clusters.config import ClusterSpec
-from engine.clusters.discovery import InvalidPath
+from engine.clusters.discovery import InvalidApiPath
 from engine.inventory import INVENTORY_NAMESPACE, configmap_name
 from tests.integration.localcluster import TestCluster
 
@@ -96,11 +96,11 @@ async def test_rest_path_escape_dot_segments_and_slashes_never_leave_the_client(
     res = await configmaps(fleet_client)
     # Unescaped, ".." here is DELETE /api/v1/namespaces/<namespace>: the whole namespace.
     for name in ("..", ".", f"x/../{victim}"):
-        with pytest.raises(InvalidPath):
+        with pytest.raises(InvalidApiPath):
             await fleet_client.delete(res=res, namespace=namespace, name=name)
-    with pytest.raises(InvalidPath):
+    with pytest.raises(InvalidApiPath):
         await fleet_client.delete(res=res, namespace=f"x/../{namespace}", name=victim)
-    with pytest.raises(InvalidPath):
+    with pytest.raises(InvalidApiPath):
         await fleet_client.resource(api_version=f"../../api/v1/namespaces/{namespace}", kind="X")
     core = k8s.CoreV1Api(kube)
     assert (await core.read_namespace(namespace)).status.phase == "Active"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.clusters import ClusterPool, ClusterRegistry, Unreachable
+from engine.clusters import ClusterPool, ClusterRegistry, ClusterUnreachable
 from tests.integration.localcluster import TestCluster
 
 
@@ -57,7 +57,7 @@ async def test_unreachable_server_is_a_temporary_error_without_the_token(tmp_pat
     path.write_text(yaml.safe_dump({"clusters": [entry]}))
     async with ClusterPool(ClusterRegistry.load(path), timeout=5) as pool:
         client = await pool.client("gone")
-        with pytest.raises(Unreachable) as caught:
+        with pytest.raises(ClusterUnreachable) as caught:
             await client.request(method="GET", path="/version")
     assert caught.value.temporary
     assert "s3cr3t" not in str(caught.value) and "s3cr3t" not in repr(client)

@@ -42,7 +42,7 @@ def test_non_status_body_is_kept_short() -> None:
 
 
 def test_unreachable_is_temporary() -> None:
-    assert errors.Unreachable("x").temporary
+    assert errors.ClusterUnreachable("x").temporary
 
 
 def test_resource_list_parses_kinds_and_skips_subresources() -> None:

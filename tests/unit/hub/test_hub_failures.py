@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.clusters.errors import Forbidden, Unreachable
+from engine.clusters.errors import ClusterUnreachable, Forbidden
 from engine.errors import ConfigError, FleetsyncError, RenderError, SourceError
 from engine.hub.failures import Step, condition
 from engine.store.errors import StoreError
@@ -33,7 +33,7 @@ def test_a_bad_option_names_the_application_and_its_file() -> None:
 
 
 def test_only_a_temporary_cluster_error_is_unavailable() -> None:
-    down = Unreachable("dev: connection refused")
+    down = ClusterUnreachable("dev: connection refused")
     refused = Forbidden(cluster="dev", request="GET /api", status=403, reason="Forbidden",
                         message="no")  # fmt: skip
     assert condition(Step.CLUSTER, down)[:2] == ("SyncError", "ClusterUnavailable")

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from engine.scheduler.webhook_payloads import (
-    PayloadError,
     Provider,
+    WebhookError,
     detect_provider,
     hmac_sha256,
     is_push,
@@ -45,7 +45,7 @@ def test_gitea_is_recognised_before_the_github_headers_it_also_sends() -> None:
     assert detect_provider(headers) is Provider.GITEA
     assert detect_provider({"x-gitlab-event": "Push Hook"}) is Provider.GITLAB
     assert detect_provider({"X-GitHub-Event": "ping"}) is Provider.GITHUB
-    with pytest.raises(PayloadError):
+    with pytest.raises(WebhookError):
         detect_provider({"Content-Type": "application/json"})
 
 
@@ -115,7 +115,7 @@ def test_gitlab_and_gitea_push_urls() -> None:
      json.dumps({"ref": "refs/heads/main", "repository": {}}).encode()],
 )  # fmt: skip
 def test_malformed_payloads_are_refused(body: bytes) -> None:
-    with pytest.raises(PayloadError) as err:
+    with pytest.raises(WebhookError) as err:
         parse_push(Provider.GITHUB, body)
     assert err.value.status == 400
 
