@@ -26,7 +26,7 @@ from engine.model import (
     tracking_id,
 )
 from engine.render import build
-from loadtests.fleetgen import Target
+from loadtests.fleetgen import COMMON, Target
 from loadtests.kube import Kube, KubeError, kind_path
 
 MANAGER = "floor"
@@ -90,6 +90,15 @@ def probe_work(work: dict[str, Work], concurrency: int, sample: int) -> dict[str
     return {cluster: Work([namespace_object(name)],
                           [{**o, "metadata": {**o["metadata"], "namespace": name}}
                            for o in w.objects[:sample]])
+            for cluster, w in work.items()}
+
+
+def shared_update(work: dict[str, Work], value: str) -> dict[str, Work]:
+    """Every copy of the shared base's ConfigMap with ``data.shared`` set to ``value``: the
+    objects a commit to the shared base changes."""
+    return {cluster: Work([], [{**o, "data": {**o["data"], "shared": value}}
+                               for o in w.objects if o["kind"] == "ConfigMap"
+                               and o["metadata"]["name"].endswith(f"-{COMMON}")])
             for cluster, w in work.items()}
 
 

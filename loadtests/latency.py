@@ -203,15 +203,21 @@ class Repeats:
 
 
 async def suite(fleet: Fleet, repeats: Repeats) -> dict[str, Any]:
-    """Every latency once, on the clusters that are up now."""
+    """Every latency once, on the clusters that are up now, each with the hub's CPU seconds
+    while it was measured."""
+    steps: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {
+        "commit_one_app_webhook": lambda: one_app_commits(fleet, repeats.webhook, webhook=True),
+        "commit_shared_base_webhook": lambda: base_commits(fleet, repeats.base),
+        "commit_one_app_polling": lambda: one_app_commits(fleet, repeats.polling,
+                                                          webhook=False),
+        **{f"drift_{how}": lambda how=how: drift_heals(fleet, how, repeats.drift)
+           for how in DRIFTS},
+    }
     found: dict[str, Any] = {"clusters_up": sorted(fleet.alive)}
-    found["commit_one_app_webhook"] = await one_app_commits(fleet, repeats.webhook,
-                                                            webhook=True)
-    found["commit_shared_base_webhook"] = await base_commits(fleet, repeats.base)
-    found["commit_one_app_polling"] = await one_app_commits(fleet, repeats.polling,
-                                                            webhook=False)
-    for how in DRIFTS:
-        found[f"drift_{how}"] = await drift_heals(fleet, how, repeats.drift)
+    for name, step in steps.items():
+        cpu = fleet.hub.cpu()[0]
+        found[name] = await step()
+        found[name]["hub_cpu_s"] = fleet.hub.cpu()[0] - cpu
     return found
 
 

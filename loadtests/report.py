@@ -103,6 +103,7 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
         "shared_base_all_applied_s": round(base["all_applied"]["max_s"], 2),
         "shared_base_floor_dry_run_then_apply_s": round(base_floor, 2),
         "shared_base_over_floor": _ratio(base["all_applied"]["max_s"], base_floor),
+        "shared_base_hub_cpu_s": round(base["hub_cpu_s"], 2),
         "latency": {name: _pcts(normal[name]) for name in LATENCIES},
         "latency_one_cluster_stopped": {name: _pcts(outage[name]) for name in LATENCIES},
         "outage_within_20_percent": {name: result["latency"]["outage_vs_normal"][name]
@@ -155,6 +156,7 @@ def print_summary(data: dict[str, Any]) -> None:
         ("steady: API requests per resync pass", s["steady_api_requests_per_resync_pass"]),
         ("shared base: all applied (s) / floor", f"{s['shared_base_all_applied_s']} / "
          f"{s['shared_base_floor_dry_run_then_apply_s']} = {s['shared_base_over_floor']}"),
+        ("shared base: hub CPU (s)", s["shared_base_hub_cpu_s"]),
     ]
     for label, value in rows:
         print(f"  {label:<40} {value}")
@@ -216,8 +218,8 @@ def _latency_cdfs(plt: Any, data: dict[str, Any], path: Path) -> Path:
         axis.set_xlabel("seconds")
         axis.set_title(title)
         axis.grid(True, alpha=0.3)
+        axis.legend(fontsize=7, loc="lower right")
     axes[0].set_ylabel("fraction of samples")
-    axes[1].legend(fontsize=7, loc="lower right")
     p = data["parameters"]
     figure.suptitle(f"fleetsync latencies: {p['clusters']} clusters x {p['apps']} apps x "
                     f"{p['objects']} objects ({data['when']})")
@@ -233,12 +235,13 @@ def _scale(plt: Any, runs: list[dict[str, Any]], path: Path) -> Path:
         rows = sorted((r for r in runs if r["parameters"]["clusters"] == clusters),
                       key=lambda r: r["parameters"]["apps"])
         apps = [r["parameters"]["apps"] for r in rows]
-        left.plot(apps, [r["summary"]["cold_sync_s"] for r in rows], "o-",
+        colour = f"C{clusters % 10}"
+        left.plot(apps, [r["summary"]["cold_sync_s"] for r in rows], "o-", color=colour,
                   label=f"hub, {clusters} clusters")
-        left.plot(apps, [r["summary"]["floor_apply_s"] for r in rows], "x--",
+        left.plot(apps, [r["summary"]["floor_apply_s"] for r in rows], "x--", color=colour,
                   label=f"floor (SSA loop), {clusters} clusters")
         right.plot(apps, [r["summary"]["cold_sync_hub_cpu_s"] for r in rows], "o-",
-                   label=f"{clusters} clusters")
+                   color=colour, label=f"{clusters} clusters")
     left.set_title("cold sync: all pairs Synced+Healthy")
     left.set_ylabel("seconds")
     right.set_title("cold sync: hub CPU")

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from pathlib import Path
 
 import pytest
+import yaml
 
 from loadtests import fleet, floor, kube, observe, report
 from loadtests.fleetgen import Target
+from tests.integration.hub.hubkit import hub_dir
+from tests.integration.localcluster import TestCluster
 
 METRICS = """\
 # HELP apiserver_request_total [STABLE] Counter of apiserver requests
@@ -33,11 +37,14 @@ def test_request_totals_sum_codes_and_keep_dry_runs_apart() -> None:
 
 
 def test_request_difference_keeps_only_what_grew() -> None:
-    before = Counter({("GET", "", "pods", ""): 5, ("PUT", "", "leases", ""): 1})
+    # a server restarted in between counts from zero again: no negative requests
+    before = Counter({("GET", "", "pods", ""): 5, ("PUT", "", "leases", ""): 1,
+                      ("LIST", "", "pods", ""): 9})
     after = Counter({("GET", "", "pods", ""): 8, ("PUT", "", "leases", ""): 1,
-                     ("APPLY", "", "configmaps", ""): 2})
-    assert kube.difference(after, before) == Counter({("GET", "", "pods", ""): 3,
-                                                      ("APPLY", "", "configmaps", ""): 2})
+                     ("LIST", "", "pods", ""): 2, ("APPLY", "", "configmaps", ""): 2})
+    delta = kube.difference(after, before)
+    assert dict(delta) == {("GET", "", "pods", ""): 3, ("APPLY", "", "configmaps", ""): 2}
+    assert kube.by_verb(delta) == {"APPLY": 2, "GET": 3}
 
 
 def test_percentiles_of_many_one_and_no_samples() -> None:
@@ -89,7 +96,7 @@ def test_floor_sends_what_the_hub_sends() -> None:
         "fleetsync.io/tracking-id": "app-0000-local-1:/ConfigMap:app-0000/a-common"}
     assert [n["metadata"]["name"] for n in work["local-1"].namespaces] == ["app-0000"]
     assert "namespace" not in cm["metadata"]  # the rendered object is left alone
-    update = fleet.common_update(work, "floor-1")
+    update = floor.shared_update(work, "floor-1")
     assert update["local-1"].objects[0]["data"]["shared"] == "floor-1"
     assert work["local-1"].objects[0]["data"]["shared"] == "v0"
 
@@ -118,3 +125,17 @@ def test_smoke_settings_and_options() -> None:
     assert fleet.hub_extra(full) == {"git": {"pollInterval": "30s", "timeout": "30s"}}
     tuned = fleet.settings_from(parser.parse_args(["--hub-per-cluster", "16"]))
     assert fleet.hub_extra(tuned)["limits"] == {"perCluster": 16}
+
+
+def test_cluster_limits_reach_every_cluster_entry(tmp_path: Path) -> None:
+    clusters = [TestCluster(f"local-{i}", tmp_path / f"local-{i}.kubeconfig",
+                            "https://127.0.0.1:1", {"env": "dev"}) for i in (1, 2)]
+    directory = hub_dir(tmp_path / "hub", clusters, {})
+    untouched = (directory.root / "clusters.yaml").read_text()
+    fleet.write_cluster_limits(directory, fleet.cluster_limits(fleet.Settings()))
+    assert (directory.root / "clusters.yaml").read_text() == untouched
+    tuned = fleet.Settings(cluster_qps=500.0, cluster_applies=16)
+    fleet.write_cluster_limits(directory, fleet.cluster_limits(tuned))
+    entries = yaml.safe_load((directory.root / "clusters.yaml").read_text())["clusters"]
+    assert [e["limits"] for e in entries] == [{"qps": 500.0, "concurrentApplies": 16}] * 2
+    assert [e["name"] for e in entries] == ["local-1", "local-2"]
