@@ -193,12 +193,18 @@ def plots(data: dict[str, Any], out: Path, stamp: str) -> list[str]:
     return [p.name for p in written]
 
 
+TUNING = ("hub_per_cluster", "hub_concurrency", "cluster_qps", "cluster_applies")
+
+
 def _runs(out: Path) -> list[dict[str, Any]]:
-    """Every full (not smoke) run's JSON in ``out``."""
+    """Every full (not smoke) run's JSON in ``out`` with the hub's default limits."""
     found = []
     for path in sorted(out.glob("fleet-*.json")):
         data = json.loads(path.read_text())
-        if not data.get("parameters", {}).get("smoke") and "summary" in data:
+        parameters = data.get("parameters", {})
+        if parameters.get("smoke") or "summary" not in data:
+            continue
+        if not any(parameters.get(name) for name in TUNING):
             found.append(data)
     return found
 
@@ -231,18 +237,19 @@ def _latency_cdfs(plt: Any, data: dict[str, Any], path: Path) -> Path:
 
 def _scale(plt: Any, runs: list[dict[str, Any]], path: Path) -> Path:
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for clusters in sorted({r["parameters"]["clusters"] for r in runs}):
-        rows = sorted((r for r in runs if r["parameters"]["clusters"] == clusters),
+    series = sorted({(r["parameters"]["clusters"], r["parameters"]["mode"]) for r in runs})
+    for number, (clusters, mode) in enumerate(series):
+        rows = sorted((r for r in runs if (r["parameters"]["clusters"],
+                                           r["parameters"]["mode"]) == (clusters, mode)),
                       key=lambda r: r["parameters"]["apps"])
-        apps = [r["parameters"]["apps"] for r in rows]
-        colour = f"C{clusters % 10}"
+        apps, colour = [r["parameters"]["apps"] for r in rows], f"C{number % 10}"
         left.plot(apps, [r["summary"]["cold_sync_s"] for r in rows], "o-", color=colour,
-                  label=f"hub, {clusters} clusters")
+                  label=f"hub, {clusters} clusters, {mode}")
         left.plot(apps, [r["summary"]["floor_apply_s"] for r in rows], "x--", color=colour,
                   label=f"floor (SSA loop), {clusters} clusters")
         right.plot(apps, [r["summary"]["cold_sync_hub_cpu_s"] for r in rows], "o-",
-                   color=colour, label=f"{clusters} clusters")
-    left.set_title("cold sync: all pairs Synced+Healthy")
+                   color=colour, label=f"{clusters} clusters, {mode}")
+    left.set_title("cold sync: all pairs Synced+Healthy (default limits)")
     left.set_ylabel("seconds")
     right.set_title("cold sync: hub CPU")
     right.set_ylabel("CPU seconds")
