@@ -3,7 +3,9 @@
 ``ResourceKey`` names one Kubernetes object; the tracking annotation
 ``fleetsync.io/tracking-id`` holds ``<app>:<group>/<kind>:<namespace>/<name>`` so that an
 object can be traced back to the app that applied it, and pruning never touches an object
-that does not carry this app's id. Status enums carry the exact strings users see.
+that does not carry this app's id. Status enums carry the exact strings users see, and so
+do the words of a target's conditions: ``ConditionType``, ``ConditionReason`` and, for a
+``PolicyViolation``, the ``PolicyRule`` broken.
 """
 
 from __future__ import annotations
@@ -102,3 +104,52 @@ class OperationPhase(StrEnum):
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
     ERROR = "Error"
+
+
+class ConditionType(StrEnum):
+    """What a condition of a target is about: its ``type``, as users see it."""
+
+    INVALID_SPEC = "InvalidSpecError"  # the Application or its project cannot be used
+    POLICY_VIOLATION = "PolicyViolation"  # an AppProject rule forbids it (reason: PolicyRule)
+    COMPARISON_ERROR = "ComparisonError"  # the desired state could not be read or compared
+    SYNC_ERROR = "SyncError"  # the cluster could not be reached, or a step of a sync failed
+    WARNING = "Warning"  # something in the Application was ignored; nothing is blocked
+
+
+class ConditionReason(StrEnum):
+    """Why, in one word a program can match: one per cause.
+
+    ``engine.hub.failures`` chooses the reason of a failure before anything is applied,
+    ``engine.apply`` those of the steps of a sync; a ``PolicyViolation`` names a
+    ``PolicyRule`` instead.
+    """
+
+    # The Application's definition.
+    INVALID_SPEC = "InvalidSpec"
+    UNSUPPORTED_FIELD = "UnsupportedField"
+    # Before anything is applied.
+    SOURCE_FAILED = "SourceFailed"
+    RENDER_FAILED = "RenderFailed"
+    CLUSTER_UNAVAILABLE = "ClusterUnavailable"
+    CLUSTER_ERROR = "ClusterError"
+    INVALID_CLUSTER = "InvalidCluster"
+    RESOLVE_FAILED = "ResolveFailed"  # an error no other reason covers, by step
+    CLUSTER_FAILED = "ClusterFailed"
+    # The steps of a sync.
+    PLAN_FAILED = "PlanFailed"
+    APPLY_FAILED = "ApplyFailed"
+    PRUNE_FAILED = "PruneFailed"
+    PRUNE_HELD = "PruneHeld"
+    HEALTH_CHECK_FAILED = "HealthCheckFailed"
+
+
+class PolicyRule(StrEnum):
+    """The AppProject rule a ``PolicyViolation`` names as its reason (Argo CD's field names)."""
+
+    SOURCE_REPOS = "sourceRepos"
+    DESTINATIONS = "destinations"
+    INVALID_NAMESPACE = "InvalidNamespace"  # a namespace Kubernetes would refuse
+    CLUSTER_RESOURCE_WHITELIST = "clusterResourceWhitelist"
+    CLUSTER_RESOURCE_BLACKLIST = "clusterResourceBlacklist"
+    NAMESPACE_RESOURCE_WHITELIST = "namespaceResourceWhitelist"
+    NAMESPACE_RESOURCE_BLACKLIST = "namespaceResourceBlacklist"

@@ -39,7 +39,7 @@ from typing import Any
 from engine.apps.project import AppProject, KindRule
 from engine.apps.targets import AppTarget, ClusterInfo
 from engine.kinds import Scope, scope_lookup
-from engine.model import ResourceKey
+from engine.model import PolicyRule, ResourceKey
 from engine.names import namespace_problem
 from engine.redaction import redact_url, without_userinfo
 
@@ -49,7 +49,7 @@ NamespacedLookup = Scope
 class Violation:
     """One broken project rule; ``key`` is None for rules about the app itself."""
 
-    rule: str
+    rule: PolicyRule
     key: ResourceKey | None
     message: str
 
@@ -83,7 +83,7 @@ def check_target(project: AppProject, target: AppTarget, *, cluster: ClusterInfo
     if not source_permitted(project, target.repo_url):
         violations.append(
             Violation(
-                "sourceRepos",
+                PolicyRule.SOURCE_REPOS,
                 None,
                 f"repository {redact_url(target.repo_url)} is not permitted in "
                 f"project {project.name} (sourceRepos)",
@@ -92,12 +92,12 @@ def check_target(project: AppProject, target: AppTarget, *, cluster: ClusterInfo
     problem = _namespace_problem(target.namespace)
     if problem is not None:
         violations.append(
-            Violation("InvalidNamespace", None, f"destination namespace {problem}")
+            Violation(PolicyRule.INVALID_NAMESPACE, None, f"destination namespace {problem}")
         )
     elif not destination_permitted(project, cluster, target.namespace):
         violations.append(
             Violation(
-                "destinations",
+                PolicyRule.DESTINATIONS,
                 None,
                 _destination_message(project, cluster, target.namespace, "destination namespace"),
             )
@@ -134,19 +134,21 @@ def destination_permitted(project: AppProject, cluster: ClusterInfo, namespace: 
     return "denied" not in outcomes and "allowed" in outcomes
 
 
-def kind_permitted(project: AppProject, key: ResourceKey, *, namespaced: bool) -> str | None:
-    """None if the kind of ``key`` is allowed, else the name of the list that forbids it."""
+def kind_permitted(
+    project: AppProject, key: ResourceKey, *, namespaced: bool
+) -> PolicyRule | None:
+    """None if the kind of ``key`` is allowed, else the list that forbids it."""
     if namespaced:
         white = project.namespace_whitelist
         if white is not None and not _listed(white, key, named=False):
-            return "namespaceResourceWhitelist"
+            return PolicyRule.NAMESPACE_RESOURCE_WHITELIST
         if _listed(project.namespace_blacklist, key, named=False):
-            return "namespaceResourceBlacklist"
+            return PolicyRule.NAMESPACE_RESOURCE_BLACKLIST
         return None
     if not _listed(project.cluster_whitelist, key, named=True):
-        return "clusterResourceWhitelist"
+        return PolicyRule.CLUSTER_RESOURCE_WHITELIST
     if _listed(project.cluster_blacklist, key, named=True):
-        return "clusterResourceBlacklist"
+        return PolicyRule.CLUSTER_RESOURCE_BLACKLIST
     return None
 
 
@@ -184,12 +186,13 @@ def _object_violations(
     problem = _namespace_problem(namespace)
     if problem is not None:
         found.append(
-            Violation("InvalidNamespace", key, f"{key.kind} {key.name}: namespace {problem}")
+            Violation(PolicyRule.INVALID_NAMESPACE, key,
+                      f"{key.kind} {key.name}: namespace {problem}")
         )
     elif not destination_permitted(project, cluster, namespace):
         found.append(
             Violation(
-                "destinations",
+                PolicyRule.DESTINATIONS,
                 key,
                 f"{_describe(key)}: "
                 + _destination_message(project, cluster, namespace, "namespace"),

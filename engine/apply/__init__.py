@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from engine.apply.results import (
     Condition,
-    Reason,
     ResourceResult,
     ResultCode,
     SyncOptions,
@@ -22,7 +21,6 @@ from engine.apply.sync import Comparison, Render, compare, diff, execute, sync
 __all__ = [
     "Comparison",
     "Condition",
-    "Reason",
     "Render",
     "ResourceResult",
     "ResultCode",

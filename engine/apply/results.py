@@ -8,7 +8,7 @@ from enum import StrEnum
 from engine.diff import IgnoreRule, ObjectDiff
 from engine.health import CustomChecks
 from engine.inventory import INVENTORY_NAMESPACE, Inventory
-from engine.model import HealthStatus, OperationPhase, ResourceKey, SyncStatus
+from engine.model import ConditionReason, HealthStatus, OperationPhase, ResourceKey, SyncStatus
 from engine.plan import DEFAULT_PRUNE_SHARE
 
 
@@ -26,22 +26,11 @@ class ResultCode(StrEnum):
     PRUNE_FAILED = "PruneFailed"
 
 
-class Reason(StrEnum):
-    """Why a step of the sync failed: the condition reasons users see."""
-
-    RENDER_FAILED = "RenderFailed"
-    PLAN_FAILED = "PlanFailed"
-    APPLY_FAILED = "ApplyFailed"
-    PRUNE_FAILED = "PruneFailed"
-    PRUNE_HELD = "PruneHeld"
-    HEALTH_CHECK_FAILED = "HealthCheckFailed"
-
-
 @dataclass(frozen=True)
 class Condition:
     """A failed step: reason, a message a user can act on, and whether a retry may help."""
 
-    reason: Reason
+    reason: ConditionReason
     message: str
     temporary: bool = False
 

@@ -37,7 +37,6 @@ from engine.apply.objects import (
 )
 from engine.apply.results import (
     Condition,
-    Reason,
     ResourceResult,
     ResultCode,
     SyncOptions,
@@ -49,7 +48,7 @@ from engine.diff.model import MISSING
 from engine.errors import FleetsyncError, PlanError
 from engine.health import aggregate
 from engine.inventory import Inventory
-from engine.model import HealthStatus, OperationPhase, ResourceKey, SyncStatus
+from engine.model import ConditionReason, HealthStatus, OperationPhase, ResourceKey, SyncStatus
 from engine.plan import KIND_ORDER, Plan, Step, is_crd, is_tracked, plan
 
 Render = Callable[[], Awaitable[Sequence[Mapping[str, Any]]]]
@@ -58,6 +57,8 @@ CRD_TIMEOUT = 60.0
 DEFAULTS = SyncOptions()
 _FAILED_APPLY = (ResultCode.CONFLICT, ResultCode.APPLY_FAILED)
 _DONE = (ResultCode.UNCHANGED, ResultCode.CREATED, ResultCode.CONFIGURED, ResultCode.PRUNED)
+_EARLY = (ConditionReason.RENDER_FAILED, ConditionReason.PLAN_FAILED)  # nothing was written
+_UNHEALTHY = ConditionReason.HEALTH_CHECK_FAILED
 
 
 @dataclass
@@ -111,20 +112,20 @@ async def execute(comparison: Comparison) -> SyncResult:
     client, namespace, options = run.client, run.namespace, run.options
     try:
         # Apply: destination namespace, inventory widened first, then wave after wave.
-        run.stage = Reason.APPLY_FAILED
+        run.stage = ConditionReason.APPLY_FAILED
         if options.create_namespace and await ensure_namespace(client=client, name=namespace):
             run.created_namespace = True
         await run.store(the_plan.desired.union(the_plan.previous), the_plan.previous)
         applied = await _apply_waves(run, the_plan)
         # Prune what Git no longer declares, only after every apply and wave succeeded.
-        run.stage = Reason.PRUNE_FAILED
+        run.stage = ConditionReason.PRUNE_FAILED
         kept = await _prune(run, the_plan, extras) if applied else set(the_plan.prune)
         await run.store(
             the_plan.desired.union(the_plan.previous.restricted(kept)),
             the_plan.desired.union(the_plan.previous),
         )
         # Health of every desired object, waiting for it when asked to.
-        run.stage = Reason.HEALTH_CHECK_FAILED
+        run.stage = ConditionReason.HEALTH_CHECK_FAILED
         await _health(run, the_plan)
     except FleetsyncError as err:
         run.fail(err)
@@ -160,10 +161,10 @@ async def _render_plan_diff(
     run: _Run, render: Render
 ) -> tuple[Plan, Mapping[ResourceKey, Mapping[str, Any] | None]]:
     """Render the desired objects, plan them against the stored inventory, and diff them."""
-    run.stage = Reason.RENDER_FAILED
+    run.stage = ConditionReason.RENDER_FAILED
     objects = list(await render())
     # Every identity goes into REST paths (discovery, reads, applies): check them all first.
-    run.stage = Reason.PLAN_FAILED
+    run.stage = ConditionReason.PLAN_FAILED
     check_identities(objects, namespace=run.namespace)
     # Plan order and prune candidates from the inventory stored in the cluster.
     the_plan = await _plan(run, objects)
@@ -195,7 +196,7 @@ class _Run:
         self, *, app: str, client: ClusterClient, namespace: str, options: SyncOptions
     ) -> None:
         self.app, self.client, self.namespace, self.options = app, client, namespace, options
-        self.stage = Reason.RENDER_FAILED
+        self.stage = ConditionReason.RENDER_FAILED
         self.started = time.time()
         self.conditions: list[Condition] = []
         self.results: dict[ResourceKey, ResourceResult] = {}
@@ -205,7 +206,7 @@ class _Run:
         self.health = HealthStatus.UNKNOWN
         self.created_namespace = False
 
-    def condition(self, reason: Reason, message: str, *, temporary: bool = False) -> None:
+    def condition(self, reason: ConditionReason, message: str, *, temporary: bool = False) -> None:
         self.conditions.append(Condition(reason, message, temporary))
 
     def fail(self, err: FleetsyncError) -> None:
@@ -228,9 +229,9 @@ class _Run:
     def result(self, *, status: SyncStatus | None = None) -> SyncResult:
         if status is None:
             pending = any(r.code not in _DONE for r in self.results.values())
-            unhealthy_only = all(c.reason is Reason.HEALTH_CHECK_FAILED for c in self.conditions)
+            unhealthy_only = all(c.reason is _UNHEALTHY for c in self.conditions)
             status = SyncStatus.SYNCED if unhealthy_only and not pending else SyncStatus.OUT_OF_SYNC
-            if self.stage in (Reason.RENDER_FAILED, Reason.PLAN_FAILED) and self.conditions:
+            if self.stage in _EARLY and self.conditions:
                 status = SyncStatus.UNKNOWN
         return SyncResult(
             app=self.app,
@@ -251,8 +252,7 @@ class _Run:
 def _phase(conditions: Sequence[Condition]) -> OperationPhase:
     if not conditions:
         return OperationPhase.SUCCEEDED
-    early = {Reason.RENDER_FAILED, Reason.PLAN_FAILED}
-    if any(c.reason in early or c.temporary for c in conditions):
+    if any(c.reason in _EARLY or c.temporary for c in conditions):
         return OperationPhase.ERROR
     return OperationPhase.FAILED
 
@@ -339,7 +339,7 @@ async def _apply_waves(run: _Run, the_plan: Plan) -> bool:
             run.results[s.key] for s in wave.steps if run.results[s.key].code in _FAILED_APPLY
         ]
         if failed:
-            run.condition(Reason.APPLY_FAILED, _list(failed, "failed to apply"))
+            run.condition(ConditionReason.APPLY_FAILED, _list(failed, "failed to apply"))
             _not_applied(run, the_plan.waves[index + 1 :])
             return False
         if index + 1 < len(the_plan.waves) and not await _wave_healthy(
@@ -402,7 +402,7 @@ async def _wave_healthy(run: _Run, number: int, steps: Sequence[Step]) -> bool:
     ]
     if bad:
         run.condition(
-            Reason.HEALTH_CHECK_FAILED,
+            ConditionReason.HEALTH_CHECK_FAILED,
             f"wave {number} not healthy after "
             f"{run.options.wave_timeout:.0f}s: " + "; ".join(bad[:5]),
         )
@@ -427,7 +427,7 @@ async def _prune(
         why = the_plan.held or "pruning is off for this app"
         run.record(ResourceResult(k, ResultCode.PRUNE_SKIPPED, why) for k in the_plan.prune)
         if the_plan.held is not None:
-            run.condition(Reason.PRUNE_HELD, the_plan.held)
+            run.condition(ConditionReason.PRUNE_HELD, the_plan.held)
         return set(the_plan.prune)
     results = []
     for key in the_plan.prune:  # one by one, in reverse apply order
@@ -444,7 +444,7 @@ async def _prune(
     run.record(results)
     failed = [r for r in results if r.code is ResultCode.PRUNE_FAILED]
     if failed:
-        run.condition(Reason.PRUNE_FAILED, _list(failed, "failed to prune"))
+        run.condition(ConditionReason.PRUNE_FAILED, _list(failed, "failed to prune"))
     return {
         r.key
         for r in results
@@ -480,7 +480,7 @@ async def _health(run: _Run, the_plan: Plan) -> None:
         or (run.options.health_timeout > 0 and h.status not in OK_HEALTH)
     ]
     if bad:
-        run.condition(Reason.HEALTH_CHECK_FAILED, "; ".join(bad[:5]))
+        run.condition(ConditionReason.HEALTH_CHECK_FAILED, "; ".join(bad[:5]))
 
 
 def _list(results: Sequence[ResourceResult], what: str) -> str:

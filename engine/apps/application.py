@@ -39,6 +39,8 @@ from typing import Any
 from engine.apps.fields import Fields
 from engine.apps.selector import ClusterNames, LabelSelector, parse_clusters, parse_selector
 from engine.apps.syncpolicy import SyncPolicy, parse_sync_policy
+from engine.diff.ignore import IgnoreRule
+from engine.errors import ConfigError
 
 ARGO_API_VERSION = "argoproj.io/v1alpha1"
 FLEETSYNC_API_VERSION = "fleetsync.io/v1alpha1"
@@ -265,6 +267,10 @@ def _ignore_differences(spec: Mapping[str, Any], fields: Fields) -> tuple[dict[s
         if not isinstance(rule, dict):
             raise fields.error(path, "must be a mapping")
         fields.required(rule, "kind", path)
+        try:  # checked here, so a bad rule names its file when loaded, not at each sync
+            IgnoreRule.from_argo(dict(rule))
+        except ConfigError as err:
+            raise fields.error(path, str(err)) from None
     return tuple(rules)
 
 

@@ -24,11 +24,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.apply.results import Reason, ResultCode, SyncOptions, SyncResult
+from engine.apply.results import ResultCode, SyncOptions, SyncResult
 from engine.apps import AppTarget
 from engine.diff import IgnoreRule
 from engine.errors import ConfigError
-from engine.model import OperationPhase, SyncStatus
+from engine.model import ConditionReason, OperationPhase, SyncStatus
 from engine.scheduler import Trigger
 from engine.scheduler.runner import Outcome
 from engine.store.model import AUTOMATED, DRIFT, WEBHOOK, TargetStatus, manual_trigger
@@ -128,7 +128,7 @@ def outcome(result: SyncResult) -> Outcome:
     waits for a change; an app that is only unhealthy counts as done."""
     if not result.conditions:
         return Outcome.SUCCESS
-    if all(c.reason is Reason.HEALTH_CHECK_FAILED for c in result.conditions):
+    if all(c.reason is ConditionReason.HEALTH_CHECK_FAILED for c in result.conditions):
         return Outcome.SUCCESS
     if any(c.temporary for c in result.conditions):
         return Outcome.TEMPORARY_FAILURE

@@ -34,7 +34,7 @@ from engine.hub.automation import Automation
 from engine.hub.catalog import Catalog
 from engine.hub.clusters import ClusterDirectory
 from engine.hub.decisions import Mode, Request, decide, outcome, sync_options, trigger_label
-from engine.hub.failures import Problem, Step, condition
+from engine.hub.failures import Problem, Step, condition, definition, violation, warning
 from engine.hub.live import LiveWatcher
 from engine.hub.report import ANY_PATH, Kind, ReconcileReport
 from engine.hub.statuses import StatusWriter, TargetRecord
@@ -220,15 +220,15 @@ class Reconciler:
 
     def _definition_problems(self, target: AppTarget) -> list[Problem]:
         found = self.parts.catalog.problems.get(target.key.app)
-        return [(st.INVALID_SPEC, "InvalidSpec", e) for e in found.errors] if found else []
+        return [definition(e) for e in found.errors] if found else []
 
     def _target_violations(self, target: AppTarget) -> list[Problem]:
         project = self.parts.catalog.project(target.project)
         if project is None:
-            return [(st.INVALID_SPEC, "InvalidSpec", f"project {target.project!r} not defined")]
+            return [definition(f"project {target.project!r} not defined")]
         cluster = self.parts.clusters.info(target.key.cluster)
         found = policy.check_target(project, target, cluster=cluster)
-        return [("PolicyViolation", v.rule, v.message) for v in found]
+        return [violation(v.rule, v.message) for v in found]
 
     async def _resolve(self, target: AppTarget, request: Request | None) -> str:
         revision = request.revision if request and request.revision else target.revision
@@ -283,7 +283,7 @@ class Reconciler:
         project = self.parts.catalog.project(target.project)
         cluster = self.parts.clusters.info(target.key.cluster)
         if project is None:
-            return [(st.INVALID_SPEC, "InvalidSpec", f"project {target.project!r} not defined")]
+            return [definition(f"project {target.project!r} not defined")]
         scopes: dict[tuple[str, str], bool] = {}
         for api_version, kind in {(str(o.get("apiVersion")), str(o.get("kind"))) for o in objects}:
             try:
@@ -295,7 +295,7 @@ class Reconciler:
             scopes[(res.group, kind)] = res.namespaced
         found = policy.check(project, target, objects, cluster=cluster,
                              is_namespaced=lambda group, kind: scopes.get((group, kind)))
-        return [("PolicyViolation", v.rule, v.message) for v in found]
+        return [violation(v.rule, v.message) for v in found]
 
     def _status(
         self, target: AppTarget, result: SyncResult, sha: str, previous: TargetStatus | None,
@@ -312,7 +312,7 @@ class Reconciler:
 
     def _warnings(self, target: AppTarget) -> list[Problem]:
         found = self.parts.catalog.problems.get(target.key.app)
-        return [(st.WARNING, "UnsupportedField", w) for w in found.warnings] if found else []
+        return [warning(w) for w in found.warnings] if found else []
 
     async def _failed(
         self, record: TargetRecord, report: ReconcileReport, sha: str | None,

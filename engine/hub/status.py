@@ -15,18 +15,14 @@ from datetime import datetime
 from engine.apply.results import ResultCode, SyncResult
 from engine.diff import ObjectDiff
 from engine.health import HealthResult, summarize
-from engine.model import HealthStatus, ResourceKey, SyncStatus, TargetKey
+from engine.hub.failures import Problem
+from engine.model import ConditionType, HealthStatus, ResourceKey, SyncStatus, TargetKey
 from engine.redaction import redact_url
 from engine.store.model import Condition, ResourceStatus, TargetStatus
 
-SYNC_ERROR = "SyncError"
-COMPARISON_ERROR = "ComparisonError"
-INVALID_SPEC = "InvalidSpecError"
-WARNING = "Warning"
-
 
 def conditions(
-    previous: TargetStatus | None, found: Iterable[tuple[str, str, str]], now: datetime
+    previous: TargetStatus | None, found: Iterable[Problem], now: datetime
 ) -> tuple[Condition, ...]:
     """Conditions from (type, reason, message), keeping the transition time of unchanged ones.
 
@@ -51,13 +47,13 @@ def from_result(
     result: SyncResult,
     sha: str,
     previous: TargetStatus | None,
-    extra: Sequence[tuple[str, str, str]],
+    extra: Sequence[Problem],
     now: datetime,
     synced: bool,
 ) -> TargetStatus:
     """The status after a sync (``synced``) or a diff-only comparison of ``key`` at ``sha``."""
-    found = [(SYNC_ERROR if synced else COMPARISON_ERROR, c.reason.value, c.message)
-             for c in result.conditions]
+    kind = ConditionType.SYNC_ERROR if synced else ConditionType.COMPARISON_ERROR
+    found: list[Problem] = [(kind, c.reason, c.message) for c in result.conditions]
     return TargetStatus(
         key=key,
         sync=result.sync_status,
@@ -111,7 +107,7 @@ def failed_before_apply(
     key: TargetKey,
     previous: TargetStatus | None,
     sha: str | None,
-    problems: Sequence[tuple[str, str, str]],
+    problems: Sequence[Problem],
     now: datetime,
 ) -> TargetStatus:
     """The status when nothing could be compared or applied: last known state + why."""

@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 from kubernetes_asyncio import client as k8s
 
-from engine.apply import Reason, sync
+from engine.apply import sync
 from engine.clusters import ApiResource, ClusterClient, KubeconfigAuth, NotFound, Unprocessable
 from engine.clusters.config import ClusterSpec
 from engine.clusters.discovery import InvalidApiPath
 from engine.inventory import INVENTORY_NAMESPACE, configmap_name
+from engine.model import ConditionReason
 from tests.integration.localcluster import TestCluster
 
 ORIGINAL = {"k": "original"}
@@ -73,7 +74,7 @@ async def test_rest_path_escape_rendered_identities_that_traverse_are_refused(
 
     result = await sync(app=app, client=fleet_client, namespace=namespace, render=render)
 
-    assert [c.reason for c in result.conditions] == [Reason.PLAN_FAILED]
+    assert [c.reason for c in result.conditions] == [ConditionReason.PLAN_FAILED]
     message = result.conditions[0].message
     for index, field in ((2, "metadata.name"), (3, "metadata.name"), (4, "metadata.namespace"),
                          (5, "apiVersion"), (6, "metadata.name")):  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from engine.apply import Reason, ResultCode, SyncOptions, compare, diff, execute, sync
+from engine.apply import ResultCode, SyncOptions, compare, diff, execute, sync
 from engine.clusters import ClusterClient
 from engine.clusters.client import MERGE_PATCH
 from engine.diff import format_diff
@@ -14,6 +14,7 @@ from engine.model import (
     FIELD_MANAGER,
     MANAGED_BY_LABEL,
     TRACKING_ANNOTATION,
+    ConditionReason,
     HealthStatus,
     OperationPhase,
     ResourceKey,
@@ -135,7 +136,7 @@ async def test_conflict_fail_mode_reports_the_other_manager(
     [res] = result.resources
     assert res.code is ResultCode.CONFLICT
     assert "kubectl-edit" in res.message
-    assert [c.reason for c in result.conditions] == [Reason.APPLY_FAILED]
+    assert [c.reason for c in result.conditions] == [ConditionReason.APPLY_FAILED]
     web = await live(client, "apps/v1", "Deployment", namespace, "web")
     assert web is not None and web["spec"]["replicas"] == 3
 

@@ -6,11 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from engine.apply import Reason, ResultCode, SyncOptions, sync
+from engine.apply import ResultCode, SyncOptions, sync
 from engine.clusters import ClusterClient
 from engine.clusters.client import MERGE_PATCH
 from engine.errors import RenderError
-from engine.model import TRACKING_ANNOTATION, OperationPhase, ResourceKey, SyncStatus
+from engine.model import (
+    TRACKING_ANNOTATION,
+    ConditionReason,
+    OperationPhase,
+    ResourceKey,
+    SyncStatus,
+)
 from tests.integration.sync.conftest import configmap, live, rendering
 
 PRUNE = SyncOptions(prune=True)
@@ -128,7 +134,7 @@ async def test_empty_render_prunes_nothing(client: ClusterClient, namespace: str
         options=SyncOptions(prune=True, allow_large_prune=True),
     )
 
-    assert [c.reason for c in result.conditions] == [Reason.PRUNE_HELD]
+    assert [c.reason for c in result.conditions] == [ConditionReason.PRUNE_HELD]
     assert await _names(client, namespace, "a", "b") == {"a", "b"}
     assert len(result.inventory) == 2
 
@@ -155,7 +161,7 @@ async def test_render_error_prunes_nothing_and_keeps_the_inventory(
     )
 
     assert result.phase is OperationPhase.ERROR
-    assert [c.reason for c in result.conditions] == [Reason.RENDER_FAILED]
+    assert [c.reason for c in result.conditions] == [ConditionReason.RENDER_FAILED]
     assert "line 3" in result.conditions[0].message
     assert result.resources == ()
     assert await _names(client, namespace, "a", "b") == {"a", "b"}
@@ -184,7 +190,7 @@ async def test_prune_share_limit_holds_unless_allowed(
         options=PRUNE,
     )
 
-    assert [c.reason for c in held.conditions] == [Reason.PRUNE_HELD]
+    assert [c.reason for c in held.conditions] == [ConditionReason.PRUNE_HELD]
     assert "3 of 4" in held.conditions[0].message
     assert await _names(client, namespace, *names) == set(names)
     assert len(held.inventory) == 4

@@ -196,6 +196,10 @@ def test_unsupported_fields_are_reported(extra: str, warning: str) -> None:
             MINIMAL + "  ignoreDifferences: [{jsonPointers: [/a]}]\n",
             "spec.ignoreDifferences[0].kind",
         ),
+        (
+            MINIMAL + "  ignoreDifferences: [{kind: Deployment, jsonPointers: /spec}]\n",
+            "spec.ignoreDifferences[0]",
+        ),
         (MINIMAL + "  sources: [{repoURL: a}, {repoURL: b}]\n", "spec.sources"),
         (MINIMAL.replace("path: base", "chart: nginx"), "spec.source.chart"),
         (MINIMAL.replace("namespace: web}", "namespace: web}\n  overrides: []"), "spec.overrides"),

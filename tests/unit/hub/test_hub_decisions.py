@@ -7,10 +7,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from engine.apply.results import Condition, Reason, ResourceResult, ResultCode, SyncResult
+from engine.apply.results import Condition, ResourceResult, ResultCode, SyncResult
 from engine.apps import AppTarget, Automated, TargetOptions
 from engine.hub.decisions import Mode, Request, decide, outcome, sync_options, trigger_label
-from engine.model import HealthStatus, OperationPhase, ResourceKey, SyncStatus, TargetKey
+from engine.model import (
+    ConditionReason,
+    HealthStatus,
+    OperationPhase,
+    ResourceKey,
+    SyncStatus,
+    TargetKey,
+)
 from engine.scheduler import Trigger
 from engine.scheduler.runner import Outcome
 from engine.store.model import Operation, SyncSource, TargetStatus
@@ -107,13 +114,13 @@ def test_drift_on_the_same_commit_is_healed_only_with_self_heal() -> None:
 
 def test_an_unreachable_cluster_is_never_synced_even_when_asked() -> None:
     down = compared(SyncStatus.UNKNOWN,
-                    Condition(Reason.PLAN_FAILED, "connection refused", temporary=True))
+                    Condition(ConditionReason.PLAN_FAILED, "connection refused", temporary=True))
     assert mode(app=target(automated=HEAL), before=None, result=down) is Mode.COMPARE
     assert mode(app=target(), request=Request("manual:bob"), result=down) is Mode.COMPARE
 
 
 def test_a_comparison_that_stopped_early_is_never_synced() -> None:
-    broken = compared(SyncStatus.UNKNOWN, Condition(Reason.PLAN_FAILED, "invalid name"))
+    broken = compared(SyncStatus.UNKNOWN, Condition(ConditionReason.PLAN_FAILED, "invalid name"))
     assert mode(app=target(automated=HEAL), request=Request("manual:bob"), result=broken,
                 complete=False) is Mode.COMPARE
 
@@ -144,13 +151,13 @@ def _result(*conditions: Condition, code: ResultCode = ResultCode.CONFIGURED) ->
 
 @pytest.mark.parametrize(("result", "expected"), [
     (_result(), Outcome.SUCCESS),
-    (_result(Condition(Reason.HEALTH_CHECK_FAILED, "Degraded")), Outcome.SUCCESS),
-    (_result(Condition(Reason.PLAN_FAILED, "refused", temporary=True)),
+    (_result(Condition(ConditionReason.HEALTH_CHECK_FAILED, "Degraded")), Outcome.SUCCESS),
+    (_result(Condition(ConditionReason.PLAN_FAILED, "refused", temporary=True)),
      Outcome.TEMPORARY_FAILURE),
-    (_result(Condition(Reason.APPLY_FAILED, "conflict"), code=ResultCode.APPLY_FAILED),
+    (_result(Condition(ConditionReason.APPLY_FAILED, "conflict"), code=ResultCode.APPLY_FAILED),
      Outcome.TEMPORARY_FAILURE),
-    (_result(Condition(Reason.PRUNE_HELD, "more than half")), Outcome.PERMANENT_FAILURE),
-    (_result(Condition(Reason.PLAN_FAILED, "invalid name")), Outcome.PERMANENT_FAILURE),
+    (_result(Condition(ConditionReason.PRUNE_HELD, "more than half")), Outcome.PERMANENT_FAILURE),
+    (_result(Condition(ConditionReason.PLAN_FAILED, "invalid name")), Outcome.PERMANENT_FAILURE),
 ])  # fmt: skip
 def test_how_a_result_ends_for_the_scheduler(result: SyncResult, expected: Outcome) -> None:
     assert outcome(result) is expected

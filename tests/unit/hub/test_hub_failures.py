@@ -6,7 +6,8 @@ import pytest
 
 from engine.clusters.errors import ClusterUnreachable, Forbidden
 from engine.errors import ConfigError, FleetsyncError, RenderError, SourceError
-from engine.hub.failures import Step, condition
+from engine.hub.failures import Step, condition, definition, violation, warning
+from engine.model import ConditionReason, ConditionType, PolicyRule
 from engine.store.errors import StoreError
 
 WHERE = "apps/web.yaml: Application web"
@@ -38,3 +39,11 @@ def test_only_a_temporary_cluster_error_is_unavailable() -> None:
                         message="no")  # fmt: skip
     assert condition(Step.CLUSTER, down)[:2] == ("SyncError", "ClusterUnavailable")
     assert condition(Step.CLUSTER, refused)[:2] == ("SyncError", "ClusterError")
+
+
+def test_checks_without_an_exception_have_their_own_words() -> None:
+    assert definition("project 'x' not defined")[:2] == (ConditionType.INVALID_SPEC,
+                                                         ConditionReason.INVALID_SPEC)
+    assert violation(PolicyRule.SOURCE_REPOS, "no")[:2] == ("PolicyViolation", "sourceRepos")
+    assert warning("Application web: spec.x is not supported")[:2] == ("Warning",
+                                                                       "UnsupportedField")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from engine.hub import status as st
+from engine.model import ConditionReason, ConditionType
 
 TOKEN = "ghp_plantedInStatus0123"
 
 
 def test_condition_messages_are_stored_without_url_credentials() -> None:
-    found = st.conditions(None, [(st.COMPARISON_ERROR, "SourceFailed",
+    found = st.conditions(None, [(ConditionType.COMPARISON_ERROR, ConditionReason.SOURCE_FAILED,
                                   f"https://robot:{TOKEN}@git.example/a.git: refused")],
                           datetime.now(UTC))  # fmt: skip
     assert TOKEN not in found[0].message
