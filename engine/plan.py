@@ -25,7 +25,6 @@ from itertools import groupby
 from typing import Any
 
 from engine.errors import PlanError
-from engine.inventory import Inventory
 from engine.kinds import CRD_GROUP, CRD_KIND, Scope, scope_lookup
 from engine.model import (
     MANAGED_BY_LABEL,
@@ -34,6 +33,7 @@ from engine.model import (
     ResourceKey,
     tracking_id,
 )
+from engine.model.inventory import Inventory
 
 WAVE_ANNOTATIONS = ("fleetsync.io/sync-wave", "argocd.argoproj.io/sync-wave")
 SYNC_OPTIONS_ANNOTATION = "argocd.argoproj.io/sync-options"

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from engine.api.views import ClusterView, Histogram, MetricsSnapshot
-from engine.store import TargetStatus
+from engine.model.status import TargetStatus
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 PREFIX = "fleetsync_"

@@ -14,8 +14,8 @@ from typing import Any
 
 from engine.api.views import AppView, ClusterView, TargetView
 from engine.model import TargetKey
+from engine.model.status import Condition, HistoryEntry, Operation, ResourceStatus, TargetStatus
 from engine.redaction import without_userinfo
-from engine.store import Condition, HistoryEntry, Operation, ResourceStatus, TargetStatus
 
 JSON = dict[str, Any]
 

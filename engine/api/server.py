@@ -42,7 +42,7 @@ from engine.api.views import AppView
 from engine.api.webhook import WEBHOOK_PATH
 from engine.errors import AppConflict, AppNotFound, ControlError, FleetsyncError, InvalidRequest
 from engine.model import TargetKey
-from engine.store import HistoryEntry, manual_trigger
+from engine.model.status import HistoryEntry, manual_trigger
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Read and write an app's inventory ConfigMap in the cluster (see ``engine.inventory``).
+"""Read and write an app's inventory ConfigMap in the cluster (see ``engine.model.inventory``).
 
 The ConfigMap is written only when its content changes, so a sync that changes nothing
 makes no write; the namespace holding it is created on the first write.
@@ -7,8 +7,8 @@ makes no write; the namespace holding it is created on the first write.
 from __future__ import annotations
 
 from engine.clusters import ClusterClient, NotFound
-from engine.inventory import Inventory, configmap, configmap_name
 from engine.model import MANAGED_BY_LABEL, MANAGED_BY_VALUE
+from engine.model.inventory import Inventory, configmap, configmap_name
 
 
 async def read_inventory(*, client: ClusterClient, app: str, namespace: str) -> Inventory:

@@ -11,12 +11,12 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from engine.apply.results import ResourceResult, ResultCode
 from engine.clusters import ClusterClient, Conflict, NotFound
 from engine.clusters.discovery import ApiResource
 from engine.errors import ClusterError
 from engine.health import CustomChecks, HealthResult, assess, missing
 from engine.model import HealthStatus, ResourceKey
+from engine.model.results import ResourceResult, ResultCode
 from engine.plan import Step, prune_decision
 
 POLL = 0.5

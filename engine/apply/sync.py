@@ -35,20 +35,15 @@ from engine.apply.objects import (
     wait_established,
     wait_healthy,
 )
-from engine.apply.results import (
-    Condition,
-    ResourceResult,
-    ResultCode,
-    SyncOptions,
-    SyncResult,
-)
+from engine.apply.options import SyncOptions
 from engine.clusters import ClusterClient
-from engine.diff import ObjectDiff, diff_object, summarise
-from engine.diff.model import MISSING
+from engine.diff import diff_object, summarise
 from engine.errors import FleetsyncError, PlanError
 from engine.health import aggregate
-from engine.inventory import Inventory
 from engine.model import ConditionReason, HealthStatus, OperationPhase, ResourceKey, SyncStatus
+from engine.model.diffs import MISSING, ObjectDiff
+from engine.model.inventory import Inventory
+from engine.model.results import ResourceResult, ResultCode, SyncCondition, SyncResult
 from engine.plan import KIND_ORDER, Plan, Step, is_crd, is_tracked, plan
 
 Render = Callable[[], Awaitable[Sequence[Mapping[str, Any]]]]
@@ -198,7 +193,7 @@ class _Run:
         self.app, self.client, self.namespace, self.options = app, client, namespace, options
         self.stage = ConditionReason.RENDER_FAILED
         self.started = time.time()
-        self.conditions: list[Condition] = []
+        self.conditions: list[SyncCondition] = []
         self.results: dict[ResourceKey, ResourceResult] = {}
         self.diffs: dict[ResourceKey, ObjectDiff] = {}
         self.inventory = Inventory()
@@ -207,7 +202,7 @@ class _Run:
         self.created_namespace = False
 
     def condition(self, reason: ConditionReason, message: str, *, temporary: bool = False) -> None:
-        self.conditions.append(Condition(reason, message, temporary))
+        self.conditions.append(SyncCondition(reason, message, temporary))
 
     def fail(self, err: FleetsyncError) -> None:
         self.condition(self.stage, str(err), temporary=err.temporary)
@@ -249,7 +244,7 @@ class _Run:
         )
 
 
-def _phase(conditions: Sequence[Condition]) -> OperationPhase:
+def _phase(conditions: Sequence[SyncCondition]) -> OperationPhase:
     if not conditions:
         return OperationPhase.SUCCEEDED
     if any(c.reason in _EARLY or c.temporary for c in conditions):

@@ -22,7 +22,7 @@ from engine.errors import FleetsyncError
 from engine.model import OperationPhase, SyncStatus
 
 if TYPE_CHECKING:
-    from engine.apply import SyncResult
+    from engine.model.results import SyncResult
 
 
 def default_clusters_file() -> Path:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.diff import fieldsv1
-from engine.diff.model import Attribution, writer_name
 from engine.diff.paths import Path, format_path
 from engine.model import FIELD_MANAGER
+from engine.model.diffs import Attribution, writer_name
 
 STATUS_SUBRESOURCE = "status"
 

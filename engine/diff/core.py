@@ -1,4 +1,5 @@
-"""``diff_object``: compare one object's live state with what Git wants (pure).
+"""``diff_object``: compare one object's live state with what Git wants; ``summarise``: the
+app's sync status from its objects' diffs (pure).
 
 When the server-side-apply dry run succeeded, its result (``predicted``, what live would
 become) is compared with live: both are fully defaulted by the same server, so defaults
@@ -9,17 +10,17 @@ the desired fields, so only the fields Git declares can drift.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from engine.diff.attribution import attribute
 from engine.diff.compare import differences, overlay
 from engine.diff.ignore import IgnoreRule, apply_ignores
 from engine.diff.mask import mask_pair
-from engine.diff.model import DRIFT, EXTRA, IN_SYNC, MISSING, ObjectDiff
 from engine.diff.normalise import is_secret, normalise
 from engine.diff.paths import format_path
 from engine.model import ResourceKey, SyncStatus
+from engine.model.diffs import DRIFT, EXTRA, IN_SYNC, MISSING, ObjectDiff
 
 
 def diff_object(
@@ -70,3 +71,13 @@ def _differs(
         live, target = copy.deepcopy(live), copy.deepcopy(target)
         mask_pair(live, target)
     return ObjectDiff(key, SyncStatus.OUT_OF_SYNC, reason, sides=(live, target), **found)
+
+
+def summarise(diffs: Iterable[ObjectDiff]) -> SyncStatus:
+    """App-level sync status: OutOfSync if any object differs, Unknown if any is unknown."""
+    statuses = {d.status for d in diffs}
+    if SyncStatus.OUT_OF_SYNC in statuses:
+        return SyncStatus.OUT_OF_SYNC
+    if SyncStatus.UNKNOWN in statuses:
+        return SyncStatus.UNKNOWN
+    return SyncStatus.SYNCED

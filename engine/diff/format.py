@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from engine.diff.model import Attribution, ObjectDiff
 from engine.model import SyncStatus
+from engine.model.diffs import Attribution, ObjectDiff
 
 
 def describe(attribution: Attribution) -> str:

@@ -7,8 +7,8 @@ definition turns it back on. The switch is kept in the store, so it survives a r
 
 from __future__ import annotations
 
+from engine.model.status import AUTOMATED_SYNC_DISABLED
 from engine.store import Store
-from engine.store.model import AUTOMATED_SYNC_DISABLED
 
 
 class Automation:

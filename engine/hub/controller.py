@@ -25,10 +25,10 @@ from engine.hub.decisions import Request
 from engine.hub.metrics import HubMetrics
 from engine.hub.runtime import Runtime
 from engine.model import OperationPhase, TargetKey
+from engine.model.status import HistoryEntry, rollback_trigger
 from engine.redaction import redact_url
 from engine.scheduler import Trigger
 from engine.store import Store
-from engine.store.model import HistoryEntry, rollback_trigger
 
 
 class RenderMemory(Protocol):

@@ -24,14 +24,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.apply.results import ResultCode, SyncOptions, SyncResult
+from engine.apply.options import SyncOptions
 from engine.apps import AppTarget
 from engine.diff import IgnoreRule
 from engine.errors import ConfigError
 from engine.model import ConditionReason, OperationPhase, SyncStatus
+from engine.model.results import ResultCode, SyncResult
+from engine.model.status import AUTOMATED, DRIFT, WEBHOOK, TargetStatus, manual_trigger
 from engine.scheduler import Trigger
 from engine.scheduler.runner import Outcome
-from engine.store.model import AUTOMATED, DRIFT, WEBHOOK, TargetStatus, manual_trigger
 
 
 class Mode(enum.Enum):

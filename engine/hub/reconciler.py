@@ -24,7 +24,7 @@ from typing import Any
 
 from engine import policy
 from engine.apply import Comparison, compare, execute
-from engine.apply.results import SyncOptions, SyncResult
+from engine.apply.options import SyncOptions
 from engine.apps import AppTarget
 from engine.clusters import ClusterClient, ClusterPool
 from engine.errors import ClusterError, ConfigError, FleetsyncError, RenderError, SourceError
@@ -40,6 +40,8 @@ from engine.hub.report import ANY_PATH, Kind, ReconcileReport
 from engine.hub.statuses import StatusWriter, TargetRecord
 from engine.hub.trees import TreeCache
 from engine.model import OperationPhase, SyncStatus, TargetKey
+from engine.model.results import SyncResult
+from engine.model.status import SyncSource, TargetStatus
 from engine.names import api_version_problem, kind_problem
 from engine.redaction import redact_url
 from engine.render import RenderBudget, RenderCancelledError
@@ -49,7 +51,6 @@ from engine.render.fallback import build_or_fallback
 from engine.scheduler import Trigger
 from engine.scheduler.runner import Outcome
 from engine.source import GitSource
-from engine.store.model import SyncSource, TargetStatus
 
 log = logging.getLogger(__name__)
 MAX_READS = 4096  # renders whose file lists are remembered

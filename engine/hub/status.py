@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from engine.apply.results import ResultCode, SyncResult
-from engine.diff import ObjectDiff
 from engine.health import HealthResult, summarize
 from engine.hub.failures import Problem
 from engine.model import ConditionType, HealthStatus, ResourceKey, SyncStatus, TargetKey
+from engine.model.diffs import ObjectDiff
+from engine.model.results import ResultCode, SyncResult
+from engine.model.status import Condition, ResourceStatus, TargetStatus
 from engine.redaction import redact_url
-from engine.store.model import Condition, ResourceStatus, TargetStatus
 
 
 def conditions(

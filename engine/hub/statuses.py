@@ -20,8 +20,8 @@ from dataclasses import dataclass, replace
 from engine.health import HealthResult
 from engine.hub import status as st
 from engine.model import OperationPhase, ResourceKey, SyncStatus, TargetKey
+from engine.model.status import ResourceStatus, SyncSource, TargetStatus
 from engine.store import Store
-from engine.store.model import ResourceStatus, SyncSource, TargetStatus
 
 FLUSH_INTERVAL = 0.5
 

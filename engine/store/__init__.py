@@ -2,7 +2,8 @@
 
 The hub keeps one ``Store`` open on ``<data dir>/fleetsync.db``. Every method is a
 coroutine; writes run one at a time on a dedicated thread, reads on a second one
-(``store.py`` explains why). Time is UTC.
+(``store.py`` explains why). Time is UTC. The values it keeps are those of
+``engine.model.status``.
 
     store = await Store.open(path, *, history_limit=10, busy_timeout=5.0, clock=utc_now)
     await store.recover() -> list[TargetKey]           # once at startup: re-sync these
@@ -52,44 +53,18 @@ from engine.store.errors import (
     StoreTooNew,
     UnknownOperation,
 )
-from engine.store.model import (
-    AUTOMATED,
-    AUTOMATED_SYNC_DISABLED,
-    DRIFT,
-    WEBHOOK,
-    Condition,
-    HistoryEntry,
-    Operation,
-    ResourceStatus,
-    SyncSource,
-    TargetStatus,
-    manual_trigger,
-    rollback_trigger,
-)
 from engine.store.queries import INTERRUPTED
 from engine.store.store import DEFAULT_HISTORY_LIMIT, Store, utc_now
 
 __all__ = [
-    "AUTOMATED",
-    "AUTOMATED_SYNC_DISABLED",
     "DEFAULT_HISTORY_LIMIT",
-    "DRIFT",
     "INTERRUPTED",
-    "WEBHOOK",
-    "Condition",
-    "HistoryEntry",
-    "Operation",
-    "ResourceStatus",
     "Store",
     "StoreClosed",
     "StoreCorrupt",
     "StoreError",
     "StoreLocked",
     "StoreTooNew",
-    "SyncSource",
-    "TargetStatus",
     "UnknownOperation",
-    "manual_trigger",
-    "rollback_trigger",
     "utc_now",
 ]

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from engine.model import HealthStatus, OperationPhase, ResourceKey, SyncStatus, TargetKey
-from engine.store.model import (
+from engine.model.status import (
     Condition,
     HistoryEntry,
     JSONValue,

@@ -17,8 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from engine.model import OperationPhase, TargetKey
+from engine.model.status import HistoryEntry, JSONValue, Operation, SyncSource, TargetStatus
 from engine.store import codec
-from engine.store.model import HistoryEntry, JSONValue, Operation, SyncSource, TargetStatus
 
 INTERRUPTED = "interrupted by hub restart"
 

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from engine.model import OperationPhase, TargetKey
+from engine.model.status import HistoryEntry, JSONValue, Operation, SyncSource, TargetStatus
 from engine.store import codec, queries, schema
 from engine.store.errors import (
     StoreClosed,
@@ -31,7 +32,6 @@ from engine.store.errors import (
     StoreTooNew,
     UnknownOperation,
 )
-from engine.store.model import HistoryEntry, JSONValue, Operation, SyncSource, TargetStatus
 
 T = TypeVar("T")
 DEFAULT_HISTORY_LIMIT = 10  # Argo CD's revisionHistoryLimit

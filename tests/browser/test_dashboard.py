@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from engine.model import TargetKey
-from engine.store import Condition
+from engine.model.status import Condition
 from tests.integration.api.hub import ServedHub
 
 CHROMIUM = Path("/usr/bin/chromium")

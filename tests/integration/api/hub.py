@@ -27,16 +27,10 @@ from engine.config import load_config
 from engine.hub.hub import Hub
 from engine.hub.report import ReconcileReport
 from engine.model import HealthStatus, OperationPhase, ResourceKey, SyncStatus, TargetKey
+from engine.model.status import AUTOMATED, Condition, ResourceStatus, SyncSource, TargetStatus
 from engine.scheduler import Trigger
 from engine.scheduler.runner import Outcome
-from engine.store import (
-    AUTOMATED,
-    Condition,
-    ResourceStatus,
-    Store,
-    SyncSource,
-    TargetStatus,
-)
+from engine.store import Store
 from tests.integration.api.recording import StoreHub
 
 __all__ = ["ServedHub", "StoreHub", "open_hub", "seed"]  # StoreHub: the security tests'

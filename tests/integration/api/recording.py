@@ -15,7 +15,8 @@ from typing import Any
 from engine.api.control import AppConflict, AppNotFound, InvalidRequest
 from engine.api.views import AppView, ClusterView, Histogram, MetricsSnapshot, TargetView
 from engine.model import TargetKey
-from engine.store import AUTOMATED_SYNC_DISABLED, Store
+from engine.model.status import AUTOMATED_SYNC_DISABLED
+from engine.store import Store
 
 REPO = "https://git.example/demo.git"
 

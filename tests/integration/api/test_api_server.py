@@ -17,9 +17,10 @@ from engine.hub.controller import HubController
 from engine.hub.decisions import Request
 from engine.hub.hub import Hub
 from engine.model import TargetKey
+from engine.model.status import AUTOMATED_SYNC_DISABLED
 from engine.render.cache import RenderKey
 from engine.scheduler import Trigger
-from engine.store import AUTOMATED_SYNC_DISABLED, Store
+from engine.store import Store
 from tests.integration.api.hub import CLUSTER_TOKEN, REPO, SECRET_VALUE
 
 Client = TestClient[web.Request, web.Application]

@@ -15,10 +15,10 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from engine.config import load_config
 from engine.hub.hub import Hub
-from engine.inventory import INVENTORY_NAMESPACE, configmap_name
 from engine.local.demo import DEMO_REPO_URL, default_example
 from engine.model import TargetKey
-from engine.store.model import TargetStatus
+from engine.model.inventory import INVENTORY_NAMESPACE, configmap_name
+from engine.model.status import TargetStatus
 from tests.integration.git.git_remotes import free_port
 from tests.integration.localcluster import TestCluster
 

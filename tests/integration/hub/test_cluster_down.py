@@ -18,7 +18,7 @@ import yaml
 
 from engine.hub.hub import Hub
 from engine.model import HealthStatus, SyncStatus, TargetKey
-from engine.store.model import Condition
+from engine.model.status import Condition
 from tests.integration.git.git_remotes import Daemon, free_port, new_upstream
 from tests.integration.hub.hubkit import (
     HubDir,

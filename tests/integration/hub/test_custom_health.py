@@ -11,7 +11,7 @@ import yaml
 
 from engine.hub.hub import Hub
 from engine.model import HealthStatus, TargetKey
-from engine.store.model import TargetStatus
+from engine.model.status import TargetStatus
 from tests.integration.git.git_remotes import Daemon, new_upstream
 from tests.integration.hub.hubkit import (
     application_yaml,

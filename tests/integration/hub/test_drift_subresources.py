@@ -18,7 +18,7 @@ from kubernetes_asyncio import client
 
 from engine.hub.hub import Hub
 from engine.model import HealthStatus, SyncStatus, TargetKey
-from engine.store.model import DRIFT
+from engine.model.status import DRIFT
 from tests.integration.git.git_remotes import Daemon, new_upstream
 from tests.integration.hub.hubkit import (
     application_yaml,

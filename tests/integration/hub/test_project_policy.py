@@ -14,7 +14,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from engine.hub.hub import Hub
 from engine.model import SyncStatus
-from engine.store.model import Condition
+from engine.model.status import Condition
 from tests.integration.git.git_remotes import Daemon, new_upstream
 from tests.integration.hub.hubkit import (
     application_yaml,

@@ -25,8 +25,8 @@ import yaml
 from kubernetes_asyncio import client
 
 from engine.model import OperationPhase, TargetKey
+from engine.model.status import Operation
 from engine.store import Store
-from engine.store.model import Operation
 from engine.store.queries import INTERRUPTED
 from tests.integration.git.git_remotes import Daemon, new_upstream
 from tests.integration.hub.hubkit import (

@@ -11,7 +11,7 @@ import pytest
 
 from engine.hub.hub import Hub
 from engine.model import OperationPhase, SyncStatus, TargetKey
-from engine.store.model import HistoryEntry
+from engine.model.status import HistoryEntry
 from tests.integration.git.git_remotes import Daemon, Upstream, new_upstream
 from tests.integration.hub.hubkit import (
     application_yaml,

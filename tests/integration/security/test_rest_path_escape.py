@@ -20,8 +20,8 @@ from engine.apply import sync
 from engine.clusters import ApiResource, ClusterClient, KubeconfigAuth, NotFound, Unprocessable
 from engine.clusters.config import ClusterSpec
 from engine.clusters.discovery import InvalidApiPath
-from engine.inventory import INVENTORY_NAMESPACE, configmap_name
 from engine.model import ConditionReason
+from engine.model.inventory import INVENTORY_NAMESPACE, configmap_name
 from tests.integration.localcluster import TestCluster
 
 ORIGINAL = {"k": "original"}

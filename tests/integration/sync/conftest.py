@@ -15,7 +15,7 @@ import yaml
 
 from engine.apply import Render
 from engine.clusters import ClusterClient, ClusterPool, ClusterRegistry, NotFound
-from engine.inventory import INVENTORY_NAMESPACE, configmap_name
+from engine.model.inventory import INVENTORY_NAMESPACE, configmap_name
 from tests.integration.localcluster import TestCluster
 
 

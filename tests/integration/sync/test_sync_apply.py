@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from engine.apply import ResultCode, SyncOptions, compare, diff, execute, sync
+from engine.apply import SyncOptions, compare, diff, execute, sync
 from engine.clusters import ClusterClient
 from engine.clusters.client import MERGE_PATCH
 from engine.diff import format_diff
-from engine.inventory import INVENTORY_NAMESPACE, configmap_name
 from engine.model import (
     FIELD_MANAGER,
     MANAGED_BY_LABEL,
@@ -20,6 +19,8 @@ from engine.model import (
     ResourceKey,
     SyncStatus,
 )
+from engine.model.inventory import INVENTORY_NAMESPACE, configmap_name
+from engine.model.results import ResultCode
 from tests.integration.sync.conftest import configmap, deployment, live, rendering
 
 

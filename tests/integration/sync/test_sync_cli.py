@@ -81,7 +81,7 @@ def _delete(clusters_file: Path, cluster: TestCluster, namespace: str, app: str)
     import asyncio
 
     from engine.clusters import ClusterPool, ClusterRegistry, NotFound
-    from engine.inventory import INVENTORY_NAMESPACE, configmap_name
+    from engine.model.inventory import INVENTORY_NAMESPACE, configmap_name
 
     async def clean() -> None:
         async with ClusterPool(ClusterRegistry.load(clusters_file)) as pool:

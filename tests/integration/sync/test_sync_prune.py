@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from engine.apply import ResultCode, SyncOptions, sync
+from engine.apply import SyncOptions, sync
 from engine.clusters import ClusterClient
 from engine.clusters.client import MERGE_PATCH
 from engine.errors import RenderError
@@ -17,6 +17,7 @@ from engine.model import (
     ResourceKey,
     SyncStatus,
 )
+from engine.model.results import ResultCode
 from tests.integration.sync.conftest import configmap, live, rendering
 
 PRUNE = SyncOptions(prune=True)

@@ -7,7 +7,7 @@ import pytest
 from engine.api import metrics
 from engine.api.views import ClusterView, Histogram, HistogramRecorder, MetricsSnapshot
 from engine.model import HealthStatus, SyncStatus, TargetKey
-from engine.store import TargetStatus
+from engine.model.status import TargetStatus
 from tests.unit.api.exposition import parse
 
 

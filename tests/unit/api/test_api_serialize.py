@@ -9,7 +9,7 @@ import pytest
 from engine.api import serialize
 from engine.api.views import AppView, ClusterView, TargetView
 from engine.model import HealthStatus, OperationPhase, ResourceKey, SyncStatus, TargetKey
-from engine.store import Condition, Operation, ResourceStatus, SyncSource, TargetStatus
+from engine.model.status import Condition, Operation, ResourceStatus, SyncSource, TargetStatus
 
 KEY = TargetKey("web", "dev")
 T = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)

@@ -7,11 +7,12 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.diff import Attribution, IgnoreRule, ObjectDiff, format_diff, summarise, unsupported
+from engine.diff import IgnoreRule, format_diff, summarise, unsupported
 from engine.diff.ignore import remove_pointer
 from engine.diff.normalise import normalise
 from engine.errors import ConfigError
 from engine.model import ResourceKey, SyncStatus
+from engine.model.diffs import Attribution, ObjectDiff
 
 ARGO = yaml.safe_load("""
 - group: apps

@@ -16,7 +16,7 @@ from engine.diff.attribution import (
     own_write,
 )
 from engine.diff.format import describe
-from engine.diff.model import Attribution
+from engine.model.diffs import Attribution
 
 T0, T1, T2 = "2026-12-01T10:00:00Z", "2026-12-01T10:05:00Z", "2026-12-01T10:09:00Z"
 

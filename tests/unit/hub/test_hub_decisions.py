@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from engine.apply.results import Condition, ResourceResult, ResultCode, SyncResult
 from engine.apps import AppTarget, Automated, TargetOptions
 from engine.hub.decisions import Mode, Request, decide, outcome, sync_options, trigger_label
 from engine.model import (
@@ -18,9 +17,10 @@ from engine.model import (
     SyncStatus,
     TargetKey,
 )
+from engine.model.results import ResourceResult, ResultCode, SyncCondition, SyncResult
+from engine.model.status import Operation, SyncSource, TargetStatus
 from engine.scheduler import Trigger
 from engine.scheduler.runner import Outcome
-from engine.store.model import Operation, SyncSource, TargetStatus
 
 KEY = TargetKey("web", "dev")
 OLD, NEW = "a" * 40, "b" * 40
@@ -37,7 +37,7 @@ AUTO = Automated(prune=True)
 HEAL = Automated(prune=True, self_heal=True)
 
 
-def compared(sync: SyncStatus = SyncStatus.OUT_OF_SYNC, *conditions: Condition) -> SyncResult:
+def compared(sync: SyncStatus = SyncStatus.OUT_OF_SYNC, *conditions: SyncCondition) -> SyncResult:
     return SyncResult("web", "dev", "web", OperationPhase.SUCCEEDED, sync, HealthStatus.HEALTHY,
                       conditions=conditions)  # fmt: skip
 
@@ -113,14 +113,15 @@ def test_drift_on_the_same_commit_is_healed_only_with_self_heal() -> None:
 
 
 def test_an_unreachable_cluster_is_never_synced_even_when_asked() -> None:
-    down = compared(SyncStatus.UNKNOWN,
-                    Condition(ConditionReason.PLAN_FAILED, "connection refused", temporary=True))
+    refused = SyncCondition(ConditionReason.PLAN_FAILED, "connection refused", temporary=True)
+    down = compared(SyncStatus.UNKNOWN, refused)
     assert mode(app=target(automated=HEAL), before=None, result=down) is Mode.COMPARE
     assert mode(app=target(), request=Request("manual:bob"), result=down) is Mode.COMPARE
 
 
 def test_a_comparison_that_stopped_early_is_never_synced() -> None:
-    broken = compared(SyncStatus.UNKNOWN, Condition(ConditionReason.PLAN_FAILED, "invalid name"))
+    invalid = SyncCondition(ConditionReason.PLAN_FAILED, "invalid name")
+    broken = compared(SyncStatus.UNKNOWN, invalid)
     assert mode(app=target(automated=HEAL), request=Request("manual:bob"), result=broken,
                 complete=False) is Mode.COMPARE
 
@@ -144,20 +145,24 @@ def test_a_request_may_override_the_prune_policy_but_not_prune_false() -> None:
     assert sync_options(no_prune, Request("manual:a", prune=True)).prune is False
 
 
-def _result(*conditions: Condition, code: ResultCode = ResultCode.CONFIGURED) -> SyncResult:
+def _result(*conditions: SyncCondition, code: ResultCode = ResultCode.CONFIGURED) -> SyncResult:
     return replace(compared(SyncStatus.SYNCED, *conditions),
                    resources=(ResourceResult(CM, code),))
 
 
+def _failed(reason: ConditionReason, message: str, *, temporary: bool = False) -> SyncCondition:
+    return SyncCondition(reason, message, temporary)
+
+
 @pytest.mark.parametrize(("result", "expected"), [
     (_result(), Outcome.SUCCESS),
-    (_result(Condition(ConditionReason.HEALTH_CHECK_FAILED, "Degraded")), Outcome.SUCCESS),
-    (_result(Condition(ConditionReason.PLAN_FAILED, "refused", temporary=True)),
+    (_result(_failed(ConditionReason.HEALTH_CHECK_FAILED, "Degraded")), Outcome.SUCCESS),
+    (_result(_failed(ConditionReason.PLAN_FAILED, "refused", temporary=True)),
      Outcome.TEMPORARY_FAILURE),
-    (_result(Condition(ConditionReason.APPLY_FAILED, "conflict"), code=ResultCode.APPLY_FAILED),
+    (_result(_failed(ConditionReason.APPLY_FAILED, "conflict"), code=ResultCode.APPLY_FAILED),
      Outcome.TEMPORARY_FAILURE),
-    (_result(Condition(ConditionReason.PRUNE_HELD, "more than half")), Outcome.PERMANENT_FAILURE),
-    (_result(Condition(ConditionReason.PLAN_FAILED, "invalid name")), Outcome.PERMANENT_FAILURE),
+    (_result(_failed(ConditionReason.PRUNE_HELD, "more than half")), Outcome.PERMANENT_FAILURE),
+    (_result(_failed(ConditionReason.PLAN_FAILED, "invalid name")), Outcome.PERMANENT_FAILURE),
 ])  # fmt: skip
 def test_how_a_result_ends_for_the_scheduler(result: SyncResult, expected: Outcome) -> None:
     assert outcome(result) is expected

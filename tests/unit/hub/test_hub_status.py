@@ -27,8 +27,8 @@ def test_the_hubs_own_directory_never_shows_in_a_condition() -> None:
 
 
 def test_an_out_of_sync_message_names_the_manager_and_the_subresource() -> None:
-    from engine.diff.model import Attribution, ObjectDiff
     from engine.model import ResourceKey, SyncStatus
+    from engine.model.diffs import Attribution, ObjectDiff
 
     diff = ObjectDiff(ResourceKey("apps", "Deployment", "web", "web"), SyncStatus.OUT_OF_SYNC,
                       "Drift", paths=(".spec.replicas",),

@@ -8,7 +8,8 @@ from pathlib import Path
 from engine.health import HealthResult
 from engine.hub.statuses import StatusWriter
 from engine.model import HealthStatus, ResourceKey, SyncStatus, TargetKey
-from engine.store import ResourceStatus, Store, TargetStatus
+from engine.model.status import ResourceStatus, TargetStatus
+from engine.store import Store
 
 KEY = TargetKey("web", "dev")
 DEPLOY = ResourceKey("apps", "Deployment", "web", "web")

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from engine.apps import AppProject, AppTarget, ClusterInfo
-from engine.inventory import Inventory
 from engine.kinds import CLUSTER_SCOPED, NAMESPACED, builtin_scope, crd_scopes, scope_lookup
 from engine.model import TargetKey
+from engine.model.inventory import Inventory
 from engine.plan import plan
 from engine.policy import check
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.inventory import Inventory, InventoryError, configmap
 from engine.model import ResourceKey
+from engine.model.inventory import Inventory, InventoryError, configmap
 
 
 def test_inventory_round_trips_through_configmap_data() -> None:

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.inventory import Inventory
 from engine.model import TRACKING_ANNOTATION, ResourceKey
+from engine.model.inventory import Inventory
 from engine.plan import PlanError, plan, prune_decision, prune_guard, sync_options
 
 APP = "demo"

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from engine.model import HealthStatus, OperationPhase, ResourceKey, SyncStatus, TargetKey
-from engine.store import AUTOMATED, ResourceStatus, Store, SyncSource, TargetStatus
+from engine.model.status import AUTOMATED, ResourceStatus, SyncSource, TargetStatus
+from engine.store import Store
 
 KEYS = [TargetKey(f"app-{a}", f"cluster-{c}") for a in range(5) for c in range(4)]
 SOURCE = SyncSource("https://git.example/fleet.git", "apps")

@@ -9,15 +9,8 @@ import pytest
 
 from engine.errors import FleetsyncError
 from engine.model import TargetKey
-from engine.store import (
-    Store,
-    StoreCorrupt,
-    StoreError,
-    StoreLocked,
-    StoreTooNew,
-    TargetStatus,
-    schema,
-)
+from engine.model.status import TargetStatus
+from engine.store import Store, StoreCorrupt, StoreError, StoreLocked, StoreTooNew, schema
 
 DEV = TargetKey("demo-dev", "dev")
 

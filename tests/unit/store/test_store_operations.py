@@ -9,16 +9,8 @@ from pathlib import Path
 import pytest
 
 from engine.model import OperationPhase, SyncStatus, TargetKey
-from engine.store import (
-    AUTOMATED,
-    DRIFT,
-    INTERRUPTED,
-    WEBHOOK,
-    Store,
-    SyncSource,
-    TargetStatus,
-    UnknownOperation,
-)
+from engine.model.status import AUTOMATED, DRIFT, WEBHOOK, SyncSource, TargetStatus
+from engine.store import INTERRUPTED, Store, UnknownOperation
 
 DEV = TargetKey("demo-dev", "dev")
 PROD = TargetKey("demo-prod", "prod")
@@ -177,7 +169,8 @@ async def test_recover_leaves_this_hubs_own_running_operations(store: Store) -> 
 _CRASHING_HUB = """
 import asyncio, sys, time
 from engine.model import TargetKey
-from engine.store import Store, SyncSource
+from engine.store import Store
+from engine.model.status import SyncSource
 
 async def main():
     store = await Store.open(sys.argv[1])

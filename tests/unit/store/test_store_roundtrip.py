@@ -8,18 +8,17 @@ from pathlib import Path
 import pytest
 
 from engine.model import HealthStatus, OperationPhase, ResourceKey, SyncStatus, TargetKey
-from engine.store import (
+from engine.model.status import (
     AUTOMATED,
     AUTOMATED_SYNC_DISABLED,
     Condition,
     ResourceStatus,
-    Store,
-    StoreClosed,
     SyncSource,
     TargetStatus,
     manual_trigger,
     rollback_trigger,
 )
+from engine.store import Store, StoreClosed
 
 DEV = TargetKey("demo-dev", "dev")
 PROD = TargetKey("demo-prod", "prod")

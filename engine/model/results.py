@@ -1,15 +1,14 @@
-"""What a sync reports: per-resource results and conditions are data, never exceptions."""
+"""What a sync or a diff reports: per-resource results and conditions are data, never
+exceptions (pure)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from engine.diff import IgnoreRule, ObjectDiff
-from engine.health import CustomChecks
-from engine.inventory import INVENTORY_NAMESPACE, Inventory
 from engine.model import ConditionReason, HealthStatus, OperationPhase, ResourceKey, SyncStatus
-from engine.plan import DEFAULT_PRUNE_SHARE
+from engine.model.diffs import ObjectDiff
+from engine.model.inventory import Inventory
 
 
 class ResultCode(StrEnum):
@@ -27,7 +26,7 @@ class ResultCode(StrEnum):
 
 
 @dataclass(frozen=True)
-class Condition:
+class SyncCondition:
     """A failed step: reason, a message a user can act on, and whether a retry may help."""
 
     reason: ConditionReason
@@ -48,23 +47,6 @@ class ResourceResult:
 
 
 @dataclass(frozen=True)
-class SyncOptions:
-    """How to sync one app: the per-app switches of Argo CD and Flux, with safe defaults."""
-
-    prune: bool = False
-    force: bool = True
-    create_namespace: bool = False
-    prune_share: float = DEFAULT_PRUNE_SHARE
-    allow_large_prune: bool = False
-    propagation: str = "Background"
-    wave_timeout: float = 300.0
-    health_timeout: float = 0.0
-    ignore: tuple[IgnoreRule, ...] = ()
-    inventory_namespace: str = INVENTORY_NAMESPACE
-    health_checks: CustomChecks | None = field(default=None, compare=False)
-
-
-@dataclass(frozen=True)
 class SyncResult:
     """The outcome of one sync (or diff) of one app on one cluster."""
 
@@ -74,7 +56,7 @@ class SyncResult:
     phase: OperationPhase
     sync_status: SyncStatus
     health: HealthStatus
-    conditions: tuple[Condition, ...] = ()
+    conditions: tuple[SyncCondition, ...] = ()
     resources: tuple[ResourceResult, ...] = ()
     diffs: tuple[ObjectDiff, ...] = ()
     inventory: Inventory = field(default_factory=Inventory)

@@ -1,13 +1,14 @@
-"""The result of diffing one object, and the app-level summary (pure)."""
+"""The result of diffing one object, and its unified YAML diff (pure)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import difflib
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from engine.diff.unified import unified
+import yaml
+
 from engine.model import ResourceKey, SyncStatus
 
 MISSING = "Missing"
@@ -63,14 +64,21 @@ class ObjectDiff:
     @cached_property
     def unified(self) -> str:
         """Unified YAML diff of live against desired ("" when in sync)."""
-        return unified(self.key, *self.sides) if self.sides is not None else ""
+        return unified_diff(self.key, *self.sides) if self.sides is not None else ""
 
 
-def summarise(diffs: Iterable[ObjectDiff]) -> SyncStatus:
-    """App-level sync status: OutOfSync if any object differs, Unknown if any is unknown."""
-    statuses = {d.status for d in diffs}
-    if SyncStatus.OUT_OF_SYNC in statuses:
-        return SyncStatus.OUT_OF_SYNC
-    if SyncStatus.UNKNOWN in statuses:
-        return SyncStatus.UNKNOWN
-    return SyncStatus.SYNCED
+def unified_diff(
+    key: ResourceKey, live: dict[str, Any] | None, target: dict[str, Any] | None
+) -> str:
+    """Unified diff of two normalised objects as YAML, labelled live/<key> and desired/<key>."""
+    lines = difflib.unified_diff(
+        _yaml(live), _yaml(target), fromfile=f"live/{key}", tofile=f"desired/{key}", n=3
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def _yaml(obj: dict[str, Any] | None) -> list[str]:
+    if obj is None:
+        return []
+    text = yaml.safe_dump(obj, sort_keys=True, default_flow_style=False, allow_unicode=True)
+    return text.splitlines(keepends=True)
