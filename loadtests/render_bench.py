@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.render import build  # noqa: E402
-from engine.render.cache import RenderCache, RenderKey  # noqa: E402
+from engine.renderer.cache import RenderCache, RenderKey  # noqa: E402
 
 DEMO = Path("/work/shared/examples/argocd-kustomize-demo/repo")
 RESULTS = ROOT / "loadtests" / "results"

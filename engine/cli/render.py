@@ -19,7 +19,7 @@ from typing import Any
 from engine import render
 from engine.cli import add_command
 from engine.errors import ConfigError
-from engine.render.fallback import build_or_fallback
+from engine.renderer.fallback import build_or_fallback
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -52,7 +52,7 @@ from engine.hub.statuses import StatusWriter
 from engine.hub.trees import TreeCache
 from engine.model import TargetKey
 from engine.redaction import LogRedaction, redact
-from engine.render.aio import AsyncRenderCache
+from engine.renderer.service import AsyncRenderCache
 from engine.scheduler import Trigger, WorkQueue
 from engine.scheduler.poller import GitPoller
 from engine.store import Store

@@ -45,9 +45,9 @@ from engine.model.status import SyncSource, TargetStatus
 from engine.names import api_version_problem, kind_problem
 from engine.redaction import redact_url
 from engine.render import RenderBudget, RenderCancelledError
-from engine.render.aio import AsyncRenderCache
-from engine.render.cache import RenderKey
-from engine.render.fallback import build_or_fallback
+from engine.renderer.cache import RenderKey
+from engine.renderer.fallback import build_or_fallback
+from engine.renderer.service import AsyncRenderCache
 from engine.scheduler import Trigger
 from engine.scheduler.runner import Outcome
 from engine.source import GitSource

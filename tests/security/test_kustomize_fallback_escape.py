@@ -29,10 +29,9 @@ from engine.render import (
     RenderError,
     RenderTimeoutError,
     SecurityError,
-    fallback,
-    sandbox,
 )
-from engine.render.fallback import build_or_fallback
+from engine.renderer import fallback, sandbox
+from engine.renderer.fallback import build_or_fallback
 from tests.security.test_render_guards import write
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: v\n"

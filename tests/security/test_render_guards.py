@@ -149,7 +149,7 @@ def test_pure_render_modules_never_import_network_or_async_libraries() -> None:
         if module.name in non_pure:
             continue
         text = module.read_text()
-        assert "engine.render.aio" not in text and "engine.render.fallback" not in text
+        assert "engine.renderer.service" not in text and "engine.renderer.fallback" not in text
         for name in banned:
             assert f"import {name}" not in text, f"{module.name} imports {name}"
             assert f"from {name}" not in text, f"{module.name} imports from {name}"

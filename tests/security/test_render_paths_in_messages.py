@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from engine.render import RenderBudget, RenderError, build, transformers
-from engine.render.fallback import build_or_fallback
-from engine.render.sandbox import find_bwrap
+from engine.renderer.fallback import build_or_fallback
+from engine.renderer.sandbox import find_bwrap
 from tests.security.test_kustomize_fallback_escape import KUSTOMIZE
 from tests.security.test_render_guards import CM, write
 

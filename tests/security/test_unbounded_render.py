@@ -27,8 +27,8 @@ from engine.render import (
     RenderTimeoutError,
     build,
 )
-from engine.render.aio import AsyncRenderCache
-from engine.render.cache import RenderKey
+from engine.renderer.cache import RenderKey
+from engine.renderer.service import AsyncRenderCache
 from tests.security.test_render_guards import write
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: v\n"

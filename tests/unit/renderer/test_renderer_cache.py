@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from engine.render.aio import AsyncRenderCache
-from engine.render.cache import RenderCache, RenderKey
+from engine.renderer.cache import RenderCache, RenderKey
+from engine.renderer.service import AsyncRenderCache
 
 
 def key(i: int = 0) -> RenderKey:

@@ -1,6 +1,6 @@
 """A bounded cache of renders keyed by (repo, SHA, path, options), with coalescing.
 
-Pure and thread-safe: ``get_or_render(key, render)`` returns the cached objects, or
+Thread-safe, and no I/O of its own: ``get_or_render(key, render)`` returns the cached objects, or
 runs ``render`` once while concurrent callers for the same key wait for that result
 (``engine.singleflight``). Entries are evicted least-recently-used when either the entry count or
 the total estimated size exceeds its bound. Errors are not cached. Callers receive

@@ -6,7 +6,7 @@ for the rare app that needs what the native renderer does not implement (``vars`
 error stays an error. Before the binary runs, the kustomization graph is walked natively
 (``engine.render.graph``): a remote entry or a path leaving the repository is refused.
 Then the binary runs in a sandbox that sees only the app's commit tree
-(``engine.render.sandbox``), within the same budget (deadline, cancel) as the native
+(``engine.renderer.sandbox``), within the same budget (deadline, cancel) as the native
 render. Its output is parsed with the same guards as files and bounded in size and
 objects. A plain directory never falls back, so ``recurse`` keeps every nested file.
 """
@@ -23,7 +23,7 @@ from engine.render.budget import RenderBudget
 from engine.render.errors import UnsupportedFieldError
 from engine.render.graph import check_local_only
 from engine.render.loader import RepoReader, check_object_count, iter_objects, parse_documents
-from engine.render.sandbox import run_kustomize
+from engine.renderer.sandbox import run_kustomize
 
 log = logging.getLogger(__name__)
 _logged: set[tuple[str, str]] = set()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.render import UnsupportedFieldError
-from engine.render.fallback import build_or_fallback
+from engine.renderer.fallback import build_or_fallback
 
 HELM = """resources: [cm.yaml]
 helmCharts:

@@ -1,4 +1,4 @@
-"""Async front of the render cache (not pure: uses asyncio; the pure modules do not).
+"""The render service: the async front of the render cache (asyncio, threads).
 
 ``AsyncRenderCache.render(key, render, budget=...)`` runs the pure render on the cache's
 own ``limit`` threads (never the event loop's shared default executor, which git, DNS and
@@ -23,8 +23,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from engine.asyncflight import AsyncSingleFlight
 from engine.errors import RenderTimeoutError
 from engine.render.budget import RenderBudget
-from engine.render.cache import Objects, RenderCache, RenderKey
 from engine.render.resources import copy_tree
+from engine.renderer.cache import Objects, RenderCache, RenderKey
 
 GRACE = 5.0  # seconds past its deadline before waiters stop waiting for a render
 _POLL = 0.5  # seconds between looks at a queued render's deadline
