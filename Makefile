@@ -44,9 +44,11 @@ test: binaries browser sandbox
 unit: venv
 	$(BIN)/pytest tests/unit tests/conformance tests/security $(PYTEST_ARGS)
 
+# Style, types, and the import contracts of pyproject.toml (layers; pure packages stay pure).
 lint: venv
 	$(BIN)/ruff check engine tests loadtests
 	$(BIN)/mypy engine
+	$(BIN)/lint-imports
 
 # The demo scenario: two local clusters, the demo's Git repo served by git daemon on
 # loopback, and the hub in the foreground (Ctrl-C stops it; `make demo-down` stops the rest).

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import engine.health
 from engine.health import RULES, HealthResult, aggregate, assess, missing, summarize
 from engine.model import HealthStatus
 
@@ -127,23 +124,6 @@ def test_result_is_frozen() -> None:
     result = HealthResult(H.HEALTHY, "fine")
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.status = H.DEGRADED  # type: ignore[misc]
-
-
-def test_health_is_pure() -> None:
-    """No module of engine.health imports I/O or async libraries."""
-    forbidden = {"asyncio", "aiohttp", "kubernetes_asyncio", "anyio", "socket", "subprocess"}
-    package = Path(engine.health.__file__).parent
-    for module in package.glob("*.py"):
-        tree = ast.parse(module.read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [node.module or ""]
-            else:
-                continue
-            roots = {name.split(".")[0] for name in names}
-            assert not roots & forbidden, f"{module.name} imports {roots & forbidden}"
 
 
 _json = st.recursive(
