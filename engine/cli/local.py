@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from engine.cli import add_command
+from engine.config.clusters import REGISTRATION_FILE, local_directory
 from engine.local import demo as demo_mod
 from engine.local import fleet, toolchain
 
@@ -52,8 +53,8 @@ def _dir_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dir",
         type=Path,
-        default=fleet.default_directory(),
-        help=f"state directory (default {fleet.default_directory()})",
+        default=local_directory(),
+        help=f"state directory (default {local_directory()})",
     )
 
 
@@ -74,7 +75,7 @@ def _up(args: argparse.Namespace) -> int:
     clusters = fleet.up(args.dir, args.clusters, bin_dir, log=_say)
     for cluster in clusters:
         print(f"{cluster.name}\t{cluster.server}\t{cluster.kubeconfig}")
-    print(f"registration file: {args.dir / fleet.REGISTRATION_FILE}")
+    print(f"registration file: {args.dir / REGISTRATION_FILE}")
     print(f"try: {bin_dir / 'kubectl'} --kubeconfig {clusters[0].kubeconfig} get nodes")
     return 0
 

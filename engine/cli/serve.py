@@ -34,7 +34,7 @@ def run_hub(config_path: Path, *, log_level: str) -> int:
     """Run the hub of ``config_path`` on uvloop until SIGINT or SIGTERM."""
     import uvloop
 
-    from engine.config import load_config
+    from engine.config.hub import load_config
     from engine.hub.hub import Hub
 
     logging.basicConfig(level=log_level, stream=sys.stderr,

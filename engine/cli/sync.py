@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -23,13 +22,6 @@ from engine.model import OperationPhase, SyncStatus
 
 if TYPE_CHECKING:
     from engine.model.results import SyncResult
-
-
-def default_clusters_file() -> Path:
-    """``$FLEETSYNC_CLUSTERS``, else the registration file of ``fleetsync local up``."""
-    from engine.local.fleet import REGISTRATION_FILE, default_directory
-
-    return Path(os.environ.get("FLEETSYNC_CLUSTERS") or default_directory() / REGISTRATION_FILE)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -114,8 +106,9 @@ async def _run(args: argparse.Namespace, *, write: bool) -> SyncResult:
     from engine.apply import SyncOptions, diff, sync
     from engine.cli.render import default_root
     from engine.clusters import ClusterPool, ClusterRegistry
+    from engine.config.clusters import default_file
 
-    registry = ClusterRegistry.load(args.clusters or default_clusters_file())
+    registry = ClusterRegistry.load(args.clusters or default_file())
     path: Path = args.path
     root: Path = args.root or default_root(path)
 

@@ -1,4 +1,5 @@
-"""Registered clusters: the ``clusters.yaml`` format, its registry, and async clients.
+"""Registered clusters: the registry of ``clusters.yaml`` (``engine.config.clusters``) and
+async clients.
 
 ``ClusterRegistry`` reads and follows the registration file; ``ClusterPool`` holds one
 ``ClusterClient`` per cluster (connection limits, timeouts, rate limit, discovery cache);
@@ -9,7 +10,6 @@ statuses by ``engine.clusters.errors``.
 from __future__ import annotations
 
 from engine.clusters.client import ClusterClient
-from engine.clusters.config import ClusterSpec, KubeconfigAuth, Limits, ServerAuth, load_file
 from engine.clusters.discovery import ApiResource
 from engine.clusters.pool import ClusterPool
 from engine.clusters.registry import ClusterRegistry, RegistryChange
@@ -31,18 +31,13 @@ __all__ = [
     "ClusterClient",
     "ClusterPool",
     "ClusterRegistry",
-    "ClusterSpec",
     "ClusterUnreachable",
     "Conflict",
     "Forbidden",
     "InvalidApiPath",
-    "KubeconfigAuth",
-    "Limits",
     "NotFound",
     "RegistryChange",
-    "ServerAuth",
     "ServerError",
     "TooManyRequests",
     "Unprocessable",
-    "load_file",
 ]

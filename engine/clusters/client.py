@@ -23,9 +23,9 @@ import yaml
 from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio import config as k8s_config
 
-from engine.clusters.config import ClusterSpec, KubeconfigAuth, ServerAuth
 from engine.clusters.discovery import ApiResource, Discovery
 from engine.clusters.errors import api_error
+from engine.config.clusters import ClusterSpec, KubeconfigAuth, ServerAuth
 from engine.errors import ClusterUnreachable, ConfigError
 from engine.model import FIELD_MANAGER
 

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.clusters.config import ClusterSpec, parse
+from engine.config.clusters import ClusterSpec, parse
 from engine.errors import ConfigError
 
 log = logging.getLogger(__name__)

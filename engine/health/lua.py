@@ -175,7 +175,7 @@ return state, compile, run
 
 
 class CheckSource(Protocol):
-    """One declared check (``engine.config.HealthCheckConfig`` is one)."""
+    """One declared check (``engine.config.hub.HealthCheckConfig`` is one)."""
 
     @property
     def group_kind(self) -> str:

@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 
 from engine.apps import AppSource
-from engine.config import AppsFromGit, HubConfig
+from engine.config.hub import AppsFromGit, HubConfig
 from engine.errors import FleetsyncError
 from engine.hub.catalog import failed_git_source, git_app_source
 from engine.model import TargetKey

@@ -42,7 +42,7 @@ from engine.apps import (
     read_dir_source,
 )
 from engine.apps.sources import MAX_FILES_PER_SOURCE, SUFFIXES, too_many_files, yaml_files
-from engine.config import AppsFromDir, AppsFromGit, AppsSource
+from engine.config.hub import AppsFromDir, AppsFromGit, AppsSource
 from engine.errors import ConfigError
 from engine.model import TargetKey
 from engine.redaction import redact, redact_url

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from engine.apps import AppSource
 from engine.clusters import ClusterPool, ClusterRegistry
-from engine.config import HubConfig
+from engine.config.hub import HubConfig
 from engine.hub import wiring
 from engine.hub.appsources import GitAppSources, describe
 from engine.hub.catalog import Catalog, CatalogChange

@@ -35,7 +35,7 @@ from engine.api.views import AppView, MetricsSnapshot
 from engine.api.webhook import WebhookReceiver
 from engine.backoff import Backoff, FailureStreak
 from engine.clusters import ClusterPool, ClusterRegistry
-from engine.config import HubConfig
+from engine.config.hub import HubConfig
 from engine.health.lua import LuaHealthChecks
 from engine.hub import wiring
 from engine.hub.appsources import GitAppSources

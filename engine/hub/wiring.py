@@ -9,7 +9,7 @@ from engine.apps import Retry
 from engine.backoff import Backoff
 from engine.clusters import ClusterRegistry
 from engine.clusters.client import spec_secrets
-from engine.config import HubConfig
+from engine.config.hub import HubConfig
 from engine.errors import ConfigError
 from engine.source import Credentials, CredentialStore, GitSource
 

@@ -26,25 +26,19 @@ from typing import Any
 
 import yaml
 
+from engine.config.clusters import REGISTRATION_FILE
 from engine.errors import LocalClusterError
 from engine.local import controlplane as cp
 from engine.local.kubeconfig import write_kubeconfig
 from engine.local.pki import ClusterPki, write_cluster_pki
 
 STATE_FILE = "state.json"
-REGISTRATION_FILE = "clusters.yaml"
 ENVS = ("dev", "prod", "staging")
 REGIONS = ("local-east", "local-west")
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 15.0
 
 Log = Callable[[str], None]
-
-
-def default_directory() -> Path:
-    """``$XDG_STATE_HOME/fleetsync/local`` (``~/.local/state/fleetsync/local``)."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "fleetsync" / "local"
 
 
 @dataclass(frozen=True)

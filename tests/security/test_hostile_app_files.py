@@ -24,7 +24,7 @@ from engine.apps import (
     read_dir_source,
 )
 from engine.apps.sources import MAX_DOCUMENTS_PER_SOURCE, MAX_FILE_BYTES, MAX_FILES_PER_SOURCE
-from engine.config import AppsFromDir, AppsFromGit
+from engine.config.hub import AppsFromDir, AppsFromGit
 from engine.errors import ConfigError
 from engine.hub.catalog import Catalog, git_app_source
 

@@ -20,7 +20,7 @@ from engine.apps import (
     build_catalog,
     file_from_bytes,
 )
-from engine.config import AppsFromDir, AppsFromGit
+from engine.config.hub import AppsFromDir, AppsFromGit
 from engine.hub.catalog import Catalog, git_app_source
 
 APP = """apiVersion: argoproj.io/v1alpha1

@@ -23,7 +23,7 @@ import yaml
 from aiohttp import web
 
 from engine.api.server import create_app
-from engine.config import load_config
+from engine.config.hub import load_config
 from engine.hub.hub import Hub
 from engine.hub.report import ReconcileReport
 from engine.model import HealthStatus, OperationPhase, ResourceKey, SyncStatus, TargetKey

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from engine.config import load_config
+from engine.config.hub import load_config
 from engine.local import demo
 from tests.integration.git.git_remotes import free_port
 

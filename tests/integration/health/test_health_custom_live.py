@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from kubernetes_asyncio import client
 
-from engine.config import load_config
+from engine.config.hub import load_config
 from engine.health import assess
 from engine.health.lua import LuaHealthChecks
 from engine.model import HealthStatus

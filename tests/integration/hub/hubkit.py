@@ -13,7 +13,7 @@ import yaml
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from engine.config import load_config
+from engine.config.hub import load_config
 from engine.hub.hub import Hub
 from engine.local.demo import DEMO_REPO_URL, default_example
 from engine.model import TargetKey

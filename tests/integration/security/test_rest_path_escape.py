@@ -17,9 +17,9 @@ import pytest
 from kubernetes_asyncio import client as k8s
 
 from engine.apply import sync
-from engine.clusters import ApiResource, ClusterClient, KubeconfigAuth, NotFound, Unprocessable
-from engine.clusters.config import ClusterSpec
+from engine.clusters import ApiResource, ClusterClient, NotFound, Unprocessable
 from engine.clusters.discovery import InvalidApiPath
+from engine.config.clusters import ClusterSpec, KubeconfigAuth
 from engine.model import ConditionReason
 from engine.model.inventory import INVENTORY_NAMESPACE, configmap_name
 from tests.integration.localcluster import TestCluster

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import AppsFromDir, AppsFromGit, SecretRef, load_config, parse_config
+from engine.config.hub import AppsFromDir, AppsFromGit, SecretRef, load_config, parse_config
 from engine.errors import ConfigError
 
 FULL = """

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from engine.apps import parse_application
-from engine.config import parse_config
+from engine.config.hub import parse_config
 from engine.durations import parse_duration
 
 

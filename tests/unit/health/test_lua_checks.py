@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.config import load_config
+from engine.config.hub import load_config
 from engine.errors import ConfigError
 from engine.health import assess
 from engine.health.lua import LuaHealthChecks

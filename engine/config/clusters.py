@@ -18,15 +18,17 @@ and the field, never a value.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.config import yaml_document
+from engine.config.documents import yaml_document
 from engine.errors import ConfigError
 
+REGISTRATION_FILE = "clusters.yaml"  # the name ``fleetsync local up`` writes
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$")
 _KUBECONFIG_FIELDS = {"kubeconfig", "context"}
 _SERVER_FIELDS = {
@@ -118,6 +120,18 @@ class _Entry:
     def path(self, fld: str) -> Path | None:
         value = self.string(fld)
         return None if value is None else (self.source.parent / value).absolute()
+
+
+def local_directory() -> Path:
+    """Where ``fleetsync local up`` keeps its clusters: ``$XDG_STATE_HOME/fleetsync/local``
+    (``~/.local/state/fleetsync/local``)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "fleetsync" / "local"
+
+
+def default_file() -> Path:
+    """``$FLEETSYNC_CLUSTERS``, else the registration file of ``fleetsync local up``."""
+    return Path(os.environ.get("FLEETSYNC_CLUSTERS") or local_directory() / REGISTRATION_FILE)
 
 
 def load_file(path: Path) -> list[ClusterSpec]:

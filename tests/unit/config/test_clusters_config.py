@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.clusters.config import KubeconfigAuth, Limits, ServerAuth, load_file, parse
+from engine.config.clusters import KubeconfigAuth, Limits, ServerAuth, load_file, parse
 from engine.errors import ConfigError
 
 SOURCE = Path("/etc/fleetsync/clusters.yaml")

@@ -51,12 +51,6 @@ key is an error; ``SecretRef`` names an environment variable or a file and reads
 asked (so a rotated file is picked up), and no ``repr`` or error message shows a value.
 Every error names the file and the field. Unknown keys are errors: this is fleetsync's own
 format and a typo must not pass unnoticed.
-
-``yaml_document`` reads the operator's files (this one and ``clusters.yaml``) with the
-guarded loader that reads Application files and manifests
-(``engine.render.loader.parse_documents``: no alias bombs, no deep nesting, UTF-8 only),
-as YAML 1.1 like kubectl and the Application files (``yes``/``on`` are booleans, dates
-stay text).
 """
 
 from __future__ import annotations
@@ -69,8 +63,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.apps.fields import Fields
-from engine.errors import ConfigError, RenderError
-from engine.render.loader import parse_documents
+from engine.config.documents import yaml_document
+from engine.errors import ConfigError
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _INLINE_SECRETS = {"password", "secret", "token"}
@@ -254,22 +248,6 @@ def parse_config(text: str | bytes, *, source: Path) -> HubConfig:
         kustomize_binary=_binary(base, fields.string(render, "kustomizeBinary", "render")),
         health_checks=_health_checks(doc, base, fields),
     )
-
-
-def yaml_document(text: str | bytes, *, source: str) -> Any:
-    """The one YAML document of an operator's file (None if it has none), guarded.
-
-    ConfigError naming ``source`` and the line for invalid YAML, an alias bomb, nesting
-    deeper than the loader's limit, bytes that are not UTF-8, or a second document.
-    """
-    try:
-        documents = parse_documents(text, source, yaml11=True)
-    except RenderError as err:
-        raise ConfigError(str(err)) from None
-    if len(documents) > 1:
-        raise ConfigError(f"{source}:{documents[1].line}: a second YAML document; "
-                          "expected one")  # fmt: skip
-    return documents[0].value if documents else None
 
 
 def _yaml_mapping(text: str | bytes, fields: Fields) -> dict[str, Any]:
