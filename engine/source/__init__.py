@@ -67,7 +67,6 @@ Errors are the ``SourceError`` branch of ``engine.errors`` (re-exported here and
 permanent.
 """
 
-from engine.source.cache import GitSource
 from engine.source.credentials import Credentials, CredentialStore
 from engine.source.errors import (
     AuthenticationFailed,
@@ -80,6 +79,7 @@ from engine.source.errors import (
     UnsafeObjects,
     UnsafeTree,
 )
+from engine.source.git import GitSource
 from engine.source.mirror import MirrorStats
 from engine.source.refs import RefSnapshot
 from engine.source.tree import TreeFile, link_target, touches

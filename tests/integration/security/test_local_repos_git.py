@@ -47,7 +47,7 @@ async def test_local_repos_file_transport_is_not_given_to_git_without_the_allow(
     tenant: Upstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # with the address check gone, git's own protocol allow-list still refuses file://
-    monkeypatch.setattr("engine.source.cache.check_transport", lambda *a, **k: None)
+    monkeypatch.setattr("engine.source.git.check_transport", lambda *a, **k: None)
     hub = GitSource(tmp_path / "hub", network_timeout=10)
     with pytest.raises(SourceError, match="transport 'file' not allowed"):
         await hub.resolve(repo=tenant.file_url, revision="main")
