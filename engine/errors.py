@@ -68,7 +68,7 @@ listed here so that the tree is whole:
     engine.store.codec.BadRow              a row this code cannot read → StoreCorrupt
     engine.store.schema.SchemaTooNew       the file's schema is newer → StoreTooNew
     engine.store.queries.NoSuchOperation   no row for an operation id → UnknownOperation
-    engine.hub.live._Expired               a watch's resourceVersion is gone (410): list again
+    engine.clusters.watch._Expired         a watch's resourceVersion is gone (410): list again
     engine.health.lua._TooDeep             an object too deep for a health script: Unknown
 """
 

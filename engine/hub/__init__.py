@@ -7,7 +7,7 @@ registered clusters), ``follower`` (reloads both while the hub runs). One reconc
 error to a condition, pure), ``report`` (what it returns), ``status`` (results to stored
 statuses, pure), ``statuses`` (the one writer of statuses), ``automation`` (rollback's
 switch). Around it: ``runtime`` (requests, dirty targets, reports to poller, watcher and
-metrics), ``live`` (watches: drift and health), ``trees`` (commit trees on disk),
-``metrics`` (counters), ``controller`` (the API's ``HubControl``), ``wiring``
-(``fleetsync.yaml`` settings to objects).
+metrics; the watches of drift and health are ``engine.clusters.watch``), ``trees``
+(commit trees on disk), ``metrics`` (counters), ``controller`` (the API's
+``HubControl``), ``wiring`` (``fleetsync.yaml`` settings to objects).
 """

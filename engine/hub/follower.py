@@ -20,12 +20,12 @@ from dataclasses import dataclass
 
 from engine.apps import AppSource
 from engine.clusters import ClusterPool, ClusterRegistry
+from engine.clusters.watch import LiveWatcher
 from engine.config.hub import HubConfig
 from engine.hub import wiring
 from engine.hub.appsources import GitAppSources, describe
 from engine.hub.catalog import Catalog, CatalogChange
 from engine.hub.clusters import ClusterDirectory
-from engine.hub.live import LiveWatcher
 from engine.hub.runtime import Runtime
 from engine.redaction import LogRedaction, redact
 

@@ -35,6 +35,7 @@ from engine.api.views import AppView, MetricsSnapshot
 from engine.api.webhook import WebhookReceiver
 from engine.backoff import Backoff, FailureStreak
 from engine.clusters import ClusterPool, ClusterRegistry
+from engine.clusters.watch import LiveWatcher
 from engine.config.hub import HubConfig
 from engine.health.lua import LuaHealthChecks
 from engine.hub import wiring
@@ -44,7 +45,6 @@ from engine.hub.catalog import Catalog
 from engine.hub.clusters import ClusterDirectory
 from engine.hub.controller import HubController
 from engine.hub.follower import ConfigFollower
-from engine.hub.live import LiveWatcher
 from engine.hub.metrics import HubMetrics
 from engine.hub.reconciler import Parts, Reconciler
 from engine.hub.runtime import Runtime

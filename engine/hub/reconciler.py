@@ -27,6 +27,7 @@ from engine.apply import Comparison, compare, execute
 from engine.apply.options import SyncOptions
 from engine.apps import AppTarget
 from engine.clusters import ClusterClient, ClusterPool
+from engine.clusters.watch import LiveWatcher
 from engine.errors import ClusterError, ConfigError, FleetsyncError, RenderError, SourceError
 from engine.health import CustomChecks
 from engine.hub import status as st
@@ -35,7 +36,6 @@ from engine.hub.catalog import Catalog
 from engine.hub.clusters import ClusterDirectory
 from engine.hub.decisions import Mode, Request, decide, outcome, sync_options, trigger_label
 from engine.hub.failures import Problem, Step, condition, definition, violation, warning
-from engine.hub.live import LiveWatcher
 from engine.hub.report import ANY_PATH, Kind, ReconcileReport
 from engine.hub.statuses import StatusWriter, TargetRecord
 from engine.hub.trees import TreeCache

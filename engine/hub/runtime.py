@@ -18,11 +18,11 @@ import logging
 from collections.abc import Mapping
 
 from engine.apps import AppTarget
+from engine.clusters.watch import LiveWatcher
 from engine.hub import wiring
 from engine.hub.automation import Automation
 from engine.hub.catalog import CatalogChange
 from engine.hub.decisions import Request
-from engine.hub.live import LiveWatcher
 from engine.hub.metrics import HubMetrics
 from engine.hub.reconciler import Reconciler
 from engine.hub.report import ReconcileReport
