@@ -151,6 +151,12 @@ def order_key(step: Step) -> tuple[int, int, int, str, str]:
     return (step.wave, lead, kind_rank, step.key.namespace, step.key.name)
 
 
+def tier(step: Step) -> tuple[int, int]:
+    """The steps of a wave applied at once share a tier: Namespaces and CRDs, then each kind
+    in ``KIND_ORDER`` (consecutive in ``order_key``'s order, so a wave splits by ``groupby``)."""
+    return (0 if _leads(step.key) else 1, KIND_ORDER.get(step.key.kind, len(KIND_ORDER)))
+
+
 def plan(
     *,
     app: str,

@@ -1,4 +1,6 @@
-"""Cluster operations on single objects for the sync: read, predict, apply, prune, wait.
+"""Cluster operations on single objects for the sync: read, predict, apply, prune, wait;
+and the app's inventory ConfigMap (``engine.model.inventory``), read and written only when
+its content changes, in a namespace created on the first write.
 
 Each returns data (a live object, a ``ResourceResult``, a health result); Kubernetes API
 errors of one object become that object's result so that the others go on.
@@ -15,7 +17,8 @@ from engine.clusters import ClusterClient, Conflict, NotFound
 from engine.clusters.discovery import ApiResource
 from engine.errors import ClusterError
 from engine.health import CustomChecks, HealthResult, assess, missing
-from engine.model import HealthStatus, ResourceKey
+from engine.model import MANAGED_BY_LABEL, MANAGED_BY_VALUE, HealthStatus, ResourceKey
+from engine.model.inventory import Inventory, configmap, configmap_name
 from engine.model.results import ResourceResult, ResultCode
 from engine.plan import Step, prune_decision
 
@@ -175,3 +178,42 @@ async def wait_healthy(
         if all(r.status in OK_HEALTH for r in found.values()) or loop.time() >= deadline:
             return found
         await asyncio.sleep(POLL)
+
+
+async def read_inventory(*, client: ClusterClient, app: str, namespace: str) -> Inventory:
+    """The app's stored inventory; empty when none was ever written."""
+    res = await client.resource(api_version="v1", kind="ConfigMap")
+    try:
+        live = await client.get(res=res, namespace=namespace, name=configmap_name(app))
+    except NotFound:
+        return Inventory()
+    return Inventory.from_data(live.get("data") or {})
+
+
+async def write_inventory(
+    *, client: ClusterClient, app: str, namespace: str, inventory: Inventory, previous: Inventory
+) -> bool:
+    """Store ``inventory`` unless it equals ``previous``; True when it wrote."""
+    if inventory == previous:
+        return False
+    await ensure_namespace(client=client, name=namespace)
+    res = await client.resource(api_version="v1", kind="ConfigMap")
+    await client.apply(res=res, obj=configmap(app, inventory, namespace=namespace), force=True)
+    return True
+
+
+async def ensure_namespace(*, client: ClusterClient, name: str) -> bool:
+    """Create namespace ``name`` (labelled managed-by fleetsync) if absent; True if created."""
+    res = await client.resource(api_version="v1", kind="Namespace")
+    try:
+        await client.get(res=res, namespace="", name=name)
+        return False
+    except NotFound:
+        pass
+    namespace = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": {MANAGED_BY_LABEL: MANAGED_BY_VALUE}},
+    }
+    await client.apply(res=res, obj=namespace, force=False)
+    return True

@@ -23,17 +23,19 @@ from itertools import groupby
 from typing import Any, TypeVar
 
 from engine import names
-from engine.apply.inventory import ensure_namespace, read_inventory, write_inventory
 from engine.apply.objects import (
     OK_HEALTH,
     apply_step,
+    ensure_namespace,
     healths,
     predict,
     prune_one,
+    read_inventory,
     read_live,
     resource_of,
     wait_established,
     wait_healthy,
+    write_inventory,
 )
 from engine.apply.options import SyncOptions
 from engine.clusters import ClusterClient
@@ -44,7 +46,7 @@ from engine.model import ConditionReason, HealthStatus, OperationPhase, Resource
 from engine.model.diffs import MISSING, ObjectDiff
 from engine.model.inventory import Inventory
 from engine.model.results import ResourceResult, ResultCode, SyncCondition, SyncResult
-from engine.plan import KIND_ORDER, Plan, Step, is_crd, is_tracked, plan
+from engine.plan import Plan, Step, is_crd, is_tracked, plan, tier
 
 Render = Callable[[], Awaitable[Sequence[Mapping[str, Any]]]]
 T = TypeVar("T")
@@ -326,8 +328,8 @@ async def _apply_waves(run: _Run, the_plan: Plan) -> bool:
     crds = {_crd_target(s): s for s in the_plan.steps if is_crd(s.key)}
     waiting: dict[ResourceKey, str | None] = {}
     for index, wave in enumerate(the_plan.waves):
-        for _rank, tier in groupby(wave.steps, key=_tier):
-            steps = list(tier)
+        for _rank, together in groupby(wave.steps, key=tier):
+            steps = list(together)
             blocked = await _await_crds(run, steps, crds, waiting)
             run.record(await _all(_apply_one(run, s, blocked) for s in steps))
         failed = [
@@ -343,13 +345,6 @@ async def _apply_waves(run: _Run, the_plan: Plan) -> bool:
             _not_applied(run, the_plan.waves[index + 1 :])
             return False
     return True
-
-
-def _tier(step: Step) -> tuple[int, int]:
-    return (
-        0 if is_crd(step.key) or step.key.kind == "Namespace" else 1,
-        KIND_ORDER.get(step.key.kind, len(KIND_ORDER)),
-    )
 
 
 def _crd_target(step: Step) -> tuple[str, str]:

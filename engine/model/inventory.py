@@ -8,7 +8,7 @@ hub applied, and the record lives and dies with the cluster. Each entry keeps th
 apiVersion the object was applied with, so a prune can address a kind whose group no
 longer prefers that version. The ConfigMap carries the managed-by label but no tracking
 annotation, so no app ever prunes it. This module only converts to and from its data;
-``engine.apply.inventory`` reads and writes it.
+``engine.apply.objects`` reads and writes it.
 """
 
 from __future__ import annotations
