@@ -28,9 +28,9 @@ import aiohttp
 
 from engine.local import fleet, toolchain
 from engine.local.fleet import die_with_parent
-from tests.integration.git.git_remotes import Upstream
-from tests.integration.hub.hubkit import WEBHOOK_SECRET, HubDir
-from tests.integration.localcluster import TestCluster
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import Upstream
+from tests.support.hubkit import WEBHOOK_SECRET, HubDir
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "loadtests" / "results"

@@ -41,9 +41,9 @@ from engine.local import toolchain
 from loadtests import common, fleetgen, kube, latency, report
 from loadtests.kube import Kube
 from loadtests.phases import Run, measure, say
-from tests.integration.git.git_remotes import Daemon, new_upstream, serve_git
-from tests.integration.hub.hubkit import HubDir, hub_dir
-from tests.integration.localcluster import TestCluster
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import Daemon, new_upstream, serve_git
+from tests.support.hubkit import HubDir, hub_dir
 
 
 @dataclass

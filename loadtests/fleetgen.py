@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from tests.integration.hub.hubkit import application_yaml
+from tests.support.hubkit import application_yaml
 
 FLAVORS = ("web", "worker", "api")
 BASE_KINDS = ("ConfigMap", "Deployment", "Service")

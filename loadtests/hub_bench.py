@@ -77,18 +77,18 @@ from loadtests.common import (  # noqa: E402
     until_all_healthy,
     wait_for,
 )
-from tests.integration.git.git_remotes import (  # noqa: E402
+from tests.support.clusters import TestCluster  # noqa: E402
+from tests.support.git_remotes import (  # noqa: E402
     Daemon,
     Upstream,
     new_upstream,
     serve_git,
 )
-from tests.integration.hub.hubkit import (  # noqa: E402
+from tests.support.hubkit import (  # noqa: E402
     application_yaml,
     configmap_yaml,
     hub_dir,
 )
-from tests.integration.localcluster import TestCluster  # noqa: E402
 
 CLUSTERS = 2
 RECONCILE_INTERVAL = "30s"

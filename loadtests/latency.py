@@ -21,7 +21,7 @@ from loadtests.common import HubProcess, post_webhook
 from loadtests.fleetgen import Target
 from loadtests.kube import Kube, kind_path
 from loadtests.observe import LiveView
-from tests.integration.git.git_remotes import Upstream
+from tests.support.git_remotes import Upstream
 
 INTRUDER = "bench-intruder"
 DRIFT_TIMEOUT = 60.0

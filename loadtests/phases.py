@@ -24,8 +24,8 @@ from loadtests.common import HubProcess
 from loadtests.floor import MANAGED
 from loadtests.kube import Kube, RequestKey
 from loadtests.observe import LiveView
-from tests.integration.git.git_remotes import Upstream
-from tests.integration.localcluster import TestCluster
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import Upstream
 
 if TYPE_CHECKING:
     from loadtests.fleet import Settings

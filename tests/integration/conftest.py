@@ -25,8 +25,8 @@ import pytest
 from kubernetes_asyncio import client
 
 from engine.local import fleet, toolchain
-from tests.integration.git.git_remotes import Daemon, HttpGit, serve_git, serve_http
-from tests.integration.localcluster import TestCluster
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import Daemon, HttpGit, serve_git, serve_http
 
 
 def _from(clusters: list[fleet.LocalCluster]) -> list[TestCluster]:

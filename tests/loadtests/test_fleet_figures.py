@@ -13,8 +13,8 @@ import yaml
 
 from loadtests import fleet, floor, kube, observe, report
 from loadtests.fleetgen import Target
-from tests.integration.hub.hubkit import hub_dir
-from tests.integration.localcluster import TestCluster
+from tests.support.clusters import TestCluster
+from tests.support.hubkit import hub_dir
 
 METRICS = """\
 # HELP apiserver_request_total [STABLE] Counter of apiserver requests

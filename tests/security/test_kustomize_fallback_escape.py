@@ -32,7 +32,7 @@ from engine.render import (
 )
 from engine.renderer import fallback, sandbox
 from engine.renderer.fallback import build_or_fallback
-from tests.security.test_render_guards import write
+from tests.support.files import write
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: v\n"
 UNSUPPORTED = "helmGlobals: {}\n"  # unsupported natively: sends the app to the binary

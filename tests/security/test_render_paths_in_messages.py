@@ -18,7 +18,8 @@ from engine.render import RenderBudget, RenderError, build, transformers
 from engine.renderer.fallback import build_or_fallback
 from engine.renderer.sandbox import find_bwrap
 from tests.security.test_kustomize_fallback_escape import KUSTOMIZE
-from tests.security.test_render_guards import CM, write
+from tests.security.test_render_guards import CM
+from tests.support.files import write
 
 HUB_TREE = Path("var/lib/fleetsync/trees/6f1e0c/0123456789abcdef0123456789abcdef01234567")
 

@@ -29,7 +29,7 @@ from engine.render import (
 )
 from engine.renderer.cache import RenderKey
 from engine.renderer.service import AsyncRenderCache
-from tests.security.test_render_guards import write
+from tests.support.files import write
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: v\n"
 LEVELS = 20

@@ -11,7 +11,7 @@ import yaml
 
 from engine.config.hub import load_config
 from engine.local import demo
-from tests.integration.git.git_remotes import free_port
+from tests.support.git_remotes import free_port
 
 
 def _fleetsync(*args: str) -> subprocess.CompletedProcess[str]:

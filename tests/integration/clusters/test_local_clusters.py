@@ -10,7 +10,7 @@ import pytest
 from kubernetes_asyncio import client, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from tests.integration.localcluster import TestCluster
+from tests.support.clusters import TestCluster
 
 APPLY = "application/apply-patch+yaml"
 

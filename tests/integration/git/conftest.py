@@ -13,9 +13,9 @@ import itertools
 from pathlib import Path
 
 import pytest
-from git_remotes import Daemon, Upstream, new_upstream
 
 from engine.source import GitSource
+from tests.support.git_remotes import Daemon, Upstream, new_upstream
 
 _counter = itertools.count()
 

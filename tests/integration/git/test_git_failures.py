@@ -8,7 +8,6 @@ from pathlib import Path
 
 import anyio
 import pytest
-from git_remotes import HTTP_TOKEN, HTTP_USER, HttpGit, Upstream, free_port
 
 from engine.errors import SourceError
 from engine.source import (
@@ -19,6 +18,7 @@ from engine.source import (
     GitTimeout,
     RemoteUnreachable,
 )
+from tests.support.git_remotes import HTTP_TOKEN, HTTP_USER, HttpGit, Upstream, free_port
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@
 from pathlib import Path
 
 import pytest
-from git_remotes import Daemon, Upstream, git_env, run
 
 from engine.source import GitSource, InvalidRepository, RevisionNotFound
+from tests.support.git_remotes import Daemon, Upstream, git_env, run
 
 
 async def test_resolves_branch_tags_short_sha_full_sha_and_head(

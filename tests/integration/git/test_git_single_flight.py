@@ -1,9 +1,9 @@
 """Work is shared: concurrent requests for one repository cause one sync."""
 
 import anyio
-from git_remotes import Upstream
 
 from engine.source import GitSource
+from tests.support.git_remotes import Upstream
 
 
 async def test_concurrent_resolves_of_one_repo_cause_one_fetch(

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import anyio
 import pytest
-from git_remotes import Upstream
 
 from engine.source import GitSource, PathNotFound, RevisionNotFound, UnsafeTree
+from tests.support.git_remotes import Upstream
 
 
 async def test_reads_a_subtree_with_paths_from_the_root(

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import yaml
-from git_remotes import Upstream
 
 from engine.local import toolchain
 from engine.local.demo import default_example
+from tests.support.git_remotes import Upstream
 
 DEMO = default_example()
 

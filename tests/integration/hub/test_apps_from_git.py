@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.integration.git.git_remotes import Daemon, new_upstream
-from tests.integration.hub.hubkit import (
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import Daemon, new_upstream
+from tests.support.hubkit import (
     application_yaml,
     clean_up,
     configmap_data,
@@ -15,7 +16,6 @@ from tests.integration.hub.hubkit import (
     hub_dir,
     running_hub,
 )
-from tests.integration.localcluster import TestCluster
 
 
 async def test_applications_come_from_a_git_directory_and_follow_its_commits(

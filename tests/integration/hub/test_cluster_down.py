@@ -19,8 +19,9 @@ import yaml
 from engine.hub.hub import Hub
 from engine.model import HealthStatus, SyncStatus, TargetKey
 from engine.model.status import Condition
-from tests.integration.git.git_remotes import Daemon, free_port, new_upstream
-from tests.integration.hub.hubkit import (
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import Daemon, free_port, new_upstream
+from tests.support.hubkit import (
     HubDir,
     application_yaml,
     clean_up,
@@ -30,7 +31,6 @@ from tests.integration.hub.hubkit import (
     running_hub,
     status_of,
 )
-from tests.integration.localcluster import TestCluster
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -12,15 +12,15 @@ import yaml
 from engine.hub.hub import Hub
 from engine.model import HealthStatus, TargetKey
 from engine.model.status import TargetStatus
-from tests.integration.git.git_remotes import Daemon, new_upstream
-from tests.integration.hub.hubkit import (
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import Daemon, new_upstream
+from tests.support.hubkit import (
     application_yaml,
     clean_up,
     eventually,
     hub_dir,
     running_hub,
 )
-from tests.integration.localcluster import TestCluster
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -24,8 +24,9 @@ from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from engine.model import HealthStatus, SyncStatus
-from tests.integration.git.git_remotes import Daemon, Upstream, new_upstream
-from tests.integration.hub.hubkit import (
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import Daemon, Upstream, new_upstream
+from tests.support.hubkit import (
     WEBHOOK_SECRET,
     demo_apps,
     demo_files,
@@ -34,7 +35,6 @@ from tests.integration.hub.hubkit import (
     running_hub,
     status_of,
 )
-from tests.integration.localcluster import TestCluster
 
 pytestmark = pytest.mark.timeout(400)
 APPS = ("demo-dev", "demo-prod")

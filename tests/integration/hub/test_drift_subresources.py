@@ -19,8 +19,9 @@ from kubernetes_asyncio import client
 from engine.hub.hub import Hub
 from engine.model import HealthStatus, SyncStatus, TargetKey
 from engine.model.status import DRIFT
-from tests.integration.git.git_remotes import Daemon, new_upstream
-from tests.integration.hub.hubkit import (
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import Daemon, new_upstream
+from tests.support.hubkit import (
     application_yaml,
     clean_up,
     eventually,
@@ -28,7 +29,6 @@ from tests.integration.hub.hubkit import (
     running_hub,
     status_of,
 )
-from tests.integration.localcluster import TestCluster
 
 pytestmark = pytest.mark.timeout(300)
 REPLICAS = 2

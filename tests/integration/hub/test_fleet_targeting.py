@@ -14,8 +14,9 @@ import yaml
 
 from engine.hub.hub import Hub
 from engine.model import SyncStatus, TargetKey
-from tests.integration.git.git_remotes import Daemon, new_upstream
-from tests.integration.hub.hubkit import (
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import Daemon, new_upstream
+from tests.support.hubkit import (
     HubDir,
     clean_up,
     configmap_data,
@@ -25,7 +26,6 @@ from tests.integration.hub.hubkit import (
     running_hub,
     status_of,
 )
-from tests.integration.localcluster import TestCluster
 
 pytestmark = pytest.mark.timeout(120)
 

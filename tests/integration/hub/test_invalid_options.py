@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.git.git_remotes import Daemon, new_upstream
-from tests.integration.hub import hubkit as kit
-from tests.integration.localcluster import TestCluster
+from tests.support import hubkit as kit
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import Daemon, new_upstream
 
 pytestmark = pytest.mark.timeout(120)
 

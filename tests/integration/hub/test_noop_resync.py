@@ -10,9 +10,9 @@ from kubernetes_asyncio import client
 from engine.model import HealthStatus, SyncStatus, TargetKey
 from engine.scheduler import Trigger
 from engine.scheduler.runner import Outcome
-from tests.integration.git.git_remotes import Daemon, new_upstream
-from tests.integration.hub.hubkit import eventually, hub_dir, running_hub
-from tests.integration.localcluster import TestCluster
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import Daemon, new_upstream
+from tests.support.hubkit import eventually, hub_dir, running_hub
 
 APP = """apiVersion: argoproj.io/v1alpha1
 kind: Application

@@ -15,8 +15,9 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from engine.hub.hub import Hub
 from engine.model import SyncStatus
 from engine.model.status import Condition
-from tests.integration.git.git_remotes import Daemon, new_upstream
-from tests.integration.hub.hubkit import (
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import Daemon, new_upstream
+from tests.support.hubkit import (
     application_yaml,
     clean_up,
     configmap_data,
@@ -27,7 +28,6 @@ from tests.integration.hub.hubkit import (
     running_hub,
     status_of,
 )
-from tests.integration.localcluster import TestCluster
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -28,8 +28,9 @@ from engine.model import OperationPhase, TargetKey
 from engine.model.status import Operation
 from engine.store import Store
 from engine.store.queries import INTERRUPTED
-from tests.integration.git.git_remotes import Daemon, new_upstream
-from tests.integration.hub.hubkit import (
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import Daemon, new_upstream
+from tests.support.hubkit import (
     HubDir,
     application_yaml,
     clean_up,
@@ -38,7 +39,6 @@ from tests.integration.hub.hubkit import (
     eventually,
     hub_dir,
 )
-from tests.integration.localcluster import TestCluster
 
 pytestmark = pytest.mark.timeout(180)
 REPO_ROOT = Path(__file__).resolve().parents[3]

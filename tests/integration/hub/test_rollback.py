@@ -12,8 +12,9 @@ import pytest
 from engine.hub.hub import Hub
 from engine.model import OperationPhase, SyncStatus, TargetKey
 from engine.model.status import HistoryEntry
-from tests.integration.git.git_remotes import Daemon, Upstream, new_upstream
-from tests.integration.hub.hubkit import (
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import Daemon, Upstream, new_upstream
+from tests.support.hubkit import (
     application_yaml,
     clean_up,
     configmap_data,
@@ -23,7 +24,6 @@ from tests.integration.hub.hubkit import (
     running_hub,
     status_of,
 )
-from tests.integration.localcluster import TestCluster
 
 pytestmark = pytest.mark.timeout(120)
 

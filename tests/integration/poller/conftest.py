@@ -1,4 +1,4 @@
-"""A git daemon on loopback for the poller and webhook tests (helpers from ../git)."""
+"""A git daemon on loopback for the poller and webhook tests (helpers from tests/support)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.source import GitSource
-from tests.integration.git.git_remotes import Daemon, Upstream, new_upstream
+from tests.support.git_remotes import Daemon, Upstream, new_upstream
 
 _counter = itertools.count()
 

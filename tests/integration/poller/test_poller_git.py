@@ -8,7 +8,7 @@ from engine.model import TargetKey
 from engine.scheduler.poller import GitPoller, Watch
 from engine.scheduler.queue import Trigger
 from engine.source import GitSource
-from tests.integration.git.git_remotes import Upstream, free_port
+from tests.support.git_remotes import Upstream, free_port
 
 Queued = list[tuple[TargetKey, Trigger]]
 

@@ -17,7 +17,7 @@ from engine.scheduler.poller import GitPoller, Watch
 from engine.scheduler.queue import Trigger, WorkQueue
 from engine.scheduler.webhook_payloads import hmac_sha256
 from engine.source import GitSource
-from tests.integration.git.git_remotes import Upstream
+from tests.support.git_remotes import Upstream
 
 SECRET = "hook-secret-5"
 Pushes = list[tuple[frozenset[str], str]]

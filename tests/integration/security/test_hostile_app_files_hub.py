@@ -19,8 +19,10 @@ from engine.hub import hub as hub_module
 from engine.hub.catalog import Catalog
 from engine.hub.hub import Hub
 from engine.model import SyncStatus
-from tests.integration.git.git_remotes import Daemon, Upstream, new_upstream
-from tests.integration.hub.hubkit import (
+from tests.security.test_hostile_app_files import HOSTILE
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import Daemon, Upstream, new_upstream
+from tests.support.hubkit import (
     HubDir,
     application_yaml,
     clean_up,
@@ -31,8 +33,6 @@ from tests.integration.hub.hubkit import (
     running_hub,
     status_of,
 )
-from tests.integration.localcluster import TestCluster
-from tests.security.test_hostile_app_files import HOSTILE
 
 pytestmark = pytest.mark.timeout(180)
 

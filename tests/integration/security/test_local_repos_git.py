@@ -15,7 +15,7 @@ import pytest
 
 from engine.errors import SourceError
 from engine.source import GitSource, InvalidRepository
-from tests.integration.git.git_remotes import Daemon, Upstream, new_upstream
+from tests.support.git_remotes import Daemon, Upstream, new_upstream
 
 _counter = itertools.count()
 

@@ -20,8 +20,8 @@ import yaml
 
 from engine.hub.hub import Hub
 from engine.model import TargetKey
-from tests.integration.hub.hubkit import application_yaml, eventually, hub_dir, running_hub
-from tests.integration.localcluster import TestCluster
+from tests.support.clusters import TestCluster
+from tests.support.hubkit import application_yaml, eventually, hub_dir, running_hub
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -18,8 +18,9 @@ import yaml
 
 from engine.hub.hub import Hub
 from engine.model import SyncStatus
-from tests.integration.git.git_remotes import Daemon, new_upstream
-from tests.integration.hub.hubkit import (
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import Daemon, new_upstream
+from tests.support.hubkit import (
     application_yaml,
     clean_up,
     configmap_data,
@@ -30,7 +31,6 @@ from tests.integration.hub.hubkit import (
     running_hub,
     status_of,
 )
-from tests.integration.localcluster import TestCluster
 
 pytestmark = pytest.mark.timeout(180)
 RECONCILE = 5.0  # timeout.reconcile of application_yaml

@@ -22,7 +22,7 @@ from engine.clusters.discovery import InvalidApiPath
 from engine.config.clusters import ClusterSpec, KubeconfigAuth
 from engine.model import ConditionReason
 from engine.model.inventory import INVENTORY_NAMESPACE, configmap_name
-from tests.integration.localcluster import TestCluster
+from tests.support.clusters import TestCluster
 
 ORIGINAL = {"k": "original"}
 

@@ -31,9 +31,9 @@ from kubernetes_asyncio import client
 
 from engine.local.fleet import die_with_parent
 from tests.browser.test_dashboard import CHROMIUM, dump_dom
-from tests.integration.git.git_remotes import HTTP_TOKEN, HTTP_USER, Daemon, HttpGit, new_upstream
-from tests.integration.hub.hubkit import application_yaml, eventually, hub_dir
-from tests.integration.localcluster import TestCluster
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import HTTP_TOKEN, HTTP_USER, Daemon, HttpGit, new_upstream
+from tests.support.hubkit import application_yaml, eventually, hub_dir
 
 pytestmark = [pytest.mark.timeout(300),
               pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")]

@@ -21,7 +21,7 @@ from engine.model import TargetKey
 from engine.scheduler.poller import GitPoller, Watch
 from engine.scheduler.queue import Trigger
 from engine.source import AuthenticationFailed, GitSource
-from tests.integration.git.git_remotes import (
+from tests.support.git_remotes import (
     HTTP_TOKEN,
     HTTP_USER,
     Daemon,

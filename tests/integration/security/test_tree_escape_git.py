@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from engine.source import GitSource, UnsafeObjects, UnsafeTree
-from tests.integration.git.git_remotes import Daemon, git_env
+from tests.support.git_remotes import Daemon, git_env
 
 _counter = itertools.count()
 

@@ -16,7 +16,7 @@ import pytest
 
 from engine.hub.trees import TreeCache
 from engine.source import GitSource, UnsafeTree
-from tests.integration.git.git_remotes import Daemon, git_env
+from tests.support.git_remotes import Daemon, git_env
 
 _counter = itertools.count()
 

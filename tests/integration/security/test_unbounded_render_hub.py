@@ -15,8 +15,10 @@ import pytest
 
 from engine.hub.hub import Hub
 from engine.model import TargetKey
-from tests.integration.git.git_remotes import Daemon, new_upstream
-from tests.integration.hub.hubkit import (
+from tests.security.test_unbounded_render import component_fan_out
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import Daemon, new_upstream
+from tests.support.hubkit import (
     application_yaml,
     clean_up,
     configmap_data,
@@ -25,8 +27,6 @@ from tests.integration.hub.hubkit import (
     hub_dir,
     running_hub,
 )
-from tests.integration.localcluster import TestCluster
-from tests.security.test_unbounded_render import component_fan_out
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -16,7 +16,7 @@ import yaml
 from engine.apply import Render
 from engine.clusters import ClusterClient, ClusterPool, ClusterRegistry, NotFound
 from engine.model.inventory import INVENTORY_NAMESPACE, configmap_name
-from tests.integration.localcluster import TestCluster
+from tests.support.clusters import TestCluster
 
 
 @pytest.fixture

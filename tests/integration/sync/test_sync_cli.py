@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from tests.integration.localcluster import TestCluster
+from tests.support.clusters import TestCluster
 
 MANIFESTS = """\
 apiVersion: v1

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from engine.clusters import ClusterPool, ClusterRegistry, ClusterUnreachable
-from tests.integration.localcluster import TestCluster
+from tests.support.clusters import TestCluster
 
 
 def _server_entry(cluster: TestCluster, directory: Path) -> dict[str, object]:

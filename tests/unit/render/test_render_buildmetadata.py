@@ -17,7 +17,7 @@ from engine.render.buildmetadata import (
     transformer_kinds,
 )
 from engine.render.resources import Resource
-from tests.unit.render.test_render_loading import write
+from tests.support.files import write
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n"
 

@@ -11,7 +11,7 @@ from engine.render import SecurityError, build, configurations
 from engine.render.configurations import DEFAULT, NOTHING, parse_config
 from engine.render.fieldspecs import FieldSpec
 from engine.render.resid import Gvk
-from tests.unit.render.test_render_loading import write
+from tests.support.files import write
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n"
 

@@ -12,7 +12,7 @@ from engine.render import SecurityError, build
 from engine.render.crds import parse_crds
 from engine.render.fieldspecs import FieldSpec
 from engine.render.resid import Gvk
-from tests.unit.render.test_render_loading import write
+from tests.support.files import write
 
 TYPE = {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
         "metadata": {"type": "object"}}

@@ -9,6 +9,7 @@ import pytest
 from engine.errors import RenderError
 from engine.render import UnsupportedFieldError, build
 from engine.render.loader import parse_documents
+from tests.support.files import write
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n"
 
@@ -24,12 +25,6 @@ def test_scalars_follow_yaml_1_2_core_schema(text: str, value: object) -> None:
 def test_invalid_yaml_names_file_and_line() -> None:
     with pytest.raises(RenderError, match=r"bad.yaml:4: invalid YAML"):
         parse_documents("a: 1\nb: 2\nc: [\n", "bad.yaml")
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
 
 
 @pytest.mark.parametrize(("recurse", "names"), [(False, ["a", "b", "j"]),

@@ -12,7 +12,7 @@ from engine.errors import RenderError
 from engine.render import SecurityError, build, merge
 from engine.render.openapi import ListStrategy, SchemaState, parse_schema
 from engine.render.resid import Gvk
-from tests.unit.render.test_render_loading import write
+from tests.support.files import write
 
 SCHEMA = {"definitions": {
     "x.v1.Pool": {"x-kubernetes-group-version-kind": [

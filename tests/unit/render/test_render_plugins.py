@@ -10,7 +10,7 @@ import pytest
 from engine.errors import RenderError
 from engine.render import SecurityError, UnsupportedFieldError, build, generators, plugins
 from engine.render.resources import Resource, ResourceList
-from tests.unit.render.test_render_loading import write
+from tests.support.files import write
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n"
 

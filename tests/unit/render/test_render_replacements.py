@@ -11,7 +11,7 @@ from engine.errors import RenderError
 from engine.render import SecurityError, build, paths
 from engine.render.replacements import apply_replacements, expand_entries
 from engine.render.resources import Resource, ResourceList
-from tests.unit.render.test_render_loading import write
+from tests.support.files import write
 
 
 @pytest.mark.parametrize(("path", "parts"), [

@@ -1,4 +1,4 @@
-"""A running local cluster as the integration tests see it."""
+"""A running local cluster as the tests and load tests see it."""
 
 from __future__ import annotations
 

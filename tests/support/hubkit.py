@@ -19,8 +19,8 @@ from engine.local.demo import DEMO_REPO_URL, default_example
 from engine.model import TargetKey
 from engine.model.inventory import INVENTORY_NAMESPACE, configmap_name
 from engine.model.status import TargetStatus
-from tests.integration.git.git_remotes import free_port
-from tests.integration.localcluster import TestCluster
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import free_port
 
 DEMO = default_example()
 WEBHOOK_SECRET = "demo-webhook-secret"
