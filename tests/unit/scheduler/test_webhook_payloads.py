@@ -118,11 +118,3 @@ def test_malformed_payloads_are_refused(body: bytes) -> None:
     with pytest.raises(WebhookError) as err:
         parse_push(Provider.GITHUB, body)
     assert err.value.status == 400
-
-
-def test_pure_module_does_not_import_aiohttp() -> None:
-    from pathlib import Path
-
-    import engine.scheduler.webhook_payloads as module
-
-    assert "aiohttp" not in Path(module.__file__).read_text()
