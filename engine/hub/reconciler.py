@@ -34,12 +34,20 @@ from engine.hub.automation import Automation
 from engine.hub.catalog import Catalog
 from engine.hub.clusters import ClusterDirectory
 from engine.hub.decisions import Mode, Request, decide, outcome, sync_options, trigger_label
-from engine.hub.failures import Problem, Step, condition, definition, violation, warning
+from engine.hub.failures import (
+    Problem,
+    Step,
+    condition,
+    definition,
+    empty_render,
+    violation,
+    warning,
+)
 from engine.hub.live import LiveWatcher
 from engine.hub.report import ANY_PATH, Kind, ReconcileReport
 from engine.hub.statuses import StatusWriter, TargetRecord
 from engine.hub.trees import TreeCache
-from engine.model import OperationPhase, SyncStatus, TargetKey
+from engine.model import HealthStatus, OperationPhase, SyncStatus, TargetKey
 from engine.names import api_version_problem, kind_problem
 from engine.redaction import redact_url
 from engine.render import RenderBudget, RenderCancelledError
@@ -162,12 +170,14 @@ class Reconciler:
         mode = decide(target=target, trigger=trigger, request=request, previous=previous,
                       sha=sha, compared=comparison.result, complete=comparison.complete,
                       automation_off=self.parts.automation.is_off(key.app))
+        empty = not rendered.objects
         if mode is Mode.COMPARE:
             result = comparison.result
-            await record.save(self._status(target, result, sha, previous, mode, live_version))
+            await record.save(self._status(target, result, sha, previous, mode, live_version,
+                                           empty=empty))
         else:
             result = await self._sync(record, target, trigger, request, comparison, sha=sha,
-                                      live_version=live_version)
+                                      live_version=live_version, empty=empty)
             report = replace(report, synced=result.phase,
                              sync_seconds=result.finished - result.started)
         # Report what the parts around need: watch these kinds; the cluster answered or not.
@@ -178,6 +188,7 @@ class Reconciler:
     async def _sync(
         self, record: TargetRecord, target: AppTarget, trigger: Trigger,
         request: Request | None, comparison: Comparison, *, sha: str, live_version: str | None,
+        empty: bool,
     ) -> SyncResult:  # fmt: skip
         """Begin the operation, execute the comparison's plan, finish the operation.
 
@@ -197,7 +208,8 @@ class Reconciler:
             await record.finish(operation, phase=OperationPhase.ERROR,
                                 message=redact_url(f"internal error: {err!r}"), status=status)
             raise
-        status = self._status(target, result, sha, record.previous, Mode.SYNC, live_version)
+        status = self._status(target, result, sha, record.previous, Mode.SYNC, live_version,
+                              empty=empty)
         await record.finish(operation, phase=result.phase, message=redact_url(result.message),
                             status=status,
                             history_limit=target.options.revision_history_limit)
@@ -299,14 +311,20 @@ class Reconciler:
 
     def _status(
         self, target: AppTarget, result: SyncResult, sha: str, previous: TargetStatus | None,
-        mode: Mode, live_version: str | None,
+        mode: Mode, live_version: str | None, *, empty: bool,
     ) -> TargetStatus:
+        """The status to show after a comparison or sync; a render of no object is shown as
+        a warning and Unknown health, never as a healthy app that deploys nothing."""
+        extra = [*self._warnings(target), *([empty_render(target.path)] if empty else [])]
         found = st.from_result(
             key=target.key, result=result, sha=sha, previous=previous,
-            extra=self._warnings(target), now=datetime.now(UTC), synced=mode is Mode.SYNC,
+            extra=extra, now=datetime.now(UTC), synced=mode is Mode.SYNC,
         )
         cluster = target.key.cluster
         found = st.with_live_health(found, lambda k: self.parts.live.health(cluster, k), previous)
+        if empty:
+            found = replace(found, health=HealthStatus.UNKNOWN,
+                            health_message="the app renders no objects")
         settled = found.sync is SyncStatus.SYNCED and self.parts.live.version(target.key)
         return replace(found, live_version=live_version if settled else None)
 

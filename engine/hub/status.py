@@ -16,7 +16,14 @@ from engine.apply.results import ResultCode, SyncResult
 from engine.diff import ObjectDiff
 from engine.health import HealthResult, summarize
 from engine.hub.failures import Problem
-from engine.model import ConditionType, HealthStatus, ResourceKey, SyncStatus, TargetKey
+from engine.model import (
+    ConditionReason,
+    ConditionType,
+    HealthStatus,
+    ResourceKey,
+    SyncStatus,
+    TargetKey,
+)
 from engine.redaction import redact_url
 from engine.store.model import Condition, ResourceStatus, TargetStatus
 
@@ -100,6 +107,11 @@ def app_health(rows: Iterable[ResourceStatus]) -> HealthResult:
     objects are named first, so a suspended one never hides the cause of a Degraded app."""
     return summarize((f"{r.key.kind}/{r.key.name}", HealthResult(r.health, r.message))
                      for r in rows if r.health is not None)
+
+
+def renders_nothing(status: TargetStatus) -> bool:
+    """Whether the target's last render held no object (its health is then Unknown)."""
+    return any(c.reason == ConditionReason.EMPTY_RENDER for c in status.conditions)
 
 
 def failed_before_apply(
