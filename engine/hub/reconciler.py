@@ -61,6 +61,7 @@ from engine.store.model import SyncSource, TargetStatus
 
 log = logging.getLogger(__name__)
 MAX_READS = 4096  # renders whose file lists are remembered
+WATCH_READY_SECONDS = 3.0  # how long a reconcile waits for the watches of new kinds
 
 
 @dataclass
@@ -159,6 +160,10 @@ class Reconciler:
             if violations:
                 return await self._failed(record, report, sha, violations,
                                           Outcome.PERMANENT_FAILURE)
+            # Watch the app's kinds first: its own writes then count as its own, and the
+            # version read now still holds after the sync (a later resync may skip it).
+            live_version = await self.parts.live.ready(
+                key, _kinds_of(rendered.objects), within=WATCH_READY_SECONDS)
             # Compare by server-side dry run; nothing is written.
             comparison = await self._compare(target, client, rendered.objects, options)
         except FleetsyncError as err:
@@ -372,9 +377,17 @@ def _unchanged(previous: TargetStatus | None, sha: str, live_version: str | None
 
 
 def _kinds(result: SyncResult, objects: Sequence[dict[str, Any]]) -> frozenset[Kind]:
-    """The kinds to watch; a kind a hostile render made up (refused by the sync) is not."""
-    kinds = {(api, key.kind) for key, api in result.inventory.entries.items()}
-    kinds |= {(str(o.get("apiVersion")), str(o.get("kind"))) for o in objects}
+    """The kinds to watch: the inventory's and the render's."""
+    inventory = {(api, key.kind) for key, api in result.inventory.entries.items()}
+    return _valid(inventory) | _kinds_of(objects)
+
+
+def _kinds_of(objects: Sequence[dict[str, Any]]) -> frozenset[Kind]:
+    """The kinds of rendered objects; a kind a hostile render made up is not watched."""
+    return _valid({(str(o.get("apiVersion")), str(o.get("kind"))) for o in objects})
+
+
+def _valid(kinds: set[Kind]) -> frozenset[Kind]:
     return frozenset((api, kind) for api, kind in kinds
                      if api_version_problem(api) is None and kind_problem(kind) is None)
 
