@@ -16,6 +16,7 @@
     │       └── UnsafeObjects            P    git's fsck refused objects the remote sent
     ├── RenderError                      P    manifests could not be rendered
     │   ├── UnsupportedFieldError        P    a kustomization field the renderer lacks
+    │   ├── UnsupportedSourceError       P    a source type not rendered (Helm, Jsonnet)
     │   ├── SecurityError                P    a read outside the root, a size or depth limit
     │   │   └── RenderLimitError         P    a count of the render's budget was exceeded
     │   ├── RenderTimeoutError           T    the render ran past its deadline
@@ -165,6 +166,10 @@ class RenderError(FleetsyncError):
 
 class UnsupportedFieldError(RenderError):
     """A kustomization uses a field the native renderer does not implement."""
+
+
+class UnsupportedSourceError(RenderError):
+    """The path is a kind of source fleetsync does not render (a Helm chart, Jsonnet)."""
 
 
 class SecurityError(RenderError):

@@ -59,9 +59,11 @@ async def predict(
 
 
 async def apply_step(
-    *, client: ClusterClient, step: Step, exists: bool, force: bool
+    *, client: ClusterClient, step: Step, exists: bool, force: bool,
+    checks: CustomChecks | None = None,
 ) -> ResourceResult:
-    """Server-side apply one object; the outcome as a result code and message."""
+    """Server-side apply one object; the outcome as a result code and message, and its
+    health as the apply's answer shows it (the object as written, status included)."""
     res = await resource_of(client=client, api_version=step.api_version, kind=step.key.kind)
     if res is None:
         return ResourceResult(
@@ -72,7 +74,7 @@ async def apply_step(
         )
     try:
         async with client.apply_slots:
-            await client.apply(res=res, obj=dict(step.obj), force=force)
+            written = await client.apply(res=res, obj=dict(step.obj), force=force)
     except Conflict as err:
         managers = sorted(set(_CONFLICT_MANAGER.findall(err.message)))
         owner = f" (owned by {', '.join(managers)})" if managers else ""
@@ -82,7 +84,9 @@ async def apply_step(
     except ClusterError as err:
         return ResourceResult(step.key, ResultCode.APPLY_FAILED, str(err), wave=step.wave)
     code = ResultCode.CONFIGURED if exists else ResultCode.CREATED
-    return ResourceResult(step.key, code, wave=step.wave)
+    health = assess(written, checks)
+    return ResourceResult(step.key, code, wave=step.wave, health=health.status,
+                          health_message=health.message)
 
 
 async def prune_one(

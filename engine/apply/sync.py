@@ -41,7 +41,7 @@ from engine.apply.options import SyncOptions
 from engine.clusters import ClusterClient
 from engine.diff import diff_object, summarise
 from engine.errors import FleetsyncError, PlanError
-from engine.health import aggregate
+from engine.health import HealthResult, aggregate, assess, missing
 from engine.model import ConditionReason, HealthStatus, OperationPhase, ResourceKey, SyncStatus
 from engine.model.diffs import MISSING, ObjectDiff
 from engine.model.inventory import Inventory
@@ -198,6 +198,7 @@ class _Run:
         self.conditions: list[SyncCondition] = []
         self.results: dict[ResourceKey, ResourceResult] = {}
         self.diffs: dict[ResourceKey, ObjectDiff] = {}
+        self.live: dict[ResourceKey, Mapping[str, Any] | None] = {}  # as the diff read them
         self.inventory = Inventory()
         self.stored: Inventory | None = None
         self.health = HealthStatus.UNKNOWN
@@ -300,6 +301,7 @@ async def _diff(run: _Run, the_plan: Plan) -> Mapping[ResourceKey, Mapping[str, 
 
     async def one(step: Step) -> ObjectDiff:
         live = await read_live(client=run.client, key=step.key, api_version=step.api_version)
+        run.live[step.key] = live
         predicted = await predict(client=run.client, step=step, live=live)
         return diff_object(
             desired=dict(step.obj), predicted=predicted, live=live, ignore=run.options.ignore
@@ -379,12 +381,17 @@ async def _apply_one(run: _Run, step: Step, blocked: Mapping[ResourceKey, str]) 
     if found is not None and found.status is SyncStatus.SYNCED:
         return ResourceResult(step.key, ResultCode.UNCHANGED, wave=step.wave)
     exists = found is None or found.reason != MISSING
-    return await apply_step(client=run.client, step=step, exists=exists, force=run.options.force)
+    return await apply_step(client=run.client, step=step, exists=exists, force=run.options.force,
+                            checks=run.options.health_checks)
 
 
 async def _wave_healthy(run: _Run, number: int, steps: Sequence[Step]) -> bool:
     found = await wait_healthy(client=run.client, steps=steps, within=run.options.wave_timeout,
                                checks=run.options.health_checks)
+    for key, health in found.items():  # fresher than the apply's answer: the sync reports it
+        if (result := run.results.get(key)) is not None:
+            run.results[key] = replace(result, health=health.status,
+                                       health_message=health.message)
     bad = [
         f"{key}: {h.status.value} {h.message}".strip()
         for key, h in found.items()
@@ -458,7 +465,7 @@ async def _health(run: _Run, the_plan: Plan) -> None:
             checks=run.options.health_checks,
         )
     else:
-        found = await healths(client=run.client, steps=steps, checks=run.options.health_checks)
+        found = await _health_now(run, steps)
     for key, health in found.items():
         result = run.results.get(key) or ResourceResult(key, ResultCode.UNCHANGED)
         run.results[key] = replace(result, health=health.status, health_message=health.message)
@@ -471,6 +478,26 @@ async def _health(run: _Run, the_plan: Plan) -> None:
     ]
     if bad:
         run.condition(ConditionReason.HEALTH_CHECK_FAILED, "; ".join(bad[:5]))
+
+
+async def _health_now(run: _Run, steps: Sequence[Step]) -> dict[ResourceKey, HealthResult]:
+    """Each object's health from what this sync already holds: the apply's answer for an
+    object it wrote, the diff's read for one it left alone; read again only the rest
+    (a failed apply). No second read per object: at fleet scale, reads bound the sync."""
+    found: dict[ResourceKey, HealthResult] = {}
+    unread = []
+    for step in steps:
+        result = run.results.get(step.key)
+        if result is not None and result.health is not None:
+            found[step.key] = HealthResult(result.health, result.health_message)
+        elif step.key in run.live and (result is None or result.code is ResultCode.UNCHANGED):
+            live = run.live[step.key]
+            found[step.key] = missing() if live is None else assess(live,
+                                                                    run.options.health_checks)
+        else:
+            unread.append(step)
+    found |= await healths(client=run.client, steps=unread, checks=run.options.health_checks)
+    return {step.key: found[step.key] for step in steps}
 
 
 def _list(results: Sequence[ResourceResult], what: str) -> str:

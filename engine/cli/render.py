@@ -6,6 +6,8 @@ tree holding PATH (outside a work tree: anywhere), while files stay inside their
 kustomization's directory (``Builder.file_ref``); ``--root`` bounds reads explicitly.
 ``fleetsync render --repo URL --revision REV --path P`` renders path P of a Git commit
 (the whole tree of that commit is the root that bounds every read, as on the hub).
+A render of no object prints nothing and says so on stderr (exit 0, as ``kustomize
+build`` of an empty kustomization): the hub shows the same as a warning on the app.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ def _render(args: argparse.Namespace) -> int:
         objects = _build(args.path, args.root or default_root(args.path), args)
     else:
         raise ConfigError("render: give a PATH or --repo URL")
+    if not objects:
+        print(f"fleetsync render: {render.EMPTY_RENDER}", file=sys.stderr)
     sys.stdout.write(render.to_yaml(objects))
     return 0
 

@@ -19,6 +19,7 @@ until every kind of the target is watched, so the first reconcile after start ne
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import uuid
@@ -95,6 +96,26 @@ class LiveWatcher:
         """Watch ``kinds`` for ``target`` (replacing what it wanted before)."""
         self._wanted[target] = kinds
         self._reconcile_watches()
+
+    async def ready(self, target: TargetKey, kinds: frozenset[Kind], *,
+                    within: float) -> str | None:
+        """Watch ``kinds`` for ``target`` too, wait (at most ``within`` s) until each is
+        listed, and return the target's version (``version``).
+
+        Called before a sync: the sync's own writes are then seen as its own, so the
+        version read here still holds after it and the next periodic resync can skip
+        the target, where starting the watches after the sync made every target compare
+        once more (the objects could have changed before their watch began).
+        """
+        self._wanted[target] = self._wanted.get(target, frozenset()) | kinds
+        self._reconcile_watches()
+        waits = [watch.synced.wait() for kind in self._wanted[target]
+                 if (watch := self._watches.get((target.cluster, kind))) is not None
+                 and not watch.synced.is_set()]
+        if waits:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*waits), within)
+        return self.version(target)
 
     def forget(self, target: TargetKey) -> None:
         """Stop watching for ``target``."""

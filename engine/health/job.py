@@ -56,6 +56,14 @@ def _reason(cond: Obj) -> str:
 
 
 def _counts(obj: Obj) -> str:
+    """Pods active, succeeded and failed; a finished pod the Job controller has not counted
+    yet (``status.uncountedTerminatedPods``, while it removes their finalizers) counts too,
+    so a Job marked complete never reads "0 succeeded"."""
     status = fields.status(obj)
+    uncounted = status.get("uncountedTerminatedPods")
+    uncounted = uncounted if isinstance(uncounted, dict) else {}
     counts = {key: fields.integer(status, key) for key in ("active", "succeeded", "failed")}
+    for key in ("succeeded", "failed"):
+        pods = uncounted.get(key)
+        counts[key] += len(pods) if isinstance(pods, list) else 0
     return ", ".join(f"{value} {key}" for key, value in counts.items())

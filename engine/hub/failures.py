@@ -19,7 +19,8 @@ went wrong; together they name the real cause:
 Problems found without an exception are written by their checks: an invalid Application
 or project (``InvalidSpecError``/``InvalidSpec``, ``definition``), a broken AppProject rule
 (``PolicyViolation``/the ``PolicyRule``, ``violation``), something the Application asks
-for that is ignored (``Warning``/``UnsupportedField``, ``warning``). An Application is
+for that is ignored (``Warning``/``UnsupportedField``, ``warning``), a path that renders no
+object (``Warning``/``EmptyRender``, ``empty_render``). An Application is
 validated when it is loaded, with its file and field, so no error of its own definition
 reaches a reconcile.
 """
@@ -83,3 +84,9 @@ def violation(rule: PolicyRule, message: str) -> Problem:
 def warning(message: str) -> Problem:
     """Something the Application asks for is ignored; nothing is blocked."""
     return ConditionType.WARNING, ConditionReason.UNSUPPORTED_FIELD, message
+
+
+def empty_render(path: str) -> Problem:
+    """The app's ``path`` renders no object: nothing is deployed, which is rarely meant."""
+    return (ConditionType.WARNING, ConditionReason.EMPTY_RENDER,
+            f"path {path or '.'!r} renders no objects (no manifests found); nothing is deployed")

@@ -35,11 +35,19 @@ from engine.hub.automation import Automation
 from engine.hub.catalog import Catalog
 from engine.hub.clusters import ClusterDirectory
 from engine.hub.decisions import Mode, Request, decide, outcome, sync_options, trigger_label
-from engine.hub.failures import Problem, Step, condition, definition, violation, warning
+from engine.hub.failures import (
+    Problem,
+    Step,
+    condition,
+    definition,
+    empty_render,
+    violation,
+    warning,
+)
 from engine.hub.report import ANY_PATH, Kind, ReconcileReport
 from engine.hub.statuses import StatusWriter, TargetRecord
 from engine.hub.trees import TreeCache
-from engine.model import OperationPhase, SyncStatus, TargetKey
+from engine.model import HealthStatus, OperationPhase, SyncStatus, TargetKey
 from engine.model.results import SyncResult
 from engine.model.status import SyncSource, TargetStatus
 from engine.names import api_version_problem, kind_problem
@@ -54,6 +62,7 @@ from engine.source import GitSource
 
 log = logging.getLogger(__name__)
 MAX_READS = 4096  # renders whose file lists are remembered
+WATCH_READY_SECONDS = 3.0  # how long a reconcile waits for the watches of new kinds
 
 
 @dataclass
@@ -152,6 +161,10 @@ class Reconciler:
             if violations:
                 return await self._failed(record, report, sha, violations,
                                           Outcome.PERMANENT_FAILURE)
+            # Watch the app's kinds first: its own writes then count as its own, and the
+            # version read now still holds after the sync (a later resync may skip it).
+            live_version = await self.parts.live.ready(
+                key, _kinds_of(rendered.objects), within=WATCH_READY_SECONDS)
             # Compare by server-side dry run; nothing is written.
             comparison = await self._compare(target, client, rendered.objects, options)
         except FleetsyncError as err:
@@ -163,12 +176,14 @@ class Reconciler:
         mode = decide(target=target, trigger=trigger, request=request, previous=previous,
                       sha=sha, compared=comparison.result, complete=comparison.complete,
                       automation_off=self.parts.automation.is_off(key.app))
+        empty = not rendered.objects
         if mode is Mode.COMPARE:
             result = comparison.result
-            await record.save(self._status(target, result, sha, previous, mode, live_version))
+            await record.save(self._status(target, result, sha, previous, mode, live_version,
+                                           empty=empty))
         else:
             result = await self._sync(record, target, trigger, request, comparison, sha=sha,
-                                      live_version=live_version)
+                                      live_version=live_version, empty=empty)
             report = replace(report, synced=result.phase,
                              sync_seconds=result.finished - result.started)
         # Report what the parts around need: watch these kinds; the cluster answered or not.
@@ -179,6 +194,7 @@ class Reconciler:
     async def _sync(
         self, record: TargetRecord, target: AppTarget, trigger: Trigger,
         request: Request | None, comparison: Comparison, *, sha: str, live_version: str | None,
+        empty: bool,
     ) -> SyncResult:  # fmt: skip
         """Begin the operation, execute the comparison's plan, finish the operation.
 
@@ -198,7 +214,8 @@ class Reconciler:
             await record.finish(operation, phase=OperationPhase.ERROR,
                                 message=redact_url(f"internal error: {err!r}"), status=status)
             raise
-        status = self._status(target, result, sha, record.previous, Mode.SYNC, live_version)
+        status = self._status(target, result, sha, record.previous, Mode.SYNC, live_version,
+                              empty=empty)
         await record.finish(operation, phase=result.phase, message=redact_url(result.message),
                             status=status,
                             history_limit=target.options.revision_history_limit)
@@ -300,14 +317,20 @@ class Reconciler:
 
     def _status(
         self, target: AppTarget, result: SyncResult, sha: str, previous: TargetStatus | None,
-        mode: Mode, live_version: str | None,
+        mode: Mode, live_version: str | None, *, empty: bool,
     ) -> TargetStatus:
+        """The status to show after a comparison or sync; a render of no object is shown as
+        a warning and Unknown health, never as a healthy app that deploys nothing."""
+        extra = [*self._warnings(target), *([empty_render(target.path)] if empty else [])]
         found = st.from_result(
             key=target.key, result=result, sha=sha, previous=previous,
-            extra=self._warnings(target), now=datetime.now(UTC), synced=mode is Mode.SYNC,
+            extra=extra, now=datetime.now(UTC), synced=mode is Mode.SYNC,
         )
         cluster = target.key.cluster
         found = st.with_live_health(found, lambda k: self.parts.live.health(cluster, k), previous)
+        if empty:
+            found = replace(found, health=HealthStatus.UNKNOWN,
+                            health_message="the app renders no objects")
         settled = found.sync is SyncStatus.SYNCED and self.parts.live.version(target.key)
         return replace(found, live_version=live_version if settled else None)
 
@@ -355,9 +378,17 @@ def _unchanged(previous: TargetStatus | None, sha: str, live_version: str | None
 
 
 def _kinds(result: SyncResult, objects: Sequence[dict[str, Any]]) -> frozenset[Kind]:
-    """The kinds to watch; a kind a hostile render made up (refused by the sync) is not."""
-    kinds = {(api, key.kind) for key, api in result.inventory.entries.items()}
-    kinds |= {(str(o.get("apiVersion")), str(o.get("kind"))) for o in objects}
+    """The kinds to watch: the inventory's and the render's."""
+    inventory = {(api, key.kind) for key, api in result.inventory.entries.items()}
+    return _valid(inventory) | _kinds_of(objects)
+
+
+def _kinds_of(objects: Sequence[dict[str, Any]]) -> frozenset[Kind]:
+    """The kinds of rendered objects; a kind a hostile render made up is not watched."""
+    return _valid({(str(o.get("apiVersion")), str(o.get("kind"))) for o in objects})
+
+
+def _valid(kinds: set[Kind]) -> frozenset[Kind]:
     return frozenset((api, kind) for api, kind in kinds
                      if api_version_problem(api) is None and kind_problem(kind) is None)
 

@@ -14,7 +14,14 @@ from datetime import datetime
 
 from engine.health import HealthResult, summarize
 from engine.hub.failures import Problem
-from engine.model import ConditionType, HealthStatus, ResourceKey, SyncStatus, TargetKey
+from engine.model import (
+    ConditionReason,
+    ConditionType,
+    HealthStatus,
+    ResourceKey,
+    SyncStatus,
+    TargetKey,
+)
 from engine.model.diffs import ObjectDiff
 from engine.model.results import ResultCode, SyncResult
 from engine.model.status import Condition, ResourceStatus, TargetStatus
@@ -100,6 +107,11 @@ def app_health(rows: Iterable[ResourceStatus]) -> HealthResult:
     objects are named first, so a suspended one never hides the cause of a Degraded app."""
     return summarize((f"{r.key.kind}/{r.key.name}", HealthResult(r.health, r.message))
                      for r in rows if r.health is not None)
+
+
+def renders_nothing(status: TargetStatus) -> bool:
+    """Whether the target's last render held no object (its health is then Unknown)."""
+    return any(c.reason == ConditionReason.EMPTY_RENDER for c in status.conditions)
 
 
 def failed_before_apply(

@@ -103,6 +103,9 @@ class StatusWriter:
                           for r in status.resources)
         if resources == status.resources:
             return
+        if st.renders_nothing(status):  # objects kept from before: not the app's health
+            await self._store.save_status(replace(status, resources=resources))
+            return
         app = st.app_health(resources)
         await self._store.save_status(replace(status, resources=resources, health=app.status,
                                               health_message=app.message))

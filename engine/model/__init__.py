@@ -127,6 +127,8 @@ class ConditionReason(StrEnum):
     # The Application's definition.
     INVALID_SPEC = "InvalidSpec"
     UNSUPPORTED_FIELD = "UnsupportedField"
+    # The render: it holds no object, so nothing is deployed (a warning, not a failure).
+    EMPTY_RENDER = "EmptyRender"
     # Before anything is applied.
     SOURCE_FAILED = "SourceFailed"
     RENDER_FAILED = "RenderFailed"

@@ -1,7 +1,9 @@
 """The native Kustomize renderer: files in, objects out (pure: no network, no asyncio).
 
 ``build(path)`` does what ``kustomize build PATH`` does and returns the objects in
-kustomize's output order. A directory without a kustomization renders as plain YAML.
+kustomize's output order. A directory without a kustomization renders as plain YAML,
+unless it is a Helm chart (it holds a ``Chart.yaml``: refused, Helm is not rendered yet).
+Like Argo CD's detection, a kustomization wins over a ``Chart.yaml`` beside it.
 Every read goes through one ``RepoReader`` rooted at ``root`` (default: ``path``);
 nothing outside it is read, and the work is bounded by a ``RenderBudget``. Every failure,
 whatever the input, is an ``engine.errors.RenderError`` naming files relative to the root.
@@ -21,6 +23,7 @@ from engine.errors import (
     RenderTimeoutError,
     SecurityError,
     UnsupportedFieldError,
+    UnsupportedSourceError,
 )
 from engine.render.budget import RenderBudget
 from engine.render.build import Builder
@@ -30,6 +33,9 @@ from engine.render.loader import RepoReader
 from engine.render.plain import render_directory
 
 log = logging.getLogger(__name__)
+
+HELM_CHART = "Chart.yaml"
+EMPTY_RENDER = "the path renders no objects (no manifests found); nothing would be deployed"
 
 
 def build(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None,
@@ -48,9 +54,12 @@ def build(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None =
         directory = reader.resolve(Path(path).absolute())
         if not directory.is_dir():
             raise RenderError(f"{where}: not a directory")
-        if find_file(reader, directory) is None:
-            return render_directory(reader, directory, recurse=recurse)
-        return Builder(reader).build_top(directory)
+        if find_file(reader, directory) is not None:
+            return Builder(reader).build_top(directory)
+        if reader.is_file(directory / HELM_CHART):
+            raise UnsupportedSourceError(f"{where}: a Helm chart ({HELM_CHART}); fleetsync "
+                                         "does not render Helm charts")
+        return render_directory(reader, directory, recurse=recurse)
     except RenderError:
         raise
     except RecursionError as err:
@@ -61,5 +70,6 @@ def build(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None =
                           f"({type(err).__name__})") from err
 
 
-__all__ = ["RenderBudget", "RenderCancelledError", "RenderError", "RenderLimitError",
-           "RenderTimeoutError", "SecurityError", "UnsupportedFieldError", "build", "to_yaml"]
+__all__ = ["EMPTY_RENDER", "RenderBudget", "RenderCancelledError", "RenderError",
+           "RenderLimitError", "RenderTimeoutError", "SecurityError", "UnsupportedFieldError",
+           "UnsupportedSourceError", "build", "to_yaml"]

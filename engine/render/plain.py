@@ -1,30 +1,54 @@
 """A directory without a kustomization: every .yaml/.yml/.json file, as Argo CD reads it.
 
-With ``recurse``, subdirectories are read too. A symlink may lead back to a directory
+Every document must be a Kubernetes object: one without ``apiVersion`` or ``kind`` (a
+Helm ``values.yaml``, a config file of some tool) is an error naming its file and line,
+as in kustomize, never an object sent to a cluster. A ``.jsonnet`` file is refused as a
+source fleetsync does not render yet, rather than skipped: skipping it would deploy a
+part of the app, or nothing, and report success (``.libsonnet`` files are Jsonnet
+libraries, never entry points, and are ignored as Argo CD ignores them). With
+``recurse``, subdirectories are read too. A symlink may lead back to a directory
 already being read (a loop) or nest without end: each real directory is read once and
 the depth is bounded, and both are refused with an error naming the path.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from engine.errors import UnsupportedSourceError
 from engine.render.errors import RenderError, SecurityError
 from engine.render.loader import RepoReader, check_object_count, iter_objects, parse_documents
 
 SUFFIXES = (".yaml", ".yml", ".json")
+JSONNET = ".jsonnet"
 MAX_DEPTH = 100
 
+Check = Callable[[dict[str, Any], str], None]
 
-def read_objects(reader: RepoReader, path: Path, source: str) -> list[dict[str, Any]]:
-    """The objects of one manifest file (``kind: List`` expanded, empty documents skipped)."""
+
+def read_objects(reader: RepoReader, path: Path, source: str, *,
+                 check: Check | None = None) -> list[dict[str, Any]]:
+    """The objects of one manifest file (``kind: List`` expanded, empty documents skipped);
+    ``check`` is given each object and its ``file:line``."""
     objects: list[dict[str, Any]] = []
     for doc in parse_documents(reader.read_text(path), source,
                                string_metadata=("annotations",)):
-        objects.extend(iter_objects(doc.value, f"{source}:{doc.line}"))
+        where = f"{source}:{doc.line}"
+        for obj in iter_objects(doc.value, where):
+            if check is not None:
+                check(obj, where)
+            objects.append(obj)
     reader.budget.add_objects(len(objects), source)
     return objects
+
+
+def check_manifest(obj: dict[str, Any], where: str) -> None:
+    """Refuse a document that is not a Kubernetes object: no ``apiVersion`` or ``kind``."""
+    missing = [f for f in ("apiVersion", "kind") if not isinstance(obj.get(f), str) or not obj[f]]
+    if missing:
+        raise RenderError(f"{where}: not a Kubernetes object: no {' and no '.join(missing)}")
 
 
 def render_directory(reader: RepoReader, directory: Path, *,
@@ -53,8 +77,12 @@ def _read_directory(reader: RepoReader, directory: Path, shown: str, recurse: bo
             if recurse:
                 _read_directory(reader, entry, _join(shown, entry.name), True, objects,
                                 visited=visited)
+        elif entry.suffix == JSONNET:
+            raise UnsupportedSourceError(
+                f"{reader.display(entry)}: a Jsonnet file; fleetsync does not render Jsonnet")
         elif entry.suffix in SUFFIXES:
-            objects.extend(read_objects(reader, entry, reader.display(entry)))
+            objects.extend(read_objects(reader, entry, reader.display(entry),
+                                        check=check_manifest))
         check_object_count(len(objects), shown)
 
 

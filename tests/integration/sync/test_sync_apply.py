@@ -223,3 +223,31 @@ async def test_compare_writes_nothing_and_execute_applies_what_it_planned(
     done = await execute(held)
     assert {r.code for r in done.resources} == {ResultCode.CREATED}
     assert await live(client, "v1", "ConfigMap", namespace, "decided") is not None
+
+
+async def test_a_sync_reads_each_object_once_and_still_reports_its_health(
+    client: ClusterClient, namespace: str, app: str, monkeypatch: Any
+) -> None:
+    # At fleet scale reads bound a sync: health comes from the apply's answer for an
+    # object written and from the diff's read for one left alone, not from a second GET.
+    await sync(app=app, client=client, namespace=namespace,
+               render=rendering([configmap("kept")]))
+    reads: list[str] = []
+    real = client.request
+
+    async def counted(**kwargs: Any) -> Any:
+        if kwargs["method"] == "GET" and f"/namespaces/{namespace}/" in kwargs["path"]:
+            reads.append(kwargs["path"])
+        return await real(**kwargs)
+
+    monkeypatch.setattr(client, "request", counted)
+    objects = [configmap("kept"), configmap("added"), deployment("web")]
+    result = await sync(app=app, client=client, namespace=namespace, render=rendering(objects))
+
+    assert result.phase is OperationPhase.SUCCEEDED, result.message
+    assert sorted(path.rsplit("/", 1)[1] for path in reads) == ["added", "kept", "web"]
+    health = {r.key.name: r.health for r in result.resources}
+    assert health["kept"] is HealthStatus.HEALTHY and health["added"] is HealthStatus.HEALTHY
+    assert health["web"] is HealthStatus.PROGRESSING  # as the apply answered: not rolled out
+    assert {r.key.name: r.code for r in result.resources} == {
+        "kept": ResultCode.UNCHANGED, "added": ResultCode.CREATED, "web": ResultCode.CREATED}

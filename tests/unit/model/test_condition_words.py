@@ -12,9 +12,9 @@ def test_condition_types_are_the_words_users_see() -> None:
 
 def test_condition_reasons_are_the_words_users_see() -> None:
     assert sorted(ConditionReason) == sorted([
-        "InvalidSpec", "UnsupportedField", "SourceFailed", "RenderFailed", "ClusterUnavailable",
-        "ClusterError", "InvalidCluster", "ResolveFailed", "ClusterFailed", "PlanFailed",
-        "ApplyFailed", "PruneFailed", "PruneHeld", "HealthCheckFailed",
+        "InvalidSpec", "UnsupportedField", "EmptyRender", "SourceFailed", "RenderFailed",
+        "ClusterUnavailable", "ClusterError", "InvalidCluster", "ResolveFailed", "ClusterFailed",
+        "PlanFailed", "ApplyFailed", "PruneFailed", "PruneHeld", "HealthCheckFailed",
     ])  # fmt: skip
 
 
