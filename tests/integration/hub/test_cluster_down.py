@@ -136,7 +136,9 @@ async def test_dead_cluster_is_reported_and_retried_while_the_others_sync(
             attempts = await _attempts(hub, TargetKey(dead_app, dead), count=3)
             gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(attempts)]
             assert gaps[0] >= 0.8, gaps  # not a hot loop
-            assert gaps[1] >= 1.8 * gaps[0], gaps  # growing
+            # Growing: 1 s then 2 s, each plus the attempt's own time (on a loaded machine up
+            # to a second), so the second gap is at least 1.5 times the first.
+            assert gaps[1] >= 1.5 * gaps[0], gaps
             assert hub.scheduler.failures(TargetKey(dead_app, dead)) >= 3
 
             # Meanwhile the healthy clusters were not held up by the dead one.

@@ -52,6 +52,11 @@ async def test_waves_are_applied_in_order_after_the_previous_is_healthy(
             render=rendering(objects),
             options=SyncOptions(wave_timeout=60),
         )
+        # The sync returns once the last wave is written; its watch event may come later.
+        for _ in range(200):
+            if len([s for s in seen if s != "ConfigMap/kube-root-ca.crt"]) >= len(objects):
+                break
+            await asyncio.sleep(0.05)
     finally:
         watcher.cancel()
         await asyncio.gather(watcher, return_exceptions=True)
