@@ -3,7 +3,8 @@
 - ``queue.WorkQueue``: deduplicated priority queue (``Trigger``: MANUAL > WEBHOOK > DRIFT >
   RETRY > PERIODIC) with a global and per-cluster concurrency limit and a size bound.
 - ``timers``: jittered periodic resync per key, ``Backoff`` after failures (Argo CD's
-  ``syncPolicy.retry``), driven by a ``clock.Clock`` that tests replace with ``FakeClock``.
+  ``syncPolicy.retry``), driven by an ``engine.clock.Clock`` that tests replace with
+  ``FakeClock``.
 - ``runner.Scheduler``: runs ``reconcile(key, trigger) -> Outcome`` under one TaskGroup,
   re-arms timers, retries with backoff, stops gracefully.
 - ``poller.GitPoller``: one ``GitSource.refresh`` per repository per poll; queues only the
@@ -11,17 +12,13 @@
   verification of GitHub, GitLab and Gitea push payloads.
 """
 
-from engine.scheduler.clock import Clock, FakeClock, MonotonicClock
 from engine.scheduler.queue import Lease, Priority, QueueClosed, Trigger, WorkQueue
 from engine.scheduler.runner import Outcome, Reconcile, Scheduler, SchedulerMetrics, WaitStats
 from engine.scheduler.timers import Backoff, Timers, parse_duration
 
 __all__ = [
     "Backoff",
-    "Clock",
-    "FakeClock",
     "Lease",
-    "MonotonicClock",
     "Outcome",
     "Priority",
     "QueueClosed",

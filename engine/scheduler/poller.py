@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from engine.errors import FleetsyncError
 from engine.model import TargetKey
-from engine.scheduler.clock import Clock, MonotonicClock
+from engine.clock import Clock, MonotonicClock
 from engine.scheduler.queue import Trigger
 from engine.scheduler.timers import Backoff, jittered
 from engine.source import GitSource, normalise_url, redact_url, touches

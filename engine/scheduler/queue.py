@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from engine.model import TargetKey
-from engine.scheduler.clock import Clock, MonotonicClock
+from engine.clock import Clock, MonotonicClock
 
 
 class Trigger(enum.IntEnum):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from engine.errors import FleetsyncError
 from engine.model import TargetKey
-from engine.scheduler.clock import Clock, MonotonicClock
+from engine.clock import Clock, MonotonicClock
 from engine.scheduler.queue import Lease, QueueClosed, Trigger, WorkQueue
 from engine.scheduler.timers import Backoff, Timers
 

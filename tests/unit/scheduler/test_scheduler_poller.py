@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from engine.model import TargetKey
-from engine.scheduler.clock import FakeClock
+from engine.clock import FakeClock
 from engine.scheduler.poller import GitPoller, Watch, ref_may_move
 from engine.scheduler.queue import Trigger
 from engine.source import GitSource, RemoteUnreachable, normalise_url

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from engine.model import TargetKey
-from engine.scheduler.clock import FakeClock
+from engine.clock import FakeClock
 from engine.scheduler.queue import QueueClosed, Trigger, WorkQueue
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from engine.errors import RenderError, SourceError
 from engine.model import TargetKey
-from engine.scheduler.clock import FakeClock
+from engine.clock import FakeClock
 from engine.scheduler.queue import Trigger, WorkQueue
 from engine.scheduler.runner import Outcome, Scheduler
 from engine.scheduler.timers import Backoff, Timers

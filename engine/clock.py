@@ -1,4 +1,7 @@
-"""Time as the scheduler sees it: a monotonic ``now`` and a wait that a test can drive.
+"""Time as the hub's loops see it: a monotonic ``now`` and a wait that a test can drive.
+
+The scheduler's queue and runner and the Git poller read time through a
+``Clock``.
 
 ``MonotonicClock`` is the real one. ``FakeClock`` moves only when told (``advance``), so
 tests of timers, backoff and queue latency run in microseconds and give the same result
