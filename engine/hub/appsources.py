@@ -21,8 +21,8 @@ from engine.config.hub import AppsFromGit, HubConfig
 from engine.errors import FleetsyncError
 from engine.hub.catalog import failed_git_source, git_app_source
 from engine.model import TargetKey
+from engine.model.reconciles import Trigger
 from engine.redaction import redact, redact_url
-from engine.scheduler import Trigger
 from engine.scheduler.poller import GitPoller, Watch
 from engine.source import GitSource
 

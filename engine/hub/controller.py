@@ -25,9 +25,9 @@ from engine.hub.decisions import Request
 from engine.hub.metrics import HubMetrics
 from engine.hub.runtime import Runtime
 from engine.model import OperationPhase, TargetKey
+from engine.model.reconciles import Trigger
 from engine.model.status import HistoryEntry, rollback_trigger
 from engine.redaction import redact_url
-from engine.scheduler import Trigger
 from engine.store import Store
 
 

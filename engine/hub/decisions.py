@@ -29,10 +29,9 @@ from engine.apps import AppTarget
 from engine.diff import IgnoreRule
 from engine.errors import ConfigError
 from engine.model import ConditionReason, OperationPhase, SyncStatus
+from engine.model.reconciles import Outcome, Trigger
 from engine.model.results import ResultCode, SyncResult
 from engine.model.status import AUTOMATED, DRIFT, WEBHOOK, TargetStatus, manual_trigger
-from engine.scheduler import Trigger
-from engine.scheduler.runner import Outcome
 
 
 class Mode(enum.Enum):

@@ -51,9 +51,10 @@ from engine.hub.runtime import Runtime
 from engine.hub.statuses import StatusWriter
 from engine.hub.trees import TreeCache
 from engine.model import TargetKey
+from engine.model.reconciles import Trigger
 from engine.redaction import LogRedaction, redact
 from engine.renderer.service import AsyncRenderCache
-from engine.scheduler import Trigger, WorkQueue
+from engine.scheduler import WorkQueue
 from engine.scheduler.poller import GitPoller
 from engine.store import Store
 

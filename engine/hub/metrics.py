@@ -18,7 +18,8 @@ from collections import Counter
 
 from engine.api.views import HistogramRecorder, MetricsSnapshot
 from engine.hub.report import ReconcileReport
-from engine.scheduler import SchedulerMetrics, Trigger
+from engine.model.reconciles import Trigger
+from engine.scheduler import SchedulerMetrics
 
 
 class HubMetrics:

@@ -48,6 +48,7 @@ from engine.hub.report import ANY_PATH, Kind, ReconcileReport
 from engine.hub.statuses import StatusWriter, TargetRecord
 from engine.hub.trees import TreeCache
 from engine.model import HealthStatus, OperationPhase, SyncStatus, TargetKey
+from engine.model.reconciles import Outcome, Trigger
 from engine.model.results import SyncResult
 from engine.model.status import SyncSource, TargetStatus
 from engine.names import api_version_problem, kind_problem
@@ -56,8 +57,6 @@ from engine.render import RenderBudget, RenderCancelledError
 from engine.renderer.cache import RenderKey
 from engine.renderer.fallback import build_or_fallback
 from engine.renderer.service import AsyncRenderCache
-from engine.scheduler import Trigger
-from engine.scheduler.runner import Outcome
 from engine.source import GitSource
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from engine.apps import AppTarget
 from engine.model import OperationPhase, TargetKey
-from engine.scheduler.runner import Outcome
+from engine.model.reconciles import Outcome
 
 Kind = tuple[str, str]  # (apiVersion, kind)
 ANY_PATH = frozenset({""})  # the whole repository: what a failed render may depend on

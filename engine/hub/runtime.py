@@ -28,9 +28,10 @@ from engine.hub.reconciler import Reconciler
 from engine.hub.report import ReconcileReport
 from engine.hub.statuses import StatusWriter
 from engine.model import ResourceKey, TargetKey
-from engine.scheduler import Trigger, WorkQueue
+from engine.model.reconciles import Outcome, Trigger
+from engine.scheduler import WorkQueue
 from engine.scheduler.poller import GitPoller, Watch
-from engine.scheduler.runner import Outcome, Scheduler
+from engine.scheduler.runner import Scheduler
 
 log = logging.getLogger(__name__)
 

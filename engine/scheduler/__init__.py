@@ -1,7 +1,8 @@
 """The scheduler: which (app, cluster) keys to reconcile, when, and how many at once.
 
-- ``queue.WorkQueue``: deduplicated priority queue (``Trigger``: MANUAL > WEBHOOK > DRIFT >
-  RETRY > PERIODIC) with a global and per-cluster concurrency limit and a size bound.
+- ``queue.WorkQueue``: deduplicated priority queue (``engine.model.reconciles.Trigger``:
+  MANUAL > WEBHOOK > DRIFT > RETRY > PERIODIC) with a global and per-cluster concurrency
+  limit and a size bound.
 - ``timers``: jittered periodic resync per key, ``Backoff`` after failures (Argo CD's
   ``syncPolicy.retry``), driven by an ``engine.clock.Clock`` that tests replace with
   ``FakeClock``.
@@ -12,21 +13,19 @@
   verification of GitHub, GitLab and Gitea push payloads.
 """
 
-from engine.scheduler.queue import Lease, Priority, QueueClosed, Trigger, WorkQueue
-from engine.scheduler.runner import Outcome, Reconcile, Scheduler, SchedulerMetrics, WaitStats
+from engine.scheduler.queue import Lease, Priority, QueueClosed, WorkQueue
+from engine.scheduler.runner import Reconcile, Scheduler, SchedulerMetrics, WaitStats
 from engine.scheduler.timers import Backoff, Timers, parse_duration
 
 __all__ = [
     "Backoff",
     "Lease",
-    "Outcome",
     "Priority",
     "QueueClosed",
     "Reconcile",
     "Scheduler",
     "SchedulerMetrics",
     "Timers",
-    "Trigger",
     "WaitStats",
     "WorkQueue",
     "parse_duration",

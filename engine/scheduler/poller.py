@@ -30,10 +30,10 @@ import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from engine.clock import Clock, MonotonicClock
 from engine.errors import FleetsyncError
 from engine.model import TargetKey
-from engine.clock import Clock, MonotonicClock
-from engine.scheduler.queue import Trigger
+from engine.model.reconciles import Trigger
 from engine.scheduler.timers import Backoff, jittered
 from engine.source import GitSource, normalise_url, redact_url, touches
 from engine.source.refs import HEADS, TAGS, RevisionKind, classify_revision

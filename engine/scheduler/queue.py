@@ -15,27 +15,13 @@ Semantics (those of client-go's workqueue, with priorities and per-cluster limit
 from __future__ import annotations
 
 import asyncio
-import enum
 import heapq
 from collections import Counter
 from dataclasses import dataclass
 
-from engine.model import TargetKey
 from engine.clock import Clock, MonotonicClock
-
-
-class Trigger(enum.IntEnum):
-    """Why a key was queued; a higher value is served first."""
-
-    PERIODIC = 0
-    RETRY = 1
-    DRIFT = 2
-    WEBHOOK = 3
-    MANUAL = 4
-
-    def __str__(self) -> str:
-        return self.name.lower()
-
+from engine.model import TargetKey
+from engine.model.reconciles import Trigger
 
 Priority = Trigger
 

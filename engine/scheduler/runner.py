@@ -12,15 +12,15 @@ work, gives in-flight reconciles ``grace`` seconds to finish, then cancels the r
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from engine.clock import Clock, MonotonicClock
 from engine.errors import FleetsyncError
 from engine.model import TargetKey
-from engine.clock import Clock, MonotonicClock
-from engine.scheduler.queue import Lease, QueueClosed, Trigger, WorkQueue
+from engine.model.reconciles import Outcome, Trigger
+from engine.scheduler.queue import Lease, QueueClosed, WorkQueue
 from engine.scheduler.timers import Backoff, Timers
 
 log = logging.getLogger(__name__)
@@ -28,14 +28,6 @@ log = logging.getLogger(__name__)
 DEFAULT_INTERVAL = 180.0
 DEFAULT_RECONCILE_TIMEOUT = 300.0
 REFUSED_RETRY = 1.0  # seconds before a timer whose key found the queue full tries again
-
-
-class Outcome(enum.Enum):
-    """How one reconcile ended."""
-
-    SUCCESS = "success"
-    TEMPORARY_FAILURE = "temporary"
-    PERMANENT_FAILURE = "permanent"
 
 
 Reconcile = Callable[[TargetKey, Trigger], Awaitable[Outcome]]

@@ -18,7 +18,7 @@ import random
 from engine.backoff import Backoff
 from engine.durations import parse_duration
 from engine.model import TargetKey
-from engine.scheduler.queue import Trigger
+from engine.model.reconciles import Trigger
 
 __all__ = ["DEFAULT_JITTER", "Backoff", "Timers", "jittered", "parse_duration"]
 

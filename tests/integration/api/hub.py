@@ -27,9 +27,8 @@ from engine.config.hub import load_config
 from engine.hub.hub import Hub
 from engine.hub.report import ReconcileReport
 from engine.model import HealthStatus, OperationPhase, ResourceKey, SyncStatus, TargetKey
+from engine.model.reconciles import Outcome, Trigger
 from engine.model.status import AUTOMATED, Condition, ResourceStatus, SyncSource, TargetStatus
-from engine.scheduler import Trigger
-from engine.scheduler.runner import Outcome
 from engine.store import Store
 from tests.integration.api.recording import StoreHub
 

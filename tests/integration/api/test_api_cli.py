@@ -12,8 +12,8 @@ import pytest
 from engine.cli import main
 from engine.hub.decisions import Request
 from engine.model import TargetKey
+from engine.model.reconciles import Trigger
 from engine.model.status import AUTOMATED_SYNC_DISABLED
-from engine.scheduler import Trigger
 from tests.integration.api.hub import ServedHub
 
 

@@ -17,9 +17,9 @@ from engine.hub.controller import HubController
 from engine.hub.decisions import Request
 from engine.hub.hub import Hub
 from engine.model import TargetKey
+from engine.model.reconciles import Trigger
 from engine.model.status import AUTOMATED_SYNC_DISABLED
 from engine.renderer.cache import RenderKey
-from engine.scheduler import Trigger
 from engine.store import Store
 from tests.integration.api.hub import CLUSTER_TOKEN, REPO, SECRET_VALUE
 

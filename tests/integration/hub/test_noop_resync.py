@@ -8,8 +8,7 @@ from pathlib import Path
 from kubernetes_asyncio import client
 
 from engine.model import HealthStatus, SyncStatus, TargetKey
-from engine.scheduler import Trigger
-from engine.scheduler.runner import Outcome
+from engine.model.reconciles import Outcome, Trigger
 from tests.support.clusters import TestCluster
 from tests.support.git_remotes import Daemon, new_upstream
 from tests.support.hubkit import eventually, hub_dir, running_hub

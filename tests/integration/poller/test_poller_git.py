@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from engine.model import TargetKey
+from engine.model.reconciles import Trigger
 from engine.scheduler.poller import GitPoller, Watch
-from engine.scheduler.queue import Trigger
 from engine.source import GitSource
 from tests.support.git_remotes import Upstream, free_port
 

@@ -13,8 +13,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from engine.api.webhook import WEBHOOK_PATH, add_webhook_route
 from engine.model import TargetKey
+from engine.model.reconciles import Trigger
 from engine.scheduler.poller import GitPoller, Watch
-from engine.scheduler.queue import Trigger, WorkQueue
+from engine.scheduler.queue import WorkQueue
 from engine.scheduler.webhook_payloads import hmac_sha256
 from engine.source import GitSource
 from tests.support.git_remotes import Upstream

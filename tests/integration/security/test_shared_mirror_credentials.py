@@ -18,8 +18,8 @@ import pytest
 from engine.errors import SourceError
 from engine.hub.trees import TreeCache
 from engine.model import TargetKey
+from engine.model.reconciles import Trigger
 from engine.scheduler.poller import GitPoller, Watch
-from engine.scheduler.queue import Trigger
 from engine.source import AuthenticationFailed, GitSource
 from tests.support.git_remotes import (
     HTTP_TOKEN,

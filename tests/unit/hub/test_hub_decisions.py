@@ -17,10 +17,9 @@ from engine.model import (
     SyncStatus,
     TargetKey,
 )
+from engine.model.reconciles import Outcome, Trigger
 from engine.model.results import ResourceResult, ResultCode, SyncCondition, SyncResult
 from engine.model.status import Operation, SyncSource, TargetStatus
-from engine.scheduler import Trigger
-from engine.scheduler.runner import Outcome
 
 KEY = TargetKey("web", "dev")
 OLD, NEW = "a" * 40, "b" * 40

@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from engine.model import TargetKey
 from engine.clock import FakeClock
+from engine.model import TargetKey
+from engine.model.reconciles import Trigger
 from engine.scheduler.poller import GitPoller, Watch, ref_may_move
-from engine.scheduler.queue import Trigger
 from engine.source import GitSource, RemoteUnreachable, normalise_url
 from engine.source.errors import RevisionNotFound
 

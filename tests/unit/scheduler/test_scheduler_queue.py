@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from engine.model import TargetKey
 from engine.clock import FakeClock
-from engine.scheduler.queue import QueueClosed, Trigger, WorkQueue
+from engine.model import TargetKey
+from engine.model.reconciles import Trigger
+from engine.scheduler.queue import QueueClosed, WorkQueue
 
 
 def k(app: str, cluster: str = "c1") -> TargetKey:

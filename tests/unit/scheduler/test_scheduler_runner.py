@@ -9,11 +9,12 @@ from contextlib import asynccontextmanager
 
 import pytest
 
+from engine.clock import FakeClock
 from engine.errors import RenderError, SourceError
 from engine.model import TargetKey
-from engine.clock import FakeClock
-from engine.scheduler.queue import Trigger, WorkQueue
-from engine.scheduler.runner import Outcome, Scheduler
+from engine.model.reconciles import Outcome, Trigger
+from engine.scheduler.queue import WorkQueue
+from engine.scheduler.runner import Scheduler
 from engine.scheduler.timers import Backoff, Timers
 
 A, B = TargetKey("a", "c1"), TargetKey("b", "c2")

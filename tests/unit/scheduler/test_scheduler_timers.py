@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from engine.model import TargetKey
-from engine.scheduler.queue import Trigger
+from engine.model.reconciles import Trigger
 from engine.scheduler.timers import Timers, jittered
 
 A, B = TargetKey("a", "c1"), TargetKey("b", "c1")
