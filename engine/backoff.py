@@ -1,4 +1,4 @@
-"""How long to wait after failures: the one backoff of every retry in fleetsync (pure).
+"""How long to wait: the one backoff of every retry in fleetsync, and jittered intervals (pure).
 
 ``Backoff`` is Argo CD's ``syncPolicy.retry``: the n-th consecutive failure waits
 ``duration * factor**(n-1)``, never more than ``max_duration``; ``limit`` caps how many
@@ -6,11 +6,17 @@ retries follow failures (0: none, negative or None: no cap). The scheduler retri
 (an Application's ``retry`` block, else 5 s doubling to 3 min), the Git poller its
 repositories. ``FailureStreak`` counts the failures of a loop that never gives up (a cluster
 watch, a supervised background task) and says how long it should sleep.
+
+``jittered`` shortens a periodic interval (a target's resync, a repository's poll) by a
+random fraction, so that things registered together do not fire together.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
+
+DEFAULT_JITTER = 0.1
 
 # Large enough to reach any cap, small enough that ``factor ** exponent`` stays a float.
 _MAX_EXPONENT = 64
@@ -55,3 +61,12 @@ class FailureStreak:
     def reset(self) -> None:
         """A success (or a long healthy run): the next failure waits the first delay again."""
         self.failures = 0
+
+
+def jittered(interval: float, *, rng: random.Random, jitter: float = DEFAULT_JITTER) -> float:
+    """``interval`` shortened by a uniform random fraction of at most ``jitter``.
+
+    Only ever earlier: resyncs of many apps are spread out, yet each app is still
+    reconciled within its declared interval (``timeout.reconcile``), as users read it.
+    """
+    return interval * (1.0 - rng.uniform(0.0, jitter))

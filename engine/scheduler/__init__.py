@@ -3,7 +3,7 @@
 - ``queue.WorkQueue``: deduplicated priority queue (``engine.model.reconciles.Trigger``:
   MANUAL > WEBHOOK > DRIFT > RETRY > PERIODIC) with a global and per-cluster concurrency
   limit and a size bound.
-- ``timers``: jittered periodic resync per key, ``Backoff`` after failures (Argo CD's
+- ``timers``: jittered periodic resync per key, ``engine.backoff.Backoff`` after failures (Argo CD's
   ``syncPolicy.retry``), driven by an ``engine.clock.Clock`` that tests replace with
   ``FakeClock``.
 - ``runner.Scheduler``: runs ``reconcile(key, trigger) -> Outcome`` under one TaskGroup,
@@ -15,10 +15,9 @@
 
 from engine.scheduler.queue import Lease, Priority, QueueClosed, WorkQueue
 from engine.scheduler.runner import Reconcile, Scheduler, SchedulerMetrics, WaitStats
-from engine.scheduler.timers import Backoff, Timers, parse_duration
+from engine.scheduler.timers import Timers
 
 __all__ = [
-    "Backoff",
     "Lease",
     "Priority",
     "QueueClosed",
@@ -28,5 +27,4 @@ __all__ = [
     "Timers",
     "WaitStats",
     "WorkQueue",
-    "parse_duration",
 ]

@@ -30,11 +30,11 @@ import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from engine.backoff import Backoff, jittered
 from engine.clock import Clock, MonotonicClock
 from engine.errors import FleetsyncError
 from engine.model import TargetKey
 from engine.model.reconciles import Trigger
-from engine.scheduler.timers import Backoff, jittered
 from engine.source import GitSource, normalise_url, redact_url, touches
 from engine.source.refs import HEADS, TAGS, RevisionKind, classify_revision
 

@@ -16,12 +16,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from engine.backoff import Backoff
 from engine.clock import Clock, MonotonicClock
 from engine.errors import FleetsyncError
 from engine.model import TargetKey
 from engine.model.reconciles import Outcome, Trigger
 from engine.scheduler.queue import Lease, QueueClosed, WorkQueue
-from engine.scheduler.timers import Backoff, Timers
+from engine.scheduler.timers import Timers
 
 log = logging.getLogger(__name__)
 

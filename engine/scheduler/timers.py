@@ -1,13 +1,12 @@
 """When each key is due again: jittered periodic resync and retry backoff (pure).
 
 Every tracked key has at most one periodic deadline and at most one retry deadline. The
-periodic interval is shortened by up to 10% at random so that keys registered together (a
-hub restart, a new repo with hundreds of apps) spread out instead of firing in one burst,
-while no key waits longer than its interval.
+periodic interval is shortened by up to 10% at random (``engine.backoff.jittered``) so
+that keys registered together (a hub restart, a new repo with hundreds of apps) spread out
+instead of firing in one burst, while no key waits longer than its interval.
 
-Retries wait as ``engine.backoff.Backoff`` says (re-exported here for the scheduler's
-users). When its limit is spent the key waits for its periodic resync or a new trigger; a
-success resets the count.
+Retries wait as ``engine.backoff.Backoff`` says. When its limit is spent the key waits for
+its periodic resync or a new trigger; a success resets the count.
 """
 
 from __future__ import annotations
@@ -15,23 +14,9 @@ from __future__ import annotations
 import heapq
 import random
 
-from engine.backoff import Backoff
-from engine.durations import parse_duration
+from engine.backoff import DEFAULT_JITTER, jittered
 from engine.model import TargetKey
 from engine.model.reconciles import Trigger
-
-__all__ = ["DEFAULT_JITTER", "Backoff", "Timers", "jittered", "parse_duration"]
-
-DEFAULT_JITTER = 0.1
-
-
-def jittered(interval: float, *, rng: random.Random, jitter: float = DEFAULT_JITTER) -> float:
-    """``interval`` shortened by a uniform random fraction of at most ``jitter``.
-
-    Only ever earlier: resyncs of many apps are spread out, yet each app is still
-    reconciled within its declared interval (``timeout.reconcile``), as users read it.
-    """
-    return interval * (1.0 - rng.uniform(0.0, jitter))
 
 
 class Timers:

@@ -1,11 +1,13 @@
-"""The one backoff: growth, cap, limit; Argo CD's retry block; loops that never give up."""
+"""The one backoff: growth, cap, limit; Argo CD's retry block; loops that never give up;
+jittered intervals."""
 
 from __future__ import annotations
 
+import random
+
 from engine.apps import parse_application
 from engine.apps.syncpolicy import Retry
-from engine.backoff import Backoff, FailureStreak
-from engine.scheduler import timers
+from engine.backoff import Backoff, FailureStreak, jittered
 
 
 def test_backoff_grows_by_factor_and_is_capped() -> None:
@@ -22,8 +24,11 @@ def test_backoff_limit_stops_retries_zero_means_none() -> None:
     assert Backoff(limit=-1).delay(50) == 180
 
 
-def test_scheduler_timers_backoff_is_the_one_backoff() -> None:
-    assert timers.Backoff is Backoff
+def test_jitter_only_shortens_by_at_most_ten_percent_and_spreads() -> None:
+    rng = random.Random(7)
+    values = [jittered(100.0, rng=rng) for _ in range(2000)]
+    assert all(90.0 <= v <= 100.0 for v in values)
+    assert min(values) < 91 and max(values) > 99  # really spread, not constant
 
 
 def test_argo_retry_block_becomes_the_backoff_it_describes() -> None:

@@ -9,13 +9,14 @@ from contextlib import asynccontextmanager
 
 import pytest
 
+from engine.backoff import Backoff
 from engine.clock import FakeClock
 from engine.errors import RenderError, SourceError
 from engine.model import TargetKey
 from engine.model.reconciles import Outcome, Trigger
 from engine.scheduler.queue import WorkQueue
 from engine.scheduler.runner import Scheduler
-from engine.scheduler.timers import Backoff, Timers
+from engine.scheduler.timers import Timers
 
 A, B = TargetKey("a", "c1"), TargetKey("b", "c2")
 
