@@ -35,7 +35,9 @@ from engine.clock import Clock, MonotonicClock
 from engine.errors import FleetsyncError
 from engine.model import TargetKey
 from engine.model.reconciles import Trigger
-from engine.source import GitSource, normalise_url, redact_url, touches
+from engine.redaction import redact_url
+from engine.repourls import normalise_url
+from engine.source import GitSource, touches
 from engine.source.refs import HEADS, TAGS, RevisionKind, classify_revision
 
 log = logging.getLogger(__name__)

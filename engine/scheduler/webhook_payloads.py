@@ -8,7 +8,7 @@ Pure functions over headers and the raw body; the HTTP handler lives in engine.a
   sends GitHub's headers, so it is recognised first.
 
 Every comparison with the secret is constant-time. A repository is named by every URL the
-payload gives (HTTPS, SSH, web), normalised as engine.source does, so that an app that
+payload gives (HTTPS, SSH, web), normalised as ``engine.repourls`` does, so that an app that
 spells its ``repoURL`` either way is found. A payload is parsed by orjson, which refuses
 nesting deeper than ``MAX_DEPTH`` (a 400, never a recursion error). A request this hub
 refuses is a ``WebhookError`` carrying its HTTP status.
@@ -27,7 +27,7 @@ from urllib.parse import parse_qs
 import orjson
 
 from engine.errors import WebhookError
-from engine.source import normalise_url
+from engine.repourls import normalise_url
 
 MAX_BODY_BYTES = 1024 * 1024
 # orjson refuses documents nested deeper than this (the stdlib parser recursed until

@@ -47,7 +47,8 @@ Guards against hostile repositories and addresses:
 - Transports: https, http, ssh and git only; ``file://`` URLs and absolute paths only with
   ``allow_local=True`` (``git.allowLocalRepos``), since they read any repository on the
   hub's disk; remote helpers (``ext::``, ``fd::``), relative paths and hosts or users
-  starting with ``-`` never. Refused before any git process runs (``InvalidRepository``).
+  starting with ``-`` never. Refused before any git process runs (``InvalidRepository``;
+  ``engine.repourls.check_transport``, where repository URLs are also normalised).
 - Credentials: a mirror is filled and read only through one access (see ``access_key``).
 - Objects: every fetch runs git's fsck on what it receives; a refusal (a tree listing one
   name twice, a ``.git`` entry...) is the permanent ``UnsafeObjects``.
@@ -83,7 +84,6 @@ from engine.source.git import GitSource
 from engine.source.mirror import MirrorStats
 from engine.source.refs import RefSnapshot
 from engine.source.tree import TreeFile, link_target, touches
-from engine.source.urls import check_transport, normalise_url, redact, redact_url
 
 __all__ = [
     "AuthenticationFailed",
@@ -101,10 +101,6 @@ __all__ = [
     "TreeFile",
     "UnsafeObjects",
     "UnsafeTree",
-    "check_transport",
     "link_target",
-    "normalise_url",
-    "redact",
-    "redact_url",
     "touches",
 ]

@@ -26,8 +26,8 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+from engine.repourls import normalise_url, split_credentials
 from engine.source.credentials import Credentials, CredentialStore
-from engine.source.urls import normalise_url, split_credentials
 
 _LAYOUT = "fleetsync-mirror-2"  # mirrors keyed by URL alone (layout 1) are never reused
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.source.urls import normalise_url
+from engine.repourls import normalise_url
 
 ASKPASS_USERNAME_ENV = "FLEETSYNC_GIT_USERNAME"
 ASKPASS_PASSWORD_ENV = "FLEETSYNC_GIT_PASSWORD"

@@ -14,6 +14,8 @@ import secrets
 import shutil
 from pathlib import Path
 
+from engine.redaction import redact_url
+from engine.repourls import check_transport, is_file_url
 from engine.source import tree
 from engine.source.access import Access, access_of
 from engine.source.credentials import ASKPASS_SCRIPT, CredentialStore, credential_env
@@ -21,7 +23,6 @@ from engine.source.errors import InvalidRepository, RevisionNotFound
 from engine.source.gitcmd import base_env
 from engine.source.mirror import Mirror, MirrorStats
 from engine.source.refs import RefSnapshot, RevisionKind, classify_revision
-from engine.source.urls import check_transport, is_file_url, redact_url
 
 NETWORK_PROTOCOLS = "git:http:https:ssh"
 _LAYOUT = "2"

@@ -31,7 +31,7 @@ from engine.errors import (
     SourceError,
     UnsafeObjects,
 )
-from engine.source.urls import redact
+from engine.redaction import redact
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import InvalidRepository
-from engine.source.urls import check_transport
+from engine.repourls import check_transport
 
 LOCAL = [
     "file:///var/lib/fleetsync/git/mirrors/0123.git",

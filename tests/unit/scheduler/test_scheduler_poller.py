@@ -12,8 +12,9 @@ import pytest
 from engine.clock import FakeClock
 from engine.model import TargetKey
 from engine.model.reconciles import Trigger
+from engine.repourls import normalise_url
 from engine.scheduler.poller import GitPoller, Watch, ref_may_move
-from engine.source import GitSource, RemoteUnreachable, normalise_url
+from engine.source import GitSource, RemoteUnreachable
 from engine.source.errors import RevisionNotFound
 
 REPO, OTHER = "https://git.example.com/acme/deploy.git", "https://git.example.com/acme/other"

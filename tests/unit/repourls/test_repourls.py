@@ -2,14 +2,8 @@
 
 import pytest
 
-from engine.source.urls import (
-    file_url_path,
-    is_file_url,
-    normalise_url,
-    redact,
-    redact_url,
-    split_credentials,
-)
+from engine.redaction import redact, redact_url
+from engine.repourls import file_url_path, is_file_url, normalise_url, split_credentials
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,10 @@
 """Repository URLs: normalisation (the identity of a repo), transports, credential stripping.
 
-Pure string functions. A repo is identified by its normalised URL: lower-case scheme and
-host, no user information, no trailing ``/`` or ``.git``. scp-like SSH addresses
-(``git@host:org/repo.git``) are rewritten as ``ssh://`` URLs and absolute local paths as
-``file://`` URLs, so that the two spellings of one remote share one mirror.
+Pure string functions, shared by the Git client (``engine.source``), its poller and the
+parsing of push webhooks (``engine.webhooks``). A repo is identified by its normalised URL:
+lower-case scheme and host, no user information, no trailing ``/`` or ``.git``. scp-like
+SSH addresses (``git@host:org/repo.git``) are rewritten as ``ssh://`` URLs and absolute
+local paths as ``file://`` URLs, so that the two spellings of one remote share one mirror.
 
 ``check_transport`` decides which addresses git may be given at all: https, http, ssh and
 git over the network; ``file://`` and local paths only where the operator allowed local
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from engine.errors import InvalidRepository
-from engine.redaction import REDACTED, redact, redact_url
+from engine.redaction import redact_url
 
 _SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+):(?P<path>(?!//).*)$")
 _HTTP_SCHEMES = frozenset({"http", "https"})
@@ -126,6 +127,6 @@ def transport_problem(address: str, *, allow_local: bool) -> str | None:
     return None
 
 
-__all__ = ["ALLOW_LOCAL_HINT", "NETWORK_SCHEMES", "REDACTED", "FetchUrl", "check_transport",
-           "file_url_path", "is_file_url", "normalise_url", "redact", "redact_url",
-           "split_credentials", "to_url", "transport_problem"]
+__all__ = ["ALLOW_LOCAL_HINT", "NETWORK_SCHEMES", "FetchUrl", "check_transport",
+           "file_url_path", "is_file_url", "normalise_url", "split_credentials", "to_url",
+           "transport_problem"]
