@@ -17,7 +17,7 @@ from typing import Protocol
 from aiohttp import web
 
 from engine.errors import WebhookError
-from engine.scheduler.webhook_payloads import (
+from engine.webhooks import (
     MAX_BODY_BYTES,
     Provider,
     detect_provider,

@@ -23,8 +23,8 @@ from engine.hub.catalog import failed_git_source, git_app_source
 from engine.model import TargetKey
 from engine.model.reconciles import Trigger
 from engine.redaction import redact, redact_url
-from engine.scheduler.poller import GitPoller, Watch
 from engine.source import GitSource
+from engine.source.poller import GitPoller, Watch
 
 log = logging.getLogger(__name__)
 

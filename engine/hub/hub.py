@@ -55,7 +55,7 @@ from engine.model.reconciles import Trigger
 from engine.redaction import LogRedaction, redact
 from engine.renderer.service import AsyncRenderCache
 from engine.scheduler import WorkQueue
-from engine.scheduler.poller import GitPoller
+from engine.source.poller import GitPoller
 from engine.store import Store
 
 log = logging.getLogger(__name__)

@@ -30,8 +30,8 @@ from engine.hub.statuses import StatusWriter
 from engine.model import ResourceKey, TargetKey
 from engine.model.reconciles import Outcome, Trigger
 from engine.scheduler import WorkQueue
-from engine.scheduler.poller import GitPoller, Watch
 from engine.scheduler.runner import Scheduler
+from engine.source.poller import GitPoller, Watch
 
 log = logging.getLogger(__name__)
 

@@ -3,14 +3,14 @@
 - ``queue.WorkQueue``: deduplicated priority queue (``engine.model.reconciles.Trigger``:
   MANUAL > WEBHOOK > DRIFT > RETRY > PERIODIC) with a global and per-cluster concurrency
   limit and a size bound.
-- ``timers``: jittered periodic resync per key, ``engine.backoff.Backoff`` after failures (Argo CD's
-  ``syncPolicy.retry``), driven by an ``engine.clock.Clock`` that tests replace with
-  ``FakeClock``.
+- ``timers``: jittered periodic resync per key, ``engine.backoff.Backoff`` after failures
+  (Argo CD's ``syncPolicy.retry``), driven by an ``engine.clock.Clock`` that tests replace
+  with ``FakeClock``.
 - ``runner.Scheduler``: runs ``reconcile(key, trigger) -> Outcome`` under one TaskGroup,
   re-arms timers, retries with backoff, stops gracefully.
-- ``poller.GitPoller``: one ``GitSource.refresh`` per repository per poll; queues only the
-  keys whose revision moved and whose paths changed. ``webhook_payloads``: pure parsing and
-  verification of GitHub, GitLab and Gitea push payloads.
+
+The Git poller that feeds the queue lives with the Git client (``engine.source.poller``),
+and the parsing of push webhooks in ``engine.webhooks``.
 """
 
 from engine.scheduler.queue import Lease, Priority, QueueClosed, WorkQueue

@@ -42,6 +42,10 @@ API (all async methods take keyword arguments only):
   says whether an app whose sources live under ``paths`` must be re-rendered.
 - ``stats(repo) -> MirrorStats`` (``ls_remotes``, ``fetches``): network calls made.
 
+``poller.GitPoller`` (imported from ``engine.source.poller``) polls every watched
+repository on its own schedule through one ``GitSource`` and queues the keys whose
+revision moved and whose paths changed.
+
 Guards against hostile repositories and addresses:
 
 - Transports: https, http, ssh and git only; ``file://`` URLs and absolute paths only with

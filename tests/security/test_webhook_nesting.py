@@ -17,14 +17,14 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from engine.api.server import create_app
 from engine.api.webhook import WebhookReceiver
-from engine.scheduler.webhook_payloads import (
+from engine.store import Store
+from engine.webhooks import (
     MAX_DEPTH,
     Provider,
     WebhookError,
     hmac_sha256,
     parse_push,
 )
-from engine.store import Store
 from tests.integration.api.hub import StoreHub
 
 SECRET = "s3cr3t"

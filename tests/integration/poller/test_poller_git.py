@@ -6,8 +6,8 @@ import asyncio
 
 from engine.model import TargetKey
 from engine.model.reconciles import Trigger
-from engine.scheduler.poller import GitPoller, Watch
 from engine.source import GitSource
+from engine.source.poller import GitPoller, Watch
 from tests.support.git_remotes import Upstream, free_port
 
 Queued = list[tuple[TargetKey, Trigger]]

@@ -14,10 +14,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from engine.api.webhook import WEBHOOK_PATH, add_webhook_route
 from engine.model import TargetKey
 from engine.model.reconciles import Trigger
-from engine.scheduler.poller import GitPoller, Watch
 from engine.scheduler.queue import WorkQueue
-from engine.scheduler.webhook_payloads import hmac_sha256
 from engine.source import GitSource
+from engine.source.poller import GitPoller, Watch
+from engine.webhooks import hmac_sha256
 from tests.support.git_remotes import Upstream
 
 SECRET = "hook-secret-5"

@@ -19,8 +19,8 @@ from engine.errors import SourceError
 from engine.hub.trees import TreeCache
 from engine.model import TargetKey
 from engine.model.reconciles import Trigger
-from engine.scheduler.poller import GitPoller, Watch
 from engine.source import AuthenticationFailed, GitSource
+from engine.source.poller import GitPoller, Watch
 from tests.support.git_remotes import (
     HTTP_TOKEN,
     HTTP_USER,

@@ -13,9 +13,9 @@ from engine.clock import FakeClock
 from engine.model import TargetKey
 from engine.model.reconciles import Trigger
 from engine.repourls import normalise_url
-from engine.scheduler.poller import GitPoller, Watch, ref_may_move
 from engine.source import GitSource, RemoteUnreachable
 from engine.source.errors import RevisionNotFound
+from engine.source.poller import GitPoller, Watch, ref_may_move
 
 REPO, OTHER = "https://git.example.com/acme/deploy.git", "https://git.example.com/acme/other"
 DEV, PROD = TargetKey("dev", "c1"), TargetKey("prod", "c2")

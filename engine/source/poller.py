@@ -20,6 +20,9 @@ Repositories are polled independently: a failing or hanging one (every poll is b
 ``poll_timeout``) records its error and backs off, and the others keep their schedule.
 ``trigger(repo=)`` polls at once (webhooks); triggers that arrive before that poll starts
 share it, and one arriving during a poll causes exactly one more poll after it.
+
+Keys are handed to ``enqueue`` (the scheduler's ``WorkQueue.add``) with a ``Trigger``;
+nothing here imports the scheduler.
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ from engine.model import TargetKey
 from engine.model.reconciles import Trigger
 from engine.redaction import redact_url
 from engine.repourls import normalise_url
-from engine.source import GitSource, touches
+from engine.source.git import GitSource
 from engine.source.refs import HEADS, TAGS, RevisionKind, classify_revision
+from engine.source.tree import touches
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from engine.scheduler.webhook_payloads import (
+from engine.webhooks import (
     Provider,
     WebhookError,
     detect_provider,
