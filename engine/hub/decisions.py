@@ -13,21 +13,16 @@
   with ``selfHeal``;
 - automated sync of a target already in sync records nothing (no empty operations).
 
-``outcome`` says how a result ends for the scheduler (retry with backoff, or wait), and
-``sync_options`` maps an app's Argo CD switches to the apply core's options.
+``outcome`` says how a result ends for the scheduler (retry with backoff, or wait).
+(``engine.hub.syncoptions`` maps an app's Argo CD switches to the apply core's options.)
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from engine.apply.options import SyncOptions
 from engine.apps import AppTarget
-from engine.diff import IgnoreRule
-from engine.errors import ConfigError
 from engine.model import ConditionReason, OperationPhase, SyncStatus
 from engine.model.reconciles import Outcome, Trigger
 from engine.model.results import ResultCode, SyncResult
@@ -81,32 +76,6 @@ def decide(
     if new_commit or failed or trigger is Trigger.RETRY:
         return Mode.SYNC
     return Mode.SYNC if automated.self_heal else Mode.COMPARE
-
-
-def sync_options(target: AppTarget, request: Request | None) -> SyncOptions:
-    """The core's options for ``target``: Argo CD's switches mapped one to one.
-
-    ``ConfigError`` names the field of an ``ignoreDifferences`` entry that is not valid.
-    """
-    opts = target.options
-    automated = opts.automated
-    prune = bool(automated and automated.prune)
-    if request is not None and request.prune is not None:
-        prune = request.prune
-    ignore = tuple(_ignore_rule(i, e) for i, e in enumerate(opts.ignore_differences))
-    return SyncOptions(
-        prune=prune and opts.sync.prune,
-        create_namespace=opts.sync.create_namespace,
-        propagation=opts.sync.prune_propagation.capitalize(),
-        ignore=ignore,
-    )
-
-
-def _ignore_rule(index: int, entry: Mapping[str, Any]) -> IgnoreRule:
-    try:
-        return IgnoreRule.from_argo(dict(entry))
-    except ConfigError as err:
-        raise ConfigError(f"spec.ignoreDifferences[{index}]: {err}") from None
 
 
 def trigger_label(trigger: Trigger, request: Request | None) -> str:

@@ -34,7 +34,7 @@ from engine.hub import status as st
 from engine.hub.automation import Automation
 from engine.hub.catalog import Catalog
 from engine.hub.clusters import ClusterDirectory
-from engine.hub.decisions import Mode, Request, decide, outcome, sync_options, trigger_label
+from engine.hub.decisions import Mode, Request, decide, outcome, trigger_label
 from engine.hub.failures import (
     Problem,
     Step,
@@ -46,6 +46,7 @@ from engine.hub.failures import (
 )
 from engine.hub.report import ANY_PATH, Kind, ReconcileReport
 from engine.hub.statuses import StatusWriter, TargetRecord
+from engine.hub.syncoptions import sync_options
 from engine.hub.trees import TreeCache
 from engine.model import HealthStatus, OperationPhase, SyncStatus, TargetKey
 from engine.model.reconciles import Outcome, Trigger

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from engine.apps import AppTarget, Automated, TargetOptions
-from engine.hub.decisions import Mode, Request, decide, outcome, sync_options, trigger_label
+from engine.hub.decisions import Mode, Request, decide, outcome, trigger_label
+from engine.hub.syncoptions import sync_options
 from engine.model import (
     ConditionReason,
     HealthStatus,
