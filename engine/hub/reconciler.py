@@ -20,6 +20,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from engine import policy
@@ -129,7 +130,8 @@ class Reconciler:
         # Map the Application's sync options and diff rules (a bad one names its file).
         try:
             options = replace(sync_options(target, request),
-                              health_checks=self.parts.health_checks)
+                              health_checks=self.parts.health_checks,
+                              seen=partial(self.parts.live.fingerprint, key.cluster))
         except ConfigError as err:
             problem = condition(Step.OPTIONS, err, where=self._where(target))
             return await self._failed(record, report, None, [problem], Outcome.PERMANENT_FAILURE)

@@ -78,9 +78,22 @@ async def test_periodic_resync_of_an_untouched_target_renders_and_writes_nothing
         assert await hub.runtime.reconcile(key, Trigger.PERIODIC) is Outcome.SUCCESS
         assert reached == []
         assert hub.renders.cache.stats.hits + hub.renders.cache.stats.misses == renders
-        hub.runtime.invalidate(key)  # as a refresh does: compares (a cached render), no write
+        # Invalidated, as a refresh does, it compares (a cached render) and writes nothing;
+        # its ConfigMap, which the watch saw as the dry run leaves it, is not even read.
+        hub_client = await hub.pool.client(cluster.name)
+        requests: list[str] = []
+        send = hub_client.request
+
+        async def noted(**kwargs: Any) -> Any:
+            requests.append(f"{kwargs['method']} {kwargs['path']}")
+            return await send(**kwargs)
+
+        monkeypatch.setattr(hub_client, "request", noted)
+        hub.runtime.invalidate(key)
         assert await hub.runtime.reconcile(key, Trigger.PERIODIC) is Outcome.SUCCESS
         assert reached == [key]
+        settings = [r for r in requests if r.endswith("/namespaces/quiet-ns/configmaps/settings")]
+        assert settings == ["PATCH /api/v1/namespaces/quiet-ns/configmaps/settings"]  # dry run
         assert await hub.runtime.reconcile(key, Trigger.PERIODIC) is Outcome.SUCCESS
         assert reached == [key]  # settled again
         # A reloaded catalog (a project may have changed) sends every target through the
