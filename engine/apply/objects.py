@@ -45,12 +45,11 @@ async def read_live(
         return None
 
 
-async def predict(
-    *, client: ClusterClient, step: Step, live: Mapping[str, Any] | None
-) -> dict[str, Any] | None:
-    """What a server-side apply of ``step`` would make of the live object (dry run)."""
+async def predict(*, client: ClusterClient, step: Step, exists: bool) -> dict[str, Any] | None:
+    """What a server-side apply of ``step`` would make of the live object (dry run); None
+    when it does not ``exist`` (nothing to predict) or the dry run fails."""
     res = await resource_of(client=client, api_version=step.api_version, kind=step.key.kind)
-    if res is None or live is None:
+    if res is None or not exists:
         return None
     try:
         return await client.apply(res=res, obj=dict(step.obj), force=True, dry_run=True)

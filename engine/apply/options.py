@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.diff import IgnoreRule
 from engine.health import CustomChecks
+from engine.model import ResourceKey
 from engine.model.inventory import INVENTORY_NAMESPACE
 from engine.plan import DEFAULT_PRUNE_SHARE
 
@@ -25,3 +27,6 @@ class SyncOptions:
     ignore: tuple[IgnoreRule, ...] = ()
     inventory_namespace: str = INVENTORY_NAMESPACE
     health_checks: CustomChecks | None = field(default=None, compare=False)
+    # The fingerprint (engine.diff.fingerprint) of an object as a watch last saw it, or
+    # None: when a dry run's answer has the same, the object is in sync and is not read.
+    seen: Callable[[ResourceKey], str | None] | None = field(default=None, compare=False)

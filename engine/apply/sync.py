@@ -40,6 +40,7 @@ from engine.apply.objects import (
 from engine.apply.options import SyncOptions
 from engine.clusters import ClusterClient
 from engine.diff import diff_object, summarise
+from engine.diff.normalise import fingerprint
 from engine.errors import FleetsyncError, PlanError
 from engine.health import HealthResult, aggregate, assess, missing
 from engine.model import ConditionReason, HealthStatus, OperationPhase, ResourceKey, SyncStatus
@@ -300,9 +301,16 @@ async def _diff(run: _Run, the_plan: Plan) -> Mapping[ResourceKey, Mapping[str, 
     """Diff desired objects and tracked extras; return the live extras for the prune."""
 
     async def one(step: Step) -> ObjectDiff:
-        live = await read_live(client=run.client, key=step.key, api_version=step.api_version)
+        # An object a watch saw, which the dry run leaves as seen, is in sync: not read.
+        seen = run.options.seen(step.key) if run.options.seen is not None else None
+        predicted = await predict(client=run.client, step=step, exists=True) if seen else None
+        if predicted is not None and fingerprint(predicted) == seen:
+            live: dict[str, Any] | None = predicted
+        else:
+            live = await read_live(client=run.client, key=step.key, api_version=step.api_version)
+            if seen is None or live is None:
+                predicted = await predict(client=run.client, step=step, exists=live is not None)
         run.live[step.key] = live
-        predicted = await predict(client=run.client, step=step, live=live)
         return diff_object(
             desired=dict(step.obj), predicted=predicted, live=live, ignore=run.options.ignore
         )

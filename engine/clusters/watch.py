@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -34,7 +33,7 @@ from engine.backoff import Backoff, FailureStreak
 from engine.clusters import ApiResource, ClusterClient, ClusterPool
 from engine.clusters.errors import ApiError
 from engine.diff.attribution import OwnWrite, changed_by_fleetsync, other_writer, own_write
-from engine.diff.normalise import normalise
+from engine.diff.normalise import fingerprint
 from engine.errors import FleetsyncError
 from engine.health import CustomChecks, HealthResult, assess
 from engine.model import (
@@ -139,6 +138,12 @@ class LiveWatcher:
             if watch is None or not watch.synced.is_set():
                 return None
         return f"{self._epoch}:{self._drifts.get(target, 0)}"
+
+    def fingerprint(self, cluster: str, key: ResourceKey) -> str | None:
+        """The fingerprint (``engine.diff.fingerprint``) of one object as last seen, if
+        it is watched; None if it is not, or is absent."""
+        seen = self._seen.get((cluster, key))
+        return seen.fingerprint if seen else None
 
     def health(self, cluster: str, key: ResourceKey) -> HealthResult | None:
         """The latest health seen for one object, if it is watched."""
@@ -268,15 +273,6 @@ def _owner(cluster: str, obj: Mapping[str, Any] | None) -> TargetKey | None:
     annotations = ((obj or {}).get("metadata") or {}).get("annotations") or {}
     parsed = parse_tracking_id(str(annotations.get(TRACKING_ANNOTATION) or ""))
     return TargetKey(parsed[0], cluster) if parsed else None
-
-
-def fingerprint(obj: Mapping[str, Any]) -> str:
-    """A hash of what users declare: the object as the diff compares it (``engine.diff.
-    normalise``: no status, no server bookkeeping, no annotations other managers keep up
-    to date, empty maps and lists as absent), so the watches and the diff never disagree
-    on what counts as a change."""
-    return hashlib.sha256(orjson.dumps(normalise(dict(obj)),
-                                       option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def _last_manager(obj: Mapping[str, Any]) -> str:

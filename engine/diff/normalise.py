@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 from typing import Any
+
+import orjson
 
 _SERVER_METADATA = (
     "managedFields",
@@ -74,3 +77,12 @@ def prune_empty(value: Any) -> Any:
     if isinstance(value, list):
         return [prune_empty(child) for child in value]
     return value
+
+
+def fingerprint(obj: dict[str, Any]) -> str:
+    """A hash of what users declare: the object as the diff compares it (``normalise``: no
+    status, no server bookkeeping, no annotations other managers keep up to date, empty
+    maps and lists as absent), so the watches and the diff never disagree on what counts
+    as a change."""
+    return hashlib.sha256(orjson.dumps(normalise(dict(obj)),
+                                       option=orjson.OPT_SORT_KEYS)).hexdigest()

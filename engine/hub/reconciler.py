@@ -20,6 +20,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from engine import policy
@@ -111,7 +112,8 @@ class Reconciler:
         if target is None:
             return ReconcileReport(key, Outcome.SUCCESS)
         async with self.parts.statuses.session(key) as record:
-            return await self._steps(target, trigger, request, dirty, record)
+            report = await self._steps(target, trigger, request, dirty, record)
+            return replace(report, settled=_settled(record.saved or record.previous, report))
 
     async def _steps(
         self, target: AppTarget, trigger: Trigger, request: Request | None, dirty: bool,
@@ -128,7 +130,8 @@ class Reconciler:
         # Map the Application's sync options and diff rules (a bad one names its file).
         try:
             options = replace(sync_options(target, request),
-                              health_checks=self.parts.health_checks)
+                              health_checks=self.parts.health_checks,
+                              seen=partial(self.parts.live.fingerprint, key.cluster))
         except ConfigError as err:
             problem = condition(Step.OPTIONS, err, where=self._where(target))
             return await self._failed(record, report, None, [problem], Outcome.PERMANENT_FAILURE)
@@ -363,6 +366,13 @@ def compared_status(key: TargetKey, compared: SyncResult, sha: str) -> TargetSta
 
 def _ending(err: FleetsyncError) -> Outcome:
     return Outcome.TEMPORARY_FAILURE if err.temporary else Outcome.PERMANENT_FAILURE
+
+
+def _settled(status: TargetStatus | None, report: ReconcileReport) -> str | None:
+    """The live version at which ``status`` is settled at the report's commit, if it is."""
+    if status is None or report.sha is None:
+        return None
+    return status.live_version if _unchanged(status, report.sha, status.live_version) else None
 
 
 def _unchanged(previous: TargetStatus | None, sha: str, live_version: str | None) -> bool:

@@ -26,7 +26,9 @@ class ReconcileReport:
     (None when nothing was rendered); ``kinds`` what the target manages now (None when the
     cluster was not compared: keep watching what was watched); ``reached`` whether the
     cluster answered (None when it was not contacted) and ``unreachable`` why not;
-    ``synced`` the phase of the operation it finished, if any, after ``sync_seconds``.
+    ``synced`` the phase of the operation it finished, if any, after ``sync_seconds``;
+    ``settled`` the live version at which the target is Synced at ``sha`` with no
+    condition (a periodic resync may skip it while that version holds), else None.
     """
 
     key: TargetKey
@@ -39,3 +41,4 @@ class ReconcileReport:
     unreachable: str = ""
     synced: OperationPhase | None = None
     sync_seconds: float = 0.0
+    settled: str | None = None

@@ -10,6 +10,12 @@ watches and new commits seen by the poller come in here too and queue the target
 
 A target is watched by the poller from its first render on: until then its own reconcile,
 queued when it was tracked, is what reads Git, and the poller would only queue it twice.
+
+A periodic resync of a settled target (Synced at its commit, no condition) whose watched
+objects kept their version, and that nothing invalidated since, costs a dictionary lookup:
+the poller and the webhooks notice new commits, the watches notice drift, and a reloaded
+catalog or cluster list (a changed project, say) clears every settled mark. So the hub's
+idle work grows with repositories and changes, not with targets.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ class Runtime:
         self.unreachable: dict[str, str] = {}  # cluster → why its last reconcile failed on it
         self._requests: dict[TargetKey, Request] = {}
         self._dirty: set[TargetKey] = set()
+        self._settled: dict[TargetKey, str] = {}  # target → live version it is settled at
         self._reconciler: Reconciler | None = None
         self._poller: GitPoller | None = None
         self._live: LiveWatcher | None = None
@@ -65,6 +72,7 @@ class Runtime:
     ) -> None:  # fmt: skip
         """Track the targets the catalog added or changed, untrack those it removed, and
         compare every target of a cluster whose registration changed."""
+        self._settled.clear()  # a project or cluster may have changed: check every target
         for key in change.removed:
             self.scheduler.untrack(key)
             if self._poller is not None:
@@ -124,13 +132,25 @@ class Runtime:
         request = self._requests.pop(key, None)
         dirty = key in self._dirty
         self._dirty.discard(key)
+        if trigger is Trigger.PERIODIC and request is None and not dirty and self._settles(key):
+            return Outcome.SUCCESS
         report = await self._reconciler.reconcile(key, trigger, request=request, dirty=dirty)
         self.take(report)
         return report.outcome
 
+    def _settles(self, key: TargetKey) -> bool:
+        """Whether ``key`` is still settled: its objects kept the version it settled at."""
+        settled = self._settled.get(key)
+        return settled is not None and self._live is not None and \
+            self._live.version(key) == settled
+
     def take(self, report: ReconcileReport) -> None:
         """Hand each part what ``report`` says: poller, watcher, cluster reach, metrics."""
         self.metrics.reconciled(report)
+        if report.settled is not None:
+            self._settled[report.key] = report.settled
+        else:
+            self._settled.pop(report.key, None)
         target = report.target
         if target is not None and report.paths is not None and self._poller is not None:
             watch = Watch(report.key, target.revision, report.paths)

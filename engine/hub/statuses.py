@@ -33,10 +33,12 @@ class TargetRecord:
     store: Store
     key: TargetKey
     previous: TargetStatus | None
+    saved: TargetStatus | None = None  # the status this reconcile wrote, if any
 
     async def save(self, status: TargetStatus) -> None:
         """Record a status without an operation (a comparison, or a failure before it)."""
         await self.store.save_status(status)
+        self.saved = status
 
     async def begin(self, *, revision: str, trigger: str, source: SyncSource) -> int:
         """Record a Running operation before anything touches the cluster; its id."""
@@ -50,6 +52,7 @@ class TargetRecord:
         """Complete ``operation`` with its status and history entry, in one transaction."""
         await self.store.finish_operation(operation, phase=phase, message=message,
                                           status=status, history_limit=history_limit)
+        self.saved = status
 
 
 class StatusWriter:

@@ -4,9 +4,12 @@ from the first one after its first sync on; one whose objects drifted compares a
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from kubernetes_asyncio import client
 
+from engine.hub.catalog import CatalogChange
 from engine.model import HealthStatus, SyncStatus, TargetKey
 from engine.model.reconciles import Outcome, Trigger
 from tests.support.clusters import TestCluster
@@ -32,7 +35,8 @@ data: {colour: blue}
 
 
 async def test_periodic_resync_of_an_untouched_target_renders_and_writes_nothing(
-    local_clusters: list[TestCluster], git_daemon: Daemon, tmp_path: Path
+    local_clusters: list[TestCluster], git_daemon: Daemon, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cluster = local_clusters[0]
     upstream = new_upstream(git_daemon, tmp_path, "quiet", {"app/cm.yaml": CONFIGMAP})
@@ -58,11 +62,49 @@ async def test_periodic_resync_of_an_untouched_target_renders_and_writes_nothing
         renders = hub.renders.cache.stats.hits + hub.renders.cache.stats.misses
         history = await hub.store.history(key)
 
+        # A settled target's periodic resync never reaches the reconciler (no status read,
+        # no Git, no render); one that something invalidated does, and finds it quiet.
+        reconciler = hub.runtime._reconciler
+        assert reconciler is not None
+        reached: list[TargetKey] = []
+        real = reconciler.reconcile
+
+        async def counted(target: TargetKey, *args: Any, **kwargs: Any) -> Any:
+            reached.append(target)
+            return await real(target, *args, **kwargs)
+
+        monkeypatch.setattr(reconciler, "reconcile", counted)
         assert await hub.runtime.reconcile(key, Trigger.PERIODIC) is Outcome.SUCCESS
+        assert reached == []
+        assert hub.renders.cache.stats.hits + hub.renders.cache.stats.misses == renders
+        # Invalidated, as a refresh does, it compares (a cached render) and writes nothing;
+        # its ConfigMap, which the watch saw as the dry run leaves it, is not even read.
+        hub_client = await hub.pool.client(cluster.name)
+        requests: list[str] = []
+        send = hub_client.request
+
+        async def noted(**kwargs: Any) -> Any:
+            requests.append(f"{kwargs['method']} {kwargs['path']}")
+            return await send(**kwargs)
+
+        monkeypatch.setattr(hub_client, "request", noted)
+        hub.runtime.invalidate(key)
+        assert await hub.runtime.reconcile(key, Trigger.PERIODIC) is Outcome.SUCCESS
+        assert reached == [key]
+        settings = [r for r in requests if r.endswith("/namespaces/quiet-ns/configmaps/settings")]
+        assert settings == ["PATCH /api/v1/namespaces/quiet-ns/configmaps/settings"]  # dry run
+        assert await hub.runtime.reconcile(key, Trigger.PERIODIC) is Outcome.SUCCESS
+        assert reached == [key]  # settled again
+        # A reloaded catalog (a project may have changed) sends every target through the
+        # reconciler once, which re-checks the Application and its project.
+        await hub.runtime.apply(CatalogChange(), hub.catalog.targets,
+                                changed_clusters=frozenset())
+        assert await hub.runtime.reconcile(key, Trigger.PERIODIC) is Outcome.SUCCESS
+        assert reached == [key, key]
 
         after = (await core.read_namespaced_config_map("settings", "quiet-ns")).metadata
         assert after.resource_version == before.resource_version
-        assert hub.renders.cache.stats.hits + hub.renders.cache.stats.misses == renders
+        assert hub.renders.cache.stats.misses == 1
         assert await hub.store.history(key) == history
 
         # An object changed by someone else makes the next periodic resync compare and heal.
