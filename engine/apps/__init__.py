@@ -32,7 +32,7 @@ from engine.apps.project import (
 )
 from engine.apps.selector import ClusterNames, LabelSelector, Requirement
 from engine.apps.sources import AppFile, AppSource, file_from_bytes, read_dir_source
-from engine.apps.syncpolicy import Automated, Retry, SyncOptions, SyncPolicy
+from engine.apps.syncpolicy import Automated, Retry, SyncFlags, SyncPolicy
 from engine.apps.targets import (
     IN_CLUSTER_SERVER,
     AppTarget,
@@ -66,7 +66,7 @@ __all__ = [
     "Requirement",
     "Retry",
     "Source",
-    "SyncOptions",
+    "SyncFlags",
     "SyncPolicy",
     "TargetOptions",
     "build_catalog",

@@ -63,8 +63,9 @@ class Retry:
 
 
 @dataclass(frozen=True)
-class SyncOptions:
-    """The ``syncOptions`` fleetsync acts on."""
+class SyncFlags:
+    """The ``syncOptions`` flags of an Application that fleetsync acts on (what the apply
+    core is given is ``engine.apply.options.SyncOptions``, built from these)."""
 
     create_namespace: bool = False
     prune_last: bool = False
@@ -79,7 +80,7 @@ class SyncPolicy:
     """``spec.syncPolicy``; ``automated`` is None for manual sync."""
 
     automated: Automated | None = None
-    options: SyncOptions = field(default_factory=SyncOptions)
+    options: SyncFlags = field(default_factory=SyncFlags)
     retry: Retry | None = None
 
 
@@ -131,7 +132,7 @@ def _retry(raw: Mapping[str, Any], fields: Fields, path: str) -> Retry | None:
     )
 
 
-def _options(entries: tuple[str, ...], fields: Fields) -> SyncOptions:
+def _options(entries: tuple[str, ...], fields: Fields) -> SyncFlags:
     values: dict[str, Any] = {}
     for index, entry in enumerate(entries):
         path = f"spec.syncPolicy.syncOptions[{index}]"
@@ -156,7 +157,7 @@ def _options(entries: tuple[str, ...], fields: Fields) -> SyncOptions:
             "ServerSideApply=false is ignored: fleetsync always applies server-side",
         )
         values["server_side_apply"] = True
-    return SyncOptions(**values)
+    return SyncFlags(**values)
 
 
 _FLAGS = {

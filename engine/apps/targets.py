@@ -23,7 +23,7 @@ from typing import Any
 from engine.apps.application import Application
 from engine.apps.fields import Fields
 from engine.apps.selector import ClusterNames, LabelSelector
-from engine.apps.syncpolicy import Automated, Retry, SyncOptions
+from engine.apps.syncpolicy import Automated, Retry, SyncFlags
 from engine.model import TargetKey
 
 IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
@@ -56,7 +56,7 @@ class TargetOptions:
     """How to sync one target: the Application's policy, options and diff rules."""
 
     automated: Automated | None = None
-    sync: SyncOptions = field(default_factory=SyncOptions)
+    sync: SyncFlags = field(default_factory=SyncFlags)
     retry: Retry | None = None
     ignore_differences: tuple[Mapping[str, Any], ...] = ()
     recurse: bool = False
