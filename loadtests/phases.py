@@ -163,8 +163,9 @@ async def managed_versions(run: Run) -> dict[str, str]:
 
 
 def render_counters(counters: dict[str, float]) -> dict[str, float]:
-    """The hub's counters that count renders, if its /metrics has any."""
-    return {k: v for k, v in counters.items() if "render" in k}
+    """The hub's counters of renders run (not taken from its cache), if it has any."""
+    return {k: v for k, v in counters.items() if k.startswith("renders_total")
+            and 'result="rendered"' in k}
 
 
 async def quiet_window(run: Run, hub: HubProcess, session: aiohttp.ClientSession,

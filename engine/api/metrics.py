@@ -108,6 +108,8 @@ def hub_families(snap: MetricsSnapshot) -> list[Family]:
             "trigger",
         ),
         counter("git_fetches_total", "Git fetches, by result.", snap.git_fetches, "result"),
+        counter("renders_total", "Renders reconciles needed: run now (rendered) or taken "
+                "from the cache (cached).", snap.renders, "result"),
         scalar(
             "drift_events_total",
             "counter",

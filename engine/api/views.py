@@ -128,7 +128,8 @@ class MetricsSnapshot:
     ``reconciles`` by result (e.g. ``synced``, ``noop``, ``failed``, ``error``),
     ``syncs`` by operation phase (``Succeeded``, ``Failed``, ``Error``), ``git_fetches``
     by result (``ok``, ``error``), ``triggers`` by what queued a reconcile (``manual``,
-    ``webhook``, ``drift``, ``periodic``, ...); ``drift_events`` counts changes of
+    ``webhook``, ``drift``, ``periodic``, ...), ``renders`` by ``rendered`` (run now) or
+    ``cached``; ``drift_events`` counts changes of
     tracked objects seen by the watches. Gauges: ``queue_depth``, ``running``.
     Histograms in seconds: ``sync_duration``, ``queue_wait``, ``git_fetch_duration``.
     ``started_at`` is the hub's start as a Unix time.
@@ -137,6 +138,7 @@ class MetricsSnapshot:
     reconciles: Mapping[str, int] = field(default_factory=dict)
     syncs: Mapping[str, int] = field(default_factory=dict)
     git_fetches: Mapping[str, int] = field(default_factory=dict)
+    renders: Mapping[str, int] = field(default_factory=dict)
     triggers: Mapping[str, int] = field(default_factory=dict)
     drift_events: int = 0
     queue_depth: int = 0

@@ -1,9 +1,10 @@
 """The hub's counters: one object, filled by the runtime, read for ``GET /metrics``.
 
-Reconciles by result, triggers by kind, finished syncs by phase and their duration, and
-drift events are counted here and nowhere else; the queue's gauges come from the
-scheduler when a snapshot is taken. The exposition format itself is
-``engine.api.metrics`` (pure); the names and labels are those the README lists.
+Reconciles by result, triggers by kind, finished syncs by phase and their duration,
+renders (run or taken from the cache) and drift events are counted here and nowhere
+else; the queue's gauges come from the scheduler when a snapshot is taken. The
+exposition format itself is ``engine.api.metrics`` (pure); the names and labels are
+those the README lists.
 
 The hand-written exposition is kept rather than ``prometheus-client``: its output is
 checked by a strict parser in the unit tests, it needs no process-wide registry (several
@@ -31,6 +32,7 @@ class HubMetrics:
         self._syncs: Counter[str] = Counter()
         self._triggers: Counter[str] = Counter()
         self._drift_events = 0
+        self._renders: Counter[str] = Counter()
         self._sync_seconds = HistogramRecorder()
 
     def triggered(self, trigger: Trigger) -> None:
@@ -40,6 +42,8 @@ class HubMetrics:
     def reconciled(self, report: ReconcileReport) -> None:
         """Count a finished reconcile and the sync it ran, if any."""
         self._reconciles[report.outcome.value] += 1
+        if report.rendered is not None:
+            self._renders["rendered" if report.rendered else "cached"] += 1
         if report.synced is not None:
             self._syncs[report.synced.value] += 1
             self._sync_seconds.observe(max(0.0, report.sync_seconds))
@@ -53,6 +57,7 @@ class HubMetrics:
         return MetricsSnapshot(
             reconciles=dict(self._reconciles), syncs=dict(self._syncs),
             triggers=dict(self._triggers), drift_events=self._drift_events,
+            renders=dict(self._renders),
             queue_depth=scheduler.queued, running=scheduler.running,
             sync_duration=self._sync_seconds.snapshot(), started_at=self.started_at,
         )

@@ -89,6 +89,7 @@ class Parts:
 class _Rendered:
     objects: list[dict[str, Any]]
     paths: frozenset[str]  # the repository paths the render read
+    fresh: bool  # rendered now, not taken from the cache
 
 
 class Reconciler:
@@ -156,7 +157,7 @@ class Reconciler:
             paths = ANY_PATH if isinstance(err, RenderError) else None
             return await self._failed(record, replace(report, paths=paths), sha, [problem],
                                       Outcome.PERMANENT_FAILURE)
-        report = replace(report, paths=rendered.paths)
+        report = replace(report, paths=rendered.paths, rendered=rendered.fresh)
         try:
             client = await self.parts.pool.client(key.cluster)
             # Enforce the AppProject before anything is applied.
@@ -282,7 +283,7 @@ class Reconciler:
             self._reads[key] = frozenset(reads)
             while len(self._reads) > MAX_READS:
                 del self._reads[next(iter(self._reads))]
-        return _Rendered(objects, self._reads.get(key, ANY_PATH))
+        return _Rendered(objects, self._reads.get(key, ANY_PATH), fresh=bool(reads))
 
     def _remember_failure(self, key: RenderKey, err: RenderError) -> None:
         """A render of one commit fails the same way every time (within its budget): a

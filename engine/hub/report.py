@@ -27,6 +27,7 @@ class ReconcileReport:
     cluster was not compared: keep watching what was watched); ``reached`` whether the
     cluster answered (None when it was not contacted) and ``unreachable`` why not;
     ``synced`` the phase of the operation it finished, if any, after ``sync_seconds``;
+    ``rendered`` whether it rendered now (False: from the cache; None: no render);
     ``settled`` the live version at which the target is Synced at ``sha`` with no
     condition (a periodic resync may skip it while that version holds), else None.
     """
@@ -41,4 +42,5 @@ class ReconcileReport:
     unreachable: str = ""
     synced: OperationPhase | None = None
     sync_seconds: float = 0.0
+    rendered: bool | None = None
     settled: str | None = None

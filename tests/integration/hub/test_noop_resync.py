@@ -105,6 +105,7 @@ async def test_periodic_resync_of_an_untouched_target_renders_and_writes_nothing
         after = (await core.read_namespaced_config_map("settings", "quiet-ns")).metadata
         assert after.resource_version == before.resource_version
         assert hub.renders.cache.stats.misses == 1
+        assert hub.control.metrics().renders == {"rendered": 1, "cached": 1}
         assert await hub.store.history(key) == history
 
         # An object changed by someone else makes the next periodic resync compare and heal.

@@ -43,6 +43,7 @@ def test_a_full_snapshot_round_trips() -> None:
         reconciles={"synced": 3, "failed": 1},
         syncs={"Succeeded": 3},
         git_fetches={"ok": 7},
+        renders={"rendered": 2, "cached": 5},
         triggers={"webhook": 2},
         drift_events=5,
         queue_depth=2,
@@ -65,6 +66,10 @@ def test_a_full_snapshot_round_trips() -> None:
     assert samples[(f"{name}_bucket", "300")] == 4
     assert samples[(f"{name}_bucket", "+Inf")] == samples[(f"{name}_count", None)] == 5
     assert samples[(f"{name}_sum", None)] == pytest.approx(1009.403)
+    assert families["fleetsync_renders_total"].samples == [
+        ("fleetsync_renders_total", {"result": "cached"}, 5.0),
+        ("fleetsync_renders_total", {"result": "rendered"}, 2.0),
+    ]
     assert families["fleetsync_start_time_seconds"].samples[0][2] == 1_700_000_000.5
 
 
