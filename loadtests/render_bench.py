@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from engine.render import build  # noqa: E402
 from engine.renderer.cache import RenderCache, RenderKey  # noqa: E402
 
-DEMO = Path("/work/shared/examples/argocd-kustomize-demo/repo")
+DEMO = ROOT / "examples" / "argocd-kustomize-demo" / "repo"  # the project's own demo
 RESULTS = ROOT / "loadtests" / "results"
 
 
