@@ -13,8 +13,10 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from engine.apply.options import Memory
 from engine.clusters import ClusterClient, Conflict, NotFound
 from engine.clusters.discovery import ApiResource
+from engine.diff.normalise import fingerprint
 from engine.errors import ClusterError
 from engine.health import CustomChecks, HealthResult, assess, missing
 from engine.model import MANAGED_BY_LABEL, MANAGED_BY_VALUE, HealthStatus, ResourceKey
@@ -59,10 +61,12 @@ async def predict(*, client: ClusterClient, step: Step, exists: bool) -> dict[st
 
 async def apply_step(
     *, client: ClusterClient, step: Step, exists: bool, force: bool,
-    checks: CustomChecks | None = None,
+    checks: CustomChecks | None = None, memory: Memory | None = None, manifest: str | None = None,
 ) -> ResourceResult:
     """Server-side apply one object; the outcome as a result code and message, and its
-    health as the apply's answer shows it (the object as written, status included)."""
+    health as the apply's answer shows it (the object as written, status included).
+    The object as written agrees with the manifest (digest ``manifest``): ``memory``
+    keeps that, so the next sync need not dry-run it again."""
     res = await resource_of(client=client, api_version=step.api_version, kind=step.key.kind)
     if res is None:
         return ResourceResult(
@@ -83,6 +87,8 @@ async def apply_step(
     except ClusterError as err:
         return ResourceResult(step.key, ResultCode.APPLY_FAILED, str(err), wave=step.wave)
     code = ResultCode.CONFIGURED if exists else ResultCode.CREATED
+    if memory is not None and manifest is not None:
+        memory.agree(step.key, manifest, fingerprint(written))
     health = assess(written, checks)
     return ResourceResult(step.key, code, wave=step.wave, health=health.status,
                           health_message=health.message)
@@ -183,30 +189,53 @@ async def wait_healthy(
         await asyncio.sleep(POLL)
 
 
-async def read_inventory(*, client: ClusterClient, app: str, namespace: str) -> Inventory:
-    """The app's stored inventory; empty when none was ever written."""
+def inventory_key(app: str, namespace: str) -> ResourceKey:
+    """The key of the ConfigMap holding ``app``'s inventory."""
+    return ResourceKey("", "ConfigMap", namespace, configmap_name(app))
+
+
+async def read_inventory(
+    *, client: ClusterClient, app: str, namespace: str, memory: Memory | None = None
+) -> Inventory:
+    """The app's stored inventory; empty when none was ever written. Read from the
+    cluster unless ``memory`` knows the ConfigMap as it is now."""
+    key = inventory_key(app, namespace)
+    known = memory.inventory(key) if memory is not None else None
+    if known is not None:
+        return known
     res = await client.resource(api_version="v1", kind="ConfigMap")
     try:
-        live = await client.get(res=res, namespace=namespace, name=configmap_name(app))
+        live = await client.get(res=res, namespace=namespace, name=key.name)
     except NotFound:
         return Inventory()
-    return Inventory.from_data(live.get("data") or {})
+    found = Inventory.from_data(live.get("data") or {})
+    if memory is not None:
+        memory.keep_inventory(key, fingerprint(live), found)
+    return found
 
 
 async def write_inventory(
-    *, client: ClusterClient, app: str, namespace: str, inventory: Inventory, previous: Inventory
+    *, client: ClusterClient, app: str, namespace: str, inventory: Inventory,
+    previous: Inventory, memory: Memory | None = None,
 ) -> bool:
     """Store ``inventory`` unless it equals ``previous``; True when it wrote."""
     if inventory == previous:
         return False
-    await ensure_namespace(client=client, name=namespace)
+    await ensure_namespace(client=client, name=namespace, memory=memory)
     res = await client.resource(api_version="v1", kind="ConfigMap")
-    await client.apply(res=res, obj=configmap(app, inventory, namespace=namespace), force=True)
+    written = await client.apply(res=res, obj=configmap(app, inventory, namespace=namespace),
+                                 force=True)
+    if memory is not None:
+        memory.keep_inventory(inventory_key(app, namespace), fingerprint(written), inventory)
     return True
 
 
-async def ensure_namespace(*, client: ClusterClient, name: str) -> bool:
-    """Create namespace ``name`` (labelled managed-by fleetsync) if absent; True if created."""
+async def ensure_namespace(*, client: ClusterClient, name: str,
+                           memory: Memory | None = None) -> bool:
+    """Create namespace ``name`` (labelled managed-by fleetsync) if absent; True if created.
+    Not read when ``memory`` has it watched (so it exists)."""
+    if memory is not None and memory.fingerprint(ResourceKey("", "Namespace", "", name)):
+        return False
     res = await client.resource(api_version="v1", kind="Namespace")
     try:
         await client.get(res=res, namespace="", name=name)

@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from engine.diff import IgnoreRule
-from engine.health import CustomChecks
+from engine.health import CustomChecks, HealthResult
 from engine.model import ResourceKey
-from engine.model.inventory import INVENTORY_NAMESPACE
+from engine.model.inventory import INVENTORY_NAMESPACE, Inventory
 from engine.plan import DEFAULT_PRUNE_SHARE
+
+
+class Memory(Protocol):
+    """What syncs of one cluster remember between runs, each note valid only while the
+    object is as a watch last saw it (the hub's ``LiveWatcher.memory``). With it a sync
+    neither dry-runs an object that agrees with an unchanged manifest nor reads an
+    inventory or namespace it already knows: at fleet scale, requests bound the sync."""
+
+    def fingerprint(self, key: ResourceKey) -> str | None:
+        """The object's fingerprint (``engine.diff.fingerprint``) as watched; None when
+        it is not watched or absent."""
+
+    def agreed(self, key: ResourceKey, manifest: str) -> HealthResult | None:
+        """Its watched health when it agrees with ``manifest`` as it is now, else None."""
+
+    def agree(self, key: ResourceKey, manifest: str, live: str) -> None:
+        """The object at fingerprint ``live`` agrees with ``manifest``."""
+
+    def inventory(self, key: ResourceKey) -> Inventory | None:
+        """The inventory ConfigMap ``key`` holds as it is now, if known."""
+
+    def keep_inventory(self, key: ResourceKey, live: str, inventory: Inventory) -> None:
+        """ConfigMap ``key`` at fingerprint ``live`` holds ``inventory``."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +50,5 @@ class SyncOptions:
     ignore: tuple[IgnoreRule, ...] = ()
     inventory_namespace: str = INVENTORY_NAMESPACE
     health_checks: CustomChecks | None = field(default=None, compare=False)
-    # The fingerprint (engine.diff.fingerprint) of an object as a watch last saw it, or
-    # None: when a dry run's answer has the same, the object is in sync and is not read.
-    seen: Callable[[ResourceKey], str | None] | None = field(default=None, compare=False)
+    # What the hub's watches know of this cluster's objects; None: read and dry-run all.
+    memory: Memory | None = field(default=None, compare=False)

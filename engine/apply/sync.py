@@ -16,11 +16,14 @@ desired plus what could not be pruned (Flux keeps failed deletes the same way).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import groupby
 from typing import Any, TypeVar
+
+import orjson
 
 from engine import names
 from engine.apply.objects import (
@@ -44,7 +47,7 @@ from engine.diff.normalise import fingerprint
 from engine.errors import FleetsyncError, PlanError
 from engine.health import HealthResult, aggregate, assess, missing
 from engine.model import ConditionReason, HealthStatus, OperationPhase, ResourceKey, SyncStatus
-from engine.model.diffs import MISSING, ObjectDiff
+from engine.model.diffs import IN_SYNC, MISSING, ObjectDiff
 from engine.model.inventory import Inventory
 from engine.model.results import ResourceResult, ResultCode, SyncCondition, SyncResult
 from engine.plan import Plan, Step, is_crd, is_tracked, plan, tier
@@ -111,7 +114,8 @@ async def execute(comparison: Comparison) -> SyncResult:
     try:
         # Apply: destination namespace, inventory widened first, then wave after wave.
         run.stage = ConditionReason.APPLY_FAILED
-        if options.create_namespace and await ensure_namespace(client=client, name=namespace):
+        if options.create_namespace and await ensure_namespace(client=client, name=namespace,
+                                                               memory=options.memory):
             run.created_namespace = True
         await run.store(the_plan.desired.union(the_plan.previous), the_plan.previous)
         applied = await _apply_waves(run, the_plan)
@@ -204,6 +208,8 @@ class _Run:
         self.stored: Inventory | None = None
         self.health = HealthStatus.UNKNOWN
         self.created_namespace = False
+        self.manifests: dict[ResourceKey, str] = {}  # digests of what memory may keep
+        self.known: dict[ResourceKey, HealthResult] = {}  # in sync by memory, not read
 
     def condition(self, reason: ConditionReason, message: str, *, temporary: bool = False) -> None:
         self.conditions.append(SyncCondition(reason, message, temporary))
@@ -222,6 +228,7 @@ class _Run:
             namespace=self.options.inventory_namespace,
             inventory=inventory,
             previous=self.stored or previous,
+            memory=self.options.memory,
         )
         self.inventory = self.stored = inventory
 
@@ -283,7 +290,8 @@ async def _plan(run: _Run, objects: list[Mapping[str, Any]]) -> Plan:
     served = await _all(resource_of(client=run.client, api_version=v, kind=k) for v, k in kinds)
     scopes = {(r.group, r.kind): r.namespaced for r in served if r is not None}
     previous = await read_inventory(
-        client=run.client, app=run.app, namespace=run.options.inventory_namespace
+        client=run.client, app=run.app, namespace=run.options.inventory_namespace,
+        memory=run.options.memory,
     )
     run.inventory = previous
     return plan(
@@ -300,9 +308,20 @@ async def _plan(run: _Run, objects: list[Mapping[str, Any]]) -> Plan:
 async def _diff(run: _Run, the_plan: Plan) -> Mapping[ResourceKey, Mapping[str, Any] | None]:
     """Diff desired objects and tracked extras; return the live extras for the prune."""
 
+    memory = run.options.memory
+    rules = _rules_digest(run.options.ignore) if memory is not None else ""
+
     async def one(step: Step) -> ObjectDiff:
+        manifest = _manifest_digest(step.obj, rules) if memory is not None else None
+        if manifest is not None:
+            run.manifests[step.key] = manifest
+            # Agreed with this very manifest, and unchanged since: in sync, not even dry-run.
+            known = memory.agreed(step.key, manifest) if memory is not None else None
+            if known is not None:
+                run.known[step.key] = known
+                return ObjectDiff(step.key, SyncStatus.SYNCED, IN_SYNC)
         # An object a watch saw, which the dry run leaves as seen, is in sync: not read.
-        seen = run.options.seen(step.key) if run.options.seen is not None else None
+        seen = memory.fingerprint(step.key) if memory is not None else None
         predicted = await predict(client=run.client, step=step, exists=True) if seen else None
         if predicted is not None and fingerprint(predicted) == seen:
             live: dict[str, Any] | None = predicted
@@ -311,9 +330,14 @@ async def _diff(run: _Run, the_plan: Plan) -> Mapping[ResourceKey, Mapping[str, 
             if seen is None or live is None:
                 predicted = await predict(client=run.client, step=step, exists=live is not None)
         run.live[step.key] = live
-        return diff_object(
+        found = diff_object(
             desired=dict(step.obj), predicted=predicted, live=live, ignore=run.options.ignore
         )
+        if memory is not None and manifest is not None and live is not None \
+                and found.status is SyncStatus.SYNCED:
+            memory.agree(step.key, manifest, seen if live is predicted and seen else
+                         fingerprint(live))
+        return found
 
     diffs = await _all(one(step) for step in the_plan.steps)
     extras = dict(
@@ -390,7 +414,8 @@ async def _apply_one(run: _Run, step: Step, blocked: Mapping[ResourceKey, str]) 
         return ResourceResult(step.key, ResultCode.UNCHANGED, wave=step.wave)
     exists = found is None or found.reason != MISSING
     return await apply_step(client=run.client, step=step, exists=exists, force=run.options.force,
-                            checks=run.options.health_checks)
+                            checks=run.options.health_checks, memory=run.options.memory,
+                            manifest=run.manifests.get(step.key))
 
 
 async def _wave_healthy(run: _Run, number: int, steps: Sequence[Step]) -> bool:
@@ -498,6 +523,8 @@ async def _health_now(run: _Run, steps: Sequence[Step]) -> dict[ResourceKey, Hea
         result = run.results.get(step.key)
         if result is not None and result.health is not None:
             found[step.key] = HealthResult(result.health, result.health_message)
+        elif step.key in run.known and (result is None or result.code is ResultCode.UNCHANGED):
+            found[step.key] = run.known[step.key]
         elif step.key in run.live and (result is None or result.code is ResultCode.UNCHANGED):
             live = run.live[step.key]
             found[step.key] = missing() if live is None else assess(live,
@@ -506,6 +533,21 @@ async def _health_now(run: _Run, steps: Sequence[Step]) -> dict[ResourceKey, Hea
             unread.append(step)
     found |= await healths(client=run.client, steps=unread, checks=run.options.health_checks)
     return {step.key: found[step.key] for step in steps}
+
+
+def _rules_digest(ignore: Sequence[object]) -> str:
+    """The ignore rules as part of every manifest digest: they decide what is in sync."""
+    return hashlib.blake2b(repr(tuple(ignore)).encode(), digest_size=8).hexdigest()
+
+
+def _manifest_digest(obj: Mapping[str, Any], rules: str) -> str | None:
+    """A digest of one desired object and the app's ignore rules (what a dry run and the
+    diff judge); None for an object orjson cannot encode (it is then always dry-run)."""
+    try:
+        encoded = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return None
+    return rules + hashlib.blake2b(encoded, digest_size=16).hexdigest()
 
 
 def _list(results: Sequence[ResourceResult], what: str) -> str:

@@ -14,6 +14,11 @@ each one. For every event the watcher decides what it means:
 ``version(target)`` changes whenever one of the target's objects drifted; together with the
 commit SHA it lets a periodic resync skip a target that nothing touched. It is ``None``
 until every kind of the target is watched, so the first reconcile after start never skips.
+
+``memory(cluster)`` is what syncs remember of one cluster's objects between runs: that an
+object agreed with a manifest (a dry run found it in sync, or fleetsync wrote it), and an
+app's stored inventory. Each note is tied to the object's fingerprint as the watch sees it
+and vanishes with the next change or deletion, so a note is never older than the object.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from engine.model import (
     TargetKey,
     parse_tracking_id,
 )
+from engine.model.inventory import Inventory
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +66,20 @@ class _Seen:
     health: HealthResult
     owner: TargetKey | None
     own: OwnWrite  # fleetsync's mark, to tell its own writes from others'
+    note: Note | None = None  # what a sync learnt of this very version (``ClusterMemory``)
+
+
+@dataclass(frozen=True)
+class Note:
+    """What a sync learnt of one object at one fingerprint: the digest of a manifest it
+    agrees with (``engine.apply`` decides what that digest covers), or an app's inventory
+    when the object is the ConfigMap holding it."""
+
+    manifest: str = ""
+    inventory: Inventory | None = None
+
+
+PENDING_MAX = 100_000  # notes waiting for their watch event; beyond, the oldest go
 
 
 @dataclass
@@ -82,6 +102,8 @@ class LiveWatcher:
         self._watches: dict[tuple[str, Kind], _KindWatch] = {}
         self._seen: dict[tuple[str, ResourceKey], _Seen] = {}
         self._drifts: dict[TargetKey, int] = {}
+        # Notes on objects written before their watch event came: (fingerprint, note).
+        self._pending: dict[tuple[str, ResourceKey], tuple[str, Note]] = {}
         self._group: asyncio.TaskGroup | None = None
 
     async def run(self) -> None:
@@ -126,6 +148,7 @@ class LiveWatcher:
         """Stop every watch of ``cluster`` (removed or changed registration)."""
         for target in [t for t in self._wanted if t.cluster == cluster]:
             self._wanted.pop(target)
+        self._pending = {k: v for k, v in self._pending.items() if k[0] != cluster}
         self._reconcile_watches()
 
     def version(self, target: TargetKey) -> str | None:
@@ -150,12 +173,33 @@ class LiveWatcher:
         seen = self._seen.get((cluster, key))
         return seen.health if seen else None
 
+    def memory(self, cluster: str) -> ClusterMemory:
+        """What syncs remember of ``cluster``'s objects (see the module's docstring)."""
+        return ClusterMemory(self, cluster)
+
+    def note(self, cluster: str, key: ResourceKey) -> Note | None:
+        """The note on one object, if one was made at the fingerprint the watch last saw."""
+        seen = self._seen.get((cluster, key))
+        return seen.note if seen else None
+
+    def keep_note(self, cluster: str, key: ResourceKey, live: str, note: Note) -> None:
+        """Note ``note`` on one object as it is at fingerprint ``live``: now if the watch
+        has seen that version, else when it does (a write the watch has not reported)."""
+        seen = self._seen.get((cluster, key))
+        if seen is not None and seen.fingerprint == live:
+            seen.note = note
+            return
+        if len(self._pending) >= PENDING_MAX:
+            del self._pending[next(iter(self._pending))]
+        self._pending[(cluster, key)] = (live, note)
+
     def _reconcile_watches(self) -> None:
         if self._group is None:
             return
         needed = {(t.cluster, kind) for t, kinds in self._wanted.items() for kind in kinds}
         for stale in self._watches.keys() - needed:
             self._watches.pop(stale).task.cancel()
+            self._forget_notes(*stale)
         for cluster, kind in needed - self._watches.keys():
             synced = asyncio.Event()
             task = self._group.create_task(self._follow(cluster, kind, synced))
@@ -176,6 +220,7 @@ class LiveWatcher:
             except _Expired:
                 continue
             except (FleetsyncError, aiohttp.ClientError, OSError, TimeoutError, ValueError) as err:
+                self._forget_notes(cluster, kind)  # events may be missed until listed again
                 delay = streak.failed()
                 log.warning("watch %s %s on %s: %s; retrying in %.0fs",
                             kind[0], kind[1], cluster, err, delay)
@@ -242,7 +287,8 @@ class LiveWatcher:
         current = fingerprint(obj)
         health = assess(obj, self._checks)
         before = self._seen.get((cluster, key))
-        self._seen[(cluster, key)] = _Seen(current, health, owner, own_write(obj))
+        self._seen[(cluster, key)] = _Seen(current, health, owner, own_write(obj),
+                                           self._carried_note(cluster, key, current, before))
         if owner is None:
             return
         if (before is not None and before.fingerprint != current
@@ -251,7 +297,34 @@ class LiveWatcher:
         if before is None or before.health != health:
             self._on_health(owner, key, health)
 
+    def forget_notes(self, target: TargetKey) -> None:
+        """Drop the notes on ``target``'s objects (a hard refresh: dry-run them all again)."""
+        for seen in self._seen.values():
+            if seen.owner == target:
+                seen.note = None
+        self._pending = {k: v for k, v in self._pending.items() if k[0] != target.cluster}
+
+    def _forget_notes(self, cluster: str, kind: Kind) -> None:
+        """Drop the notes on objects of one watched kind: unwatched, they may go stale."""
+        group = kind[0].rpartition("/")[0]
+        for (where, key), seen in self._seen.items():
+            if where == cluster and key.kind == kind[1] and key.group == group:
+                seen.note = None
+        self._pending = {k: v for k, v in self._pending.items()
+                         if not (k[0] == cluster and k[1].kind == kind[1]
+                                 and k[1].group == group)}
+
+    def _carried_note(self, cluster: str, key: ResourceKey, current: str,
+                      before: _Seen | None) -> Note | None:
+        """The note still true of the version just seen: one waiting for exactly this
+        fingerprint, or the last one if only status or bookkeeping changed."""
+        pending = self._pending.pop((cluster, key), None)
+        if pending is not None and pending[0] == current:
+            return pending[1]
+        return before.note if before is not None and before.fingerprint == current else None
+
     def _gone(self, cluster: str, key: ResourceKey, obj: dict[str, Any] | None = None) -> None:
+        self._pending.pop((cluster, key), None)
         seen = self._seen.pop((cluster, key), None)
         owner = _owner(cluster, obj) if obj is not None else (seen.owner if seen else None)
         if owner is not None:
@@ -260,6 +333,39 @@ class LiveWatcher:
     def _drift(self, target: TargetKey, key: ResourceKey, why: str) -> None:
         self._drifts[target] = self._drifts.get(target, 0) + 1
         self._on_drift(target, key, why)
+
+
+class ClusterMemory:
+    """The ``LiveWatcher``'s notes on one cluster's objects, as a sync uses them
+    (``engine.apply.options.Memory``)."""
+
+    def __init__(self, watcher: LiveWatcher, cluster: str) -> None:
+        self._watcher, self._cluster = watcher, cluster
+
+    def fingerprint(self, key: ResourceKey) -> str | None:
+        """The watch's fingerprint of the object; None when it is not watched or absent."""
+        return self._watcher.fingerprint(self._cluster, key)
+
+    def agreed(self, key: ResourceKey, manifest: str) -> HealthResult | None:
+        """The object's health as watched when it agrees with ``manifest`` as it is now;
+        None when that is not known (never checked, or changed since)."""
+        note = self._watcher.note(self._cluster, key)
+        if note is None or note.manifest != manifest:
+            return None
+        return self._watcher.health(self._cluster, key)
+
+    def agree(self, key: ResourceKey, manifest: str, live: str) -> None:
+        """The object at fingerprint ``live`` agrees with ``manifest``."""
+        self._watcher.keep_note(self._cluster, key, live, Note(manifest=manifest))
+
+    def inventory(self, key: ResourceKey) -> Inventory | None:
+        """The inventory held by ConfigMap ``key`` as it is now, if known."""
+        note = self._watcher.note(self._cluster, key)
+        return note.inventory if note is not None else None
+
+    def keep_inventory(self, key: ResourceKey, live: str, inventory: Inventory) -> None:
+        """ConfigMap ``key`` at fingerprint ``live`` holds ``inventory``."""
+        self._watcher.keep_note(self._cluster, key, live, Note(inventory=inventory))
 
 
 class _Expired(Exception):

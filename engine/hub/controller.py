@@ -105,11 +105,13 @@ class HubController:
         return keys
 
     async def request_refresh(self, *, app: str, hard: bool = False) -> list[TargetKey]:
-        """Queue a comparison of ``app`` (dropping its renders first when ``hard``)."""
+        """Queue a comparison of ``app`` (dropping its renders, and what the watches
+        remember of its objects, first when ``hard``)."""
         keys = self._keys(app, None)
         for key in keys:
             if hard:
                 self.renders.forget_renders(self.catalog.targets[key].repo_url)
+                self.runtime.forget_notes(key)
             self.runtime.invalidate(key)
             self.runtime.scheduler.enqueue(key, Trigger.MANUAL)
         return keys

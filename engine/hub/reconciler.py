@@ -20,7 +20,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from engine import policy
@@ -132,7 +131,7 @@ class Reconciler:
         try:
             options = replace(sync_options(target, request),
                               health_checks=self.parts.health_checks,
-                              seen=partial(self.parts.live.fingerprint, key.cluster))
+                              memory=self.parts.live.memory(key.cluster))
         except ConfigError as err:
             problem = condition(Step.OPTIONS, err, where=self._where(target))
             return await self._failed(record, report, None, [problem], Outcome.PERMANENT_FAILURE)
@@ -395,8 +394,14 @@ def _kinds(result: SyncResult, objects: Sequence[dict[str, Any]]) -> frozenset[K
 
 
 def _kinds_of(objects: Sequence[dict[str, Any]]) -> frozenset[Kind]:
-    """The kinds of rendered objects; a kind a hostile render made up is not watched."""
-    return _valid({(str(o.get("apiVersion")), str(o.get("kind"))) for o in objects})
+    """The kinds of rendered objects, and those of the inventory ConfigMap and the
+    namespaces fleetsync creates (what the sync's memory knows through the watches);
+    a kind a hostile render made up is not watched."""
+    return _valid({(str(o.get("apiVersion")), str(o.get("kind"))) for o in objects}) \
+        | MEMORY_KINDS
+
+
+MEMORY_KINDS: frozenset[Kind] = frozenset({("v1", "ConfigMap"), ("v1", "Namespace")})
 
 
 def _valid(kinds: set[Kind]) -> frozenset[Kind]:

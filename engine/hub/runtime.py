@@ -95,6 +95,12 @@ class Runtime:
                 self.scheduler.enqueue(key, Trigger.PERIODIC)
 
     # ------------------------------------------------------------ asking for reconciles
+    def forget_notes(self, key: TargetKey) -> None:
+        """Make the next compare of ``key`` dry-run every object again (a hard refresh),
+        not trusting what the watches remember of them."""
+        if self._live is not None:
+            self._live.forget_notes(key)
+
     def invalidate(self, key: TargetKey) -> None:
         """Make the next reconcile of ``key`` compare even if nothing seems to have changed."""
         self._dirty.add(key)

@@ -77,8 +77,9 @@ async def test_periodic_resync_of_an_untouched_target_renders_and_writes_nothing
         assert await hub.runtime.reconcile(key, Trigger.PERIODIC) is Outcome.SUCCESS
         assert reached == []
         assert hub.renders.cache.stats.hits + hub.renders.cache.stats.misses == renders
-        # Invalidated, as a refresh does, it compares (a cached render) and writes nothing;
-        # its ConfigMap, which the watch saw as the dry run leaves it, is not even read.
+        # Invalidated, as a refresh does, it compares (a cached render) and sends nothing:
+        # the ConfigMap agreed with this manifest when the hub wrote it and the watch has
+        # not seen it change since, and the inventory is known the same way.
         hub_client = await hub.pool.client(cluster.name)
         requests: list[str] = []
         send = hub_client.request
@@ -91,21 +92,31 @@ async def test_periodic_resync_of_an_untouched_target_renders_and_writes_nothing
         hub.runtime.invalidate(key)
         assert await hub.runtime.reconcile(key, Trigger.PERIODIC) is Outcome.SUCCESS
         assert reached == [key]
+        assert requests == []
+        # A hard refresh trusts no memory: the ConfigMap is dry-run again (and, as the watch
+        # saw it just as the dry run leaves it, still not read).
+        hub.runtime.forget_notes(key)  # what a hard refresh does beside dropping renders
+        hub.runtime.invalidate(key)
+        assert await hub.runtime.reconcile(key, Trigger.PERIODIC) is Outcome.SUCCESS
         settings = [r for r in requests if r.endswith("/namespaces/quiet-ns/configmaps/settings")]
         assert settings == ["PATCH /api/v1/namespaces/quiet-ns/configmaps/settings"]  # dry run
+        requests.clear()
+        hub.runtime.invalidate(key)
         assert await hub.runtime.reconcile(key, Trigger.PERIODIC) is Outcome.SUCCESS
-        assert reached == [key]  # settled again
+        assert requests == []  # the dry run's agreement is remembered
+        assert await hub.runtime.reconcile(key, Trigger.PERIODIC) is Outcome.SUCCESS
+        assert reached == [key, key, key]  # settled again
         # A reloaded catalog (a project may have changed) sends every target through the
         # reconciler once, which re-checks the Application and its project.
         await hub.runtime.apply(CatalogChange(), hub.catalog.targets,
                                 changed_clusters=frozenset())
         assert await hub.runtime.reconcile(key, Trigger.PERIODIC) is Outcome.SUCCESS
-        assert reached == [key, key]
+        assert reached == [key, key, key, key]
 
         after = (await core.read_namespaced_config_map("settings", "quiet-ns")).metadata
         assert after.resource_version == before.resource_version
         assert hub.renders.cache.stats.misses == 1
-        assert hub.control.metrics().renders == {"rendered": 1, "cached": 1}
+        assert hub.control.metrics().renders == {"rendered": 1, "cached": 3}
         assert await hub.store.history(key) == history
 
         # An object changed by someone else makes the next periodic resync compare and heal.
