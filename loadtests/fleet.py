@@ -38,7 +38,7 @@ from typing import Any
 import yaml
 
 from engine.local import toolchain
-from loadtests import common, fleetgen, kube, latency, report
+from loadtests import common, fleetgen, kube, latency, profile, report
 from loadtests.kube import Kube
 from loadtests.phases import Run, measure, say
 from tests.support.clusters import TestCluster
@@ -70,6 +70,7 @@ class Settings:
     cluster_applies: int | None = None
     outage_detect_timeout: float = 60.0
     plots: bool = True
+    profile: bool = False
     keep_hub_log: bool = False
     smoke: bool = False
     label: str = ""
@@ -158,7 +159,8 @@ async def _run_async(settings: Settings, clusters: list[TestCluster], scratch: P
         info["versions"] = versions(toolchain.ensure_binaries(log=lambda _m: None),
                                     await _kubernetes_version(kubes))
         run = Run(settings, clusters, scratch / "clusters", upstream,
-                  fleetgen.targets(settings.mode, settings.apps, names), kubes)
+                  fleetgen.targets(settings.mode, settings.apps, names), kubes,
+                  stamp=info["when"])
         return await measure(run, directory)
 
 
@@ -233,6 +235,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--cluster-applies", dest="cluster_applies", type=int,
         help="limits.concurrentApplies of every cluster (default: the hub's own, 8)")
     add("--no-plots", dest="plots", action="store_false", default=None, help="write no PNG")
+    add("--profile", action="store_true", default=None,
+        help="py-spy the hub during cold sync and each latency step (the bench extra); "
+             "collapsed stacks beside the JSON, the top functions in it")
     add("--keep-hub-log", dest="keep_hub_log", action="store_true", default=None,
         help="copy the hub's log beside the JSON (always done when the run fails)")
     add("--smoke", action="store_true", help="2 clusters x 20 apps, short windows, no plots")
@@ -244,6 +249,8 @@ def main(args: argparse.Namespace) -> int:
     """Run once; print the summary and where the results are."""
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # clean up as on Ctrl-C
     settings = settings_from(args)
+    if settings.profile:
+        profile.py_spy()  # fail now, not after the floor
     out = run(settings)
     report.print_summary(json.loads(out.read_text()))
     say(f"results: {out}")

@@ -9,6 +9,7 @@ the run with what was awaited.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from loadtests.common import HubProcess, post_webhook
 from loadtests.fleetgen import Target
 from loadtests.kube import Kube, kind_path
 from loadtests.observe import LiveView
+from loadtests.profile import Profiler
 from tests.support.git_remotes import Upstream
 
 INTRUDER = "bench-intruder"
@@ -202,9 +204,10 @@ class Repeats:
     drift: int
 
 
-async def suite(fleet: Fleet, repeats: Repeats) -> dict[str, Any]:
+async def suite(fleet: Fleet, repeats: Repeats, profiler: Profiler | None = None,
+                ) -> dict[str, Any]:
     """Every latency once, on the clusters that are up now, each with the hub's CPU seconds
-    while it was measured."""
+    while it was measured (and profiled by ``profiler``, if given)."""
     steps: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {
         "commit_one_app_webhook": lambda: one_app_commits(fleet, repeats.webhook, webhook=True),
         "commit_shared_base_webhook": lambda: base_commits(fleet, repeats.base),
@@ -215,9 +218,10 @@ async def suite(fleet: Fleet, repeats: Repeats) -> dict[str, Any]:
     }
     found: dict[str, Any] = {"clusters_up": sorted(fleet.alive)}
     for name, step in steps.items():
-        cpu = fleet.hub.cpu()[0]
-        found[name] = await step()
-        found[name]["hub_cpu_s"] = fleet.hub.cpu()[0] - cpu
+        async with profiler.during(name) if profiler else contextlib.nullcontext():
+            cpu = fleet.hub.cpu()[0]
+            found[name] = await step()
+            found[name]["hub_cpu_s"] = fleet.hub.cpu()[0] - cpu
     return found
 
 

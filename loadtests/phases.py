@@ -24,6 +24,7 @@ from loadtests.common import HubProcess
 from loadtests.floor import MANAGED
 from loadtests.kube import Kube, RequestKey
 from loadtests.observe import LiveView
+from loadtests.profile import Profiler
 from tests.support.clusters import TestCluster
 from tests.support.git_remotes import Upstream
 
@@ -51,6 +52,7 @@ class Run:
     targets: list[fleetgen.Target]
     kubes: dict[str, Kube]
     background_per_s: dict[str, float] = field(default_factory=dict)
+    stamp: str = "run"  # names the files written beside the JSON
 
     @property
     def names(self) -> list[str]:
@@ -250,14 +252,16 @@ async def cluster_down_seen(session: aiohttp.ClientSession, hub: HubProcess,
     return f'fleetsync_cluster_up{{cluster="{cluster}"}} 0' in text
 
 
-async def latencies(run: Run, hub: HubProcess, session: aiohttp.ClientSession) -> dict[str, Any]:
-    """The latency suite, normal, then with the last cluster's API server stopped."""
+async def latencies(run: Run, hub: HubProcess, session: aiohttp.ClientSession,
+                    profiler: Profiler | None = None) -> dict[str, Any]:
+    """The latency suite, normal (each step profiled by ``profiler``), then with the last
+    cluster's API server stopped."""
     async with live_views(run) as views:
         fleet = latency.Fleet(hub, session, run.upstream, run.kubes, views, run.targets,
                               run.settings.apps, run.settings.objects, run.settings.git_poll,
                               alive=set(run.names))
         say("latencies: normal")
-        normal = await latency.suite(fleet, run.settings.repeats())
+        normal = await latency.suite(fleet, run.settings.repeats(), profiler)
         victim = run.names[-1]
         say(f"latencies: stopping {victim}'s kube-apiserver")
         stop_apiserver(run.clusters_dir, victim)
@@ -294,18 +298,23 @@ async def hub_phases(run: Run, directory: Any) -> dict[str, Any]:
     before, machine0 = await run.requests(), common.machine_cpu()
     say(f"hub: starting ({run.settings.pairs} pairs)")
     with common.hub_process(directory) as hub:
+        profiler = Profiler(pid=hub.process.pid, out=Path(run.settings.out),
+                            prefix=f"fleet-{run.stamp}", enabled=run.settings.profile)
         async with aiohttp.ClientSession() as session:
-            cold = await cold_sync(run, hub, session, before, machine0)
+            async with profiler.during("cold_sync"):
+                cold = await cold_sync(run, hub, session, before, machine0)
             say(f"hub: all Synced+Healthy after {cold['all_healthy_s']:.1f} s, "
                 f"{cold['hub_cpu_s']:.1f} s CPU")
             result: dict[str, Any] = {"cold_sync": cold}
             result["steady"] = await steady(run, hub, session, cold["all_synced_s"] or 0.0)
             result["get_apps"] = await common.list_apps_ms(session, hub)
-            result["latency"] = await latencies(run, hub, session)
+            result["latency"] = await latencies(run, hub, session, profiler)
             result["memory_end"] = hub.memory_mib()
             result["hub_cpu_total_s"] = hub.cpu()[0]
             result["hub_metrics_end"] = hub_metrics(await common.metrics_text(session, hub))
         result["hub_log"] = hub.log_problems()
+        if profiler.summaries:
+            result["profile"] = profiler.summaries
     return result
 
 

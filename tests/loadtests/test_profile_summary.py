@@ -1,0 +1,31 @@
+"""The profile summary of a fleet run: own and inclusive time from py-spy's collapsed stacks."""
+
+from __future__ import annotations
+
+from loadtests.profile import ROOT, summarise
+
+MAIN = f"<module> ({ROOT}/engine/cli/__main__.py:5)"
+RUN = "run (asyncio/runners.py:118)"
+SYNC = f"sync ({ROOT}/engine/apply/sync.py"
+STACKS = "\n".join([
+    f"{MAIN};{RUN};{SYNC}:40);normalise ({ROOT}/engine/diff/normalise.py:35) 30",
+    f"{MAIN};{RUN};{SYNC}:41) 10",
+    f"{MAIN};render (/venv/lib/python3.11/site-packages/yaml/loader.py:9) 60",
+    "not a stack line",
+])
+
+
+def test_own_and_inclusive_percentages_group_lines_of_one_function() -> None:
+    found = summarise(STACKS)
+    assert found["samples"] == 100
+    own = dict(found["own_percent"])
+    assert own == {"render (yaml/loader.py)": 60.0, "normalise (engine/diff/normalise.py)": 30.0,
+                   "sync (engine/apply/sync.py)": 10.0}
+    inclusive = dict(found["inclusive_percent"])
+    assert inclusive["<module> (engine/cli/__main__.py)"] == 100.0
+    assert inclusive["sync (engine/apply/sync.py)"] == 40.0  # counted once per stack
+    assert inclusive["run (asyncio/runners.py)"] == 40.0
+
+
+def test_an_empty_profile_has_no_top() -> None:
+    assert summarise("") == {"samples": 0, "own_percent": [], "inclusive_percent": []}
