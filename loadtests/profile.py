@@ -20,8 +20,11 @@ from typing import Any
 
 RATE = 100  # samples a second
 TOP = 15
+# A thread pool's idle worker, blocked on its queue: py-spy may sample it as running.
+WAITING = frozenset({"_worker (concurrent/futures/thread.py)"})
 ATTACH_S = 1.0  # py-spy needs a moment to attach before the phase starts
 ROOT = Path(__file__).resolve().parent.parent
+_LIBRARY = re.compile(r"^.*(site-packages/|lib/python3\.\d+/)")
 _FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>[^():]*)(?::\d+)?\)$")
 
 
@@ -69,10 +72,11 @@ class Profiler:
 
 def summarise(collapsed: str, top: int = TOP) -> dict[str, Any]:
     """The top functions of collapsed stacks (``frame;frame;... count`` per line), as
-    percentages of all samples: by own time (the innermost frame) and including callees."""
+    percentages of all samples: by own time (the innermost frame) and including callees.
+    Samples of idle pool threads (``WAITING``) are counted apart, not in the percentages."""
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
-    total = 0
+    total = waiting = 0
     for line in collapsed.splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
@@ -81,11 +85,14 @@ def summarise(collapsed: str, top: int = TOP) -> dict[str, Any]:
         frames = [_function(f) for f in stack.split(";") if f]
         if not frames:
             continue
+        if frames[-1] in WAITING:
+            waiting += count
+            continue
         total += count
         own[frames[-1]] += count
         for frame in set(frames):
             inclusive[frame] += count
-    return {"samples": total,
+    return {"samples": total, "waiting_samples": waiting,
             "own_percent": _percent(own, total, top),
             "inclusive_percent": _percent(inclusive, total, top)}
 
@@ -96,11 +103,7 @@ def _function(frame: str) -> str:
     found = _FRAME.match(frame.strip())
     if found is None:
         return frame.strip()
-    file = found["file"].removeprefix(f"{ROOT}/")
-    for marker in ("site-packages/", "lib/python3"):
-        if marker in file:
-            file = file.split(marker, 1)[1]
-            break
+    file = _LIBRARY.sub("", found["file"].removeprefix(f"{ROOT}/"))
     return f"{found['function']} ({file})"
 
 

@@ -14,6 +14,8 @@ import base64
 import os
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ from engine.model import FIELD_MANAGER
 DEFAULT_TIMEOUT = 30.0
 APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
+READ_BUFSIZE = 2**21  # kubernetes_asyncio's: a watch event may carry a large object
 
 
 class RateLimiter:
@@ -52,6 +55,28 @@ class RateLimiter:
                 await asyncio.sleep((1.0 - self._tokens) / self._qps)
                 self._tokens, self._stamp = 1.0, time.monotonic()
             self._tokens -= 1.0
+
+
+def _environment_proxy(server: str) -> str | None:
+    """The proxy the environment names for ``server`` (``HTTPS_PROXY``, less ``NO_PROXY``),
+    read once when the client is made."""
+    host = urllib.parse.urlsplit(server).hostname or ""
+    if not host or urllib.request.proxy_bypass(host):
+        return None
+    proxies = urllib.request.getproxies_environment()
+    return proxies.get(urllib.parse.urlsplit(server).scheme or "https")
+
+
+def _stop_environment_lookups(api: k8s.ApiClient) -> None:
+    """kubernetes_asyncio's session trusts the environment, so aiohttp looks for
+    ``~/.netrc`` and the proxy variables on every request (several % of a sync's CPU at
+    fleet scale); the proxy was read once in ``connect``, the session's connector moves
+    to a session that does not look again."""
+    rest = api.rest_client
+    old = rest.pool_manager
+    rest.pool_manager = aiohttp.ClientSession(connector=old.connector, trust_env=False,
+                                              read_bufsize=READ_BUFSIZE)
+    old.detach()
 
 
 class ClusterClient:
@@ -91,8 +116,11 @@ class ClusterClient:
         else:
             scratch = _server_configuration(spec, spec.auth, cfg)
         cfg.connection_pool_maxsize = max(4, 2 * spec.limits.concurrent_applies)
+        if not cfg.proxy:
+            cfg.proxy = _environment_proxy(str(cfg.host))
         api = k8s.ApiClient(configuration=cfg)
         api.user_agent = "fleetsync"
+        _stop_environment_lookups(api)
         return cls(spec, api, timeout=request_timeout, scratch=scratch)
 
     async def close(self) -> None:

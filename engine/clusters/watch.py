@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,6 +100,7 @@ class LiveWatcher:
         self._checks = checks
         self._epoch = uuid.uuid4().hex[:8]
         self._wanted: dict[TargetKey, frozenset[Kind]] = {}
+        self._needed: Counter[tuple[str, Kind]] = Counter()  # targets wanting each watch
         self._watches: dict[tuple[str, Kind], _KindWatch] = {}
         self._seen: dict[tuple[str, ResourceKey], _Seen] = {}
         self._drifts: dict[TargetKey, int] = {}
@@ -115,7 +117,7 @@ class LiveWatcher:
 
     def want(self, target: TargetKey, kinds: frozenset[Kind]) -> None:
         """Watch ``kinds`` for ``target`` (replacing what it wanted before)."""
-        self._wanted[target] = kinds
+        self._set_wanted(target, kinds)
         self._reconcile_watches()
 
     async def ready(self, target: TargetKey, kinds: frozenset[Kind], *,
@@ -128,7 +130,7 @@ class LiveWatcher:
         the target, where starting the watches after the sync made every target compare
         once more (the objects could have changed before their watch began).
         """
-        self._wanted[target] = self._wanted.get(target, frozenset()) | kinds
+        self._set_wanted(target, self._wanted.get(target, frozenset()) | kinds)
         self._reconcile_watches()
         waits = [watch.synced.wait() for kind in self._wanted[target]
                  if (watch := self._watches.get((target.cluster, kind))) is not None
@@ -140,13 +142,15 @@ class LiveWatcher:
 
     def forget(self, target: TargetKey) -> None:
         """Stop watching for ``target``."""
-        self._wanted.pop(target, None)
+        self._set_wanted(target, frozenset())
+        self._wanted.pop(target)
         self._drifts.pop(target, None)
         self._reconcile_watches()
 
     def forget_cluster(self, cluster: str) -> None:
         """Stop every watch of ``cluster`` (removed or changed registration)."""
         for target in [t for t in self._wanted if t.cluster == cluster]:
+            self._set_wanted(target, frozenset())
             self._wanted.pop(target)
         self._pending = {k: v for k, v in self._pending.items() if k[0] != cluster}
         self._reconcile_watches()
@@ -193,10 +197,23 @@ class LiveWatcher:
             del self._pending[next(iter(self._pending))]
         self._pending[(cluster, key)] = (live, note)
 
+    def _set_wanted(self, target: TargetKey, kinds: frozenset[Kind]) -> None:
+        """Record what ``target`` wants watched, keeping the
+        count of targets per watch: at fleet scale the watches are looked at on every sync,
+        so they must not be worked out again from every target each time."""
+        before = self._wanted.pop(target, frozenset())
+        for kind in before - kinds:
+            self._needed[(target.cluster, kind)] -= 1
+            if self._needed[(target.cluster, kind)] <= 0:
+                del self._needed[(target.cluster, kind)]
+        for kind in kinds - before:
+            self._needed[(target.cluster, kind)] += 1
+        self._wanted[target] = kinds
+
     def _reconcile_watches(self) -> None:
         if self._group is None:
             return
-        needed = {(t.cluster, kind) for t, kinds in self._wanted.items() for kind in kinds}
+        needed = self._needed.keys()
         for stale in self._watches.keys() - needed:
             self._watches.pop(stale).task.cancel()
             self._forget_notes(*stale)

@@ -28,6 +28,7 @@ from engine.render.budget import RenderBudget
 from engine.render.errors import RenderError, SecurityError
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_RESOLVED = 100_000  # real paths remembered by one reader
 MAX_EXPANDED_NODES = 1_000_000
 MAX_OBJECTS = 20_000
 MAX_DEPTH = 200
@@ -126,6 +127,10 @@ class RepoReader:
         self.reads = reads
         self.budget = budget if budget is not None else RenderBudget()
         self.budget.start()
+        # Real paths already checked: a render resolves the same paths again and again,
+        # and each realpath costs a system call per component. The tree does not change
+        # during a render (the hub's trees are written once, per commit).
+        self._resolved: dict[str, Path] = {}
         if not self.root.is_dir():
             raise RenderError("the repository root is not a directory")
 
@@ -133,10 +138,15 @@ class RepoReader:
         """The real path of ``path``; a SecurityError if it lies outside the root."""
         if self.budget.expired():
             self.budget.check(self.display(path))
-        real = Path(os.path.realpath(path))
-        if real != self.root and self.root not in real.parents:
-            raise SecurityError(
-                f"{self.display(path)}: refused, resolves outside the repository root")
+        text = os.fspath(path)
+        real = self._resolved.get(text)
+        if real is None:
+            real = Path(os.path.realpath(text))
+            if real != self.root and self.root not in real.parents:
+                raise SecurityError(
+                    f"{self.display(path)}: refused, resolves outside the repository root")
+            if len(self._resolved) < MAX_RESOLVED:
+                self._resolved[text] = real
         return real
 
     def display(self, path: str | os.PathLike[str]) -> str:

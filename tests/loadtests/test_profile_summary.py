@@ -12,12 +12,13 @@ STACKS = "\n".join([
     f"{MAIN};{RUN};{SYNC}:41) 10",
     f"{MAIN};render (/venv/lib/python3.11/site-packages/yaml/loader.py:9) 60",
     "not a stack line",
+    "_bootstrap (threading.py:1);_worker (/usr/lib/python3.11/concurrent/futures/thread.py:83) 7",
 ])
 
 
 def test_own_and_inclusive_percentages_group_lines_of_one_function() -> None:
     found = summarise(STACKS)
-    assert found["samples"] == 100
+    assert found["samples"] == 100 and found["waiting_samples"] == 7
     own = dict(found["own_percent"])
     assert own == {"render (yaml/loader.py)": 60.0, "normalise (engine/diff/normalise.py)": 30.0,
                    "sync (engine/apply/sync.py)": 10.0}
@@ -28,4 +29,5 @@ def test_own_and_inclusive_percentages_group_lines_of_one_function() -> None:
 
 
 def test_an_empty_profile_has_no_top() -> None:
-    assert summarise("") == {"samples": 0, "own_percent": [], "inclusive_percent": []}
+    assert summarise("") == {"samples": 0, "waiting_samples": 0, "own_percent": [],
+                             "inclusive_percent": []}
