@@ -271,7 +271,8 @@ class Reconciler:
 
                 def build() -> list[dict[str, Any]]:
                     return build_or_fallback(directory, root=tree, kustomize=self.parts.kustomize,
-                                             recurse=recurse, reads=reads, budget=budget)
+                                             recurse=recurse, reads=reads, budget=budget,
+                                             shared=self.parts.renders.shared)
 
                 objects = await self.parts.renders.render(key, build, budget=budget)
         except (RenderError, SourceError) as err:
@@ -296,6 +297,7 @@ class Reconciler:
         render be tried again."""
         with contextlib.suppress(FleetsyncError):  # an invalid URL has no renders
             self.parts.renders.cache.invalidate(repo=self.parts.source.access_key(repo_url))
+        self.parts.renders.shared.clear()
         self._failed_renders.clear()
 
     async def _violations(

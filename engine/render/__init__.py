@@ -26,7 +26,7 @@ from engine.errors import (
     UnsupportedSourceError,
 )
 from engine.render.budget import RenderBudget
-from engine.render.build import Builder
+from engine.render.build import Builder, SharedBuilds
 from engine.render.emit import to_yaml
 from engine.render.kustomization import find_file
 from engine.render.loader import RepoReader
@@ -40,13 +40,15 @@ EMPTY_RENDER = "the path renders no objects (no manifests found); nothing would 
 
 def build(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None,
           recurse: bool = False, reads: set[str] | None = None,
-          budget: RenderBudget | None = None) -> list[dict[str, Any]]:
+          budget: RenderBudget | None = None,
+          shared: SharedBuilds | None = None) -> list[dict[str, Any]]:
     """Render the kustomization (or plain manifest directory) at ``path``.
 
     ``root`` bounds every file read and defaults to ``path``; ``recurse`` applies to
     plain directories only. ``reads``, if given, receives the root-relative paths of every
     file read and directory listed. ``budget`` bounds the work (default: ``RenderBudget()``,
-    60 s); give one to cancel the render from another thread.
+    60 s); give one to cancel the render from another thread. ``shared`` keeps the
+    directories built as resources for other renders of the same tree (see ``Builder``).
     """
     reader = RepoReader(root if root is not None else path, reads=reads, budget=budget)
     where = reader.display(Path(path).absolute())
@@ -55,7 +57,7 @@ def build(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None =
         if not directory.is_dir():
             raise RenderError(f"{where}: not a directory")
         if find_file(reader, directory) is not None:
-            return Builder(reader).build_top(directory)
+            return Builder(reader, shared).build_top(directory)
         if reader.is_file(directory / HELM_CHART):
             raise UnsupportedSourceError(f"{where}: a Helm chart ({HELM_CHART}); fleetsync "
                                          "does not render Helm charts")

@@ -12,14 +12,21 @@ does not depend on who lists it. Listing it twice where kustomize would refuse (
 ids twice) is still refused, by the list the copies are added to. Components are not
 memoized: they transform what their parent accumulated. Every step counts against the
 render's ``RenderBudget``.
+
+Given ``shared`` (``SharedBuilds``), a directory built as a resource is also kept for the
+other renders of the same commit tree (the apps of a repository share their bases): the
+copy is used with the files its build read, which are added to this render's reads. Only
+when nothing outside the directory changes its result: no ``buildMetadata`` at the top (origin
+paths are relative to it) and no ``openapi`` schema chosen, before it or inside it.
 """
 
 from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from engine.render import (
     customfields,
@@ -50,11 +57,33 @@ LOCAL_CONFIG = "config.kubernetes.io/local-config"
 MAX_NESTING = 100
 
 
+@dataclass(frozen=True)
+class SharedBuild:
+    """A directory built as a resource, kept for other renders of the same tree: its
+    result (never changed: each use copies it), the root-relative files its build read,
+    and whether that build made the build use kustomize's built-in schema."""
+
+    result: Accumulator
+    reads: frozenset[str]
+    built_in_schema: bool
+
+
+class SharedBuilds(Protocol):
+    """Directories built by earlier renders, by real path (a tree's path names its commit)."""
+
+    def get(self, directory: Path) -> SharedBuild | None:
+        """The build of ``directory`` kept earlier, if any."""
+
+    def put(self, directory: Path, built: SharedBuild) -> None:
+        """Keep the build of ``directory`` for later renders."""
+
+
 class Builder:
     """Builds kustomizations below one repository root, within the reader's budget."""
 
-    def __init__(self, reader: RepoReader):
+    def __init__(self, reader: RepoReader, shared: SharedBuilds | None = None):
         self.reader = reader
+        self.shared = shared
         self.budget: RenderBudget = reader.budget
         self._stack: list[Path] = []
         self._built: dict[Path, Accumulator] = {}  # directories built as resources
@@ -110,6 +139,40 @@ class Builder:
         if built is not None and not component:
             self.budget.add_objects(len(built), self.reader.display(real))
             return built.copy()
+        nested = bool(self._stack)
+        sharing = nested and not component and self._may_share()
+        if sharing and (found := self._shared(real)) is not None:
+            return found
+        schema_before = self.openapi.built_in_used
+        with self.reader.recording() as reads:
+            result = self._build_new(real, component=component, into=into)
+        if nested and not component:  # the top directory cannot be listed again (a cycle)
+            self._built[real] = result.copy()
+            if sharing and self.shared is not None and self._may_share() and not schema_before:
+                self.shared.put(real, SharedBuild(self._built[real], frozenset(reads),
+                                                  self.openapi.built_in_used))
+        return result
+
+    def _may_share(self) -> bool:
+        """Whether a directory's build is the same in any render of this tree now."""
+        return self.shared is not None and not self.tracking.active and not self.openapi.decided
+
+    def _shared(self, real: Path) -> Accumulator | None:
+        """A copy of ``real`` as another render built it, its reads recorded as this
+        render's; None when no render kept it."""
+        assert self.shared is not None
+        found = self.shared.get(real)
+        if found is None:
+            return None
+        self.reader.record_all(found.reads)
+        self.openapi.built_in_used |= found.built_in_schema
+        self.budget.add_objects(len(found.result), self.reader.display(real))
+        self._built[real] = found.result
+        return found.result.copy()
+
+    def _build_new(self, real: Path, *, component: bool,
+                   into: Accumulator | None) -> Accumulator:
+        """Load and accumulate the kustomization in ``real`` (not built before)."""
         kust = self._kustomization(real)
         if kust is None:
             raise RenderError(
@@ -121,15 +184,11 @@ class Builder:
             raise RenderError(f"{kust.display}: a Component may only be used in components")
         self.openapi.declare(kust.fields.get("openapi"), kust.display,
                              lambda path: self.read_ref(kust, "openapi", path))
-        nested = bool(self._stack)
         self._stack.append(real)
         try:
-            result = self._accumulate(kust, into if into is not None else Accumulator())
+            return self._accumulate(kust, into if into is not None else Accumulator())
         finally:
             self._stack.pop()
-        if nested and not component:  # the top directory cannot be listed again (a cycle)
-            self._built[real] = result.copy()
-        return result
 
     def _accumulate(self, kust: Kustomization, ra: Accumulator) -> Accumulator:
         add = ra.adder()  # nothing renames the resources already in ``ra`` during this loop

@@ -14,9 +14,10 @@ root, never the hub's own directories.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,10 +122,13 @@ class RepoReader:
     def __init__(self, root: str | os.PathLike[str], *, max_file_bytes: int | None = None,
                  reads: set[str] | None = None, budget: RenderBudget | None = None):
         self.root = Path(os.path.realpath(root))
+        self._root_text = str(self.root)
+        self._root_prefix = self._root_text.rstrip(os.sep) + os.sep  # what lies inside
         self.max_file_bytes = MAX_FILE_BYTES if max_file_bytes is None else max_file_bytes
         # Paths (relative to the root) of every file read and directory listed, if asked:
         # the hub re-renders an app only when a commit changes one of them.
         self.reads = reads
+        self._recordings: list[set[str]] = []  # open ``recording`` blocks
         self.budget = budget if budget is not None else RenderBudget()
         self.budget.start()
         # Real paths already checked: a render resolves the same paths again and again,
@@ -141,10 +145,11 @@ class RepoReader:
         text = os.fspath(path)
         real = self._resolved.get(text)
         if real is None:
-            real = Path(os.path.realpath(text))
-            if real != self.root and self.root not in real.parents:
+            found = os.path.realpath(text)
+            if found != self._root_text and not found.startswith(self._root_prefix):
                 raise SecurityError(
                     f"{self.display(path)}: refused, resolves outside the repository root")
+            real = Path(found)
             if len(self._resolved) < MAX_RESOLVED:
                 self._resolved[text] = real
         return real
@@ -196,10 +201,31 @@ class RepoReader:
         """Record a directory whose whole content the render depends on (in ``reads``)."""
         self._record(self.resolve(path))
 
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[set[str]]:
+        """A set receiving the root-relative paths read while the block runs (as ``reads``)."""
+        found: set[str] = set()
+        self._recordings.append(found)
+        try:
+            yield found
+        finally:
+            self._recordings.pop()
+
+    def record_all(self, paths: Iterable[str]) -> None:
+        """Record paths another render read for what this one reuses."""
+        paths = list(paths)
+        for found in self._targets():
+            found.update(paths)
+
     def _record(self, real: Path) -> None:
-        if self.reads is not None:
+        targets = self._targets()
+        if targets:
             relative = str(real.relative_to(self.root))
-            self.reads.add("" if relative == "." else relative)
+            for found in targets:
+                found.add("" if relative == "." else relative)
+
+    def _targets(self) -> list[set[str]]:
+        return self._recordings if self.reads is None else [self.reads, *self._recordings]
 
     def read_text(self, path: Path) -> str:
         """The UTF-8 content of a file inside the root."""

@@ -20,6 +20,7 @@ from typing import Any
 
 from engine.render import build
 from engine.render.budget import RenderBudget
+from engine.render.build import SharedBuilds
 from engine.render.errors import UnsupportedFieldError
 from engine.render.graph import check_local_only
 from engine.render.loader import RepoReader, check_object_count, iter_objects, parse_documents
@@ -32,8 +33,8 @@ _MAX_LOGGED = 1024
 
 def build_or_fallback(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None,
                       kustomize: str | None = None, recurse: bool = False,
-                      reads: set[str] | None = None, budget: RenderBudget | None = None
-                      ) -> list[dict[str, Any]]:
+                      reads: set[str] | None = None, budget: RenderBudget | None = None,
+                      shared: SharedBuilds | None = None) -> list[dict[str, Any]]:
     """``build(path, ...)``, or ``kustomize build`` in a sandbox when a field is unsupported.
 
     Same arguments as ``build``; ``kustomize`` is the binary (None: no fallback). The
@@ -41,7 +42,8 @@ def build_or_fallback(path: str | os.PathLike[str], *, root: str | os.PathLike[s
     """
     budget = budget if budget is not None else RenderBudget()
     try:
-        return build(path, root=root, recurse=recurse, reads=reads, budget=budget)
+        return build(path, root=root, recurse=recurse, reads=reads, budget=budget,
+                     shared=shared)
     except UnsupportedFieldError as err:
         if kustomize is None:
             raise

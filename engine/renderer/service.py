@@ -25,6 +25,7 @@ from engine.errors import RenderTimeoutError
 from engine.render.budget import RenderBudget
 from engine.render.resources import copy_tree
 from engine.renderer.cache import Objects, RenderCache, RenderKey
+from engine.renderer.shared import SharedDirectories
 
 GRACE = 5.0  # seconds past its deadline before waiters stop waiting for a render
 _POLL = 0.5  # seconds between looks at a queued render's deadline
@@ -35,6 +36,7 @@ class AsyncRenderCache:
 
     def __init__(self, cache: RenderCache | None = None, *, limit: int = 2):
         self.cache = cache or RenderCache()
+        self.shared = SharedDirectories()  # bases built once per tree, for every app
         self.limit = limit
         self._executor = ThreadPoolExecutor(max_workers=limit,
                                             thread_name_prefix="fleetsync-render")

@@ -1,0 +1,107 @@
+"""Bases built once per commit tree and kept for the other apps' renders: the output and
+the files each render depends on are exactly those of a render from scratch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.errors import RenderError
+from engine.render import build
+from engine.render.accumulator import Accumulator
+from engine.render.build import SharedBuild
+from engine.renderer.shared import SharedDirectories
+from tests.support.files import write as write_tree
+
+CORPUS = Path(__file__).parents[2] / "conformance" / "kustomize"
+CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "input").is_dir())
+
+BASE = {
+    "base/common/kustomization.yaml": "resources: [configmap.yaml]\n",
+    "base/common/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: common}\n"
+                                  "data: {shared: v1}\n",
+    "base/web/kustomization.yaml": "resources: [../common, deployment.yaml]\n",
+    "base/web/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+                                "spec: {replicas: 2}\n",
+}
+
+
+def app(name: str, top: str = "") -> dict[str, str]:
+    return {f"apps/{name}/kustomization.yaml":
+            f"{top}resources: [../../base/web]\nnamePrefix: {name}-\n"}
+
+
+def render(root: Path, name: str, shared: SharedDirectories | None) -> tuple[list, set[str]]:
+    reads: set[str] = set()
+    objects = build(root / "apps" / name, root=root, reads=reads, shared=shared)
+    return objects, reads
+
+
+def test_a_second_app_reuses_the_base_and_depends_on_its_files(tmp_path: Path) -> None:
+    write_tree(tmp_path, BASE | app("a") | app("b"))
+    shared = SharedDirectories()
+    render(tmp_path, "a", shared)
+    assert shared.hits == 0
+    objects, reads = render(tmp_path, "b", shared)
+    assert shared.hits == 1  # base/web, with base/common inside it
+    assert (objects, reads) == render(tmp_path, "b", None)
+    assert {"base/common/configmap.yaml", "base/web/deployment.yaml"} <= reads
+    assert [o["metadata"]["name"] for o in objects] == ["b-common", "b-web"]
+
+
+def test_a_reused_base_is_never_changed_by_the_app_that_used_it(tmp_path: Path) -> None:
+    write_tree(tmp_path, BASE | app("a") | app("b"))
+    shared = SharedDirectories()
+    first, _ = render(tmp_path, "a", shared)
+    first[0]["data"]["shared"] = "edited by a caller"
+    for _ in range(2):  # each render transforms its own copy (namePrefix) of what was kept
+        again, _ = render(tmp_path, "a", shared)
+        assert again == render(tmp_path, "a", None)[0]
+        assert again[0]["data"] == {"shared": "v1"}
+
+
+@pytest.mark.parametrize("top", ["buildMetadata: [originAnnotations]\n",
+                                 "openapi: {version: v1.21.2}\n"])
+def test_nothing_is_shared_when_the_top_changes_how_bases_build(tmp_path: Path,
+                                                                 top: str) -> None:
+    write_tree(tmp_path, BASE | app("a", top) | app("b", top))
+    shared = SharedDirectories()
+    render(tmp_path, "a", shared)
+    assert (render(tmp_path, "b", shared)) == render(tmp_path, "b", None)
+    assert shared.hits == 0 and shared.misses == 0
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_every_conformance_case_renders_the_same_from_kept_builds(name: str) -> None:
+    case = CORPUS / name
+    target_file = case / "target"
+    target = case / "input" / (target_file.read_text().strip() if target_file.exists() else ".")
+    shared = SharedDirectories()
+
+    def once(kept: SharedDirectories | None) -> tuple[object, set[str]]:
+        reads: set[str] = set()
+        try:
+            return build(target, root=case / "input", reads=reads, shared=kept), reads
+        except RenderError as err:
+            return str(err), reads
+
+    scratch = once(None)
+    assert once(shared) == scratch
+    assert once(shared) == scratch  # from what the first render kept
+
+
+def test_kept_builds_are_bounded_by_the_resources_they_hold() -> None:
+    kept = SharedDirectories(max_resources=3)
+
+    def built(size: int) -> SharedBuild:
+        return SharedBuild(Accumulator([object()] * size), frozenset(), False)  # type: ignore[list-item]
+
+    kept.put(Path("/t/a"), built(2))
+    kept.put(Path("/t/b"), built(1))
+    assert kept.get(Path("/t/a")) is not None  # now the most recently used
+    kept.put(Path("/t/c"), built(1))  # over the bound: b, the least recently used, goes
+    assert kept.get(Path("/t/b")) is None
+    assert kept.get(Path("/t/a")) is not None and kept.get(Path("/t/c")) is not None
+    kept.put(Path("/t/huge"), built(4))  # larger than the bound: not kept at all
+    assert kept.get(Path("/t/huge")) is None
