@@ -1,9 +1,11 @@
 """Render benchmark: native renderer (cold, then cache hit) against ``kustomize build``.
 
-For each app (the demo overlays, and a generated overlay of 100 resources) this prints
-the median time of a native render without cache, of a cache hit, and of running the
-kustomize binary on the same directory, with the ratio kustomize / native. Results
-are written as JSON under loadtests/results/.
+For each app (the demo overlays, a generated overlay of 100 resources, and one app of the
+fleet benchmark's repository) this prints the median time of a native render without
+cache, of one whose bases another render of the same tree already built (the hub keeps
+them: ``engine.renderer.shared``), of a cache hit, and of running the kustomize binary on
+the same directory, with the ratios kustomize / native. Results are written as JSON under
+loadtests/results/.
 
 Usage: python loadtests/render_bench.py [--runs N] [--kustomize PATH]
 """
@@ -27,6 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 from engine.render import build  # noqa: E402
 from engine.renderer.cache import RenderCache, RenderKey  # noqa: E402
+from engine.renderer.shared import SharedDirectories  # noqa: E402
+from loadtests import fleetgen  # noqa: E402
 
 DEMO = ROOT / "examples" / "argocd-kustomize-demo" / "repo"  # the project's own demo
 RESULTS = ROOT / "loadtests" / "results"
@@ -123,20 +127,34 @@ patches:
     return overlay
 
 
+def write_fleet_repo(root: Path, apps: int = 10) -> Path:
+    """The fleet benchmark's repository (``loadtests.fleetgen``); the path of its last app."""
+    for name, text in fleetgen.repository(apps, 4).items():
+        file = root / name
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(text)
+    return root / fleetgen.app_path(apps - 1)
+
+
 def bench_app(name: str, path: Path, root: Path, kustomize: str, runs: int) -> dict[str, object]:
     """Timings of one app."""
     cache = RenderCache()
     key = RenderKey("bench", "0" * 40, str(path))
     objects = build(path, root=root)
     cold = median_seconds(lambda: build(path, root=root), runs)
+    shared = SharedDirectories()
+    build(path, root=root, shared=shared)  # another app of the tree built the bases
+    warm = median_seconds(lambda: build(path, root=root, shared=shared), runs)
     cache.get_or_render(key, lambda: build(path, root=root))
     hit = median_seconds(lambda: cache.get_or_render(key, lambda: build(path, root=root)), runs)
     binary = median_seconds(
         lambda: subprocess.run([kustomize, "build", str(path)], check=True,
                                capture_output=True), runs)
     return {"app": name, "objects": len(objects), "native_cold_ms": cold * 1000,
+            "native_shared_bases_ms": warm * 1000,
             "native_cache_hit_ms": hit * 1000, "kustomize_ms": binary * 1000,
-            "speedup_cold": binary / cold, "speedup_cache_hit": binary / hit}
+            "speedup_cold": binary / cold, "speedup_shared_bases": binary / warm,
+            "speedup_cache_hit": binary / hit}
 
 
 def main() -> int:
@@ -148,18 +166,22 @@ def main() -> int:
     kustomize = find_kustomize(args.kustomize)
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
-        generated = write_generated_repo(Path(scratch))
+        generated = write_generated_repo(Path(scratch) / "generated")
+        fleet_app = write_fleet_repo(Path(scratch) / "fleet")
         apps = [("demo-dev", DEMO / "overlays" / "dev", DEMO),
                 ("demo-prod", DEMO / "overlays" / "prod", DEMO),
-                ("generated-100", generated, Path(scratch))]
+                ("generated-100", generated, Path(scratch) / "generated"),
+                ("fleet-app", fleet_app, Path(scratch) / "fleet")]
         for name, path, root in apps:
             rows.append(bench_app(name, path, root, kustomize, args.runs))
-    print(f"{'app':<15}{'objects':>8}{'native cold':>13}{'cache hit':>11}{'kustomize':>11}"
-          f"{'x cold':>8}{'x hit':>9}")
+    print(f"{'app':<15}{'objects':>8}{'native cold':>13}{'bases kept':>12}{'cache hit':>11}"
+          f"{'kustomize':>11}{'x cold':>8}{'x kept':>8}{'x hit':>9}")
     for r in rows:
         print(f"{r['app']:<15}{r['objects']:>8}{r['native_cold_ms']:>11.2f}ms"
+              f"{r['native_shared_bases_ms']:>10.2f}ms"
               f"{r['native_cache_hit_ms']:>9.3f}ms{r['kustomize_ms']:>9.1f}ms"
-              f"{r['speedup_cold']:>8.1f}{r['speedup_cache_hit']:>9.0f}")
+              f"{r['speedup_cold']:>8.1f}{r['speedup_shared_bases']:>8.1f}"
+              f"{r['speedup_cache_hit']:>9.0f}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"render_bench-{stamp}.json"
