@@ -264,6 +264,15 @@ def git_commit() -> str:
     return head + ("+dirty" if _git("status", "--porcelain", "engine") else "")
 
 
+def engine_tree() -> str:
+    """The git tree of engine/ (``+dirty`` with uncommitted changes): the same for every
+    commit that leaves the hub's code alone, so runs of one code can be plotted together."""
+    if shutil.which("git") is None:
+        return ""
+    tree = _git("rev-parse", "--short", "HEAD:engine")
+    return tree + ("+dirty" if _git("status", "--porcelain", "engine") else "")
+
+
 def _git(*args: str) -> str:
     done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True,
                           check=False)

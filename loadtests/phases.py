@@ -297,7 +297,8 @@ async def hub_phases(run: Run, directory: Any) -> dict[str, Any]:
     """Cold sync, steady state and latencies against one hub process."""
     before, machine0 = await run.requests(), common.machine_cpu()
     say(f"hub: starting ({run.settings.pairs} pairs)")
-    started_at = common.git_commit()  # the code the hub runs (the floor may take an hour)
+    # The code the hub runs, read now: the floor of a big run may take an hour.
+    started_at, engine_tree = common.git_commit(), common.engine_tree()
     with common.hub_process(directory) as hub:
         profiler = Profiler(pid=hub.process.pid, out=Path(run.settings.out),
                             prefix=f"fleet-{run.stamp}", enabled=run.settings.profile)
@@ -306,7 +307,8 @@ async def hub_phases(run: Run, directory: Any) -> dict[str, Any]:
                 cold = await cold_sync(run, hub, session, before, machine0)
             say(f"hub: all Synced+Healthy after {cold['all_healthy_s']:.1f} s, "
                 f"{cold['hub_cpu_s']:.1f} s CPU")
-            result: dict[str, Any] = {"hub_commit": started_at, "cold_sync": cold}
+            result: dict[str, Any] = {"hub_commit": started_at, "hub_engine_tree": engine_tree,
+                                      "cold_sync": cold}
             result["steady"] = await steady(run, hub, session, cold["all_synced_s"] or 0.0)
             result["get_apps"] = await common.list_apps_ms(session, hub)
             result["latency"] = await latencies(run, hub, session, profiler)

@@ -1,6 +1,7 @@
 """The fleet run's report: the summary of its figures, the JSON file, a printed table and
 PNG plots (latency CDFs of this run; cold sync time and CPU vs apps, and peak RSS vs pairs,
-over every ``fleet-*.json`` in the output directory). Plots need matplotlib (the ``bench``
+over every ``fleet-*.json`` in the output directory that measured the same hub code: the
+git tree of engine/ at the hub's start). Plots need matplotlib (the ``bench``
 extra); without it they are skipped with a note.
 """
 
@@ -186,7 +187,7 @@ def plots(data: dict[str, Any], out: Path, stamp: str) -> list[str]:
     except ImportError:
         print("[fleet] no plots: matplotlib is missing (pip install -e '.[bench]')")
         return []
-    runs = _runs(out)
+    runs = [r for r in _runs(out) if _same_code(r, data)]
     written = [_latency_cdfs(plt, data, out / f"fleet-{stamp}-latency.png"),
                _scale(plt, runs, out / "fleet-scale.png"),
                _rss(plt, runs, out / "fleet-rss.png")]
@@ -207,6 +208,13 @@ def _runs(out: Path) -> list[dict[str, Any]]:
         if not any(parameters.get(name) for name in TUNING):
             found.append(data)
     return found
+
+
+def _same_code(run: dict[str, Any], data: dict[str, Any]) -> bool:
+    """Whether ``run`` measured the hub code ``data`` did (runs that did not record it:
+    every such run, as before)."""
+    tree = data.get("hub_engine_tree")
+    return not tree or run.get("hub_engine_tree") == tree
 
 
 def _latency_cdfs(plt: Any, data: dict[str, Any], path: Path) -> Path:
