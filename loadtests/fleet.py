@@ -53,6 +53,7 @@ class Settings:
     clusters: int = 3
     apps: int = 100
     objects: int = 4
+    per_namespace: int = 1
     mode: str = "argocd"
     reconcile: float = 30.0
     git_poll: float = 30.0
@@ -151,7 +152,7 @@ async def _run_async(settings: Settings, clusters: list[TestCluster], scratch: P
                             dict(fleetgen.repository(settings.apps, settings.objects)))
     info["git_sha_of_fleet_repo"] = upstream.git("rev-parse", "HEAD")
     apps = fleetgen.application_files(settings.mode, settings.apps, names, upstream.url,
-                                      _duration(settings.reconcile))
+                                      _duration(settings.reconcile), settings.per_namespace)
     directory = hub_dir(scratch / "hub", clusters, apps, extra=hub_extra(settings))
     write_cluster_limits(directory, cluster_limits(settings))
     async with kube.connect({c.name: c.kubeconfig for c in clusters},
@@ -159,7 +160,8 @@ async def _run_async(settings: Settings, clusters: list[TestCluster], scratch: P
         info["versions"] = versions(toolchain.ensure_binaries(log=lambda _m: None),
                                     await _kubernetes_version(kubes))
         run = Run(settings, clusters, scratch / "clusters", upstream,
-                  fleetgen.targets(settings.mode, settings.apps, names), kubes,
+                  fleetgen.targets(settings.mode, settings.apps, names, settings.per_namespace),
+                  kubes,
                   stamp=info["when"])
         return await measure(run, directory)
 
@@ -212,6 +214,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--clusters", type=int, help="local clusters (default 3; smoke 2)")
     add("--apps", type=int, help="apps (default 100; smoke 20)")
     add("--objects", type=int, help="objects per app (default 4)")
+    add("--per-namespace", dest="per_namespace", type=int,
+        help="apps sharing one namespace (default 1: a namespace per app)")
     add("--mode", choices=fleetgen.MODES,
         help="argocd: an Application per (app, cluster); fleet: one per app (default argocd)")
     add("--reconcile", type=float, help="timeout.reconcile of every app, seconds (30)")

@@ -17,7 +17,10 @@ revision annotation changes every object of that app (and rolls its Deployment).
 
 Applications: ``argocd`` mode writes one Argo CD Application per (app, cluster), named
 ``<app>-<cluster>``; ``fleet`` mode one ``fleetsync.io`` Application per app selecting
-every cluster by label (``env`` exists). Each app's namespace is its name, on every cluster.
+every cluster by label (``env`` exists). Each app's namespace is its name, on every cluster,
+or with ``per_namespace`` N > 1, ``apps-NNNN`` shared by N apps in a row (big runs: deleting
+thousands of namespaces between the floor's phases takes the namespace controller longer
+than the phases themselves).
 """
 
 from __future__ import annotations
@@ -40,13 +43,16 @@ class Target:
     """One (app, cluster) pair: the Application that owns it and where its objects land."""
 
     index: int
-    app: str  # the generated app (its directory and namespace)
+    app: str  # the generated app (its directory)
     application: str  # the Application's name (what the hub tracks objects by)
     cluster: str
+    namespace: str
 
-    @property
-    def namespace(self) -> str:
-        return self.app
+
+def namespace_of(index: int, per_namespace: int = 1) -> str:
+    """App ``index``'s namespace: its name, or the one it shares with ``per_namespace``
+    apps in a row."""
+    return app_name(index) if per_namespace <= 1 else f"apps-{index // per_namespace:04d}"
 
 
 def app_name(index: int) -> str:
@@ -169,16 +175,18 @@ def base_change(shared: str) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------ Applications
-def targets(mode: str, apps: int, clusters: list[str]) -> list[Target]:
+def targets(mode: str, apps: int, clusters: list[str], per_namespace: int = 1) -> list[Target]:
     """Every (app, cluster) pair; each app goes to every cluster."""
     if mode not in MODES:
         raise ValueError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
-    return [Target(i, app_name(i), app_name(i) if mode == "fleet" else f"{app_name(i)}-{c}", c)
+    return [Target(i, app_name(i), app_name(i) if mode == "fleet" else f"{app_name(i)}-{c}", c,
+                   namespace_of(i, per_namespace))
             for i in range(apps) for c in clusters]
 
 
 def application_files(
-    mode: str, apps: int, clusters: list[str], repo_url: str, interval: str
+    mode: str, apps: int, clusters: list[str], repo_url: str, interval: str,
+    per_namespace: int = 1,
 ) -> dict[str, str]:
     """The Application files of the fleet, by file name."""
     policy = {"automated": {"prune": True, "selfHeal": True},
@@ -186,12 +194,13 @@ def application_files(
     if mode == "fleet":
         selector = {"matchExpressions": [{"key": "env", "operator": "Exists"}]}
         return {f"{app_name(i)}.yaml": application_yaml(
-                    app_name(i), repo_url, app_path(i), app_name(i),
+                    app_name(i), repo_url, app_path(i), namespace_of(i, per_namespace),
                     api_version="fleetsync.io/v1alpha1",
                     extra_spec={"syncPolicy": policy, "destination": {
-                        "namespace": app_name(i), "clusterSelector": selector}})
+                        "namespace": namespace_of(i, per_namespace),
+                        "clusterSelector": selector}})
                 for i in range(apps)}
     return {f"{t.application}.yaml": application_yaml(
                 t.application, repo_url, app_path(t.index), t.namespace, cluster=t.cluster,
                 extra_spec={"syncPolicy": policy})
-            for t in targets(mode, apps, clusters)}
+            for t in targets(mode, apps, clusters, per_namespace)}

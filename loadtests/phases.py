@@ -84,8 +84,9 @@ async def _wait(check: Callable[[], Any], within: float, what: str, every: float
 async def wipe(run: Run) -> float:
     """Delete every managed namespace and wait until they are gone; the seconds it took."""
     started = time.monotonic()
-    await floor.delete_namespaces(run.kubes)
-    await _wait(lambda: floor.namespaces_gone(run.kubes), 600, "namespaces deleted", 1.0)
+    deleted = await floor.delete_namespaces(run.kubes)
+    await _wait(lambda: floor.namespaces_gone(run.kubes), max(600.0, 0.5 * deleted),
+                "namespaces deleted", 1.0)
     return time.monotonic() - started
 
 

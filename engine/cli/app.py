@@ -42,7 +42,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     refresh = _command(
         commands, "refresh", "compare an app with Git and its clusters now", app=True
     )
-    refresh.add_argument("--hard", action="store_true", help="also drop its render cache")
+    refresh.add_argument("--hard", action="store_true",
+                         help="also drop its renders and dry-run every object again")
     rollback = _command(
         commands,
         "rollback",

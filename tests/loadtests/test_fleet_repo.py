@@ -100,3 +100,19 @@ def test_unknown_mode_and_empty_apps_are_refused() -> None:
         fleetgen.targets("flux", 1, CLUSTERS)
     with pytest.raises(ValueError, match="--objects"):
         fleetgen.repository(1, 0)
+
+
+def test_apps_may_share_namespaces_and_the_floor_creates_each_once() -> None:
+    from loadtests import floor
+
+    targets = fleetgen.targets("argocd", 5, CLUSTERS[:2], per_namespace=2)
+    assert [t.namespace for t in targets if t.cluster == "local-1"] == [
+        "apps-0000", "apps-0000", "apps-0001", "apps-0001", "apps-0002"]
+    files = fleetgen.application_files("argocd", 5, CLUSTERS[:2], "git://127.0.0.1:1/f.git",
+                                       "30s", per_namespace=2)
+    spec = yaml.safe_load(files["app-0003-local-2.yaml"])["spec"]
+    assert spec["destination"]["namespace"] == "apps-0001"
+    work = floor.plan(targets, {i: [] for i in range(5)})
+    assert [n["metadata"]["name"] for n in work["local-1"].namespaces] == [
+        "apps-0000", "apps-0001", "apps-0002"]
+    assert fleetgen.namespace_of(3) == "app-0003"  # by default each app has its own
