@@ -15,6 +15,7 @@ that could not be read keeps the Applications it held before (see ``engine.apps.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -109,6 +110,44 @@ def yaml_files(root: Path) -> Iterator[Path]:
                 file = Path(directory) / name
                 if file.is_file():
                     yield file
+
+
+def file_stamps(root: Path) -> Iterator[tuple[str, int, int]]:
+    """(path, mtime, size) of each file ``yaml_files(root)`` yields, in the same order, with
+    one system call per file and no ``Path`` objects: the hub looks every few seconds, and
+    a fleet has thousands of Application files."""
+    try:
+        found = os.stat(root)
+    except OSError:
+        return
+    if stat.S_ISREG(found.st_mode):
+        yield str(root), found.st_mtime_ns, found.st_size
+        return
+    if stat.S_ISDIR(found.st_mode):
+        yield from _stamps_below(str(root))
+
+
+def _stamps_below(directory: str) -> Iterator[tuple[str, int, int]]:
+    try:
+        with os.scandir(directory) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError:
+        return
+    below = []
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            below.append(entry.path)
+        elif entry.name.endswith(SUFFIXES):
+            try:
+                found = entry.stat()
+            except OSError:
+                continue
+            if stat.S_ISREG(found.st_mode):
+                yield entry.path, found.st_mtime_ns, found.st_size
+    for path in below:
+        yield from _stamps_below(path)
 
 
 def _read(file: Path) -> AppFile:

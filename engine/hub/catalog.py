@@ -41,7 +41,7 @@ from engine.apps import (
     file_from_bytes,
     read_dir_source,
 )
-from engine.apps.sources import MAX_FILES_PER_SOURCE, SUFFIXES, too_many_files, yaml_files
+from engine.apps.sources import MAX_FILES_PER_SOURCE, SUFFIXES, file_stamps, too_many_files
 from engine.config.hub import AppsFromDir, AppsFromGit, AppsSource
 from engine.errors import ConfigError
 from engine.model import TargetKey
@@ -210,12 +210,7 @@ def fingerprint(paths: Sequence[Path]) -> tuple[tuple[str, int, int], ...]:
     """(path, mtime, size) of every YAML file under ``paths``: changes when any file does."""
     seen: list[tuple[str, int, int]] = []
     for path in paths:
-        for file in islice(yaml_files(path), MAX_FILES_PER_SOURCE + 1):
-            try:
-                stat = file.stat()
-            except OSError:
-                continue
-            seen.append((str(file), stat.st_mtime_ns, stat.st_size))
+        seen.extend(islice(file_stamps(path), MAX_FILES_PER_SOURCE + 1))
     return tuple(seen)
 
 
