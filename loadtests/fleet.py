@@ -240,7 +240,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="limits.concurrentApplies of every cluster (default: the hub's own, 8)")
     add("--no-plots", dest="plots", action="store_false", default=None, help="write no PNG")
     add("--profile", action="store_true", default=None,
-        help="py-spy the hub during cold sync and each latency step (the bench extra); "
+        help="py-spy the hub during cold sync, steady state and each latency step "
+             "(the bench extra); "
              "collapsed stacks beside the JSON, the top functions in it")
     add("--keep-hub-log", dest="keep_hub_log", action="store_true", default=None,
         help="copy the hub's log beside the JSON (always done when the run fails)")

@@ -310,7 +310,8 @@ async def hub_phases(run: Run, directory: Any) -> dict[str, Any]:
                 f"{cold['hub_cpu_s']:.1f} s CPU")
             result: dict[str, Any] = {"hub_commit": started_at, "hub_engine_tree": engine_tree,
                                       "cold_sync": cold}
-            result["steady"] = await steady(run, hub, session, cold["all_synced_s"] or 0.0)
+            async with profiler.during("steady"):
+                result["steady"] = await steady(run, hub, session, cold["all_synced_s"] or 0.0)
             result["get_apps"] = await common.list_apps_ms(session, hub)
             result["latency"] = await latencies(run, hub, session, profiler)
             result["memory_end"] = hub.memory_mib()
