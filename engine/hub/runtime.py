@@ -52,7 +52,7 @@ class Runtime:
         self.metrics = metrics
         self._statuses = statuses
         self._automation = automation
-        self.scheduler = Scheduler(self.reconcile, queue=queue)
+        self.scheduler = Scheduler(self.reconcile, queue=queue, quiet=self._quiet)
         self.unreachable: dict[str, str] = {}  # cluster → why its last reconcile failed on it
         self._requests: dict[TargetKey, Request] = {}
         self._dirty: set[TargetKey] = set()
@@ -143,6 +143,15 @@ class Runtime:
         report = await self._reconciler.reconcile(key, trigger, request=request, dirty=dirty)
         self.take(report)
         return report.outcome
+
+    def _quiet(self, key: TargetKey) -> bool:
+        """Whether a periodic resync of ``key`` would stop at ``reconcile``'s first check
+        (settled, nothing asked, not dirty): then the scheduler does not even queue it.
+        Counted as a periodic trigger all the same."""
+        if key in self._requests or key in self._dirty or not self._settles(key):
+            return False
+        self.metrics.triggered(Trigger.PERIODIC)
+        return True
 
     def _settles(self, key: TargetKey) -> bool:
         """Whether ``key`` is still settled: its objects kept the version it settled at."""

@@ -7,6 +7,10 @@ later; a temporary failure also arms a retry after the key's backoff (and pushes
 periodic resync past it, so a failing cluster is not hammered by its own resyncs); a
 permanent failure waits for the next resync or trigger. ``stop(grace=)`` stops taking
 work, gives in-flight reconciles ``grace`` seconds to finish, then cancels the rest.
+
+A periodic resync that ``quiet(key)`` says has nothing to do is re-armed and not queued:
+no task, no lease, no reconcile call. At fleet scale most resyncs are such, and idle work
+must not grow with the number of targets.
 """
 
 from __future__ import annotations
@@ -29,9 +33,13 @@ log = logging.getLogger(__name__)
 DEFAULT_INTERVAL = 180.0
 DEFAULT_RECONCILE_TIMEOUT = 300.0
 REFUSED_RETRY = 1.0  # seconds before a timer whose key found the queue full tries again
+# Deadlines are fired in batches at least this far apart: with thousands of jittered
+# resyncs a second, waking once per deadline cost more than the resyncs themselves.
+TIMER_GRANULARITY = 0.05
 
 
 Reconcile = Callable[[TargetKey, Trigger], Awaitable[Outcome]]
+Quiet = Callable[[TargetKey], bool]
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,7 @@ class SchedulerMetrics:
     cancelled: int
     retries: int
     rejected: int
+    quiet: int  # periodic resyncs not queued: nothing to do
     wait: dict[Trigger, WaitStats] = field(default_factory=dict)
 
 
@@ -86,6 +95,7 @@ class Scheduler:
         interval: float = DEFAULT_INTERVAL,
         backoff: Backoff | None = None,
         reconcile_timeout: float = DEFAULT_RECONCILE_TIMEOUT,
+        quiet: Quiet | None = None,
     ) -> None:
         self.clock = clock or MonotonicClock()
         self.queue = WorkQueue(clock=self.clock) if queue is None else queue
@@ -94,6 +104,7 @@ class Scheduler:
         self.backoff = backoff or Backoff()
         self.reconcile_timeout = reconcile_timeout
         self._reconcile = reconcile
+        self._quiet = quiet
         self._tracked: dict[TargetKey, _Tracked] = {}
         self._failures: dict[TargetKey, int] = {}
         self._inflight: set[asyncio.Task[None]] = set()
@@ -102,7 +113,8 @@ class Scheduler:
         self._stopped = asyncio.Event()
         self._grace = 0.0
         self._started = False
-        self._counts = {"done": 0, "failed": 0, "cancelled": 0, "retries": 0, "rejected": 0}
+        self._counts = {"done": 0, "failed": 0, "cancelled": 0, "retries": 0, "rejected": 0,
+                        "quiet": 0}
         self._wait: dict[Trigger, WaitStats] = {}
 
     # -- what to reconcile ------------------------------------------------------------------
@@ -263,9 +275,13 @@ class Scheduler:
                     continue
                 if trigger is Trigger.PERIODIC:  # keep resyncing even if this one is lost
                     self.timers.arm_periodic(key, interval=self._tracked[key].interval, now=now)
+                    if self._quiet is not None and self._quiet(key):
+                        self._counts["quiet"] += 1
+                        continue
                 if not self.enqueue(key, trigger):
                     self.timers.arm_retry(key, delay=REFUSED_RETRY, now=now)
             next_due = self.timers.next_due()
             self._timers_changed.clear()
-            within = None if next_due is None else next_due - self.clock.now()
+            within = None if next_due is None else \
+                max(next_due - self.clock.now(), TIMER_GRANULARITY)
             await self.clock.wait(self._timers_changed, within=within)

@@ -279,3 +279,24 @@ async def test_reconcile_timeout_is_a_temporary_failure() -> None:
         sched.track(A)
         await asyncio.sleep(0.5)
         assert sched.failures(A) == 1 and sched.metrics().retries == 1
+
+
+async def test_a_quiet_periodic_resync_is_rearmed_but_never_queued() -> None:
+    clock, rec = FakeClock(), Recorder()
+    quiet = {A}
+    async with running(rec, clock=clock, interval=100, quiet=lambda key: key in quiet) as sched:
+        sched.track(A)
+        sched.track(B)
+        await settle()
+        assert keys(rec, A) == keys(rec, B) == [Trigger.PERIODIC]  # tracking queues at once
+        for _ in range(3):
+            clock.advance(100)
+            await settle()
+        assert keys(rec, A) == [Trigger.PERIODIC]  # quiet: its timer fired, nothing ran
+        assert len(keys(rec, B)) == 4
+        assert sched.metrics().quiet == 3
+        sched.enqueue(A, Trigger.WEBHOOK)  # other triggers are never held back
+        quiet.clear()
+        clock.advance(100)
+        await settle()
+        assert keys(rec, A) == [Trigger.PERIODIC, Trigger.WEBHOOK, Trigger.PERIODIC]
