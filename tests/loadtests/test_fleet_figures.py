@@ -88,7 +88,7 @@ def test_recreated_needs_another_uid() -> None:
 def test_floor_sends_what_the_hub_sends() -> None:
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a-common"},
           "data": {"shared": "v0"}}
-    work = floor.plan([Target(0, "app-0000", "app-0000-local-1", "local-1")], {0: [cm]})
+    work = floor.plan([Target(0, "app-0000", "app-0000-local-1", "local-1", "app-0000")], {0: [cm]})
     [sent] = work["local-1"].objects
     assert sent["metadata"]["namespace"] == "app-0000"
     assert sent["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "fleetsync"}
