@@ -77,8 +77,9 @@ def plan(targets: Sequence[Target], rendered: dict[int, list[Obj]]) -> dict[str,
     work: dict[str, Work] = {}
     for target in targets:
         cluster = work.setdefault(target.cluster, Work())
-        if not any(n["metadata"]["name"] == target.namespace for n in cluster.namespaces[-1:]):
-            cluster.namespaces.append(namespace_object(target.namespace))  # once per namespace
+        last = cluster.namespaces[-1]["metadata"]["name"] if cluster.namespaces else None
+        if last != target.namespace:  # apps sharing a namespace come in a row
+            cluster.namespaces.append(namespace_object(target.namespace))
         cluster.objects += [as_applied(o, application=target.application,
                                        namespace=target.namespace)
                             for o in rendered[target.index]]

@@ -60,11 +60,11 @@ class RateLimiter:
 def _environment_proxy(server: str) -> str | None:
     """The proxy the environment names for ``server`` (``HTTPS_PROXY``, less ``NO_PROXY``),
     read once when the client is made."""
-    host = urllib.parse.urlsplit(server).hostname or ""
+    parts = urllib.parse.urlsplit(server)
+    host = parts.hostname or ""
     if not host or urllib.request.proxy_bypass(host):
         return None
-    proxies = urllib.request.getproxies_environment()
-    return proxies.get(urllib.parse.urlsplit(server).scheme or "https")
+    return urllib.request.getproxies_environment().get(parts.scheme or "https")
 
 
 def _stop_environment_lookups(api: k8s.ApiClient) -> None:

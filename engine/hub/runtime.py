@@ -135,26 +135,29 @@ class Runtime:
         """One reconcile of ``key``, counted, its report handed to the parts around it."""
         assert self._reconciler is not None, "Runtime.connect was not called"
         self.metrics.triggered(trigger)
+        if trigger is Trigger.PERIODIC and self._idle(key):
+            return Outcome.SUCCESS
         request = self._requests.pop(key, None)
         dirty = key in self._dirty
         self._dirty.discard(key)
-        if trigger is Trigger.PERIODIC and request is None and not dirty and self._settles(key):
-            return Outcome.SUCCESS
         report = await self._reconciler.reconcile(key, trigger, request=request, dirty=dirty)
         self.take(report)
         return report.outcome
 
     def _quiet(self, key: TargetKey) -> bool:
-        """Whether a periodic resync of ``key`` would stop at ``reconcile``'s first check
-        (settled, nothing asked, not dirty): then the scheduler does not even queue it.
-        Counted as a periodic trigger all the same."""
-        if key in self._requests or key in self._dirty or not self._settles(key):
+        """Whether a periodic resync of ``key`` would stop at ``reconcile``'s first check:
+        then the scheduler does not even queue it. Counted as a periodic trigger all the
+        same."""
+        if not self._idle(key):
             return False
         self.metrics.triggered(Trigger.PERIODIC)
         return True
 
-    def _settles(self, key: TargetKey) -> bool:
-        """Whether ``key`` is still settled: its objects kept the version it settled at."""
+    def _idle(self, key: TargetKey) -> bool:
+        """Whether a periodic resync of ``key`` has nothing to do: nothing asked, not
+        dirty, and still settled (its objects kept the version it settled at)."""
+        if key in self._requests or key in self._dirty:
+            return False
         settled = self._settled.get(key)
         return settled is not None and self._live is not None and \
             self._live.version(key) == settled

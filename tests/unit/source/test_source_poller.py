@@ -114,12 +114,17 @@ async def test_a_diff_that_cannot_be_computed_queues_the_key(source: ScriptedSou
     assert await poller.poll(repo=REPO) == 2
 
 
-async def test_a_broken_repo_records_its_error_and_backs_off(source: ScriptedSource) -> None:
-    queued: list[tuple[TargetKey, Trigger]] = []
-    poller = make(source, queued)
+def broken_beside_healthy(source: ScriptedSource) -> GitPoller:
+    """A poller watching REPO, which fails, and OTHER, which answers."""
+    poller = make(source, [])
     source.refs[OTHER] = {"main": "1" * 40}
     poller.set_watches({**watches(), OTHER: [Watch(TargetKey("o", "c3"), "main")]})
     source.broken.add(REPO)
+    return poller
+
+
+async def test_a_broken_repo_records_its_error_and_backs_off(source: ScriptedSource) -> None:
+    poller = broken_beside_healthy(source)
     assert await poller.poll(repo=REPO) == 0
     assert await poller.poll(repo=OTHER) == 1
     status = poller.status(REPO)
@@ -189,11 +194,7 @@ def test_ref_may_move(revision: str, ref: str, moves: bool) -> None:
 
 
 async def test_run_polls_each_repo_on_its_own_schedule(source: ScriptedSource) -> None:
-    queued: list[tuple[TargetKey, Trigger]] = []
-    poller = make(source, queued)
-    source.refs[OTHER] = {"main": "1" * 40}
-    poller.set_watches({**watches(), OTHER: [Watch(TargetKey("o", "c3"), "main")]})
-    source.broken.add(REPO)
+    poller = broken_beside_healthy(source)
     clock = cast(FakeClock, poller.clock)
     task = asyncio.create_task(poller.run())
     for _ in range(30):
