@@ -28,6 +28,9 @@ class Memory(Protocol):
     def agree(self, key: ResourceKey, manifest: str, live: str) -> None:
         """The object at fingerprint ``live`` agrees with ``manifest``."""
 
+    def settled(self, key: ResourceKey) -> bool:
+        """Whether it agreed with some manifest and is unchanged since."""
+
     def inventory(self, key: ResourceKey) -> Inventory | None:
         """The inventory ConfigMap ``key`` holds as it is now, if known."""
 
@@ -52,3 +55,7 @@ class SyncOptions:
     health_checks: CustomChecks | None = field(default=None, compare=False)
     # What the hub's watches know of this cluster's objects; None: read and dry-run all.
     memory: Memory | None = field(default=None, compare=False)
+    # The caller syncs whatever differs (a user's sync, automated sync of a new commit):
+    # an object that memory says is settled under an earlier manifest is then taken as
+    # changed in Git and applied without a dry run or a read (the diff has no paths).
+    syncs_differences: bool = False

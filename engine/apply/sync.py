@@ -47,7 +47,7 @@ from engine.diff.normalise import fingerprint
 from engine.errors import FleetsyncError, PlanError
 from engine.health import HealthResult, aggregate, assess, missing
 from engine.model import ConditionReason, HealthStatus, OperationPhase, ResourceKey, SyncStatus
-from engine.model.diffs import IN_SYNC, MISSING, ObjectDiff
+from engine.model.diffs import CHANGED_IN_GIT, IN_SYNC, MISSING, ObjectDiff
 from engine.model.inventory import Inventory
 from engine.model.results import ResourceResult, ResultCode, SyncCondition, SyncResult
 from engine.plan import Plan, Step, is_crd, is_tracked, plan, tier
@@ -310,6 +310,8 @@ async def _diff(run: _Run, the_plan: Plan) -> Mapping[ResourceKey, Mapping[str, 
 
     memory = run.options.memory
     rules = _rules_digest(run.options.ignore) if memory is not None else ""
+    # Ignore rules may leave a Git change out of the diff: then it must not be applied.
+    lean = run.options.syncs_differences and not run.options.ignore
 
     async def one(step: Step) -> ObjectDiff:
         manifest = _manifest_digest(step.obj, rules) if memory is not None else None
@@ -320,6 +322,10 @@ async def _diff(run: _Run, the_plan: Plan) -> Mapping[ResourceKey, Mapping[str, 
             if known is not None:
                 run.known[step.key] = known
                 return ObjectDiff(step.key, SyncStatus.SYNCED, IN_SYNC)
+            # As it was when it agreed with an earlier manifest, and any difference will be
+            # applied: the apply is the one request (what it changes, its answer shows).
+            if lean and memory is not None and memory.settled(step.key):
+                return ObjectDiff(step.key, SyncStatus.OUT_OF_SYNC, CHANGED_IN_GIT)
         # An object a watch saw, which the dry run leaves as seen, is in sync: not read.
         seen = memory.fingerprint(step.key) if memory is not None else None
         predicted = await predict(client=run.client, step=step, exists=True) if seen else None

@@ -375,6 +375,11 @@ class ClusterMemory:
         """The object at fingerprint ``live`` agrees with ``manifest``."""
         self._watcher.keep_note(self._cluster, key, live, Note(manifest=manifest))
 
+    def settled(self, key: ResourceKey) -> bool:
+        """Whether the object agreed with some manifest and the watch saw no change since."""
+        note = self._watcher.note(self._cluster, key)
+        return note is not None and bool(note.manifest)
+
     def inventory(self, key: ResourceKey) -> Inventory | None:
         """The inventory held by ConfigMap ``key`` as it is now, if known."""
         note = self._watcher.note(self._cluster, key)

@@ -64,18 +64,35 @@ def decide(
     unreachable = any(c.temporary for c in compared.conditions)
     if not complete or unreachable:
         return Mode.COMPARE
-    if request is not None:
-        return Mode.SYNC
-    automated = target.options.automated
     in_sync = compared.sync_status is SyncStatus.SYNCED and not compared.conditions
-    if automated is None or automation_off or in_sync:
+    if request is None and in_sync:
         return Mode.COMPARE
+    syncs = syncs_differences(target=target, trigger=trigger, request=request,
+                              previous=previous, sha=sha, automation_off=automation_off)
+    return Mode.SYNC if syncs else Mode.COMPARE
+
+
+def syncs_differences(
+    *,
+    target: AppTarget,
+    trigger: Trigger,
+    request: Request | None,
+    previous: TargetStatus | None,
+    sha: str,
+    automation_off: bool,
+) -> bool:
+    """Whether a complete comparison of ``target`` at ``sha`` that finds a difference
+    ends in a sync: known before comparing, so the comparison may leave out what only a
+    report of the difference would need."""
+    if request is not None:
+        return True
+    automated = target.options.automated
+    if automated is None or automation_off:
+        return False
     last = previous.operation if previous else None
     new_commit = previous is None or previous.revision != sha
     failed = last is not None and last.phase is not OperationPhase.SUCCEEDED
-    if new_commit or failed or trigger is Trigger.RETRY:
-        return Mode.SYNC
-    return Mode.SYNC if automated.self_heal else Mode.COMPARE
+    return new_commit or failed or trigger is Trigger.RETRY or automated.self_heal
 
 
 def trigger_label(trigger: Trigger, request: Request | None) -> str:

@@ -34,7 +34,14 @@ from engine.hub import status as st
 from engine.hub.automation import Automation
 from engine.hub.catalog import Catalog
 from engine.hub.clusters import ClusterDirectory
-from engine.hub.decisions import Mode, Request, decide, outcome, trigger_label
+from engine.hub.decisions import (
+    Mode,
+    Request,
+    decide,
+    outcome,
+    syncs_differences,
+    trigger_label,
+)
 from engine.hub.failures import (
     Problem,
     Step,
@@ -168,8 +175,13 @@ class Reconciler:
             # version read now still holds after the sync (a later resync may skip it).
             live_version = await self.parts.live.ready(
                 key, _kinds_of(rendered.objects), within=WATCH_READY_SECONDS)
-            # Compare by server-side dry run; nothing is written.
-            comparison = await self._compare(target, client, rendered.objects, options)
+            # Compare by server-side dry run; nothing is written. What will be synced
+            # anyway needs no dry run when memory says only Git changed it.
+            lean = syncs_differences(target=target, trigger=trigger, request=request,
+                                     previous=previous, sha=sha,
+                                     automation_off=self.parts.automation.is_off(key.app))
+            comparison = await self._compare(target, client, rendered.objects,
+                                             replace(options, syncs_differences=lean))
         except FleetsyncError as err:
             if err.temporary and isinstance(err, ClusterError):
                 report = replace(report, reached=False, unreachable=str(err))

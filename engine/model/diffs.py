@@ -15,6 +15,7 @@ MISSING = "Missing"
 EXTRA = "Extra"
 DRIFT = "Drift"
 IN_SYNC = "InSync"
+CHANGED_IN_GIT = "ChangedInGit"  # live as last agreed, the manifest changed: not diffed
 
 
 def writer_name(manager: str, subresource: str = "") -> str:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import aiohttp
+import orjson
 import yaml
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
@@ -20,7 +24,7 @@ from engine.model import TargetKey
 from engine.model.inventory import INVENTORY_NAMESPACE, configmap_name
 from engine.model.status import TargetStatus
 from tests.support.clusters import TestCluster
-from tests.support.git_remotes import free_port
+from tests.support.git_remotes import Upstream, free_port
 
 DEMO = default_example()
 WEBHOOK_SECRET = "demo-webhook-secret"
@@ -226,3 +230,18 @@ async def clean_up(cluster: TestCluster, *, namespaces: list[str], apps: list[st
             except ApiException as err:
                 if err.status != 404:
                     raise
+
+
+async def push_webhook(url: str, upstream: Upstream) -> dict[str, Any]:
+    """POST a signed GitHub push event for ``upstream``'s main branch to the hub at ``url``;
+    the hub's JSON answer."""
+    body = orjson.dumps({"ref": "refs/heads/main", "repository": {"clone_url": upstream.url}})
+    signature = hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    headers = {"X-GitHub-Event": "push", "X-Hub-Signature-256": f"sha256={signature}",
+               "Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as session, session.post(
+        f"{url}/api/webhook", data=body, headers=headers, timeout=aiohttp.ClientTimeout(10)
+    ) as response:
+        assert response.status == 202, await response.text()
+        result: dict[str, Any] = await response.json()
+        return result

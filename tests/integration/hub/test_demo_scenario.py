@@ -11,27 +11,22 @@ and shows the error.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import time
 from pathlib import Path
-from typing import Any
 
-import aiohttp
-import orjson
 import pytest
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from engine.model import HealthStatus, SyncStatus
 from tests.support.clusters import TestCluster
-from tests.support.git_remotes import Daemon, Upstream, new_upstream
+from tests.support.git_remotes import Daemon, new_upstream
 from tests.support.hubkit import (
-    WEBHOOK_SECRET,
     demo_apps,
     demo_files,
     eventually,
     hub_dir,
+    push_webhook,
     running_hub,
     status_of,
 )
@@ -65,19 +60,6 @@ async def _app_name(apps: client.AppsV1Api, namespace: str) -> str | None:
         raise
     env = deployment.spec.template.spec.containers[0].env or []
     return next((e.value for e in env if e.name == "APP_NAME"), None)
-
-
-async def _push_webhook(url: str, upstream: Upstream) -> dict[str, Any]:
-    body = orjson.dumps({"ref": "refs/heads/main", "repository": {"clone_url": upstream.url}})
-    signature = hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    headers = {"X-GitHub-Event": "push", "X-Hub-Signature-256": f"sha256={signature}",
-               "Content-Type": "application/json"}
-    async with aiohttp.ClientSession() as session, session.post(
-        f"{url}/api/webhook", data=body, headers=headers, timeout=aiohttp.ClientTimeout(10)
-    ) as response:
-        assert response.status == 202, await response.text()
-        result: dict[str, Any] = await response.json()
-        return result
 
 
 def _with_app_name(files: dict[str, str], overlay: str, old: str, new: str) -> dict[str, str]:
@@ -130,7 +112,7 @@ async def test_demo_scenario_end_to_end(
             upstream.commit(_with_app_name(files, "prod", "Prod", "Prod-2"), "prod: Prod-2")
             upstream.push("main")
             started = time.monotonic()
-            reply = await _push_webhook(directory.url, upstream)
+            reply = await push_webhook(directory.url, upstream)
             assert reply["refreshed"] == 1  # only demo-prod reads overlays/prod
             await eventually(lambda: _has(apps, "prod", "Prod-2"), within=5,
                              what="APP_NAME Prod-2 live by webhook")
@@ -141,7 +123,7 @@ async def test_demo_scenario_end_to_end(
             upstream.commit({"base/deployment.yaml": base.split("\n---\n")[0] + "\n"},
                             "drop the Service")
             upstream.push("main")
-            assert (await _push_webhook(directory.url, upstream))["refreshed"] == 2
+            assert (await push_webhook(directory.url, upstream))["refreshed"] == 2
             for namespace in ("dev", "prod"):
                 await eventually(lambda ns=namespace: _service_gone(core, ns), within=15,
                                  what=f"Service {namespace}-demo pruned")
@@ -152,7 +134,7 @@ async def test_demo_scenario_end_to_end(
             upstream.commit({"overlays/dev/kustomization.yaml": "resources: [../../base\n"},
                             "broken")
             upstream.push("main")
-            await _push_webhook(directory.url, upstream)
+            await push_webhook(directory.url, upstream)
 
             async def render_error_shown() -> bool:
                 status = await status_of(hub, "demo-dev", cluster.name)

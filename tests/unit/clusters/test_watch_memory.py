@@ -52,6 +52,19 @@ def test_an_agreement_holds_until_the_object_changes() -> None:
     assert memory.agreed(KEY, "m1") is None
 
 
+def test_settled_means_agreed_with_some_manifest_and_unchanged_since() -> None:
+    live = watcher()
+    memory = live.memory(CLUSTER)
+    live._observe(CLUSTER, "ADDED", copy.deepcopy(CONFIGMAP))
+    assert not memory.settled(KEY)
+    memory.keep_inventory(KEY, fingerprint(CONFIGMAP), Inventory({}))
+    assert not memory.settled(KEY)  # an inventory is no agreement with a manifest
+    memory.agree(KEY, "m1", fingerprint(CONFIGMAP))
+    assert memory.settled(KEY) and memory.agreed(KEY, "m2") is None
+    live._observe(CLUSTER, "MODIFIED", edited(colour="red"))
+    assert not memory.settled(KEY)
+
+
 def test_an_agreement_on_a_version_not_seen_yet_waits_for_exactly_that_version() -> None:
     live = watcher()
     memory = live.memory(CLUSTER)

@@ -8,7 +8,14 @@ from datetime import UTC, datetime
 import pytest
 
 from engine.apps import AppTarget, Automated, TargetOptions
-from engine.hub.decisions import Mode, Request, decide, outcome, trigger_label
+from engine.hub.decisions import (
+    Mode,
+    Request,
+    decide,
+    outcome,
+    syncs_differences,
+    trigger_label,
+)
 from engine.hub.syncoptions import sync_options
 from engine.model import (
     ConditionReason,
@@ -76,6 +83,26 @@ def test_without_automated_sync_a_difference_is_only_compared() -> None:
 
 def test_automated_sync_syncs_a_new_commit() -> None:
     assert mode(app=target(automated=AUTO), before=previous(OLD), sha=NEW) is Mode.SYNC
+
+
+@pytest.mark.parametrize(("app", "request_", "before", "sha", "off", "syncs"), [
+    (target(), Request("manual:alice"), previous(), OLD, False, True),
+    (target(), None, previous(), NEW, False, False),
+    (target(automated=AUTO), None, previous(OLD), NEW, False, True),
+    (target(automated=AUTO), None, previous(OLD), NEW, True, False),
+    (target(automated=AUTO), None, previous(OLD), OLD, False, False),  # drift, no selfHeal
+    (target(automated=HEAL), None, previous(OLD), OLD, False, True),
+    (target(automated=AUTO), None, previous(OLD, OperationPhase.FAILED), OLD, False, True),
+])
+def test_syncs_differences_says_before_comparing_what_decide_does_with_a_difference(
+    app: AppTarget, request_: Request | None, before: TargetStatus, sha: str, off: bool,
+    syncs: bool,
+) -> None:
+    known = syncs_differences(target=app, trigger=Trigger.PERIODIC, request=request_,
+                              previous=before, sha=sha, automation_off=off)
+    assert known is syncs
+    decided = mode(app=app, request=request_, before=before, sha=sha, off=off)
+    assert (decided is Mode.SYNC) is syncs
 
 
 def test_automated_sync_syncs_the_first_time_it_sees_a_target() -> None:
