@@ -82,7 +82,12 @@ class NoSuchOperation(LookupError):
 
 @contextmanager
 def write(conn: sqlite3.Connection) -> Iterator[None]:
-    """One write transaction: committed at the end, rolled back on any error."""
+    """One write transaction: committed at the end, rolled back on any error. Inside a
+    transaction already (the store's group commit), a part of it that the caller's
+    savepoint rolls back."""
+    if conn.in_transaction:
+        yield
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield

@@ -2,10 +2,13 @@
 
 SQLite allows one writer at a time, so every write goes to one connection on one
 thread, in the order asyncio tasks asked for them; concurrent saves queue instead of
-fighting for the lock. Reads use a second, read-only connection on a second thread:
-in WAL mode they see the last committed transaction and never wait for a writer.
-``synchronous=NORMAL`` in WAL mode survives a killed process (the hub's crash); a power
-loss may forget the last transactions but never corrupts the file.
+fighting for the lock. The writes queued while one transaction runs go together into the
+next (a group commit: one thread hop and one commit for many syncs at fleet size); each
+is in its own savepoint, so one that fails rolls back alone. Reads use a second,
+read-only connection on a second thread: in WAL mode they see the last committed
+transaction and never wait for a writer. ``synchronous=NORMAL`` in WAL mode survives a
+killed process (the hub's crash); a power loss may forget the last transactions but never
+corrupts the file.
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ class _Connection:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"fleetsync-store-{role}")
         self._conn: sqlite3.Connection | None = None
         self._closed = False
+        self._queued: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     async def open(self, setup: Callable[[sqlite3.Connection], None]) -> None:
         """Connect on this connection's thread and run ``setup`` (pragmas, migrations)."""
@@ -62,11 +67,71 @@ class _Connection:
             raise StoreClosed("the store is closed", path=self.path)
         return await self._submit(self._call, fn, *args, **kwargs)
 
+    async def write(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(conn, *args, **kwargs)`` in the next group commit (see the module);
+        its result once that transaction committed."""
+        if self._closed:
+            raise StoreClosed("the store is closed", path=self.path)
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queued.append((lambda conn: fn(conn, *args, **kwargs), done))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_queued())
+        return await done
+
+    async def _commit_queued(self) -> None:
+        """Commit what is queued, group by group, until nothing is."""
+        while self._queued:
+            group, self._queued = self._queued, []
+            try:
+                outcomes = await self._submit(self._group, [call for call, _ in group])
+            except BaseException as exc:  # the commit itself failed: so did every write
+                for _, done in group:
+                    if not done.done():
+                        done.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for (_, done), (failure, value) in zip(group, outcomes, strict=True):
+                if done.done():  # its caller was cancelled; the write stands
+                    continue
+                if failure is None:
+                    done.set_result(value)
+                else:
+                    done.set_exception(failure)
+
+    def _group(
+        self, calls: list[Callable[[sqlite3.Connection], Any]]
+    ) -> list[tuple[BaseException | None, Any]]:
+        """Run ``calls`` in one transaction, each in a savepoint of its own; (error, result)
+        of each."""
+        conn = self._conn
+        if conn is None:
+            raise StoreClosed("the store is closed", path=self.path)
+        outcomes: list[tuple[BaseException | None, Any]] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for call in calls:
+                conn.execute("SAVEPOINT one_write")
+                try:
+                    outcomes.append((None, self._mapped(call, conn)))
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO one_write")
+                    outcomes.append((exc, None))
+                conn.execute("RELEASE one_write")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return outcomes
+
     async def close(self) -> None:
         """Close the connection and stop its thread; closing twice does nothing."""
         if self._closed:
             return
         self._closed = True
+        if self._committer is not None:
+            await asyncio.shield(self._committer)
         await self._submit(self._close)
         self._executor.shutdown(wait=False)
 
@@ -219,13 +284,13 @@ class Store:
 
     async def save_status(self, status: TargetStatus) -> None:
         """Save ``status`` whole; its ``operation`` is ignored (see ``finish_operation``)."""
-        await self._writer.call(queries.save_status, status)
+        await self._writer.write(queries.save_status, status)
 
     async def begin_operation(
         self, key: TargetKey, *, revision: str, trigger: str, source: SyncSource
     ) -> int:
         """Record a Running sync of ``key`` before touching the cluster; return its id."""
-        op_id = await self._writer.call(
+        op_id = await self._writer.write(
             queries.begin_operation,
             key,
             revision=revision,
@@ -253,7 +318,7 @@ class Store:
         if phase is OperationPhase.RUNNING:
             raise ValueError("an operation cannot finish as Running")
         limit = self.history_limit if history_limit is None else history_limit
-        operation = await self._writer.call(
+        operation = await self._writer.write(
             queries.finish_operation,
             op_id,
             phase=phase,
@@ -278,7 +343,7 @@ class Store:
 
         Operations begun through this Store object and not yet finished are left alone.
         """
-        return await self._writer.call(
+        return await self._writer.write(
             queries.recover,
             now=self._clock(),
             exclude=set(self._running),
@@ -287,11 +352,11 @@ class Store:
 
     async def forget(self, key: TargetKey, *, keep_history: bool = True) -> None:
         """Drop the status of a target that is gone; its history too unless kept."""
-        await self._writer.call(queries.forget, key, keep_history=keep_history)
+        await self._writer.write(queries.forget, key, keep_history=keep_history)
 
     async def set_app_setting(self, app: str, name: str, value: JSONValue) -> None:
         """Store a runtime setting of ``app`` (JSON value); None removes it."""
-        await self._writer.call(queries.set_app_setting, app, name, value)
+        await self._writer.write(queries.set_app_setting, app, name, value)
 
     async def get_app_setting(self, app: str, name: str) -> JSONValue:
         """A runtime setting of ``app``, or None if it is not set."""

@@ -1,7 +1,10 @@
 """Many asyncio tasks writing and reading at once keep every row whole and every entry."""
 
 import asyncio
+import sqlite3
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,16 +48,26 @@ async def test_concurrent_saves_and_reads_never_mix_rows(store: Store) -> None:
     writes = [(key, n) for n in range(10) for key in KEYS]
     seen = 0
 
+    written = asyncio.Event()
+
     async def reader() -> None:
         nonlocal seen
-        for _ in range(20):
+        reads = 0
+        while reads < 20 or not written.is_set():  # reads during the writes, and after
             for status in await store.list_statuses():
                 assert_whole(status)
                 seen += 1
+            reads += 1
+
+    async def writer() -> None:
+        # One task per save, so many are queued at once (grouped into few commits).
+        async with asyncio.TaskGroup() as saves:
+            for key, n in writes:
+                saves.create_task(store.save_status(status_of(key, n)))
+        written.set()
 
     async with asyncio.TaskGroup() as tg:
-        for key, n in writes:
-            tg.create_task(store.save_status(status_of(key, n)))
+        tg.create_task(writer())
         for _ in range(3):
             tg.create_task(reader())
 
@@ -100,3 +113,45 @@ async def test_two_stores_on_one_file_share_writes(tmp_path: Path) -> None:
                 tg.create_task((first if n % 2 else second).save_status(status_of(key, n)))
         assert len(await first.list_statuses()) == len(KEYS)
         assert len(await second.list_statuses()) == len(KEYS)
+
+
+async def test_writes_queued_together_share_one_commit(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = store._writer
+    groups: list[int] = []
+    real = writer._group
+
+    def counted(calls: list[Any]) -> Any:
+        groups.append(len(calls))
+        return real(calls)
+
+    monkeypatch.setattr(writer, "_group", counted)
+    async with asyncio.TaskGroup() as tg:
+        for key in KEYS:
+            tg.create_task(store.save_status(status_of(key, 1)))
+    assert sum(groups) == len(KEYS)
+    assert len(groups) < len(KEYS)  # not one transaction per write
+    assert len(await store.list_statuses()) == len(KEYS)
+
+
+async def test_a_failing_write_rolls_back_alone_and_its_neighbours_commit(store: Store) -> None:
+    def half_then_fail(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO app_setting (app, name, value) VALUES ('web', 'half', '1')")
+        raise ValueError("failed half way")
+
+    async with asyncio.TaskGroup() as tg:
+        before = tg.create_task(store.set_app_setting("web", "before", True))
+        failing = tg.create_task(_caught(store._writer.write(half_then_fail)))
+        after = tg.create_task(store.set_app_setting("web", "after", True))
+    assert before.done() and after.done()
+    assert isinstance(failing.result(), ValueError)
+    assert await store.app_settings("web") == {"after": True, "before": True}
+
+
+async def _caught(write: Awaitable[object]) -> BaseException | None:
+    try:
+        await write
+    except Exception as exc:
+        return exc
+    return None
