@@ -1,7 +1,9 @@
 """Following the configuration while the hub runs: clusters and Applications.
 
 ``clusters.yaml`` and the local app files are looked at every ``FOLLOW_INTERVAL`` (a stat of
-each file; parsing only when something changed, off the event loop). Applications from
+each file; parsing only when something changed, off the event loop), or less often when
+looking costs more than ``FOLLOW_SHARE`` of a core (thousands of app files), but at least
+every ``FOLLOW_INTERVAL_MAX``. Applications from
 Git entries of ``apps:`` are read once per commit, when their own Git poller sees the
 entry move (``engine.hub.appsources``), and the reload runs at once then. A reload
 refreshes the cluster directory, re-reads the catalog and hands the change (targets added,
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,6 +34,13 @@ from engine.redaction import LogRedaction, redact
 
 log = logging.getLogger(__name__)
 FOLLOW_INTERVAL = 2.0
+FOLLOW_INTERVAL_MAX = 30.0
+FOLLOW_SHARE = 0.0025  # of one core, at most, for looking at unchanged files
+
+
+def follow_interval(cost: float) -> float:
+    """Seconds until the next look, when the last one took ``cost`` seconds."""
+    return min(FOLLOW_INTERVAL_MAX, max(FOLLOW_INTERVAL, cost / FOLLOW_SHARE))
 
 
 @dataclass(kw_only=True)
@@ -56,21 +66,27 @@ class ConfigFollower:
         an entry moved, until cancelled; a failed reload is logged."""
         async with asyncio.TaskGroup() as group:
             group.create_task(self.git_apps.poller.run())
+            interval = FOLLOW_INTERVAL
             while True:
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(FOLLOW_INTERVAL):
+                    async with asyncio.timeout(interval):
                         await self.git_apps.changed.wait()
+                started = time.monotonic()
                 try:
-                    await self.reload(force=False)
+                    changed = await self.reload(force=False)
                 except Exception as err:  # one bad reload must not stop the following ones
                     log.warning("reloading configuration: %s", redact(describe(err)))
+                    changed = True
+                if not changed:  # what a look costs, not a reload
+                    interval = follow_interval(time.monotonic() - started)
 
     async def refresh_clusters(self) -> None:
         """Read every registered cluster's server and labels into the directory."""
         await self.clusters.refresh(self.registry, self.pool)
 
-    async def reload(self, *, force: bool) -> None:
-        """Reload what changed (everything when ``force``) and apply the catalog's change."""
+    async def reload(self, *, force: bool) -> bool:
+        """Reload what changed (everything when ``force``) and apply the catalog's change;
+        whether anything was reloaded."""
         change = self.registry.reload()
         if change:
             self.redaction.add(wiring.secrets(self.config, self.registry))
@@ -80,12 +96,13 @@ class ConfigFollower:
         git, git_moved = await self.git_apps.sources()
         disk = await asyncio.to_thread(self.catalog.changed_on_disk)
         if not (force or change or git_moved or disk):
-            return
+            return False
         await (self.cluster_refresh or self.refresh_clusters)()
         catalog_change = await self._reload_catalog(git)
         changed = change.changed if change else frozenset()
         await self.runtime.apply(catalog_change, self.catalog.targets,
                                   changed_clusters=changed)
+        return True
 
     async def _reload_catalog(self, git: dict[int, AppSource]) -> CatalogChange:
         catalog = self.catalog
