@@ -22,11 +22,10 @@ from typing import Any
 import aiohttp
 import orjson
 import yaml
-from kubernetes_asyncio import client as k8s
-from kubernetes_asyncio import config as k8s_config
 
 from engine.clusters.discovery import ApiResource, Discovery
 from engine.clusters.errors import api_error
+from engine.clusters.k8slib import ApiClient, ConfigException, Configuration, load_kube_config
 from engine.config.clusters import ClusterSpec, KubeconfigAuth, ServerAuth
 from engine.errors import ClusterUnreachable, ConfigError
 from engine.model import FIELD_MANAGER
@@ -67,7 +66,7 @@ def _environment_proxy(server: str) -> str | None:
     return urllib.request.getproxies_environment().get(parts.scheme or "https")
 
 
-def _stop_environment_lookups(api: k8s.ApiClient) -> None:
+def _stop_environment_lookups(api: ApiClient) -> None:
     """kubernetes_asyncio's session trusts the environment, so aiohttp looks for
     ``~/.netrc`` and the proxy variables on every request (several % of a sync's CPU at
     fleet scale); the proxy was read once in ``connect``, the session's connector moves
@@ -85,7 +84,7 @@ class ClusterClient:
     def __init__(
         self,
         spec: ClusterSpec,
-        api: k8s.ApiClient,
+        api: ApiClient,
         *,
         timeout: float,
         scratch: tempfile.TemporaryDirectory[str] | None = None,
@@ -109,7 +108,7 @@ class ClusterClient:
         cls, *, spec: ClusterSpec, request_timeout: float = DEFAULT_TIMEOUT
     ) -> ClusterClient:
         """A client for ``spec`` (reads credential files; no request is sent yet)."""
-        cfg = k8s.Configuration()
+        cfg = Configuration()
         scratch = None
         if isinstance(spec.auth, KubeconfigAuth):
             await _load_kubeconfig(spec, spec.auth, cfg)
@@ -118,7 +117,7 @@ class ClusterClient:
         cfg.connection_pool_maxsize = max(4, 2 * spec.limits.concurrent_applies)
         if not cfg.proxy:
             cfg.proxy = _environment_proxy(str(cfg.host))
-        api = k8s.ApiClient(configuration=cfg)
+        api = ApiClient(configuration=cfg)
         api.user_agent = "fleetsync"
         _stop_environment_lookups(api)
         return cls(spec, api, timeout=request_timeout, scratch=scratch)
@@ -233,10 +232,10 @@ class ClusterClient:
 
 async def _load_kubeconfig(spec: ClusterSpec, auth: KubeconfigAuth, cfg: Any) -> None:
     try:
-        await k8s_config.load_kube_config(
+        await load_kube_config(
             config_file=str(auth.path), context=auth.context, client_configuration=cfg
         )
-    except (OSError, k8s_config.ConfigException) as err:
+    except (OSError, ConfigException) as err:
         # The message of ConfigException names contexts and files, never key material.
         problem = err.strerror if isinstance(err, OSError) else str(err)
         raise ConfigError(f"cluster {spec.name}: kubeconfig {auth.path}: {problem}") from None
