@@ -31,6 +31,10 @@ class Memory(Protocol):
     def settled(self, key: ResourceKey) -> bool:
         """Whether it agreed with some manifest and is unchanged since."""
 
+    def absent(self, key: ResourceKey, api_version: str) -> bool:
+        """Whether its kind is watched and the watch has not seen it (an object without
+        fleetsync's label may still be there)."""
+
     def inventory(self, key: ResourceKey) -> Inventory | None:
         """The inventory ConfigMap ``key`` holds as it is now, if known."""
 
@@ -57,5 +61,6 @@ class SyncOptions:
     memory: Memory | None = field(default=None, compare=False)
     # The caller syncs whatever differs (a user's sync, automated sync of a new commit):
     # an object that memory says is settled under an earlier manifest is then taken as
-    # changed in Git and applied without a dry run or a read (the diff has no paths).
+    # changed in Git and applied without a dry run or a read (the diff has no paths), and
+    # one its watch has not seen is created without a read first.
     syncs_differences: bool = False

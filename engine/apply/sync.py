@@ -326,6 +326,10 @@ async def _diff(run: _Run, the_plan: Plan) -> Mapping[ResourceKey, Mapping[str, 
             # applied: the apply is the one request (what it changes, its answer shows).
             if lean and memory is not None and memory.settled(step.key):
                 return ObjectDiff(step.key, SyncStatus.OUT_OF_SYNC, CHANGED_IN_GIT)
+        # Not there as far as its watch knows, and about to be applied: created, not read.
+        if lean and memory is not None and memory.absent(step.key, step.api_version):
+            run.live[step.key] = None
+            return ObjectDiff(step.key, SyncStatus.OUT_OF_SYNC, MISSING)
         # An object a watch saw, which the dry run leaves as seen, is in sync: not read.
         seen = memory.fingerprint(step.key) if memory is not None else None
         predicted = await predict(client=run.client, step=step, exists=True) if seen else None

@@ -166,6 +166,11 @@ class LiveWatcher:
                 return None
         return f"{self._epoch}:{self._drifts.get(target, 0)}"
 
+    def listed(self, cluster: str, kind: Kind) -> bool:
+        """Whether ``kind`` is watched on ``cluster`` and its first list is done."""
+        watch = self._watches.get((cluster, kind))
+        return watch is not None and watch.synced.is_set()
+
     def fingerprint(self, cluster: str, key: ResourceKey) -> str | None:
         """The fingerprint (``engine.diff.fingerprint``) of one object as last seen, if
         it is watched; None if it is not, or is absent."""
@@ -379,6 +384,11 @@ class ClusterMemory:
         """Whether the object agreed with some manifest and the watch saw no change since."""
         note = self._watcher.note(self._cluster, key)
         return note is not None and bool(note.manifest)
+
+    def absent(self, key: ResourceKey, api_version: str) -> bool:
+        """Whether the watch of the object's kind has listed and has not seen it."""
+        return (self._watcher.listed(self._cluster, (api_version, key.kind))
+                and self._watcher.fingerprint(self._cluster, key) is None)
 
     def inventory(self, key: ResourceKey) -> Inventory | None:
         """The inventory held by ConfigMap ``key`` as it is now, if known."""

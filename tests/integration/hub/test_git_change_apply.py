@@ -1,6 +1,7 @@
 """A Git change to an object the hub will sync anyway costs one request: the apply. An
 object the watches saw unchanged since it agreed with the earlier manifest is neither
-dry-run nor read when the sync is certain (automated sync of a new commit); an app that
+dry-run nor read when the sync is certain (automated sync of a new commit), nor is a new
+object its watch has not seen read before it is created; an app that
 only compares still dry-runs and reads it, so its OutOfSync status names the field; so
 does an app with ignoreDifferences (a change there alone is no difference to apply)."""
 
@@ -68,8 +69,11 @@ async def test_a_git_change_is_applied_without_dry_run_only_when_the_sync_is_cer
                 return await send(**kwargs)
 
             monkeypatch.setattr(hub_client, "request", recorded)
-            upstream.commit({path: configmap_yaml("settings", {"colour": "red"})
-                             for path in files}, "red")
+            changes: dict[str, str | None] = {
+                path: configmap_yaml("settings", {"colour": "red"}) for path in files}
+            changes |= {f"{app}/added.yaml": configmap_yaml("added", {"new": "yes"})
+                        for app in APPS}
+            upstream.commit(changes, "red, and a new ConfigMap")
             upstream.push("main")
             await push_webhook(directory.url, upstream)
 
@@ -85,9 +89,16 @@ async def test_a_git_change_is_applied_without_dry_run_only_when_the_sync_is_cer
             await eventually(lambda: red("ignoring"), within=20, what="ignoring's red")
             await eventually(held_out_of_sync, within=20, what="held OutOfSync")
 
-            def to(app: str) -> list[tuple[str, bool]]:
-                path = f"/api/v1/namespaces/gc-{app}/configmaps/settings"
+            def to(app: str, name: str = "settings") -> list[tuple[str, bool]]:
+                path = f"/api/v1/namespaces/gc-{app}/configmaps/{name}"
                 return [(method, dry) for method, p, dry in sent if p == path]
+
+            async def added(app: str) -> bool:
+                return await configmap_data(cluster, f"gc-{app}", "added") == {"new": "yes"}
+
+            await eventually(lambda: added("lean"), within=20, what="lean's new ConfigMap")
+            assert to("lean", "added") == [("PATCH", False)]  # created, never read first
+            assert ("GET", False) in to("held", "added")  # a comparison reads it
 
             assert to("lean") == [("PATCH", False)]  # the apply alone
             assert ("PATCH", True) in to("held") and ("GET", False) in to("held")

@@ -3,10 +3,11 @@ watch saw it when the note was made; any change, deletion or lost watch drops it
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from typing import Any
 
-from engine.clusters.watch import LiveWatcher
+from engine.clusters.watch import LiveWatcher, _KindWatch
 from engine.diff.normalise import fingerprint
 from engine.model import TRACKING_ANNOTATION, HealthStatus, ResourceKey, TargetKey
 from engine.model.inventory import Inventory
@@ -50,6 +51,18 @@ def test_an_agreement_holds_until_the_object_changes() -> None:
     assert memory.agreed(KEY, "m1") is not None  # nothing users declare changed
     live._observe(CLUSTER, "MODIFIED", edited(colour="red"))
     assert memory.agreed(KEY, "m1") is None
+
+
+def test_absent_needs_a_listed_watch_that_never_saw_the_object() -> None:
+    live = watcher()
+    memory = live.memory(CLUSTER)
+    assert not memory.absent(KEY, "v1")  # not watched: nothing is known
+    live._watches[(CLUSTER, KIND)] = _KindWatch(None, asyncio.Event())  # type: ignore[arg-type]
+    assert not memory.absent(KEY, "v1")  # watched, not listed yet
+    live._watches[(CLUSTER, KIND)].synced.set()
+    assert memory.absent(KEY, "v1")
+    live._observe(CLUSTER, "ADDED", copy.deepcopy(CONFIGMAP))
+    assert not memory.absent(KEY, "v1")
 
 
 def test_settled_means_agreed_with_some_manifest_and_unchanged_since() -> None:
