@@ -15,13 +15,13 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 MAX_PASSWORD = 256
 MIN_PASSWORD = 8
-_HASHER = PasswordHasher()  # argon2id with the library's current parameters (RFC 9106)
-_DUMMY = _HASHER.hash(secrets.token_urlsafe(16))
+HASHER = PasswordHasher()  # argon2id with the library's current parameters (RFC 9106)
+_DUMMY = HASHER.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
     """The argon2id hash of ``password`` (salted) to store."""
-    return _HASHER.hash(password)
+    return HASHER.hash(password)
 
 
 def verify_password(stored: str | None, password: str) -> bool:
@@ -30,7 +30,7 @@ def verify_password(stored: str | None, password: str) -> bool:
     if len(password.encode()) > MAX_PASSWORD:
         return False
     try:
-        return _HASHER.verify(stored or _DUMMY, password) and stored is not None
+        return HASHER.verify(stored or _DUMMY, password) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

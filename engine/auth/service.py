@@ -84,6 +84,11 @@ class Authenticator:
         return cls(config=config, store=store, key=key, data_dir=data_dir)
 
     @property
+    def store(self) -> AccountStore:
+        """Where account secrets and API tokens are kept."""
+        return self._store
+
+    @property
     def initial_password_file(self) -> Path:
         """Where the admin's generated first password is written."""
         return self._data_dir / INITIAL_PASSWORD_FILE
