@@ -17,7 +17,7 @@ import pytest
 from engine.model import TargetKey
 from engine.model.status import Condition
 from tests.integration.api.hub import ServedHub
-from tests.support.browser import CHROMIUM, Browser
+from tests.support.browser import CHROMIUM, Browser, log_in, page
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -25,24 +25,6 @@ pytestmark = pytest.mark.skipif(
 )
 MARKUP = '<img id="injected" src="x">'
 PASSWORD = "a long enough password"
-
-
-async def log_in(browser: Browser, url: str, name: str, password: str) -> None:
-    """Open the dashboard and log in through its form."""
-    await browser.goto(f"{url}/")
-    await browser.wait_for("document.querySelector('#login')", what="the login form")
-    await browser.evaluate(
-        "(() => { const f = document.querySelector('#login');"
-        f" f.username.value = {name!r}; f.password.value = {password!r};"
-        " f.requestSubmit(); })()")
-    await browser.wait_for("document.querySelector('#logout')", what="logged in")
-
-
-async def page(browser: Browser, url: str, ready: str) -> str:
-    """The DOM of ``url`` once the JavaScript condition ``ready`` holds."""
-    await browser.goto(url)
-    await browser.wait_for(ready, what=ready)
-    return await browser.dom()
 
 
 @pytest.fixture

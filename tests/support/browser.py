@@ -119,6 +119,24 @@ class Browser:
         await asyncio.to_thread(_write, path, base64.b64decode(found["data"]))
 
 
+async def log_in(browser: Browser, url: str, name: str, password: str) -> None:
+    """Open the dashboard at ``url`` and log in through its form."""
+    await browser.goto(f"{url}/")
+    await browser.wait_for("document.querySelector('#login')", what="the login form")
+    await browser.evaluate(
+        "(() => { const f = document.querySelector('#login');"
+        f" f.username.value = {name!r}; f.password.value = {password!r};"
+        " f.requestSubmit(); })()")
+    await browser.wait_for("document.querySelector('#logout')", what="logged in")
+
+
+async def page(browser: Browser, url: str, ready: str) -> str:
+    """The DOM of ``url`` once the JavaScript condition ``ready`` holds."""
+    await browser.goto(url)
+    await browser.wait_for(ready, what=ready)
+    return await browser.dom()
+
+
 async def _port(file: Path, process: asyncio.subprocess.Process, within: float) -> int:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
