@@ -76,6 +76,20 @@ class HubProcess:
     started: float
     url: str
     log: Path
+    data_dir: Path
+    token: str = ""
+
+    async def headers(self, session: aiohttp.ClientSession) -> dict[str, str]:
+        """The admin's bearer header, logged in on first use with the first password the
+        hub wrote to its data directory."""
+        if not self.token:
+            password = (self.data_dir / "initial-admin-password").read_text().strip()
+            async with session.post(f"{self.url}/api/v1/session",
+                                    json={"username": "admin", "password": password},
+                                    timeout=aiohttp.ClientTimeout(30)) as response:
+                response.raise_for_status()
+                self.token = (await response.json())["token"]
+        return {"Authorization": f"Bearer {self.token}"}
 
     def cpu(self) -> tuple[float, float]:
         """CPU seconds so far: (hub process, git and other children it has reaped)."""
@@ -117,7 +131,7 @@ def hub_process(directory: HubDir) -> Iterator[HubProcess]:
             start_new_session=True, preexec_fn=die_with_parent,
         )
     try:
-        yield HubProcess(process, started, directory.url, log)
+        yield HubProcess(process, started, directory.url, log, directory.root / "data")
     finally:
         stop_process(process, grace=30)
 
@@ -148,9 +162,10 @@ async def wait_for(
     return loop.time() - started
 
 
-async def get_json(session: aiohttp.ClientSession, url: str) -> Any:
-    """GET ``url`` and decode its JSON (30 s timeout)."""
-    async with session.get(url, timeout=aiohttp.ClientTimeout(30)) as response:
+async def get_json(session: aiohttp.ClientSession, hub: HubProcess, path: str) -> Any:
+    """GET ``path`` of the hub as its admin and decode its JSON (30 s timeout)."""
+    async with session.get(f"{hub.url}{path}", headers=await hub.headers(session),
+                           timeout=aiohttp.ClientTimeout(30)) as response:
         response.raise_for_status()
         return await response.json()
 
@@ -167,7 +182,7 @@ async def healthz(session: aiohttp.ClientSession, hub: HubProcess) -> bool:
 
 async def target_states(session: aiohttp.ClientSession, hub: HubProcess) -> dict[str, int]:
     """How many targets are Synced, and Synced+Healthy, per ``GET /api/v1/apps``."""
-    body = await get_json(session, f"{hub.url}/api/v1/apps")
+    body = await get_json(session, hub, "/api/v1/apps")
     targets = [t for app in body["apps"] for t in app["targets"]]
     synced = [t for t in targets if t["sync"] == "Synced"]
     return {"targets": len(targets), "synced": len(synced),
@@ -206,14 +221,15 @@ async def list_apps_ms(session: aiohttp.ClientSession, hub: HubProcess) -> dict[
     times = []
     for _ in range(5):
         started = time.perf_counter()
-        await get_json(session, f"{hub.url}/api/v1/apps")
+        await get_json(session, hub, "/api/v1/apps")
         times.append(1000 * (time.perf_counter() - started))
     return {"median_ms": statistics.median(times), "max_ms": max(times)}
 
 
 async def metrics_text(session: aiohttp.ClientSession, hub: HubProcess) -> str:
     """The hub's ``/metrics`` page."""
-    async with session.get(f"{hub.url}/metrics", timeout=aiohttp.ClientTimeout(30)) as response:
+    async with session.get(f"{hub.url}/metrics", headers=await hub.headers(session),
+                           timeout=aiohttp.ClientTimeout(30)) as response:
         response.raise_for_status()
         return await response.text()
 

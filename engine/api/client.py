@@ -1,6 +1,6 @@
 """A small async client of the hub's REST API, used by ``fleetsync app``.
 
-    async with HubClient("http://127.0.0.1:8080", user="cli", timeout=10) as hub:
+    async with HubClient("http://127.0.0.1:8080", token=token, timeout=10) as hub:
         apps = await hub.get("/apps")
         queued = await hub.post("/apps/demo-dev/sync", {"cluster": "dev"})
 
@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from engine.api.protocol import API, DEFAULT_SERVER, DEFAULT_TIMEOUT, USER_HEADER, default_server
+from engine.api.protocol import API, DEFAULT_SERVER, DEFAULT_TIMEOUT, default_server
 from engine.errors import HubError, HubUnreachable
 
 __all__ = ["DEFAULT_SERVER", "DEFAULT_TIMEOUT", "HubClient", "HubError", "HubUnreachable",
@@ -28,12 +28,14 @@ __all__ = ["DEFAULT_SERVER", "DEFAULT_TIMEOUT", "HubClient", "HubError", "HubUnr
 class HubClient:
     """JSON requests to one hub's ``/api/v1``, each bounded by ``timeout`` seconds."""
 
-    def __init__(self, server: str, *, user: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, server: str, *, token: str | None,
+                 timeout: float = DEFAULT_TIMEOUT) -> None:  # fmt: skip
         self.server = server.rstrip("/")
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         self._session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=timeout),
-            headers={USER_HEADER: user, "Accept": "application/json"},
-        )
+            timeout=aiohttp.ClientTimeout(total=timeout), headers=headers)
 
     async def __aenter__(self) -> HubClient:
         return self
@@ -59,6 +61,14 @@ class HubClient:
     ) -> Any:
         """``POST /api/v1<path>`` with a JSON body; the decoded JSON answer."""
         return await self._request("POST", path, params=params, body=body)
+
+    async def put(self, path: str, body: dict[str, Any]) -> Any:
+        """``PUT /api/v1<path>`` with a JSON body; the decoded JSON answer."""
+        return await self._request("PUT", path, params=None, body=body)
+
+    async def delete(self, path: str) -> Any:
+        """``DELETE /api/v1<path>``; the decoded JSON answer."""
+        return await self._request("DELETE", path, params=None)
 
     async def _request(
         self,

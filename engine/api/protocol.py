@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 API = "/api/v1"
-USER_HEADER = "X-Fleetsync-User"
+SESSION_COOKIE = "fleetsync_session"
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 DEFAULT_TIMEOUT = 10.0
 

@@ -1,19 +1,29 @@
 """The hub's HTTP server: REST API under ``/api/v1``, dashboard, ``/metrics``, webhook.
 
-    GET  /api/v1/apps                       every app, one status line per cluster, and
-                                            the errors of the app sources (sourceErrors)
-    GET  /api/v1/apps/{app}                 one app with each cluster's full status
-    GET  /api/v1/apps/{app}/history         sync history, newest first (?cluster=, ?limit=)
-    POST /api/v1/apps/{app}/sync            {"cluster"?, "revision"?, "prune"?}  → 202
-    POST /api/v1/apps/{app}/refresh         ?hard=true                          → 202
-    POST /api/v1/apps/{app}/rollback        {"cluster"?, "id"?}                 → 202
-    GET  /api/v1/clusters                   registered clusters and their reach
-    GET  /healthz  GET /metrics  GET / (dashboard)  POST /api/webhook (if given)
+    POST   /api/v1/session                  {"username", "password"} → {"token",
+                                            "expiresAt"} and the session cookie (open)
+    GET    /api/v1/session                  who the token belongs to
+    DELETE /api/v1/session                  log out (an API token: revoke it)
+    GET    /api/v1/apps                     the apps the caller may read, one status line
+                                            per cluster, and the app sources' errors
+    GET    /api/v1/apps/{app}               one app with each cluster's full status
+    GET    /api/v1/apps/{app}/history       sync history, newest first (?cluster=, ?limit=)
+    POST   /api/v1/apps/{app}/sync          {"cluster"?, "revision"?, "prune"?}  → 202
+    POST   /api/v1/apps/{app}/refresh       ?hard=true                          → 202
+    POST   /api/v1/apps/{app}/rollback      {"cluster"?, "id"?}                 → 202
+    GET    /api/v1/clusters                 the clusters the caller may read, and reach
+    GET    /api/v1/accounts                 accounts (``accounts, get``)
+    PUT    /api/v1/accounts/{name}/password {"current"?, "new"}: one's own with the
+                                            current one; another's with ``accounts, update``
+    GET    /api/v1/accounts/{name}/tokens   API tokens (ids and dates, never the token)
+    POST   /api/v1/accounts/{name}/tokens   {"description"?, "expiresIn"?} → {"token", ...}
+    DELETE /api/v1/accounts/{name}/tokens/{id}
+    GET /healthz  GET /readyz  GET /metrics  GET / (dashboard)  POST /api/webhook (if given)
 
+Who may call what is ``engine.api.access`` (tokens, RBAC, routes open without one).
 Errors are ``{"error": "..."}`` with the status ``engine.api.control`` names; other
-failures answer a fixed message (no traceback, no file of the hub) and go to the log. The
-API has no authentication: bind it to loopback or put it behind one. Actions record who
-asked as ``manual:<user>`` from the ``X-Fleetsync-User`` header (``api`` without it).
+failures answer a fixed message (no traceback, no file of the hub) and go to the log.
+Actions record who asked as ``manual:<account>``, the account of the token.
 
 Browsers: every request whose ``Host`` is not an IP literal, ``localhost`` or an allowed
 name gets 421 before any handler runs (DNS rebinding, ``engine.api.hosts``); an unsafe
@@ -25,32 +35,40 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable, Iterable
 from importlib import resources
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import orjson
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 
 from engine.api import metrics, serialize
+from engine.api.access import (
+    OPEN_ROUTES,
+    app_object,
+    authenticate,
+    may,
+    principal_of,
+    visible_apps,
+    visible_clusters,
+)
+from engine.api.accounts import add_account_routes
 from engine.api.control import HubControl
 from engine.api.hosts import AllowedHosts
-from engine.api.protocol import API, USER_HEADER
+from engine.api.http import body_field, error_response, int_query, json_response, read_body
+from engine.api.protocol import API
 from engine.api.views import AppView
 from engine.api.webhook import WEBHOOK_PATH
+from engine.auth.service import Authenticator
 from engine.errors import AppConflict, AppNotFound, ControlError, FleetsyncError, InvalidRequest
 from engine.model import TargetKey
 from engine.model.status import HistoryEntry, manual_trigger
 
 log = logging.getLogger(__name__)
 
-DEFAULT_USER = "api"
 CONTROL_TIMEOUT = 30.0
 MAX_BODY = 64 * 1024
 STATIC_FILES = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
-_USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 _STATUS: dict[type[ControlError], int] = {AppNotFound: 404, InvalidRequest: 400,
                                           AppConflict: 409}
 _SECURITY_HEADERS = {
@@ -69,20 +87,29 @@ T = TypeVar("T")
 def create_app(
     control: HubControl,
     *,
+    auth: Authenticator,
     webhook_handler: Handler | None = None,
     timeout: float = CONTROL_TIMEOUT,
     allowed_hosts: Iterable[str] = (),
 ) -> web.Application:
-    """The aiohttp application serving ``control``; ``timeout`` bounds each hub call.
+    """The aiohttp application serving ``control`` to the principals ``auth`` accepts;
+    ``timeout`` bounds each hub call.
 
     ``allowed_hosts``: the host names requests may name in ``Host`` besides IP literals and
     ``localhost`` (the listen host and ``server.allowedHosts``); any other gets a 421.
     """
     hosts = AllowedHosts.of(allowed_hosts)
+    open_routes = set(OPEN_ROUTES)
+    if webhook_handler is not None:
+        open_routes.add(("POST", WEBHOOK_PATH))
+    if auth.config.anonymous_metrics:
+        open_routes.add(("GET", "/metrics"))
     app = web.Application(
-        middlewares=[_host_check(hosts), _errors, _same_origin(hosts)], client_max_size=MAX_BODY
+        middlewares=[_host_check(hosts), _errors, _same_origin(hosts),
+                     authenticate(auth, open_routes=frozenset(open_routes))],
+        client_max_size=MAX_BODY,
     )
-    api = _Api(control, timeout=timeout)
+    api = _Api(control, auth, timeout=timeout)
     app.router.add_get(f"{API}/apps", api.list_apps)
     app.router.add_get(f"{API}/apps/{{app}}", api.get_app)
     app.router.add_get(f"{API}/apps/{{app}}/history", api.history)
@@ -91,7 +118,9 @@ def create_app(
     app.router.add_post(f"{API}/apps/{{app}}/rollback", api.rollback)
     app.router.add_get(f"{API}/clusters", api.clusters)
     app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _healthz)
     app.router.add_get("/metrics", api.metrics)
+    add_account_routes(app, auth)
     _add_static(app)
     if webhook_handler is not None:
         app.router.add_post(WEBHOOK_PATH, webhook_handler)
@@ -99,28 +128,24 @@ def create_app(
     return app
 
 
-def json_response(body: Any, *, status: int = 200) -> web.Response:
-    """A JSON response written by orjson."""
-    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
-
-
-def error_response(message: str, *, status: int) -> web.Response:
-    """The API's error shape: ``{"error": message}``."""
-    return json_response({"error": message}, status=status)
-
-
 class _Api:
     """The REST handlers over one ``HubControl``."""
 
-    def __init__(self, control: HubControl, *, timeout: float) -> None:
+    def __init__(self, control: HubControl, auth: Authenticator, *, timeout: float) -> None:
         self.control = control
+        self.auth = auth
         self.timeout = timeout
 
     async def list_apps(self, request: web.Request) -> web.Response:
+        principal = principal_of(request)
+        views = visible_apps(self.auth, principal, self.control.apps())
         statuses = await self._call(self.control.store.list_statuses())
         by_key = {s.key: s for s in statuses}
-        apps = [serialize.app_summary(v, by_key) for v in self.control.apps()]
-        return json_response({"apps": apps, "sourceErrors": self.control.source_errors()})
+        apps = [serialize.app_summary(v, by_key) for v in views]
+        # Errors of the app sources may name any project's files: only for who sees all.
+        everything = may(self.auth, principal, "applications", "get", "*")
+        errors = self.control.source_errors() if everything else []
+        return json_response({"apps": apps, "sourceErrors": errors})
 
     async def get_app(self, request: web.Request) -> web.Response:
         view = self._app(request)
@@ -129,7 +154,7 @@ class _Api:
 
     async def history(self, request: web.Request) -> web.Response:
         view = self._app(request)
-        limit = _int_query(request, "limit")
+        limit = int_query(request, "limit")
         cluster = request.query.get("cluster")
         keys = view.keys if cluster is None else (TargetKey(view.name, cluster),)
         entries: list[HistoryEntry] = []
@@ -142,15 +167,15 @@ class _Api:
         return json_response({"history": [serialize.history_entry(e) for e in entries]})
 
     async def sync(self, request: web.Request) -> web.Response:
-        view = self._app(request)
-        body = await _body(request)
+        view = self._app(request, "sync")
+        body = await read_body(request)
         queued = await self._call(
             self.control.request_sync(
                 app=view.name,
-                cluster=_field(body, "cluster", str),
-                revision=_field(body, "revision", str),
-                prune=_field(body, "prune", bool),
-                trigger=_trigger(request),
+                cluster=body_field(body, "cluster", str),
+                revision=body_field(body, "revision", str),
+                prune=body_field(body, "prune", bool),
+                trigger=manual_trigger(principal_of(request).name),
             )
         )
         return json_response(serialize.keys(queued), status=202)
@@ -166,22 +191,27 @@ class _Api:
         return json_response(serialize.keys(queued), status=202)
 
     async def rollback(self, request: web.Request) -> web.Response:
-        view = self._app(request)
-        body = await _body(request)
+        view = self._app(request, "sync")
+        body = await read_body(request)
         queued = await self._call(
             self.control.rollback(
                 app=view.name,
-                cluster=_field(body, "cluster", str),
-                entry_id=_field(body, "id", int),
-                trigger=_trigger(request),
+                cluster=body_field(body, "cluster", str),
+                entry_id=body_field(body, "id", int),
+                trigger=manual_trigger(principal_of(request).name),
             )
         )
         return json_response(serialize.keys(queued), status=202)
 
     async def clusters(self, request: web.Request) -> web.Response:
-        return json_response({"clusters": [serialize.cluster(c) for c in self.control.clusters()]})
+        views = visible_clusters(self.auth, principal_of(request), self.control.clusters())
+        return json_response({"clusters": [serialize.cluster(c) for c in views]})
 
     async def metrics(self, request: web.Request) -> web.Response:
+        # The series name every app and cluster: only for who may read them all.
+        if not self.auth.config.anonymous_metrics and not may(
+                self.auth, principal_of(request), "metrics", "get", "*"):
+            raise web.HTTPForbidden(text="reading metrics needs: metrics, get")
         statuses = await self._call(self.control.store.list_statuses())
         families = metrics.hub_families(self.control.metrics()) + metrics.state_families(
             apps=len(self.control.apps()), statuses=statuses, clusters=self.control.clusters()
@@ -190,10 +220,17 @@ class _Api:
             body=metrics.render(families).encode(), headers={"Content-Type": metrics.CONTENT_TYPE}
         )
 
-    def _app(self, request: web.Request) -> AppView:
+    def _app(self, request: web.Request, action: str = "get") -> AppView:
+        """The app the path names if the caller may read it (else it does not exist for
+        them: 404) and do ``action`` on it (else 403)."""
+        principal = principal_of(request)
         name = request.match_info["app"]
         for view in self.control.apps():
-            if view.name == name:
+            if view.name == name and may(self.auth, principal, "applications", "get",
+                                         app_object(view)):
+                if not may(self.auth, principal, "applications", action, app_object(view)):
+                    raise web.HTTPForbidden(text=f"{action} of app {name} is not allowed "
+                                                 f"for {principal.name}")
                 return view
         raise AppNotFound(f"no app named {name}")
 
@@ -204,45 +241,6 @@ class _Api:
 
 async def _healthz(request: web.Request) -> web.Response:
     return json_response({"status": "ok"})
-
-
-def _trigger(request: web.Request) -> str:
-    user = request.headers.get(USER_HEADER, DEFAULT_USER)
-    if not _USER.match(user):
-        raise InvalidRequest(f"{USER_HEADER} must be 1-64 letters, digits or ._@+-")
-    return manual_trigger(user)
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw.strip():
-        return {}
-    if request.content_type != "application/json":
-        raise web.HTTPUnsupportedMediaType(text="request bodies must be application/json")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"the body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest("the body must be a JSON object")
-    return body
-
-
-def _field(body: dict[str, Any], name: str, kind: type[T]) -> T | None:
-    value = body.get(name)
-    # bool is an int in Python; an id of true is a mistake, not 1.
-    if value is None or (isinstance(value, kind) and not (kind is int and isinstance(value, bool))):
-        return value
-    raise InvalidRequest(f"{name} must be a {kind.__name__ if kind is not str else 'string'}")
-
-
-def _int_query(request: web.Request, name: str) -> int | None:
-    raw = request.query.get(name)
-    if raw is None:
-        return None
-    if not raw.isdigit() or int(raw) < 1:
-        raise InvalidRequest(f"{name} must be a positive integer")
-    return int(raw)
 
 
 @web.middleware

@@ -1,7 +1,8 @@
 """``fleetsync app``: list, inspect, sync, refresh and roll back apps of a running hub.
 
-Every command talks to the hub's REST API (``--server``, else ``$FLEETSYNC_SERVER``, else
-``http://127.0.0.1:8080``) and records the user as ``$FLEETSYNC_USER`` or ``cli``.
+Every command talks to the hub's REST API with the server and token of
+``engine.cli.hubconn`` (``fleetsync login`` stores them); the hub records the account
+of the token as the one who asked.
 ``list``, ``get`` and ``history`` print tables, and every command prints the API's JSON
 with ``-o json``. An unreachable hub or an error answer is one line on stderr, exit 1.
 """
@@ -9,7 +10,6 @@ with ``-o json``. An unreachable hub or an error answer is one line on stderr, e
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from engine.cli import add_command
+from engine.cli.hubconn import add_hub_options, server_and_token
 
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
@@ -65,12 +66,7 @@ def _command(
     if app:
         parser.add_argument("app", help="application name")
     # Defaults are filled in by the handler: the HTTP client is imported only to be used.
-    parser.add_argument(
-        "--server", help="hub URL (default $FLEETSYNC_SERVER or http://127.0.0.1:8080)"
-    )
-    parser.add_argument(
-        "--timeout", type=float, help="seconds to wait for the hub (default 10)"
-    )
+    add_hub_options(parser)
     parser.add_argument(
         "-o",
         "--output",
@@ -97,12 +93,10 @@ def _handle(args: argparse.Namespace) -> int:
 
 
 async def _request(args: argparse.Namespace) -> Any:
-    from engine.api.client import DEFAULT_TIMEOUT, HubClient, default_server
+    from engine.api.client import HubClient
 
-    user = os.environ.get("FLEETSYNC_USER") or "cli"
-    server = args.server or default_server()
-    timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
-    async with HubClient(server, user=user, timeout=timeout) as hub:
+    server, token, timeout = server_and_token(args)
+    async with HubClient(server, token=token, timeout=timeout) as hub:
         command = args.app_command
         if command == "list":
             return await hub.get("/apps")

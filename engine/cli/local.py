@@ -118,8 +118,10 @@ The demo is set up in {prepared.directory}:
   Git repo:   {prepared.repo_url} (commit and push from {prepared.work})
   hub config: {prepared.config}
 Look at:
-  dashboard   http://127.0.0.1:{args.port}/
-  CLI         fleetsync app list --server http://127.0.0.1:{args.port}
+  dashboard   http://127.0.0.1:{args.port}/  (user admin; the hub writes the first password
+              to {prepared.config.parent / "data" / "initial-admin-password"} as it starts)
+  CLI         fleetsync login http://127.0.0.1:{args.port} --username admin, then
+              fleetsync app list
   cluster     {kubectl} --kubeconfig {kube} get deploy,svc -n dev
 Try: delete the Deployment (kubectl ... delete deploy dev-demo -n dev) and watch it return;
 edit overlays/dev/kustomization.yaml in {prepared.work}, commit and `git push origin main`.

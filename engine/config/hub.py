@@ -43,6 +43,7 @@
           hs = {} ... return hs
         argoproj.io/Rollout: {file: health/rollout.lua}
         "*.crossplane.io/*": {health.lua: "..."}   # a glob; the first match wins
+    auth: ...                          # accounts and RBAC (engine.config.auth)
 
 Relative paths are relative to the directory of ``fleetsync.yaml``; a ``kustomizeBinary``
 without ``/`` is looked up on ``PATH``. Durations are ``30s``, ``2m`` or a number of
@@ -63,6 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.apps.fields import Fields
+from engine.config.auth import AuthConfig, parse_auth
 from engine.config.documents import yaml_document
 from engine.errors import ConfigError
 
@@ -70,7 +72,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _INLINE_SECRETS = {"password", "secret", "token"}
 _TOP = {
     "clusters", "dataDir", "apps", "implicitDefaultProject", "server", "webhook", "git",
-    "limits", "render", "health",
+    "limits", "render", "health", "auth",
 }  # fmt: skip
 
 
@@ -190,6 +192,7 @@ class HubConfig:
     limits: Limits = field(default_factory=Limits)
     kustomize_binary: Path | None = None
     health_checks: tuple[HealthCheckConfig, ...] = ()
+    auth: AuthConfig = field(default_factory=AuthConfig)
 
     def secret_refs(self) -> tuple[tuple[str, SecretRef], ...]:
         """Every secret reference with the field that declares it."""
@@ -247,6 +250,7 @@ def parse_config(text: str | bytes, *, source: Path) -> HubConfig:
         limits=_limits(doc, fields),
         kustomize_binary=_binary(base, fields.string(render, "kustomizeBinary", "render")),
         health_checks=_health_checks(doc, base, fields),
+        auth=parse_auth(doc, fields),
     )
 
 

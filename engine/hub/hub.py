@@ -33,6 +33,7 @@ from aiohttp import web
 from engine.api.server import create_app
 from engine.api.views import AppView, MetricsSnapshot
 from engine.api.webhook import WebhookReceiver
+from engine.auth.service import Authenticator
 from engine.backoff import Backoff, FailureStreak
 from engine.clusters import ClusterPool, ClusterRegistry
 from engine.clusters.watch import LiveWatcher
@@ -110,6 +111,10 @@ class Hub:
         # The last line of defence for secrets: no log record of this process shows one.
         self.redaction.install()
         stack.callback(self.redaction.uninstall)
+        if await self.auth.ensure_admin():
+            log.warning("the admin account's first password is in %s (readable by this user "
+                        "only); log in with it and change it: fleetsync login, then "
+                        "fleetsync account update-password", self.auth.initial_password_file)
         interrupted = await self.store.recover()
         await self.follower.reload(force=True)
         for key in interrupted:
@@ -138,6 +143,8 @@ class Hub:
         data.mkdir(parents=True, exist_ok=True)
         self.store = await Store.open(data / "fleetsync.db")
         stack.push_async_callback(self.store.close)
+        self.auth = Authenticator.open(config=config.auth, store=self.store.accounts,
+                                       data_dir=data)
         self.registry = ClusterRegistry.load(config.clusters)
         self.redaction = LogRedaction(wiring.secrets(config, self.registry))
         self.pool = await stack.enter_async_context(ClusterPool(self.registry))
@@ -183,8 +190,8 @@ class Hub:
         secret = self.config.webhook_secret.read() if self.config.webhook_secret else None
         receiver = WebhookReceiver(on_push=self.poller.on_push, secret=secret)
         hosts = (self.config.listen_host, *self.config.allowed_hosts)
-        runner = web.AppRunner(create_app(self.control, webhook_handler=receiver.handle,
-                                          allowed_hosts=hosts))
+        runner = web.AppRunner(create_app(self.control, auth=self.auth,
+                                          webhook_handler=receiver.handle, allowed_hosts=hosts))
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, self.config.listen_host, self.config.listen_port)

@@ -68,7 +68,42 @@ _V1 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1,)
+_V2 = Migration(
+    2,
+    (
+        # Secrets of the accounts fleetsync.yaml declares (and the built-in admin): the
+        # argon2id hash of the password, and the token generation a password change or
+        # "log out everywhere" moves on (tokens of an earlier generation are refused).
+        """CREATE TABLE account (
+            name TEXT PRIMARY KEY,
+            password_hash TEXT,
+            generation INTEGER NOT NULL DEFAULT 0,
+            password_changed_at TEXT
+        ) WITHOUT ROWID""",
+        # API tokens of automation accounts: a token is valid while its row exists.
+        """CREATE TABLE api_token (
+            id TEXT PRIMARY KEY,
+            account TEXT NOT NULL,
+            description TEXT NOT NULL,
+            issued_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+        "CREATE INDEX api_token_account ON api_token (account)",
+        # Sessions ended by logout, until they would have expired anyway.
+        """CREATE TABLE revoked_session (
+            id TEXT PRIMARY KEY,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+        # Failed logins per account and per client address, so a restart keeps the limit.
+        """CREATE TABLE login_failure (
+            key TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            since INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
 LATEST = MIGRATIONS[-1].version
 
 _CREATE_VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (

@@ -25,8 +25,9 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from engine.model import OperationPhase, TargetKey
+from engine.model.accounts import AccountSecret, ApiToken
 from engine.model.status import HistoryEntry, JSONValue, Operation, SyncSource, TargetStatus
-from engine.store import codec, queries, schema
+from engine.store import accounts, codec, queries, schema
 from engine.store.errors import (
     StoreClosed,
     StoreCorrupt,
@@ -224,6 +225,7 @@ class Store:
         self.history_limit = history_limit
         self._clock = clock
         self._running: set[int] = set()  # operations begun by this Store, not yet finished
+        self.accounts = AccountStore(writer, reader, clock)
 
     @classmethod
     async def open(
@@ -365,3 +367,64 @@ class Store:
     async def app_settings(self, app: str) -> dict[str, JSONValue]:
         """All runtime settings of ``app``, by name."""
         return await self._reader.call(queries.app_settings, app)
+
+
+class AccountStore:
+    """Account secrets, API tokens, ended sessions and failed logins (``Store.accounts``);
+    times are epoch seconds."""
+
+    def __init__(self, writer: _Connection, reader: _Connection,
+                 clock: Callable[[], datetime]) -> None:  # fmt: skip
+        self._writer, self._reader, self._clock = writer, reader, clock
+
+    async def get(self, name: str) -> AccountSecret | None:
+        """The stored secret of account ``name``, if any."""
+        return await self._reader.call(accounts.account, name)
+
+    async def set_password(self, name: str, password_hash: str, *,
+                           only_if_new: bool = False) -> bool:  # fmt: skip
+        """Store a password hash, ending the account's sessions; with ``only_if_new``
+        only for an account without one. Whether it was stored."""
+        now = codec.time_text(self._clock())
+        return await self._writer.write(accounts.set_password, name, password_hash, now,
+                                        only_if_new=only_if_new)  # fmt: skip
+
+    async def end_sessions(self, name: str) -> None:
+        """End every session of account ``name``."""
+        await self._writer.write(accounts.end_sessions, name)
+
+    async def add_api_token(self, token: ApiToken) -> None:
+        """Record a new API token."""
+        await self._writer.write(accounts.add_api_token, token)
+
+    async def api_tokens(self, name: str) -> list[ApiToken]:
+        """The API tokens of account ``name``."""
+        return await self._reader.call(accounts.api_tokens, name)
+
+    async def api_token_exists(self, token_id: str, name: str) -> bool:
+        """Whether API token ``token_id`` of ``name`` was issued and not revoked."""
+        return await self._reader.call(accounts.api_token_exists, token_id, name)
+
+    async def delete_api_token(self, token_id: str, name: str) -> bool:
+        """Revoke an API token; whether it existed."""
+        return await self._writer.write(accounts.delete_api_token, token_id, name)
+
+    async def end_session(self, token_id: str, expires_at: int, now: int) -> None:
+        """Refuse session ``token_id`` from now on."""
+        await self._writer.write(accounts.end_session, token_id, expires_at, now)
+
+    async def session_ended(self, token_id: str) -> bool:
+        """Whether session ``token_id`` was ended by a logout."""
+        return await self._reader.call(accounts.session_ended, token_id)
+
+    async def login_failures(self, keys: list[str], since: int) -> int:
+        """The most failed logins any of ``keys`` had since ``since``."""
+        return await self._reader.call(accounts.login_failures, keys, since)
+
+    async def note_login_failure(self, keys: list[str], now: int, window: int) -> None:
+        """Count a failed login against each of ``keys``."""
+        await self._writer.write(accounts.note_login_failure, keys, now, window)
+
+    async def clear_login_failures(self, keys: list[str]) -> None:
+        """Forget the failed logins of ``keys``."""
+        await self._writer.write(accounts.clear_login_failures, keys)

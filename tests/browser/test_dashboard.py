@@ -1,13 +1,13 @@
 """The dashboard in Debian's headless Chromium against the real server on loopback.
 
-Chromium loads the page, runs its JavaScript (which fetches the REST API) within a
-virtual time budget, and prints the resulting DOM; the tests read that DOM.
+Chromium is driven over the DevTools protocol (``tests.support.browser``): the tests log in
+through the page's form as a user would, navigate, and read the DOM the page's
+JavaScript built; screenshots go to the test's directory.
 """
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,40 +17,23 @@ import pytest
 from engine.model import TargetKey
 from engine.model.status import Condition
 from tests.integration.api.hub import ServedHub
+from tests.support.browser import CHROMIUM, Browser, log_in, page
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)",
 )
 MARKUP = '<img id="injected" src="x">'
+PASSWORD = "a long enough password"
 
 
-def dump_dom(url: str, profile: Path) -> str:
-    """The DOM of ``url`` after its scripts ran for up to 3 s of virtual time."""
-    result = subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            "--virtual-time-budget=3000",
-            "--dump-dom",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
+@pytest.fixture
+async def browser(served: ServedHub, tmp_path: Path) -> AsyncIterator[Browser]:
+    """A browser logged in to ``served`` as the admin."""
+    async with Browser.start(tmp_path / "profile") as started:
+        password = served.hub.auth.initial_password_file.read_text().strip()
+        await log_in(started, served.url, "admin", password)
+        yield started
 
 
 @pytest.fixture
@@ -59,8 +42,10 @@ def served(tmp_path: Path) -> Iterator[ServedHub]:
         yield served
 
 
-def test_app_list_shows_apps_and_their_statuses(served: ServedHub, tmp_path: Path) -> None:
-    dom = dump_dom(f"{served.url}/", tmp_path / "profile")
+async def test_app_list_shows_apps_and_their_statuses(served: ServedHub, browser: Browser,
+                                                      tmp_path: Path) -> None:  # fmt: skip
+    dom = await page(browser, f"{served.url}/#/", "document.querySelector('[data-app=broken]')")
+    await browser.screenshot(tmp_path / "apps.png")
     for name in ("demo-dev", "demo-prod", "fleet", "broken"):
         assert f'data-app="{name}"' in dom, name
     assert 'class="badge sync-Synced"' in dom and 'class="badge health-Healthy"' in dom
@@ -72,10 +57,11 @@ def test_app_list_shows_apps_and_their_statuses(served: ServedHub, tmp_path: Pat
     assert 'id="injected"' not in dom.replace('&lt;img id="injected"', "")
 
 
-def test_app_page_shows_resource_tree_operation_and_history(
-    served: ServedHub, tmp_path: Path
+async def test_app_page_shows_resource_tree_operation_and_history(
+    served: ServedHub, browser: Browser
 ) -> None:
-    dom = dump_dom(f"{served.url}/#/apps/fleet", tmp_path / "profile")
+    dom = await page(browser, f"{served.url}/#/apps/fleet",
+                     "document.querySelector('table.history')")
     assert 'data-app="fleet"' in dom
     assert 'data-resource="Deployment.apps/web"' in dom
     assert 'data-resource="Secret/web-token"' in dom
@@ -85,7 +71,8 @@ def test_app_page_shows_resource_tree_operation_and_history(
     assert f">{served.ids['fleet1']}</td>" in dom
 
 
-def test_data_is_inserted_as_text_never_as_markup(served: ServedHub, tmp_path: Path) -> None:
+async def test_data_is_inserted_as_text_never_as_markup(served: ServedHub,
+                                                        browser: Browser) -> None:
     key = TargetKey("demo-prod", "prod")
 
     async def poison() -> None:
@@ -97,6 +84,41 @@ def test_data_is_inserted_as_text_never_as_markup(served: ServedHub, tmp_path: P
         )
 
     served.run(poison())
-    dom = dump_dom(f"{served.url}/#/apps/demo-prod", tmp_path / "profile")
+    dom = await page(browser, f"{served.url}/#/apps/demo-prod",
+                     "document.querySelector('ul.conditions')")
     assert '&lt;img id="injected"' in dom
     assert 'id="injected"' not in dom.replace('&lt;img id="injected"', "")
+
+
+async def test_without_a_session_the_page_shows_only_the_login_form(
+    served: ServedHub, tmp_path: Path
+) -> None:
+    async with Browser.start(tmp_path / "profile") as browser:
+        dom = await page(browser, f"{served.url}/#/apps/fleet", "document.querySelector('#login')")
+        assert "demo-dev" not in dom and "fleet" not in dom.split("<main", 1)[1]
+        await browser.evaluate(
+            "(() => { const f = document.querySelector('#login'); f.username.value = 'admin';"
+            " f.password.value = 'not the password'; f.requestSubmit(); })()")
+        await browser.wait_for("document.querySelector('#login-error').textContent !== ''")
+        assert "invalid username or password" in await browser.dom()
+        await browser.screenshot(tmp_path / "login.png")
+
+
+async def test_an_account_sees_only_its_apps_and_logs_out(
+    served: ServedHub, tmp_path: Path
+) -> None:
+    served.run(served.hub.auth.set_password("alice", PASSWORD, current=None))
+    async with Browser.start(tmp_path / "profile") as browser:
+        await log_in(browser, served.url, "alice", PASSWORD)
+        dom = await page(browser, f"{served.url}/#/", "document.querySelector('[data-app]')")
+        assert 'data-app="demo-dev"' in dom and 'data-app="demo-prod"' in dom
+        assert 'data-app="fleet"' not in dom and 'data-app="broken"' not in dom
+        assert "Problems in the app sources" not in dom
+        dom = await page(browser, f"{served.url}/#/apps/fleet",
+                         "document.querySelector('#updated').textContent.includes('no app')")
+        assert 'data-resource=' not in dom
+        await browser.evaluate("document.querySelector('#logout').click()")
+        await browser.wait_for("document.querySelector('#login')", what="the form again")
+        status = await browser.evaluate(
+            "fetch('/api/v1/apps').then((r) => r.status)")
+        assert status == 401

@@ -26,6 +26,7 @@ from engine.webhooks import (
     parse_push,
 )
 from tests.integration.api.hub import StoreHub
+from tests.support.auth import store_authenticator
 
 SECRET = "s3cr3t"
 FORM = "application/x-www-form-urlencoded"
@@ -69,7 +70,8 @@ async def client(tmp_path: Path) -> AsyncIterator[TestClient[web.Request, web.Ap
 
     receiver = WebhookReceiver(on_push=on_push, secret=SECRET)
     async with await Store.open(tmp_path / "fleetsync.db") as store:
-        app = create_app(StoreHub(store), webhook_handler=receiver.handle)
+        auth, _ = await store_authenticator(store, tmp_path)
+        app = create_app(StoreHub(store), auth=auth, webhook_handler=receiver.handle)
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
             yield client
 

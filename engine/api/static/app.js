@@ -1,11 +1,15 @@
-// fleetsync dashboard: polls the REST API every 2 s and redraws the current page.
+// fleetsync dashboard: polls the REST API every 2 s and redraws the current page. Without
+// a session (the API answers 401) it shows the login form; the session is an HTTP-only
+// cookie the API sets, so this script never holds the token.
 // Every value from the API enters the DOM as a text node or an attribute value: no
 // innerHTML, so names and messages cannot inject markup.
 "use strict";
 
 const API = "/api/v1";
 const POLL_MS = 2000;
-const state = { cluster: "", timer: null, busy: false };
+const state = { cluster: "", timer: null, busy: false, user: null };
+
+class LoginNeeded extends Error {}
 
 // el("td", {class: "x"}, "text", childNode, ...) builds an element safely.
 function el(tag, attrs, ...children) {
@@ -40,12 +44,45 @@ function short(revision) {
 }
 
 async function api(path, options) {
-  const init = Object.assign({ headers: { "X-Fleetsync-User": "dashboard" } }, options || {});
+  const init = Object.assign({ headers: {}, credentials: "same-origin" }, options || {});
   if (init.body !== undefined) init.headers["Content-Type"] = "application/json";
   const response = await fetch(API + path, init);
   const body = await response.json().catch(() => ({}));
+  const loggingIn = path === "/session" && init.method === "POST";
+  if (response.status === 401 && !loggingIn) throw new LoginNeeded(body.error || "log in");
   if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
   return body;
+}
+
+function loginPage(message) {
+  const user = el("input", { name: "username", autocomplete: "username", required: true });
+  const password = el("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
+  const problem = el("p", { class: "error-text", id: "login-error" }, message || "");
+  const submit = async (event) => {
+    event.preventDefault();
+    try {
+      await api("/session", { method: "POST", body: JSON.stringify({ username: user.value, password: password.value }) });
+      tick();
+    } catch (err) {
+      problem.textContent = err.message;
+    }
+  };
+  return [el("h1", {}, "Log in"), el("form", { id: "login", class: "login", onsubmit: submit },
+    el("label", {}, "Username", user), el("label", {}, "Password", password),
+    el("button", { type: "submit" }, "Log in"), problem)];
+}
+
+async function logout() {
+  await api("/session", { method: "DELETE" }).catch(() => null);
+  state.user = null;
+  tick();
+}
+
+function showUser() {
+  const box = document.getElementById("user");
+  if (!state.user) { box.replaceChildren(); return; }
+  box.replaceChildren(el("span", { class: "muted" }, state.user), " ",
+    el("button", { id: "logout", onclick: logout }, "Log out"));
 }
 
 function flash(message, isError) {
@@ -200,6 +237,7 @@ function historySection(path, history) {
 // ---- loop ----
 
 async function load() {
+  if (!state.user) state.user = (await api("/session")).username;
   const hash = decodeURIComponent(location.hash.replace(/^#/, "")) || "/";
   if (hash.startsWith("/apps/")) {
     const name = hash.slice("/apps/".length);
@@ -215,15 +253,23 @@ async function tick() {
   clearTimeout(state.timer);
   if (state.busy) return;
   state.busy = true;
+  let again = true;
   try {
     const nodes = await load();
     document.getElementById("main").replaceChildren(...nodes.flat().filter(Boolean));
     document.getElementById("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
   } catch (err) {
-    document.getElementById("updated").textContent = `cannot reach the hub: ${err.message}`;
+    if (err instanceof LoginNeeded) {
+      state.user = null;
+      again = false;  // nothing to poll until the form logs in
+      if (!document.getElementById("login")) document.getElementById("main").replaceChildren(...loginPage());
+    } else {
+      document.getElementById("updated").textContent = `cannot reach the hub: ${err.message}`;
+    }
   } finally {
     state.busy = false;
-    state.timer = setTimeout(tick, POLL_MS);
+    showUser();
+    if (again) state.timer = setTimeout(tick, POLL_MS);
   }
 }
 

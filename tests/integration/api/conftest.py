@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from engine.api.server import create_app
 from engine.hub.hub import Hub
 from tests.integration.api.hub import open_hub
+from tests.support.auth import admin_token, bearer
 
 
 @pytest.fixture
@@ -28,5 +29,7 @@ def ids(hub: Hub) -> dict[str, int]:
 
 @pytest.fixture
 async def client(hub: Hub) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    async with TestClient(TestServer(create_app(hub.control), host="127.0.0.1")) as client:
+    app = create_app(hub.control, auth=hub.auth)
+    headers = bearer(await admin_token(hub))
+    async with TestClient(TestServer(app, host="127.0.0.1"), headers=headers) as client:
         yield client

@@ -31,6 +31,7 @@ from engine.model.reconciles import Outcome, Trigger
 from engine.model.status import AUTOMATED, Condition, ResourceStatus, SyncSource, TargetStatus
 from engine.store import Store
 from tests.integration.api.recording import StoreHub
+from tests.support.auth import admin_token
 
 __all__ = ["ServedHub", "StoreHub", "open_hub", "seed"]  # StoreHub: the security tests'
 REPO = "https://git.example/demo.git"
@@ -38,6 +39,19 @@ SECRET_VALUE = "c3VwZXItc2VjcmV0LXRva2Vu"  # what a Secret's data would hold
 CLUSTER_TOKEN = "hunter2-cluster-token"
 BROKEN_NAME = '<img id="injected" src="x">.yaml'  # a file name is shown in an error
 BROKEN_FILE = "kind: Application\nmetadata: {name: [\n"
+# Accounts of the auth tests: alice runs the demo apps, bob reads the fleet app, ci is
+# automation that reads everything.
+AUTH = {
+    "accounts": {"alice": ["login"], "bob": ["login"], "ci": ["apiKey"]},
+    "policy": "\n".join([
+        "p, role:demo, applications, *, default/demo-*, allow",
+        "p, role:demo, clusters, get, dev, allow",
+        "p, role:fleet-reader, applications, get, default/fleet, allow",
+        "g, alice, role:demo",
+        "g, bob, role:fleet-reader",
+        "g, ci, role:readonly",
+    ]),
+}
 
 
 def _application(name: str, path: str, namespace: str, destination: dict[str, Any],
@@ -82,7 +96,7 @@ def write_hub_dir(root: Path) -> Path:
     ]  # fmt: skip
     (root / "clusters.yaml").write_text(yaml.safe_dump({"clusters": clusters}))
     config = {"clusters": "clusters.yaml", "dataDir": "data", "apps": ["apps"],
-              "implicitDefaultProject": True}
+              "implicitDefaultProject": True, "auth": AUTH}
     (root / "fleetsync.yaml").write_text(yaml.safe_dump(config))
     return root / "fleetsync.yaml"
 
@@ -171,6 +185,7 @@ class ServedHub:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self.url = ""
+        self.token = ""
         self.hub: Hub
         self.ids: dict[str, int] = {}
 
@@ -193,7 +208,9 @@ class ServedHub:
         self._opened = open_hub(self._directory / "hub")
         self.hub = await self._opened.__aenter__()
         self.ids = self.hub.ids  # type: ignore[attr-defined]
-        self._runner = web.AppRunner(create_app(self.hub.control), access_log=None)
+        self.token = await admin_token(self.hub)
+        self._runner = web.AppRunner(create_app(self.hub.control, auth=self.hub.auth),
+                                     access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()

@@ -21,7 +21,8 @@ from tests.integration.api.hub import ServedHub
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServedHub]:
     with ServedHub(tmp_path) as served:
         monkeypatch.setenv("FLEETSYNC_SERVER", served.url)
-        monkeypatch.delenv("FLEETSYNC_USER", raising=False)
+        monkeypatch.setenv("FLEETSYNC_AUTH_TOKEN", served.token)
+        monkeypatch.setenv("FLEETSYNC_CONFIG", str(tmp_path / "cli.yaml"))
         yield served
 
 
@@ -82,18 +83,18 @@ def test_history_of_one_cluster(served: ServedHub, capsys) -> None:
     assert [h["id"] for h in json.loads(out)["history"]] == [served.ids["dev2"]]
 
 
-def test_sync_passes_cluster_revision_prune_and_the_cli_user(served: ServedHub, capsys) -> None:
+def test_sync_passes_cluster_revision_prune_and_the_account(served: ServedHub, capsys) -> None:
     code, out, _ = run(capsys, "sync", "fleet", "--cluster", "prod", "--revision", "v1", "--prune")
     assert (code, out) == (0, "queued: fleet@prod\n")
     pending = served.hub.runtime.pending(TargetKey("fleet", "prod"))
-    assert pending == Request("manual:cli", revision="v1", prune=True)
+    assert pending == Request("manual:admin", revision="v1", prune=True)
     assert served.hub.runtime.pending(TargetKey("fleet", "dev")) is None
 
 
-def test_sync_takes_the_user_from_the_environment(served: ServedHub, capsys, monkeypatch) -> None:
-    monkeypatch.setenv("FLEETSYNC_USER", "carol")
+def test_the_recorded_user_is_the_token_s_account(served: ServedHub, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("FLEETSYNC_USER", "carol")  # what the CLI once sent; no longer trusted
     assert run(capsys, "sync", "demo-dev")[0] == 0
-    assert served.hub.runtime.pending(TargetKey("demo-dev", "dev")) == Request("manual:carol")
+    assert served.hub.runtime.pending(TargetKey("demo-dev", "dev")) == Request("manual:admin")
 
 
 def test_refresh_hard(served: ServedHub, capsys) -> None:

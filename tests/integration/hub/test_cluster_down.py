@@ -19,6 +19,7 @@ import yaml
 from engine.hub.hub import Hub
 from engine.model import HealthStatus, SyncStatus, TargetKey
 from engine.model.status import Condition
+from tests.support.auth import admin_token, bearer
 from tests.support.clusters import TestCluster
 from tests.support.git_remotes import Daemon, free_port, new_upstream
 from tests.support.hubkit import (
@@ -153,7 +154,7 @@ async def test_dead_cluster_is_reported_and_retried_while_the_others_sync(
             clusters = {c.name: c for c in hub.control.clusters()}
             assert not clusters[dead].reachable and clusters[dead].last_error
             assert all(clusters[c.name].reachable for c in local_clusters)
-            async with aiohttp.ClientSession() as http:
+            async with aiohttp.ClientSession(headers=bearer(await admin_token(hub))) as http:
                 async with http.get(f"{directory.url}/healthz") as response:
                     assert response.status == 200
                 async with http.get(f"{directory.url}/api/v1/apps/{dead_app}") as response:

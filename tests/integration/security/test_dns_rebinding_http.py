@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from engine.api.server import create_app
 from engine.store import Store
 from tests.integration.api.hub import StoreHub, seed
+from tests.support.auth import bearer, store_authenticator
 
 Client = TestClient[web.Request, web.Application]
 EVIL = "evil.example"
@@ -35,13 +36,15 @@ async def webhook_calls() -> list[bytes]:
 
 
 @pytest.fixture
-async def client(hub: StoreHub, webhook_calls: list[bytes]) -> AsyncIterator[Client]:
+async def client(hub: StoreHub, webhook_calls: list[bytes],
+                 tmp_path: Path) -> AsyncIterator[Client]:  # fmt: skip
     async def webhook(request: web.Request) -> web.Response:
         webhook_calls.append(await request.read())
         return web.json_response({"ok": True}, status=202)
 
-    app = create_app(hub, webhook_handler=webhook, allowed_hosts=["Hub.Example."])
-    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+    auth, token = await store_authenticator(hub.store, tmp_path)
+    app = create_app(hub, auth=auth, webhook_handler=webhook, allowed_hosts=["Hub.Example."])
+    async with TestClient(TestServer(app, host="127.0.0.1"), headers=bearer(token)) as client:
         yield client
 
 

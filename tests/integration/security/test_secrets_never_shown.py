@@ -30,7 +30,8 @@ import yaml
 from kubernetes_asyncio import client
 
 from engine.local.fleet import die_with_parent
-from tests.browser.test_dashboard import CHROMIUM, dump_dom
+from tests.support.auth import bearer
+from tests.support.browser import CHROMIUM, Browser, log_in, page
 from tests.support.clusters import TestCluster
 from tests.support.git_remotes import HTTP_TOKEN, HTTP_USER, Daemon, HttpGit, new_upstream
 from tests.support.hubkit import application_yaml, eventually, hub_dir
@@ -181,6 +182,10 @@ async def test_secrets_in_messages_never_reach_api_dashboard_logs_or_store(
                     return False
 
                 await eventually(up, within=60, what="the hub answers")
+                password = (directory.root / "data" / "initial-admin-password").read_text()
+                async with session.post(f"{base}/api/v1/session", json={
+                        "username": "admin", "password": password.strip()}) as response:
+                    session.headers.update(bearer((await response.json())["token"]))
                 # Every path the hub takes: sync, failure before access, render, cluster.
                 for app, reason in (("leak-forbidden", "sourceRepos"),
                                     ("leak-broken", "RenderFailed"),
@@ -207,9 +212,15 @@ async def test_secrets_in_messages_never_reach_api_dashboard_logs_or_store(
                 for app in ("leak-good", "leak-forbidden", "leak-broken", "leak-dead"):
                     responses.append((await get(session, f"{base}/api/v1/apps/{app}"))[0])
                     responses.append((await get(session, f"{base}/api/v1/apps/{app}/history"))[0])
-                for page in ("/", "/#/clusters", "/#/apps/leak-good", "/#/apps/leak-forbidden",
-                             "/#/apps/leak-broken", "/#/apps/leak-dead"):
-                    responses.append(dump_dom(base + page, tmp_path / "profile"))
+                async with Browser.start(tmp_path / "profile") as browser:
+                    await log_in(browser, base, "admin", password.strip())
+                    for path, ready in (("/", "[data-app]"), ("/#/clusters", "tr[data-cluster]"),
+                                        ("/#/apps/leak-good", 'h1[data-app="leak-good"]'),
+                                        ("/#/apps/leak-forbidden", 'h1[data-app="leak-forbidden"]'),
+                                        ("/#/apps/leak-broken", 'h1[data-app="leak-broken"]'),
+                                        ("/#/apps/leak-dead", 'h1[data-app="leak-dead"]')):
+                        responses.append(await page(browser, base + path,
+                                                    f"document.querySelector('{ready}')"))
         assert any("leak-good" in r for r in responses) and "***@" in "".join(responses)
         stored = b"".join(p.read_bytes() for p in (directory.root / "data").glob("fleetsync.db*"))
         assert b"leak-good" in stored

@@ -90,22 +90,23 @@ async def test_unopenable_path_is_a_store_error(tmp_path: Path) -> None:
 
 def test_migrations_apply_forward_once(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "x.db", isolation_level=None)
-    v2 = schema.Migration(2, ("CREATE TABLE extra (x)",))
-    assert schema.migrate(conn, now=lambda: "t") == schema.LATEST == 1
-    assert schema.migrate(conn, now=lambda: "t", migrations=(*schema.MIGRATIONS, v2)) == 2
-    assert schema.migrate(conn, now=lambda: "t", migrations=(*schema.MIGRATIONS, v2)) == 2
+    first = schema.MIGRATIONS[:1]
+    later = schema.Migration(2, ("CREATE TABLE extra (x)",))
+    assert schema.migrate(conn, now=lambda: "t", migrations=first) == 1
+    assert schema.migrate(conn, now=lambda: "t", migrations=(*first, later)) == 2
+    assert schema.migrate(conn, now=lambda: "t", migrations=(*first, later)) == 2
     assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,), (2,)]
     with pytest.raises(schema.SchemaTooNew):
-        schema.migrate(conn, now=lambda: "t")
+        schema.migrate(conn, now=lambda: "t", migrations=first)
     conn.close()
 
 
 def test_failed_migration_leaves_the_previous_version(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "x.db", isolation_level=None)
     schema.migrate(conn, now=lambda: "t")
-    bad = schema.Migration(2, ("CREATE TABLE extra (x)", "THIS IS NOT SQL"))
+    bad = schema.Migration(schema.LATEST + 1, ("CREATE TABLE extra (x)", "THIS IS NOT SQL"))
     with pytest.raises(sqlite3.OperationalError):
         schema.migrate(conn, now=lambda: "t", migrations=(*schema.MIGRATIONS, bad))
-    assert schema.current_version(conn) == 1
+    assert schema.current_version(conn) == schema.LATEST
     assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'extra'").fetchall() == []
     conn.close()
