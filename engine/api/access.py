@@ -7,7 +7,7 @@ and ``/readyz``, the webhook (it has its own HMAC secret), the dashboard's stati
 <token>`` (the CLI, automation) or in the ``fleetsync_session`` cookie (the dashboard:
 HTTP-only, ``SameSite=Strict``). Without a valid one the answer is 401.
 
-What a principal may do is ``engine.auth.rbac`` over ``(resource, action, object)``:
+What a principal may do is ``engine.rbac`` over ``(resource, action, object)``:
 reading an app, its history or refreshing it needs ``applications, get, <project>/<app>``
 (refresh is a read in Argo CD too); sync and rollback need ``applications, sync``. An app
 the principal may not ``get`` does not exist for it (404, never 403), and lists leave it

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.auth import passwords, tokens
-from engine.auth.rbac import ADMIN_ACCOUNT
 from engine.config.auth import API_KEY, LOGIN, AuthConfig
 from engine.model.accounts import ApiToken
+from engine.rbac import ADMIN_ACCOUNT
 from engine.store.store import AccountStore
 
 HASHES_AT_ONCE = 2

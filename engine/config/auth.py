@@ -5,7 +5,7 @@
       accounts:                        # Argo CD's accounts.<name>: login and/or apiKey
         alice: [login]
         ci: [apiKey]
-      policy: |                        # Argo CD's policy.csv (engine.auth.rbac)
+      policy: |                        # Argo CD's policy.csv (engine.rbac)
         p, role:team-a, applications, *, team-a/*, allow
         g, alice, role:team-a
       defaultRole: ""                  # policy.default: what every logged-in user holds
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.apps.fields import Fields
-from engine.auth.rbac import ADMIN_ACCOUNT, Policy
+from engine.rbac import ADMIN_ACCOUNT, Policy
 
 LOGIN = "login"
 API_KEY = "apiKey"

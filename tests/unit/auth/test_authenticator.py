@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.auth.rbac import Policy
 from engine.auth.service import INVALID, AccountError, Authenticator, LoginRefused
 from engine.config.auth import API_KEY, LOGIN, AuthConfig
+from engine.rbac import Policy
 from engine.store import Store
 
 ACCOUNTS = {"admin": frozenset({LOGIN}), "alice": frozenset({LOGIN}),

@@ -3,8 +3,8 @@ globs that cross '/', built-in admin and readonly roles, a default role for ever
 
 import pytest
 
-from engine.auth.rbac import Policy
 from engine.errors import ConfigError
+from engine.rbac import Policy
 
 TEAMS = """
 # team A runs its own project; team B only looks at its own
