@@ -71,6 +71,9 @@ listed here so that the tree is whole:
     engine.store.queries.NoSuchOperation   no row for an operation id → UnknownOperation
     engine.clusters.watch._Expired         a watch's resourceVersion is gone (410): list again
     engine.health.lua._TooDeep             an object too deep for a health script: Unknown
+    engine.auth.tokens.BadToken            a token that is not valid: the request is anonymous
+    engine.auth.service.LoginRefused       a refused login: the API answers 401 or 429
+    engine.auth.service.AccountError       an account change that cannot be made: 400
 """
 
 from __future__ import annotations
