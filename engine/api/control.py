@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from engine.api.views import AppView, ClusterView, MetricsSnapshot
+from engine.api.views import AppView, ClusterView, MetricsSnapshot, ProjectView
 from engine.errors import AppConflict, AppNotFound, ControlError, InvalidRequest
 from engine.model import TargetKey
 from engine.store import Store
@@ -41,6 +41,10 @@ class HubControl(Protocol):
 
     def clusters(self) -> list[ClusterView]:
         """Every registered cluster, sorted by name."""
+        ...
+
+    def projects(self) -> list[ProjectView]:
+        """Every usable AppProject, sorted by name."""
         ...
 
     def source_errors(self) -> list[str]:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from engine.api.views import AppView, ClusterView, TargetView
+from engine.api.views import AppView, ClusterView, ProjectView, TargetView
 from engine.model import TargetKey
 from engine.model.status import Condition, HistoryEntry, Operation, ResourceStatus, TargetStatus
 from engine.redaction import without_userinfo
@@ -151,3 +151,10 @@ def cluster(view: ClusterView) -> JSON:
 def keys(queued: Iterable[TargetKey]) -> JSON:
     """The answer to an action: the targets it queued."""
     return {"queued": [{"app": k.app, "cluster": k.cluster} for k in queued]}
+
+
+def project(view: ProjectView) -> JSON:
+    """An AppProject as ``GET /projects`` lists it."""
+    return {"name": view.name, "description": view.description,
+            "sourceRepos": [without_userinfo(r) for r in view.source_repos],
+            "destinations": list(view.destinations), "apps": view.apps}

@@ -12,6 +12,7 @@
     POST   /api/v1/apps/{app}/refresh       ?hard=true                          → 202
     POST   /api/v1/apps/{app}/rollback      {"cluster"?, "id"?}                 → 202
     GET    /api/v1/clusters                 the clusters the caller may read, and reach
+    GET    /api/v1/projects                 the AppProjects the caller may read
     GET    /api/v1/accounts                 accounts (``accounts, get``)
     PUT    /api/v1/accounts/{name}/password {"current"?, "new"}: one's own with the
                                             current one; another's with ``accounts, update``
@@ -117,6 +118,7 @@ def create_app(
     app.router.add_post(f"{API}/apps/{{app}}/refresh", api.refresh)
     app.router.add_post(f"{API}/apps/{{app}}/rollback", api.rollback)
     app.router.add_get(f"{API}/clusters", api.clusters)
+    app.router.add_get(f"{API}/projects", api.projects)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _healthz)
     app.router.add_get("/metrics", api.metrics)
@@ -206,6 +208,12 @@ class _Api:
     async def clusters(self, request: web.Request) -> web.Response:
         views = visible_clusters(self.auth, principal_of(request), self.control.clusters())
         return json_response({"clusters": [serialize.cluster(c) for c in views]})
+
+    async def projects(self, request: web.Request) -> web.Response:
+        principal = principal_of(request)
+        views = [p for p in self.control.projects()
+                 if may(self.auth, principal, "projects", "get", p.name)]
+        return json_response({"projects": [serialize.project(p) for p in views]})
 
     async def metrics(self, request: web.Request) -> web.Response:
         # The series name every app and cluster: only for who may read them all.

@@ -62,6 +62,17 @@ class AppView:
 
 
 @dataclass(frozen=True)
+class ProjectView:
+    """An AppProject: what its apps may use, as the API lists it."""
+
+    name: str
+    description: str = ""
+    source_repos: tuple[str, ...] = ()
+    destinations: tuple[str, ...] = ()  # "<server or name> <namespace>" as declared
+    apps: int = 0
+
+
+@dataclass(frozen=True)
 class ClusterView:
     """A registered cluster: name, API server URL, labels and whether the hub reaches it.
 

@@ -43,6 +43,8 @@ COMMANDS = {
     "login": Command("login", "log in to a hub and keep its token for later commands"),
     "logout": Command("login", "end the session of the current hub"),
     "account": Command("login", "accounts of a hub: passwords and API tokens"),
+    "cluster": Command("listing", "the clusters of a hub"),
+    "project": Command("listing", "the AppProjects of a hub"),
     "serve": Command("serve", "run the hub: sync apps, serve API and dashboard"),
     "local": Command("local", "run real local Kubernetes control planes"),
 }

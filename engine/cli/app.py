@@ -12,14 +12,14 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
 
 from engine.cli import add_command
 from engine.cli.hubconn import add_hub_options, server_and_token
+from engine.cli.output import add_output_option, clean, print_body, table
 
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+WAIT_POLL = 2.0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,6 +53,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     rollback.add_argument("id", type=int, nargs="?", help="history entry (default: previous)")
     rollback.add_argument("--cluster", help="only this cluster")
+    wait = _command(commands, "wait", "wait until an app is synced and healthy everywhere "
+                    "(exit 0; 2 when the timeout passes first)", app=True)
+    wait.add_argument("--sync", action="store_true", help="wait for Synced only")
+    wait.add_argument("--health", action="store_true", help="wait for Healthy only")
+    wait.add_argument("--wait-timeout", dest="wait_timeout", default="5m",
+                      help="give up after this long (default 5m; 30s, 10m, seconds)")
 
 
 def _command(
@@ -67,13 +73,7 @@ def _command(
         parser.add_argument("app", help="application name")
     # Defaults are filled in by the handler: the HTTP client is imported only to be used.
     add_hub_options(parser)
-    parser.add_argument(
-        "-o",
-        "--output",
-        choices=("table", "json"),
-        default="table",
-        help="output format (default table)",
-    )
+    add_output_option(parser)
     parser.set_defaults(handler=_handle)
     return parser
 
@@ -81,15 +81,56 @@ def _command(
 def _handle(args: argparse.Namespace) -> int:
     import asyncio
 
-    import orjson
-
+    if args.app_command == "wait":
+        return asyncio.run(_wait(args))
     body = asyncio.run(_request(args))
-    if args.output == "json":
-        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
+    if print_body(body, args.output):
         return 0
-    printers = {"list": print_apps, "get": print_app, "history": print_history}
+    if args.app_command == "list":
+        print_apps(body, wide=args.output == "wide")
+        return 0
+    printers = {"get": print_app, "history": print_history}
     printers.get(args.app_command, print_queued)(body)
     return 0
+
+
+async def _wait(args: argparse.Namespace) -> int:
+    """Poll the app until every cluster is as asked (exit 0) or the timeout passes (exit 2);
+    each change of state is printed on stderr as it happens."""
+    import asyncio
+    import time
+
+    from engine.api.client import HubClient
+    from engine.durations import parse_duration
+
+    server, token, timeout = server_and_token(args)
+    deadline = time.monotonic() + parse_duration(args.wait_timeout)
+    want_sync, want_health = (args.sync or not args.health), (args.health or not args.sync)
+    path = f"/apps/{quote(args.app, safe='')}"
+    shown = ""
+    async with HubClient(server, token=token, timeout=timeout) as hub:
+        while True:
+            app = await hub.get(path)
+            state, done = _wait_state(app, want_sync, want_health)
+            if state != shown:
+                sys.stderr.write(f"{args.app}: {state}\n")
+                shown = state
+            if done:
+                return 0
+            if time.monotonic() >= deadline:
+                sys.stderr.write(f"{args.app}: not done after {args.wait_timeout}\n")
+                return 2
+            await asyncio.sleep(min(WAIT_POLL, max(0.0, deadline - time.monotonic())))
+
+
+def _wait_state(app: dict[str, Any], sync: bool, health: bool) -> tuple[str, bool]:
+    """One line of every target's state, and whether each is as wanted."""
+    targets = app["targets"]
+    done = bool(targets) and all(
+        (not sync or t["sync"] == "Synced") and (not health or t["health"] == "Healthy")
+        and (t["operation"] or {}).get("phase") != "Running" for t in targets)
+    line = ", ".join(f"{t['cluster']} {t['sync']}/{t['health']}" for t in targets)
+    return line or "no cluster", done
 
 
 async def _request(args: argparse.Namespace) -> Any:
@@ -120,21 +161,6 @@ def _present(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def clean(value: Any) -> str:
-    """A value as one printable line: control characters (escapes, newlines) become spaces."""
-    return "-" if value is None or value == "" else _UNPRINTABLE.sub(" ", str(value)).strip()
-
-
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """Rows in left-aligned columns under upper-case headers."""
-    lines = [[h.upper() for h in headers]] + [[clean(c) for c in row] for row in rows]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
-    out = [
-        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
-    ]
-    return "\n".join(out) + "\n"
-
-
 def short(revision: str | None) -> str | None:
     """A commit SHA cut to 10 characters (other revisions as they are)."""
     if revision and re.fullmatch(r"[0-9a-f]{40,64}", revision):
@@ -142,25 +168,22 @@ def short(revision: str | None) -> str | None:
     return revision
 
 
-def print_apps(body: dict[str, Any]) -> None:
-    """``app list``: one row per (app, cluster)."""
+def print_apps(body: dict[str, Any], *, wide: bool = False) -> None:
+    """``app list``: one row per (app, cluster); ``wide`` adds project, namespace, source."""
     rows = []
     for app in body["apps"]:
+        extra = [app["project"], app["destination"]["namespace"],
+                 f"{app['source']['repoURL']} {app['source']['path'] or '.'}"] if wide else []
         for t in app["targets"] or [None]:
             if t is None:
-                rows.append([app["name"], None, None, None, None, "; ".join(app["errors"])])
+                rows.append([app["name"], None, None, None, None, "; ".join(app["errors"]),
+                             *extra])
                 continue
-            rows.append(
-                [
-                    app["name"],
-                    t["cluster"],
-                    t["sync"],
-                    t["health"],
-                    short(t["revision"]),
-                    t["operationPhase"],
-                ]
-            )
-    sys.stdout.write(table(["name", "cluster", "sync", "health", "revision", "operation"], rows))
+            rows.append([app["name"], t["cluster"], t["sync"], t["health"],
+                         short(t["revision"]), t["operationPhase"], *extra])
+    headers = ["name", "cluster", "sync", "health", "revision", "operation"]
+    sys.stdout.write(table(headers + (["project", "namespace", "source"] if wide else []),
+                           rows))
 
 
 def print_app(app: dict[str, Any]) -> None:

@@ -15,8 +15,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Protocol
 
-from engine.api.views import AppView, ClusterView, MetricsSnapshot, TargetView
-from engine.apps import Application
+from engine.api.views import AppView, ClusterView, MetricsSnapshot, ProjectView, TargetView
+from engine.apps import DEFAULT_PROJECT, Application
 from engine.errors import AppConflict, AppNotFound, InvalidRequest
 from engine.hub.automation import Automation
 from engine.hub.catalog import Catalog
@@ -63,6 +63,25 @@ class HubController:
                 views.append(AppView(name=name, project="", repo_url="", target_revision="",
                                      path="", destination="", errors=_shown(problems.errors)))
         return sorted(views, key=lambda v: v.name)
+
+    def projects(self) -> list[ProjectView]:
+        """Every usable AppProject (the implicit ``default`` too when enabled), by name."""
+        apps = self.catalog.apps
+        names = sorted({*apps.projects, DEFAULT_PROJECT.name})
+        counts: dict[str, int] = defaultdict(int)
+        for app in apps.applications.values():
+            counts[app.project] += 1
+        views = []
+        for name in names:
+            project = apps.project(name)
+            if project is None:
+                continue
+            destinations = tuple(f"{d.server or d.name or '*'} {d.namespace or '*'}"
+                                 for d in project.destinations)
+            views.append(ProjectView(name, project.description,
+                                     tuple(redact_url(r) for r in project.source_repos),
+                                     destinations, counts[name]))
+        return views
 
     def _app_view(self, app: Application, targets: tuple[TargetView, ...]) -> AppView:
         dest = app.destination

@@ -133,6 +133,8 @@ async def test_an_account_sees_and_acts_on_its_apps_only(anonymous: Client, hub:
         assert response.status == 404, (method, path)
         assert (await response.json())["error"] == "no app named fleet"
     assert (await anonymous.post("/api/v1/apps/demo-dev/sync", headers=alice)).status == 202
+    projects = await (await anonymous.get("/api/v1/projects", headers=alice)).json()
+    assert projects == {"projects": []}  # alice may read no project
     assert (await anonymous.get("/metrics", headers=alice)).status == 403
 
     assert (await anonymous.get("/api/v1/apps/fleet", headers=bob)).status == 200

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from engine.cli import main
 from engine.hub.decisions import Request
@@ -130,3 +131,31 @@ def test_an_unreachable_hub_is_a_clear_error(capsys) -> None:
     assert (code, out) == (1, "")
     assert err.startswith(f"fleetsync: error: cannot reach the hub at http://127.0.0.1:{port}")
     assert "fleetsync serve" in err and err.count("\n") == 1
+
+
+def test_wait_ends_when_synced_and_healthy_and_times_out_with_2(served: ServedHub,
+                                                                capsys) -> None:
+    code, _, err = run(capsys, "wait", "demo-dev", "--wait-timeout", "10s")
+    assert (code, err) == (0, "demo-dev: dev Synced/Healthy\n")
+    code, _, err = run(capsys, "wait", "fleet", "--health", "--wait-timeout", "1s")
+    assert code == 2
+    assert err.splitlines() == ["fleet: dev Unknown/Unknown, prod OutOfSync/Degraded",
+                                "fleet: not done after 1s"]
+
+
+def test_wide_and_yaml_output(served: ServedHub, capsys) -> None:
+    code, out, _ = run(capsys, "list", "-o", "wide")
+    assert code == 0 and out.splitlines()[0].split()[-3:] == ["PROJECT", "NAMESPACE", "SOURCE"]
+    code, out, _ = run(capsys, "get", "demo-dev", "-o", "yaml")
+    assert code == 0 and yaml.safe_load(out)["name"] == "demo-dev"
+
+
+def test_cluster_and_project_lists(served: ServedHub, capsys) -> None:
+    code = main(["cluster", "list"])
+    out = capsys.readouterr().out
+    assert code == 0 and out.splitlines()[0].split() == ["NAME", "SERVER", "REACHABLE",
+                                                         "LABELS", "ERROR"]
+    assert out.splitlines()[1].split()[:3] == ["dev", "https://127.0.0.1:6443", "yes"]
+    code = main(["project", "list", "-o", "json"])
+    body = json.loads(capsys.readouterr().out)
+    assert code == 0 and [(p["name"], p["apps"]) for p in body["projects"]] == [("default", 4)]
