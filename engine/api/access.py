@@ -59,6 +59,12 @@ def principal_of(request: web.Request) -> Principal:
     return found
 
 
+async def still_valid(auth: Authenticator, request: web.Request) -> bool:
+    """Whether the token of ``request`` is still accepted (a long stream checks again)."""
+    token = _token(request)
+    return token is not None and await auth.authenticate(token) is not None
+
+
 def may(auth: Authenticator, principal: Principal, resource: str, action: str,
         obj: str) -> bool:  # fmt: skip
     """Whether ``principal`` may do ``action`` on ``resource`` ``obj``."""

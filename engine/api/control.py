@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from engine.api.feed import ChangeFeed
 from engine.api.views import AppView, ClusterView, MetricsSnapshot, ProjectView
 from engine.errors import AppConflict, AppNotFound, ControlError, InvalidRequest
 from engine.model import TargetKey
@@ -33,6 +34,11 @@ class HubControl(Protocol):
     @property
     def store(self) -> Store:
         """The hub's store: statuses and history are read from it directly."""
+        ...
+
+    @property
+    def changes(self) -> ChangeFeed:
+        """Which apps' statuses are written, as they are (``GET /events``)."""
         ...
 
     def apps(self) -> list[AppView]:

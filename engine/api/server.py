@@ -13,6 +13,7 @@
     POST   /api/v1/apps/{app}/rollback      {"cluster"?, "id"?}                 → 202
     GET    /api/v1/clusters                 the clusters the caller may read, and reach
     GET    /api/v1/projects                 the AppProjects the caller may read
+    GET    /api/v1/events                   server-sent events: which apps changed
     GET    /api/v1/accounts                 accounts (``accounts, get``)
     PUT    /api/v1/accounts/{name}/password {"current"?, "new"}: one's own with the
                                             current one; another's with ``accounts, update``
@@ -57,6 +58,7 @@ from engine.api.accounts import add_account_routes
 from engine.api.control import HubControl
 from engine.api.hosts import AllowedHosts
 from engine.api.http import body_field, error_response, int_query, json_response, read_body
+from engine.api.live import add_event_route
 from engine.api.protocol import API
 from engine.api.views import AppView
 from engine.api.webhook import WEBHOOK_PATH
@@ -123,6 +125,7 @@ def create_app(
     app.router.add_get("/readyz", _healthz)
     app.router.add_get("/metrics", api.metrics)
     add_account_routes(app, auth)
+    add_event_route(app, control, auth)
     _add_static(app)
     if webhook_handler is not None:
         app.router.add_post(WEBHOOK_PATH, webhook_handler)

@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Protocol
 
+from engine.api.feed import ChangeFeed
 from engine.api.views import AppView, ClusterView, MetricsSnapshot, ProjectView, TargetView
 from engine.apps import DEFAULT_PROJECT, Application
 from engine.errors import AppConflict, AppNotFound, InvalidRequest
@@ -48,6 +49,7 @@ class HubController:
     automation: Automation
     counters: HubMetrics
     renders: RenderMemory
+    changes: ChangeFeed  # every status written, for the dashboard's live updates
 
     def apps(self) -> list[AppView]:
         """Every Application in the catalog, valid or not, sorted by name."""

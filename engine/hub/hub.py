@@ -30,6 +30,7 @@ from contextlib import AsyncExitStack
 
 from aiohttp import web
 
+from engine.api.feed import ChangeFeed
 from engine.api.server import create_app
 from engine.api.views import AppView, MetricsSnapshot
 from engine.api.webhook import WebhookReceiver
@@ -155,7 +156,8 @@ class Hub:
         self.apps_source = wiring.git_source(config, data / "git-apps", allow_local=True)
         self.renders = AsyncRenderCache()
         stack.callback(self.renders.close)  # renders still running stop at their next check
-        self.statuses = StatusWriter(self.store)
+        self.changes = ChangeFeed()
+        self.statuses = StatusWriter(self.store, on_change=self.changes.changed)
         self.automation = Automation(self.store)
         queue = WorkQueue(concurrency=limits.concurrency, cluster_limit=limits.per_cluster)
         self.runtime = Runtime(metrics=self.counters, queue=queue, statuses=self.statuses,
@@ -183,7 +185,7 @@ class Hub:
         self.control = HubController(
             catalog=self.catalog, store=self.store, runtime=self.runtime,
             directory=self.clusters, automation=self.automation, counters=self.counters,
-            renders=self.reconciler,
+            renders=self.reconciler, changes=self.changes,
         )
 
     async def _serve_http(self, stack: AsyncExitStack) -> None:

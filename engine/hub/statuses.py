@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 
@@ -58,9 +58,11 @@ class TargetRecord:
 class StatusWriter:
     """Serialises every write of a target's status; buffers and writes watched health."""
 
-    def __init__(self, store: Store, *, interval: float = FLUSH_INTERVAL) -> None:
+    def __init__(self, store: Store, *, interval: float = FLUSH_INTERVAL,
+                 on_change: Callable[[str], None] = lambda _app: None) -> None:  # fmt: skip
         self._store = store
         self._interval = interval
+        self._on_change = on_change  # told the app of every status written
         self._locks: defaultdict[TargetKey, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._health: defaultdict[TargetKey, dict[ResourceKey, HealthResult]] = (
             defaultdict(dict))  # fmt: skip
@@ -69,7 +71,12 @@ class StatusWriter:
     async def session(self, key: TargetKey) -> AsyncIterator[TargetRecord]:
         """Hold ``key`` for one reconcile: the last status read, and the way to write it."""
         async with self._locks[key]:
-            yield TargetRecord(self._store, key, await self._store.get_status(key))
+            record = TargetRecord(self._store, key, await self._store.get_status(key))
+            try:
+                yield record
+            finally:
+                if record.saved is not None:
+                    self._on_change(key.app)
 
     def health_seen(self, target: TargetKey, key: ResourceKey, health: HealthResult) -> None:
         """A watch saw ``key`` of ``target`` reach ``health``: written at the next flush."""
@@ -108,10 +115,11 @@ class StatusWriter:
             return
         if st.renders_nothing(status):  # objects kept from before: not the app's health
             await self._store.save_status(replace(status, resources=resources))
-            return
-        app = st.app_health(resources)
-        await self._store.save_status(replace(status, resources=resources, health=app.status,
-                                              health_message=app.message))
+        else:
+            app = st.app_health(resources)
+            await self._store.save_status(replace(status, resources=resources,
+                                                  health=app.status, health_message=app.message))
+        self._on_change(target.app)
 
 
 def _with_health(row: ResourceStatus, health: HealthResult) -> ResourceStatus:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.model import TargetKey
+from engine.model import HealthStatus, TargetKey
 from engine.model.status import Condition
 from tests.integration.api.hub import ServedHub
 from tests.support.browser import CHROMIUM, Browser, log_in, page
@@ -122,3 +122,20 @@ async def test_an_account_sees_only_its_apps_and_logs_out(
         status = await browser.evaluate(
             "fetch('/api/v1/apps').then((r) => r.status)")
         assert status == 401
+
+
+async def test_a_status_change_appears_without_reloading(served: ServedHub,
+                                                         browser: Browser) -> None:
+    key = TargetKey("demo-dev", "dev")
+    suspended = "document.querySelector('section[data-cluster=\"dev\"] .badge.health-Suspended')"
+    await page(browser, f"{served.url}/#/apps/demo-dev",
+               "document.querySelector('h1[data-app=\"demo-dev\"]')")
+    assert not await browser.evaluate(suspended)
+
+    async def suspend() -> None:  # as a reconcile writes it, through the status writer
+        async with served.hub.statuses.session(key) as record:
+            assert record.previous is not None
+            await record.save(replace(record.previous, health=HealthStatus.SUSPENDED))
+
+    served.run(suspend())
+    await browser.wait_for(suspended, within=5, what="the new health, pushed (no 30 s poll)")

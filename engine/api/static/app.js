@@ -1,4 +1,5 @@
-// fleetsync dashboard: polls the REST API every 2 s and redraws the current page. Without
+// fleetsync dashboard: redraws the current page when the hub says an app changed (server-
+// sent events from /api/v1/events), and every 30 s besides (times, a lost stream). Without
 // a session (the API answers 401) it shows the login form; the session is an HTTP-only
 // cookie the API sets, so this script never holds the token.
 // Every value from the API enters the DOM as a text node or an attribute value: no
@@ -6,8 +7,8 @@
 "use strict";
 
 const API = "/api/v1";
-const POLL_MS = 2000;
-const state = { cluster: "", timer: null, busy: false, user: null };
+const POLL_MS = 30000;
+const state = { cluster: "", timer: null, busy: false, again: false, user: null, events: null };
 
 class LoginNeeded extends Error {}
 
@@ -75,7 +76,17 @@ function loginPage(message) {
 async function logout() {
   await api("/session", { method: "DELETE" }).catch(() => null);
   state.user = null;
+  listen(false);
   tick();
+}
+
+// Redraw when the hub says an app changed; EventSource reconnects by itself.
+function listen(on) {
+  if (!on && state.events) { state.events.close(); state.events = null; }
+  if (on && !state.events) {
+    state.events = new EventSource(API + "/events");
+    state.events.addEventListener("changed", () => tick());
+  }
 }
 
 function showUser() {
@@ -251,8 +262,9 @@ async function load() {
 
 async function tick() {
   clearTimeout(state.timer);
-  if (state.busy) return;
+  if (state.busy) { state.again = true; return; }  // redraw once more when this one ends
   state.busy = true;
+  state.again = false;
   let again = true;
   try {
     const nodes = await load();
@@ -261,6 +273,7 @@ async function tick() {
   } catch (err) {
     if (err instanceof LoginNeeded) {
       state.user = null;
+      listen(false);
       again = false;  // nothing to poll until the form logs in
       if (!document.getElementById("login")) document.getElementById("main").replaceChildren(...loginPage());
     } else {
@@ -269,7 +282,8 @@ async function tick() {
   } finally {
     state.busy = false;
     showUser();
-    if (again) state.timer = setTimeout(tick, POLL_MS);
+    if (state.user) listen(true);
+    if (again) state.timer = setTimeout(tick, state.again ? 0 : POLL_MS);
   }
 }
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.api.control import AppConflict, AppNotFound, InvalidRequest
+from engine.api.feed import ChangeFeed
 from engine.api.views import (
     AppView,
     ClusterView,
@@ -69,6 +70,7 @@ class StoreHub:
     store: Store
     views: list[AppView] = field(default_factory=lambda: list(APPS))
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    changes: ChangeFeed = field(default_factory=ChangeFeed)
 
     def apps(self) -> list[AppView]:
         return sorted(self.views, key=lambda v: v.name)

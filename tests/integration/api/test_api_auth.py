@@ -4,9 +4,13 @@ roles are ``tests.integration.api.hub.AUTH``)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 
+import aiohttp
 import jwt
 import pytest
 from aiohttp import web
@@ -182,3 +186,35 @@ async def test_passwords_and_api_tokens_of_accounts(anonymous: Client, hub: Hub)
     response = await anonymous.post("/api/v1/session",
                                     json={"username": "ci", "password": PASSWORD})
     assert response.status == 401  # an apiKey account cannot log in
+
+
+async def read_event(response: aiohttp.ClientResponse, within: float = 5) -> dict[str, Any]:
+    """The next ``changed`` event of a server-sent event stream."""
+    async with asyncio.timeout(within):
+        event = ""
+        async for raw in response.content:
+            line = raw.decode().rstrip("\n")
+            if line.startswith("event: "):
+                event = line[len("event: "):]
+            elif line.startswith("data: ") and event == "changed":
+                found: dict[str, Any] = json.loads(line[len("data: "):])
+                return found
+    raise AssertionError("the stream ended")
+
+
+async def test_events_name_only_the_apps_one_may_read_and_end_with_the_session(
+    anonymous: Client, hub: Hub
+) -> None:
+    assert (await anonymous.get("/api/v1/events")).status == 401
+    await with_users(hub, "alice")
+    alice = bearer(await login(anonymous, "alice"))
+    async with anonymous.get("/api/v1/events", headers=alice) as stream:
+        assert stream.headers["Content-Type"].startswith("text/event-stream")
+        await asyncio.sleep(0.2)
+        hub.changes.changed("fleet")  # alice may not read it
+        hub.changes.changed("demo-dev")
+        assert await read_event(stream) == {"apps": ["demo-dev"]}
+        await anonymous.delete("/api/v1/session", headers=alice)
+        hub.changes.changed("demo-prod")
+        with pytest.raises((AssertionError, TimeoutError)):
+            await read_event(stream, within=2)  # the logout ended the stream
