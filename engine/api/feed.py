@@ -29,6 +29,12 @@ class Subscription:
     def __init__(self) -> None:
         self._apps: set[str] = set()
         self._ready = asyncio.Event()
+        self.closed = False  # the server is shutting down: end the stream
+
+    def close(self) -> None:
+        """End this subscription's stream at its next ``next``."""
+        self.closed = True
+        self._ready.set()
 
     def add(self, app: str) -> None:
         """Note that ``app`` changed."""
@@ -57,6 +63,11 @@ class ChangeFeed:
         """The status of a target of ``app`` was written."""
         for subscription in self._subscriptions:
             subscription.add(app)
+
+    def close(self) -> None:
+        """End every open stream (the server is shutting down)."""
+        for subscription in self._subscriptions:
+            subscription.close()
 
     @contextlib.contextmanager
     def subscribe(self) -> Iterator[Subscription]:

@@ -41,6 +41,8 @@ def add_event_route(app: web.Application, control: HubControl, auth: Authenticat
             async with sse_response(request, sep="\n", ping_interval=PING) as stream:
                 while stream.is_connected() and await still_valid(auth, request):
                     apps = await feed.next(within=PING)
+                    if feed.closed:
+                        break
                     if not apps:
                         continue
                     await asyncio.sleep(COALESCE)
@@ -54,4 +56,8 @@ def add_event_route(app: web.Application, control: HubControl, auth: Authenticat
                                           event="changed")
             return stream
 
+    async def close_streams(_app: web.Application) -> None:
+        control.changes.close()  # open streams would hold the server's shutdown
+
     app.router.add_get(f"{API}/events", events)
+    app.on_shutdown.append(close_streams)

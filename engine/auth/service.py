@@ -1,7 +1,7 @@
 """Logins, sessions and API tokens of the accounts ``fleetsync.yaml`` declares.
 
 ``Authenticator`` checks passwords (argon2id, at most ``HASHES_AT_ONCE`` at a time, in a
-thread: each costs 64 MiB and most of a core for a moment), issues signed tokens
+thread: each costs 19 MiB and a good part of a core for a moment), issues signed tokens
 (``engine.auth.tokens``) and turns a presented token back into a ``Principal``: the
 account and the RBAC subjects it holds. A token is refused when it is not ours, expired,
 of an account no longer declared or no longer allowed that kind of token, of an earlier

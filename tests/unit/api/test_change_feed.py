@@ -33,3 +33,10 @@ def test_open_streams_are_bounded() -> None:
         pass
     with feed.subscribe():  # the slot is free again
         pass
+
+
+async def test_closing_the_feed_wakes_and_ends_every_stream() -> None:
+    feed = ChangeFeed()
+    with feed.subscribe() as subscription:
+        feed.close()
+        assert await subscription.next(within=5) == set() and subscription.closed

@@ -11,7 +11,7 @@ from engine.auth.passwords import (
 
 def test_a_password_verifies_against_its_hash_only(real_hashing: None) -> None:
     stored = hash_password("correct horse")
-    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$") and "correct horse" not in stored
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$") and "correct horse" not in stored
     assert verify_password(stored, "correct horse")
     assert not verify_password(stored, "wrong horse")
     assert not verify_password(None, "correct horse")  # an unknown account
