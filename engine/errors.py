@@ -74,6 +74,7 @@ listed here so that the tree is whole:
     engine.auth.tokens.BadToken            a token that is not valid: the request is anonymous
     engine.auth.service.LoginRefused       a refused login: the API answers 401 or 429
     engine.auth.service.AccountError       an account change that cannot be made: 400
+    engine.api.feed.TooManySubscribers     every event stream slot is taken: the API answers 503
 """
 
 from __future__ import annotations

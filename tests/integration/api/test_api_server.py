@@ -347,7 +347,8 @@ async def test_a_store_failure_answers_without_the_hub_s_paths(
     await closed.close()
     control = HubController(catalog=hub.catalog, store=closed, runtime=hub.runtime,
                             directory=hub.clusters, automation=hub.automation,
-                            counters=hub.counters, renders=hub.reconciler)  # fmt: skip
+                            counters=hub.counters, renders=hub.reconciler,
+                            changes=hub.changes)  # fmt: skip
     app = create_app(control, auth=hub.auth)
     headers = bearer(await admin_token(hub))
     async with TestClient(TestServer(app, host="127.0.0.1"), headers=headers) as client:
