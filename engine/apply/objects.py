@@ -198,11 +198,16 @@ async def read_inventory(
     *, client: ClusterClient, app: str, namespace: str, memory: Memory | None = None
 ) -> Inventory:
     """The app's stored inventory; empty when none was ever written. Read from the
-    cluster unless ``memory`` knows the ConfigMap as it is now."""
+    cluster unless ``memory`` knows the ConfigMap as it is now, or knows there is none
+    (its watch has listed and never saw it: a new app's first sync makes no read). A
+    ConfigMap someone stripped of fleetsync's label reads as none: the app then prunes
+    less, never more."""
     key = inventory_key(app, namespace)
     known = memory.inventory(key) if memory is not None else None
     if known is not None:
         return known
+    if memory is not None and memory.absent(key, "v1"):
+        return Inventory()
     res = await client.resource(api_version="v1", kind="ConfigMap")
     try:
         live = await client.get(res=res, namespace=namespace, name=key.name)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from engine.model import SyncStatus
+from engine.model.inventory import INVENTORY_NAMESPACE, configmap_name
 from tests.support.clusters import TestCluster
 from tests.support.git_remotes import Daemon, new_upstream
 from tests.support.hubkit import (
@@ -109,5 +110,21 @@ async def test_a_git_change_is_applied_without_dry_run_only_when_the_sync_is_cer
             assert held is not None
             assert any("data.colour" in r.message for r in held.resources), held.resources
             assert await configmap_data(cluster, "gc-held", "settings") == {"colour": "blue"}
+
+            # A new app's first sync: its inventory ConfigMap's watch has listed and never
+            # saw it, so it is written without being read first.
+            (directory.root / "apps" / "late.yaml").write_text(application_yaml(
+                "late", upstream.url, "lean", "gc-late", automated=True))
+
+            async def late_synced() -> bool:
+                status = await status_of(hub, "late", cluster.name)
+                return status is not None and status.sync is SyncStatus.SYNCED
+
+            await eventually(late_synced, within=30, what="the late app synced")
+            inventory = f"/api/v1/namespaces/{INVENTORY_NAMESPACE}/configmaps/" + (
+                configmap_name("late"))
+            assert [(method, dry) for method, p, dry in sent if p == inventory] == [
+                ("PATCH", False)]
     finally:
-        await clean_up(cluster, namespaces=[f"gc-{app}" for app in APPS], apps=list(APPS))
+        await clean_up(cluster, namespaces=[f"gc-{app}" for app in [*APPS, "late"]],
+                       apps=[*APPS, "late"])
