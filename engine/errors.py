@@ -75,6 +75,7 @@ listed here so that the tree is whole:
     engine.auth.service.LoginRefused       a refused login: the API answers 401 or 429
     engine.auth.service.AccountError       an account change that cannot be made: 400
     engine.api.feed.TooManySubscribers     every event stream slot is taken: the API answers 503
+    engine.hub.deletions.NotHeld           no held deletion of that app → AppConflict (409)
 """
 
 from __future__ import annotations

@@ -183,7 +183,7 @@ def plan(
     )
     desired = Inventory({s.key: s.api_version for s in steps.values()})
     candidates = previous.keys() - desired.keys()
-    prune = tuple(sorted(candidates, key=_prune_rank, reverse=True))
+    prune = tuple(sorted(candidates, key=prune_rank, reverse=True))
     held = prune_guard(
         previous=len(previous),
         desired=len(desired),
@@ -225,13 +225,38 @@ def prune_decision(*, app: str, key: ResourceKey, live: Mapping[str, Any] | None
     return None
 
 
+def deletion_decision(*, app: str, key: ResourceKey, live: Mapping[str, Any] | None) -> str | None:
+    """None when the deletion of ``app`` may delete the live object, else why not: as Argo
+    CD, ``Delete=false`` keeps it (``Prune=false`` only stops pruning)."""
+    if live is None:
+        return "already gone"
+    if not is_tracked(app=app, key=key, live=live):
+        annotations = (live.get("metadata") or {}).get("annotations") or {}
+        return f"not tracked by {app} (tracking id {annotations.get(TRACKING_ANNOTATION)!r})"
+    if "Delete=false" in sync_options(live):
+        return "sync option Delete=false"
+    return None
+
+
+def deletion_guard(*, deleting: int, apps: int, share: float) -> str | None:
+    """Why the cascade deletion of ``deleting`` of ``apps`` Applications at once must be
+    held, or None: one app at a time always proceeds, more than ``share`` of them never
+    does by itself (an apps directory removed by mistake must not delete a fleet)."""
+    if deleting <= 1 or deleting <= share * apps:
+        return None
+    return (f"deleting {deleting} of {apps} Applications at once exceeds the limit of "
+            f"{share:.0%}; confirm each with fleetsync app delete, or restore their files")
+
+
 def is_tracked(*, app: str, key: ResourceKey, live: Mapping[str, Any]) -> bool:
     """Whether the live object carries ``app``'s tracking id for ``key``."""
     annotations = (live.get("metadata") or {}).get("annotations") or {}
     return bool(annotations.get(TRACKING_ANNOTATION) == tracking_id(app, key))
 
 
-def _prune_rank(key: ResourceKey) -> tuple[int, int, str, str]:
+def prune_rank(key: ResourceKey) -> tuple[int, int, str, str]:
+    """Sorted in reverse, the order to delete in: the reverse of the apply order within a
+    wave, Namespaces and CRDs last."""
     return (
         1 if not _leads(key) else 0,
         KIND_ORDER.get(key.kind, len(KIND_ORDER)),

@@ -66,9 +66,9 @@ class HubClient:
         """``PUT /api/v1<path>`` with a JSON body; the decoded JSON answer."""
         return await self._request("PUT", path, params=None, body=body)
 
-    async def delete(self, path: str) -> Any:
+    async def delete(self, path: str, *, params: dict[str, str] | None = None) -> Any:
         """``DELETE /api/v1<path>``; the decoded JSON answer."""
-        return await self._request("DELETE", path, params=None)
+        return await self._request("DELETE", path, params=params)
 
     async def _request(
         self,

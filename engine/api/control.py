@@ -17,7 +17,13 @@ from __future__ import annotations
 from typing import Protocol
 
 from engine.api.feed import ChangeFeed
-from engine.api.views import AppView, ClusterView, MetricsSnapshot, ProjectView
+from engine.api.views import (
+    AppView,
+    ClusterView,
+    DeletionView,
+    MetricsSnapshot,
+    ProjectView,
+)
 from engine.errors import AppConflict, AppNotFound, ControlError, InvalidRequest
 from engine.model import TargetKey
 from engine.store import Store
@@ -100,6 +106,21 @@ class HubControl(Protocol):
         revision other than the current one. An ``entry_id`` names one target's entry;
         ``cluster``, if also given, must be that target's. AppNotFound for an unknown app,
         cluster or entry; InvalidRequest when there is nothing to roll back to.
+        """
+        ...
+
+    def deletions_pending(self) -> list[DeletionView]:
+        """Every app deletion held or running, by app name."""
+        ...
+
+    async def delete_app(
+        self, *, app: str, cascade: bool, propagation: str | None, who: str
+    ) -> DeletionView | None:
+        """Confirm the held deletion of ``app``: delete its objects (the view of the
+        deletion now running), or with ``cascade`` False leave them (None).
+
+        AppConflict while the app is still defined (a definition lives in its file or Git
+        directory: remove it there) or its deletion already runs; AppNotFound otherwise.
         """
         ...
 

@@ -9,10 +9,10 @@ Server URLs lose any user-info (``https://user:token@host`` → ``https://host``
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from engine.api.views import AppView, ClusterView, ProjectView, TargetView
+from engine.api.views import AppView, ClusterView, DeletionView, ProjectView, TargetView
 from engine.model import TargetKey
 from engine.model.status import Condition, HistoryEntry, Operation, ResourceStatus, TargetStatus
 from engine.redaction import without_userinfo
@@ -151,6 +151,13 @@ def cluster(view: ClusterView) -> JSON:
 def keys(queued: Iterable[TargetKey]) -> JSON:
     """The answer to an action: the targets it queued."""
     return {"queued": [{"app": k.app, "cluster": k.cluster} for k in queued]}
+
+
+def deletion(view: DeletionView) -> JSON:
+    """A held or running app deletion as ``GET /deletions`` lists it."""
+    return {"app": view.app, "project": view.project, "clusters": list(view.clusters),
+            "propagation": view.propagation, "state": view.state, "message": view.message,
+            "since": time(datetime.fromtimestamp(view.since, UTC)), "who": view.who}
 
 
 def project(view: ProjectView) -> JSON:

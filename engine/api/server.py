@@ -11,6 +11,9 @@
     POST   /api/v1/apps/{app}/sync          {"cluster"?, "revision"?, "prune"?}  → 202
     POST   /api/v1/apps/{app}/refresh       ?hard=true                          → 202
     POST   /api/v1/apps/{app}/rollback      {"cluster"?, "id"?}                 → 202
+    DELETE /api/v1/apps/{app}               confirm a held deletion (?cascade=false leaves
+                                            the objects; ?propagation=background) → 202
+    GET    /api/v1/deletions                app deletions held or running
     GET    /api/v1/clusters                 the clusters the caller may read, and reach
     GET    /api/v1/projects                 the AppProjects the caller may read
     GET    /api/v1/events                   server-sent events: which apps changed
@@ -119,6 +122,8 @@ def create_app(
     app.router.add_post(f"{API}/apps/{{app}}/sync", api.sync)
     app.router.add_post(f"{API}/apps/{{app}}/refresh", api.refresh)
     app.router.add_post(f"{API}/apps/{{app}}/rollback", api.rollback)
+    app.router.add_delete(f"{API}/apps/{{app}}", api.delete_app)
+    app.router.add_get(f"{API}/deletions", api.deletions)
     app.router.add_get(f"{API}/clusters", api.clusters)
     app.router.add_get(f"{API}/projects", api.projects)
     app.router.add_get("/healthz", _healthz)
@@ -208,6 +213,30 @@ class _Api:
         )
         return json_response(serialize.keys(queued), status=202)
 
+    async def delete_app(self, request: web.Request) -> web.Response:
+        name = request.match_info["app"]
+        held = next((d for d in self.control.deletions_pending() if d.app == name), None)
+        if held is None:
+            self._app(request, "delete")  # 404 or 403 as for any action; else still defined
+        else:
+            self._may_act(request, f"{held.project}/{held.app}", "delete")
+        cascade = _flag(request, "cascade", default=True)
+        propagation = request.query.get("propagation")
+        if propagation is not None and propagation.lower() not in ("foreground", "background"):
+            raise InvalidRequest("propagation must be foreground or background")
+        view = await self.control.delete_app(
+            app=name, cascade=cascade, who=principal_of(request).name,
+            propagation=propagation.capitalize() if propagation else None)
+        body = serialize.deletion(view) if view is not None else {"app": name,
+                                                                  "state": "Untracked"}
+        return json_response(body, status=202)
+
+    async def deletions(self, request: web.Request) -> web.Response:
+        principal = principal_of(request)
+        views = [d for d in self.control.deletions_pending()
+                 if may(self.auth, principal, "applications", "get", f"{d.project}/{d.app}")]
+        return json_response({"deletions": [serialize.deletion(d) for d in views]})
+
     async def clusters(self, request: web.Request) -> web.Response:
         views = visible_clusters(self.auth, principal_of(request), self.control.clusters())
         return json_response({"clusters": [serialize.cluster(c) for c in views]})
@@ -231,6 +260,15 @@ class _Api:
             body=metrics.render(families).encode(), headers={"Content-Type": metrics.CONTENT_TYPE}
         )
 
+    def _may_act(self, request: web.Request, obj: str, action: str) -> None:
+        """404 unless the caller may read ``obj`` (project/app), 403 unless ``action``."""
+        principal, name = principal_of(request), request.match_info["app"]
+        if not may(self.auth, principal, "applications", "get", obj):
+            raise AppNotFound(f"no app named {name}")
+        if not may(self.auth, principal, "applications", action, obj):
+            raise web.HTTPForbidden(text=f"{action} of app {name} is not allowed "
+                                         f"for {principal.name}")
+
     def _app(self, request: web.Request, action: str = "get") -> AppView:
         """The app the path names if the caller may read it (else it does not exist for
         them: 404) and do ``action`` on it (else 403)."""
@@ -248,6 +286,16 @@ class _Api:
     async def _call(self, call: Awaitable[T]) -> T:
         async with asyncio.timeout(self.timeout):
             return await call
+
+
+def _flag(request: web.Request, name: str, *, default: bool) -> bool:
+    """A true/false query parameter (InvalidRequest if it is neither)."""
+    value = request.query.get(name)
+    if value is None:
+        return default
+    if value.lower() not in ("true", "false", "1", "0"):
+        raise InvalidRequest(f"{name} must be true or false")
+    return value.lower() in ("true", "1")
 
 
 async def _healthz(request: web.Request) -> web.Response:

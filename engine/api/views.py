@@ -73,6 +73,21 @@ class ProjectView:
 
 
 @dataclass(frozen=True)
+class DeletionView:
+    """An app whose definition is gone while its objects are deleted (``Deleting``) or
+    wait for a confirmation (``Held``): ``engine.hub.deletions``."""
+
+    app: str
+    project: str
+    clusters: tuple[str, ...]  # where objects are still to be deleted
+    propagation: str  # Foreground or Background
+    state: str  # Held or Deleting
+    message: str = ""  # why held, or the last failure
+    since: float = 0.0
+    who: str = ""
+
+
+@dataclass(frozen=True)
 class ClusterView:
     """A registered cluster: name, API server URL, labels and whether the hub reaches it.
 

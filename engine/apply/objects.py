@@ -9,8 +9,9 @@ errors of one object become that object's result so that the others go on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from engine.apply.options import Memory
@@ -102,9 +103,11 @@ async def prune_one(
     api_version: str,
     live: Mapping[str, Any] | None,
     propagation: str,
+    decide: Callable[..., str | None] = prune_decision,
 ) -> ResourceResult:
-    """Delete one stale object if it is still this app's; otherwise say why not."""
-    refusal = prune_decision(app=app, key=key, live=live)
+    """Delete one stale object if ``decide`` (a prune's or an app deletion's rule) allows
+    it; otherwise say why not."""
+    refusal = decide(app=app, key=key, live=live)
     if refusal is not None:
         return ResourceResult(key, ResultCode.PRUNE_SKIPPED, refusal)
     assert live is not None
@@ -233,6 +236,13 @@ async def write_inventory(
     if memory is not None:
         memory.keep_inventory(inventory_key(app, namespace), fingerprint(written), inventory)
     return True
+
+
+async def drop_inventory(*, client: ClusterClient, app: str, namespace: str) -> None:
+    """Delete the app's inventory ConfigMap (gone already is fine)."""
+    res = await client.resource(api_version="v1", kind="ConfigMap")
+    with contextlib.suppress(NotFound):
+        await client.delete(res=res, namespace=namespace, name=configmap_name(app))
 
 
 async def ensure_namespace(*, client: ClusterClient, name: str,

@@ -47,6 +47,7 @@ FLEETSYNC_API_VERSION = "fleetsync.io/v1alpha1"
 API_VERSIONS = (ARGO_API_VERSION, FLEETSYNC_API_VERSION)
 DEFAULT_PROJECT = "default"
 DEFAULT_REVISION_HISTORY_LIMIT = 10
+RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 # Names end up in tracking ids and labels: a DNS label-like subset, as Argo CD requires.
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _SPEC_FIELDS = {
@@ -113,6 +114,18 @@ class Application:
     api_version: str = ARGO_API_VERSION
     source_file: str = ""
     warnings: tuple[str, ...] = ()
+
+
+def cascade_propagation(finalizers: tuple[str, ...]) -> str | None:
+    """How deleting the Application deletes its objects, from Argo CD's resources
+    finalizer: ``Foreground`` (the plain finalizer, or ``/foreground``), ``Background``
+    (``/background``); None without it: the objects are left."""
+    for name in finalizers:
+        if name == RESOURCES_FINALIZER or name == f"{RESOURCES_FINALIZER}/foreground":
+            return "Foreground"
+        if name == f"{RESOURCES_FINALIZER}/background":
+            return "Background"
+    return None
 
 
 def is_valid_name(name: str) -> bool:

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.apps.application import Application
+from engine.apps.application import Application, cascade_propagation
 from engine.apps.fields import Fields
 from engine.apps.selector import ClusterNames, LabelSelector
 from engine.apps.syncpolicy import Automated, Retry, SyncFlags
@@ -61,6 +61,7 @@ class TargetOptions:
     ignore_differences: tuple[Mapping[str, Any], ...] = ()
     recurse: bool = False
     revision_history_limit: int = 10
+    cascade: str | None = None  # deletion propagation from the resources finalizer, if any
 
     @property
     def reconcile_interval(self) -> float:
@@ -149,6 +150,7 @@ def _target(app: Application, cluster: ClusterInfo) -> AppTarget:
             ignore_differences=app.ignore_differences,
             recurse=app.source.recurse,
             revision_history_limit=app.revision_history_limit,
+            cascade=cascade_propagation(app.finalizers),
         ),
     )
 

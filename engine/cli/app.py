@@ -1,4 +1,4 @@
-"""``fleetsync app``: list, inspect, sync, refresh and roll back apps of a running hub.
+"""``fleetsync app``: list, inspect, sync, refresh, roll back and delete apps of a hub.
 
 Every command talks to the hub's REST API with the server and token of
 ``engine.cli.hubconn`` (``fleetsync login`` stores them); the hub records the account
@@ -53,6 +53,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     rollback.add_argument("id", type=int, nargs="?", help="history entry (default: previous)")
     rollback.add_argument("--cluster", help="only this cluster")
+    delete = _command(
+        commands, "delete", "confirm the held deletion of an app whose definition is gone "
+        "(an app is deleted by removing it from its file or Git directory)", app=True)
+    delete.add_argument("--cascade", default="true", choices=("true", "false"),
+                        help="delete its objects (default) or leave them in the clusters")
+    delete.add_argument("--propagation-policy", dest="propagation",
+                        choices=("foreground", "background"),
+                        help="how its objects are deleted (default: as its finalizer says)")
+    _command(commands, "deletions", "list app deletions held or running")
     wait = _command(commands, "wait", "wait until an app is synced and healthy everywhere "
                     "(exit 0; 2 when the timeout passes first)", app=True)
     wait.add_argument("--sync", action="store_true", help="wait for Synced only")
@@ -89,7 +98,8 @@ def _handle(args: argparse.Namespace) -> int:
     if args.app_command == "list":
         print_apps(body, wide=args.output == "wide")
         return 0
-    printers = {"get": print_app, "history": print_history}
+    printers = {"get": print_app, "history": print_history, "delete": print_deletion,
+                "deletions": print_deletions}
     printers.get(args.app_command, print_queued)(body)
     return 0
 
@@ -141,6 +151,8 @@ async def _request(args: argparse.Namespace) -> Any:
         command = args.app_command
         if command == "list":
             return await hub.get("/apps")
+        if command == "deletions":
+            return await hub.get("/deletions")
         path = f"/apps/{quote(args.app, safe='')}"
         if command == "get":
             return await hub.get(path)
@@ -151,6 +163,9 @@ async def _request(args: argparse.Namespace) -> Any:
             return await hub.get(f"{path}/history", params=params)
         if command == "refresh":
             return await hub.post(f"{path}/refresh", params={"hard": str(args.hard).lower()})
+        if command == "delete":
+            params = _present(cascade=args.cascade, propagation=args.propagation)
+            return await hub.delete(path, params=params)
         if command == "sync":
             body = _present(cluster=args.cluster, revision=args.revision, prune=args.prune)
             return await hub.post(f"{path}/sync", body)
@@ -159,6 +174,24 @@ async def _request(args: argparse.Namespace) -> Any:
 
 def _present(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
+
+
+def print_deletion(body: dict[str, Any]) -> None:
+    """``app delete``: what happens to the app's objects now."""
+    app = clean(body["app"])
+    if body["state"] == "Untracked":
+        print(f"{app}: untracked; its objects are left in the clusters")
+        return
+    print(f"{app}: deleting its objects ({clean(body['propagation']).lower()}) from "
+          f"{clean(', '.join(body['clusters']))}; fleetsync app deletions shows the progress")
+
+
+def print_deletions(body: dict[str, Any]) -> None:
+    """``app deletions``: one row per app."""
+    rows = [[d["app"], d["project"], d["state"], ",".join(d["clusters"]), d["propagation"],
+             d["since"] or "", d["message"]] for d in body["deletions"]]
+    sys.stdout.write(table(["app", "project", "state", "clusters", "propagation", "since",
+                            "message"], rows))
 
 
 def short(revision: str | None) -> str | None:

@@ -35,6 +35,7 @@
       treeFiles: 20000                 # files in one commit tree written to disk
       treeBytes: 128Mi                 # bytes in one commit tree (Ki, Mi, Gi or a number)
       renderTimeout: 60s               # one render (native or kustomize binary)
+      deleteShare: 0.25                # cascade deletions of more apps at once are held
     render:
       kustomizeBinary: /usr/local/bin/kustomize   # optional fallback renderer
     health:
@@ -158,6 +159,7 @@ class Limits:
     tree_files: int = 20_000
     tree_bytes: int = 128 * 1024 * 1024
     render_timeout: float = 60.0
+    delete_share: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -447,7 +449,8 @@ def _credential(raw: Any, index: int, base: Path, fields: Fields) -> GitCredenti
     return credential
 
 
-_LIMITS = {"concurrency", "perCluster", "treeFiles", "treeBytes", "renderTimeout"}
+_LIMITS = {"concurrency", "perCluster", "treeFiles", "treeBytes", "renderTimeout",
+           "deleteShare"}
 _BYTE_UNITS = {"": 1, "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3}
 
 
@@ -468,6 +471,11 @@ def _limits(doc: Mapping[str, Any], fields: Fields) -> Limits:
         if timeout <= 0:
             raise fields.error("limits.renderTimeout", "must be positive")
         values["render_timeout"] = timeout
+    share = raw.get("deleteShare")
+    if share is not None:
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+            raise fields.error("limits.deleteShare", f"{share!r} is not a number from 0 to 1")
+        values["delete_share"] = float(share)
     return Limits(**values)
 
 

@@ -15,7 +15,7 @@ changed (compared by a digest of each target's definition, never by walking it).
 An app whose definition is invalid or duplicated keeps its previous targets (the reconciler
 refuses them: ``problems`` holds the error); an app whose file or source could not be read
 keeps its last definition read. Neither ever looks like a deletion. An app that is really
-removed is only untracked; its objects stay in the clusters (no cascade delete).
+removed is untracked; whether its objects are deleted is ``engine.hub.deletions``' call.
 """
 
 from __future__ import annotations
@@ -105,6 +105,10 @@ class Catalog:
     _fingerprint: tuple[tuple[str, int, int], ...] | None = None
     _local: dict[int, AppSource] = field(default_factory=dict)
     _parser: ParseCache = field(default_factory=ParseCache)
+
+    def defined(self) -> frozenset[str]:
+        """The names of every app defined now, valid or not."""
+        return frozenset(self.apps.applications) | frozenset(self.apps.invalid_apps)
 
     def changed_on_disk(self) -> bool:
         """True when a file under the local app paths was added, removed or modified."""

@@ -16,13 +16,21 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from engine.api.feed import ChangeFeed
-from engine.api.views import AppView, ClusterView, MetricsSnapshot, ProjectView, TargetView
+from engine.api.views import (
+    AppView,
+    ClusterView,
+    DeletionView,
+    MetricsSnapshot,
+    ProjectView,
+    TargetView,
+)
 from engine.apps import DEFAULT_PROJECT, Application
 from engine.errors import AppConflict, AppNotFound, InvalidRequest
 from engine.hub.automation import Automation
 from engine.hub.catalog import Catalog
 from engine.hub.clusters import ClusterDirectory
 from engine.hub.decisions import Request
+from engine.hub.deletions import Deletions, NotHeld, PendingDeletion
 from engine.hub.metrics import HubMetrics
 from engine.hub.runtime import Runtime
 from engine.model import OperationPhase, TargetKey
@@ -50,6 +58,7 @@ class HubController:
     counters: HubMetrics
     renders: RenderMemory
     changes: ChangeFeed  # every status written, for the dashboard's live updates
+    deletions: Deletions | None = None  # removed apps whose objects go or wait
 
     def apps(self) -> list[AppView]:
         """Every Application in the catalog, valid or not, sorted by name."""
@@ -125,6 +134,28 @@ class HubController:
             self.runtime.request(key, Request(trigger, revision, prune))
         return keys
 
+    def deletions_pending(self) -> list[DeletionView]:
+        """Every app deletion held or running."""
+        found = self.deletions.pending() if self.deletions is not None else []
+        return [_deletion_view(p) for p in found]
+
+    async def delete_app(
+        self, *, app: str, cascade: bool, propagation: str | None, who: str
+    ) -> DeletionView | None:
+        """Confirm the held deletion of ``app`` (see ``HubControl.delete_app``)."""
+        if app in self.catalog.defined():
+            raise AppConflict(f"app {app} is still defined: remove it from its file or Git "
+                              "directory first (with the resources finalizer its objects "
+                              "are then deleted)")
+        pending = self.deletions.find(app) if self.deletions is not None else None
+        if pending is None or self.deletions is None:
+            raise AppNotFound(f"no app named {app}")
+        try:
+            self.deletions.confirm(app, cascade=cascade, propagation=propagation, who=who)
+        except NotHeld as err:
+            raise AppConflict(f"app {app}: its deletion already runs") from err
+        return _deletion_view(pending) if cascade else None
+
     async def request_refresh(self, *, app: str, hard: bool = False) -> list[TargetKey]:
         """Queue a comparison of ``app`` (dropping its renders, and what the watches
         remember of its objects, first when ``hard``)."""
@@ -184,3 +215,10 @@ class HubController:
 def _shown(messages: tuple[str, ...]) -> tuple[str, ...]:
     """Messages as the API shows them: no URL credentials (an app's repoURL may hold some)."""
     return tuple(redact_url(m) for m in messages)
+
+
+def _deletion_view(pending: PendingDeletion) -> DeletionView:
+    return DeletionView(app=pending.app, project=pending.project,
+                        clusters=tuple(sorted(pending.targets)),
+                        propagation=pending.propagation, state=str(pending.state),
+                        message=pending.message, since=pending.since, who=pending.who)

@@ -29,6 +29,7 @@ from engine.hub import wiring
 from engine.hub.appsources import GitAppSources, describe
 from engine.hub.catalog import Catalog, CatalogChange
 from engine.hub.clusters import ClusterDirectory
+from engine.hub.deletions import Deletions
 from engine.hub.runtime import Runtime
 from engine.redaction import LogRedaction, redact
 
@@ -60,6 +61,7 @@ class ConfigFollower:
     live: LiveWatcher
     redaction: LogRedaction
     cluster_refresh: Callable[[], Awaitable[None]] | None = None
+    deletions: Deletions | None = None
 
     async def run(self) -> None:
         """Poll the apps' repositories, and reload every ``FOLLOW_INTERVAL`` or as soon as
@@ -98,10 +100,16 @@ class ConfigFollower:
         if not (force or change or git_moved or disk):
             return False
         await (self.cluster_refresh or self.refresh_clusters)()
+        before, apps_before = self.catalog.targets, len(self.catalog.defined())
         catalog_change = await self._reload_catalog(git)
         changed = change.changed if change else frozenset()
         await self.runtime.apply(catalog_change, self.catalog.targets,
                                   changed_clusters=changed)
+        if self.deletions is not None:
+            defined = self.catalog.defined()
+            self.deletions.restored(defined)
+            self.deletions.removed({k: before[k] for k in catalog_change.removed},
+                                   defined=defined, apps=apps_before)
         return True
 
     async def _reload_catalog(self, git: dict[int, AppSource]) -> CatalogChange:

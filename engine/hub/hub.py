@@ -46,6 +46,7 @@ from engine.hub.automation import Automation
 from engine.hub.catalog import Catalog
 from engine.hub.clusters import ClusterDirectory
 from engine.hub.controller import HubController
+from engine.hub.deletions import Deletions
 from engine.hub.follower import ConfigFollower
 from engine.hub.metrics import HubMetrics
 from engine.hub.reconciler import Parts, Reconciler
@@ -176,16 +177,19 @@ class Hub:
             render_timeout=limits.render_timeout, data_dir=str(data), health_checks=checks,
         ))
         self.runtime.connect(reconciler=self.reconciler, poller=self.poller, live=self.live)
+        self.deletions = Deletions(pool=self.pool, share=limits.delete_share)
+        stack.push_async_callback(self.deletions.close)
         self.follower = ConfigFollower(
             config=config, registry=self.registry, pool=self.pool, catalog=self.catalog,
             clusters=self.clusters, git_apps=GitAppSources(config, self.apps_source),
             runtime=self.runtime,
             live=self.live, redaction=self.redaction, cluster_refresh=self._cluster_infos,
+            deletions=self.deletions,
         )
         self.control = HubController(
             catalog=self.catalog, store=self.store, runtime=self.runtime,
             directory=self.clusters, automation=self.automation, counters=self.counters,
-            renders=self.reconciler, changes=self.changes,
+            renders=self.reconciler, changes=self.changes, deletions=self.deletions,
         )
 
     async def _serve_http(self, stack: AsyncExitStack) -> None:

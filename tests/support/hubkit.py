@@ -167,6 +167,7 @@ def application_yaml(
     automated: bool = True,
     extra_spec: dict[str, Any] | None = None,
     api_version: str = "argoproj.io/v1alpha1",
+    finalizers: list[str] | None = None,
 ) -> str:
     """An Application (Argo CD format unless ``api_version`` says otherwise) to ``cluster``
     by name (the default cluster when None), CreateNamespace on, reconciled every 5 s."""
@@ -185,8 +186,11 @@ def application_yaml(
         "syncPolicy": policy,
         **(extra_spec or {}),
     }
+    meta: dict[str, Any] = {"name": name}
+    if finalizers:
+        meta["finalizers"] = list(finalizers)
     return yaml.safe_dump({"apiVersion": api_version, "kind": "Application",
-                           "metadata": {"name": name}, "spec": spec})
+                           "metadata": meta, "spec": spec})
 
 
 async def namespace_exists(cluster: TestCluster, name: str) -> bool:

@@ -159,3 +159,32 @@ def test_cluster_and_project_lists(served: ServedHub, capsys) -> None:
     code = main(["project", "list", "-o", "json"])
     body = json.loads(capsys.readouterr().out)
     assert code == 0 and [(p["name"], p["apps"]) for p in body["projects"]] == [("default", 4)]
+
+
+def test_deletions_lists_held_ones_and_delete_confirms_or_refuses(
+    served: ServedHub, capsys
+) -> None:
+    from engine.apps import AppTarget
+    from engine.apps.targets import TargetOptions
+
+    gone = {TargetKey(app, "dev"): AppTarget(key=TargetKey(app, "dev"), project="default",
+                                              repo_url="r", revision="main", path=app,
+                                              namespace=app,
+                                              options=TargetOptions(cascade="Foreground"))
+            for app in ("gone-1", "gone-2")}  # fmt: skip
+
+    async def remove() -> None:
+        served.hub.deletions.removed(gone, defined=served.hub.catalog.defined(), apps=6)
+
+    served.run(remove())
+    code, out, _ = run(capsys, "deletions")
+    assert code == 0
+    rows = [line.split()[:4] for line in out.splitlines()]
+    assert rows[0] == ["APP", "PROJECT", "STATE", "CLUSTERS"]
+    assert rows[1:] == [["gone-1", "default", "Held", "dev"], ["gone-2", "default", "Held", "dev"]]
+    code, out, _ = run(capsys, "delete", "gone-1", "--cascade", "false")
+    assert code == 0 and out.strip() == "gone-1: untracked; its objects are left in the clusters"
+    code, _, err = run(capsys, "delete", "demo-dev")
+    assert code == 1 and "still defined" in err
+    code, out, _ = run(capsys, "deletions", "-o", "json")
+    assert [d["app"] for d in json.loads(out)["deletions"]] == ["gone-2"]

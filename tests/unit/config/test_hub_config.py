@@ -90,6 +90,8 @@ def test_bare_kustomize_name_is_looked_up_on_path(tmp_path: Path) -> None:
         ("limits: {treeBytes: 12Zi}", "limits.treeBytes"),
         ("limits: {treeFiles: 0}", "limits.treeFiles"),
         ("limits: {renderTimeout: 0}", "limits.renderTimeout"),
+        ("limits: {deleteShare: 1.5}", "limits.deleteShare"),
+        ("limits: {deleteShare: half}", "limits.deleteShare"),
         ("implicitDefaultProject: maybe", "implicitDefaultProject"),
         ("server: {listen: localhost}", "server.listen"),
         ("server: {listen: 'localhost:99999'}", "server.listen"),
@@ -209,7 +211,7 @@ apps:
 implicitDefaultProject: true
 server: {listen: '127.0.0.1:8080', allowedHosts: [Hub.Example.COM.]}
 git: {allowLocalRepos: true}
-limits: {treeFiles: 500, treeBytes: 64Mi, renderTimeout: 5s}
+limits: {treeFiles: 500, treeBytes: 64Mi, renderTimeout: 5s, deleteShare: 0.1}
 """
     config = parse_config(text, source=tmp_path / "fleetsync.yaml")
     assert config.apps == (
@@ -221,6 +223,7 @@ limits: {treeFiles: 500, treeBytes: 64Mi, renderTimeout: 5s}
     assert config.git.allow_local_repos is True
     assert (config.limits.tree_files, config.limits.tree_bytes) == (500, 64 * 1024 * 1024)
     assert config.limits.render_timeout == 5.0
+    assert config.limits.delete_share == 0.1
 
 
 def test_trust_defaults_are_closed(tmp_path: Path) -> None:
