@@ -20,7 +20,7 @@ none of them knows is placed in the destination namespace.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import groupby
 from typing import Any
 
@@ -112,6 +112,20 @@ class Plan:
     def steps(self) -> tuple[Step, ...]:
         """Every apply step, in order."""
         return tuple(step for wave in self.waves for step in wave.steps)
+
+    def selected(self, keys: frozenset[ResourceKey]) -> Plan:
+        """This plan cut to the objects of ``keys`` (Argo CD's selective sync; a key
+        without a namespace names the object in any namespace): their applies and prunes
+        only; what is desired and tracked stays as it is."""
+        waves = tuple(Wave(w.number, tuple(s for s in w.steps if is_selected(s.key, keys)))
+                      for w in self.waves)  # fmt: skip
+        return replace(self, waves=tuple(w for w in waves if w.steps),
+                       prune=tuple(k for k in self.prune if is_selected(k, keys)))
+
+
+def is_selected(key: ResourceKey, keys: frozenset[ResourceKey]) -> bool:
+    """Whether a selective sync of ``keys`` includes the object ``key``."""
+    return key in keys or replace(key, namespace="") in keys
 
 
 def sync_wave(obj: Mapping[str, Any]) -> int:

@@ -64,3 +64,5 @@ class SyncOptions:
     # changed in Git and applied without a dry run or a read (the diff has no paths), and
     # one its watch has not seen is created without a read first.
     syncs_differences: bool = False
+    # Sync these objects only (a user's selective sync); None: all of them.
+    only: frozenset[ResourceKey] | None = None

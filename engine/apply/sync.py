@@ -50,7 +50,7 @@ from engine.model import ConditionReason, HealthStatus, OperationPhase, Resource
 from engine.model.diffs import CHANGED_IN_GIT, IN_SYNC, MISSING, ObjectDiff
 from engine.model.inventory import Inventory
 from engine.model.results import ResourceResult, ResultCode, SyncCondition, SyncResult
-from engine.plan import Plan, Step, is_crd, is_tracked, plan, tier
+from engine.plan import Plan, Step, is_crd, is_selected, is_tracked, plan, tier
 
 Render = Callable[[], Awaitable[Sequence[Mapping[str, Any]]]]
 T = TypeVar("T")
@@ -111,6 +111,11 @@ async def execute(comparison: Comparison) -> SyncResult:
     if the_plan is None:
         return comparison.result
     client, namespace, options = run.client, run.namespace, run.options
+    untouched: set[ResourceKey] = set()  # prune candidates a selective sync leaves tracked
+    if options.only is not None:
+        whole, the_plan = the_plan, the_plan.selected(options.only)
+        untouched = set(whole.prune) - set(the_plan.prune)
+        _not_selected(run, [s for s in whole.steps if not is_selected(s.key, options.only)])
     try:
         # Apply: destination namespace, inventory widened first, then wave after wave.
         run.stage = ConditionReason.APPLY_FAILED
@@ -122,6 +127,7 @@ async def execute(comparison: Comparison) -> SyncResult:
         # Prune what Git no longer declares, only after every apply and wave succeeded.
         run.stage = ConditionReason.PRUNE_FAILED
         kept = await _prune(run, the_plan, extras) if applied else set(the_plan.prune)
+        kept |= untouched
         await run.store(
             the_plan.desired.union(the_plan.previous.restricted(kept)),
             the_plan.desired.union(the_plan.previous),
@@ -426,6 +432,17 @@ async def _apply_one(run: _Run, step: Step, blocked: Mapping[ResourceKey, str]) 
     return await apply_step(client=run.client, step=step, exists=exists, force=run.options.force,
                             checks=run.options.health_checks, memory=run.options.memory,
                             manifest=run.manifests.get(step.key))
+
+
+def _not_selected(run: _Run, steps: Iterable[Step]) -> None:
+    """Objects a selective sync leaves alone: unchanged if in sync, else still to apply
+    (so the target stays OutOfSync)."""
+    for step in steps:
+        found = run.diffs.get(step.key)
+        in_sync = found is not None and found.status is SyncStatus.SYNCED
+        code = ResultCode.UNCHANGED if in_sync else ResultCode.NOT_APPLIED
+        run.record([ResourceResult(step.key, code, "" if in_sync else "not selected",
+                                   step.wave)])  # fmt: skip
 
 
 async def _wave_healthy(run: _Run, number: int, steps: Sequence[Step]) -> bool:

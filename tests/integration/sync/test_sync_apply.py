@@ -251,3 +251,31 @@ async def test_a_sync_reads_each_object_once_and_still_reports_its_health(
     assert health["web"] is HealthStatus.PROGRESSING  # as the apply answered: not rolled out
     assert {r.key.name: r.code for r in result.resources} == {
         "kept": ResultCode.UNCHANGED, "added": ResultCode.CREATED, "web": ResultCode.CREATED}
+
+
+async def test_a_selective_sync_applies_and_prunes_the_chosen_objects_only(
+    client: ClusterClient, namespace: str, app: str
+) -> None:
+    first = [configmap("a", {"v": "1"}), configmap("b", {"v": "1"}), configmap("old-a"),
+             configmap("old-b")]
+    await sync(app=app, client=client, namespace=namespace, render=rendering(first))
+    second = [configmap("a", {"v": "2"}), configmap("b", {"v": "2"})]
+    chosen = frozenset({ResourceKey("", "ConfigMap", "", "b"),  # any namespace
+                        ResourceKey("", "ConfigMap", namespace, "old-b")})
+    result = await sync(app=app, client=client, namespace=namespace, render=rendering(second),
+                        options=SyncOptions(prune=True, only=chosen))
+
+    assert result.phase is OperationPhase.SUCCEEDED, result.message
+    assert result.sync_status is SyncStatus.OUT_OF_SYNC  # a is still as it was
+    data = {name: ((await live(client, "v1", "ConfigMap", namespace, name)) or {}).get("data")
+            for name in ("a", "b", "old-a", "old-b")}
+    assert data == {"a": {"v": "1"}, "b": {"v": "2"}, "old-a": {"k": "old-a"}, "old-b": None}
+    codes = {r.key.name: r.code for r in result.resources}
+    assert codes == {"a": ResultCode.NOT_APPLIED, "b": ResultCode.CONFIGURED,
+                     "old-b": ResultCode.PRUNED}
+    # old-a is still tracked, so the next whole sync prunes it.
+    assert ResourceKey("", "ConfigMap", namespace, "old-a") in result.inventory
+    result = await sync(app=app, client=client, namespace=namespace, render=rendering(second),
+                        options=SyncOptions(prune=True))
+    assert result.sync_status is SyncStatus.SYNCED
+    assert await live(client, "v1", "ConfigMap", namespace, "old-a") is None

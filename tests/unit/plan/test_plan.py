@@ -256,3 +256,16 @@ def test_prune_false_sync_option_is_honoured() -> None:
     )
     assert sync_options(live) == {"ServerSideApply=true", "Prune=false"}
     assert prune_decision(app=APP, key=KEY, live=live) == "sync option Prune=false"
+
+
+def test_a_selected_plan_keeps_the_chosen_applies_and_prunes_only() -> None:
+    previous = _inv("a", "b", "gone-1", "gone-2")
+    whole = _plan(CM.format("a") + "---\n" + CM.format("b"), previous=previous,
+                  allow_large_prune=True)
+    chosen = frozenset({ResourceKey("", "ConfigMap", "dest", "b"),
+                        ResourceKey("", "ConfigMap", "", "gone-2")})  # any namespace
+    cut = whole.selected(chosen)
+    assert [s.key.name for s in cut.steps] == ["b"]
+    assert [k.name for k in cut.prune] == ["gone-2"]
+    assert cut.desired == whole.desired and cut.previous == whole.previous
+    assert whole.selected(frozenset()).waves == ()
