@@ -17,9 +17,12 @@ projects, the cluster's name for clusters, the account's name for accounts, and 
 for metrics.
 
 Built in, as in Argo CD: ``role:readonly`` (get everything), ``role:admin`` (everything),
-and the ``admin`` account holds ``role:admin``. The default role applies to every user
-who logged in. Argo CD evaluates these lines with casbin and a fixed model; fleetsync
-evaluates the same model directly (no expression engine, a compiled pattern per rule).
+and the ``admin`` account holds ``role:admin``. An AppProject's ``spec.roles`` add subjects
+``proj:<project>:<role>`` whose lines may only speak of that project's applications
+(``project_role_problem``); ``g`` lines (or the role's ``groups``) give them to users.
+The default role applies to every user who logged in. Argo CD evaluates these lines with
+casbin and a fixed model; fleetsync evaluates the same model directly (no expression
+engine, a compiled pattern per rule).
 """
 
 from __future__ import annotations
@@ -77,12 +80,25 @@ class Policy:
     def parse(cls, text: str, *, default_role: str = "", where: str = "policy") -> Policy:
         """The policy of ``text`` (Argo CD's ``policy.csv``); ``ConfigError`` names the line
         (as ``where:line``) and the field of a line that is not valid."""
+        return cls._of([*_BUILT_IN, *text.splitlines()], default_role, where,
+                       first=1 - len(_BUILT_IN))  # fmt: skip
+
+    def extended(self, text: str, *, where: str) -> Policy:
+        """This policy with the lines of ``text`` added (AppProject roles, say)."""
+        more = Policy._of(text.splitlines(), self.default_role, where, first=1)
+        rules = {s: self.rules.get(s, ()) + more.rules.get(s, ())
+                 for s in {*self.rules, *more.rules}}  # fmt: skip
+        roles = {s: self.roles.get(s, frozenset()) | more.roles.get(s, frozenset())
+                 for s in {*self.roles, *more.roles}}  # fmt: skip
+        return Policy(rules, roles, self.default_role)
+
+    @classmethod
+    def _of(cls, lines: list[str], default_role: str, where: str, *, first: int) -> Policy:
         rules: defaultdict[str, list[Rule]] = defaultdict(list)
         roles: defaultdict[str, set[str]] = defaultdict(set)
-        lines = [*_BUILT_IN, *text.splitlines()]
         if len(lines) > MAX_LINES:
             raise ConfigError(f"{where}: more than {MAX_LINES} lines")
-        for number, line in enumerate(lines, start=1 - len(_BUILT_IN)):
+        for number, line in enumerate(lines, start=first):
             fields = [f.strip() for f in line.split(",")]
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
@@ -129,6 +145,33 @@ class Policy:
                 break
             seen.update(frontier)
         return frozenset(seen)
+
+
+def project_role_problem(line: str, *, project: str, role: str) -> str | None:
+    """Why ``line`` cannot be a policy of role ``role`` of AppProject ``project`` (as Argo
+    CD: a ``p`` line of subject ``proj:<project>:<role>`` about ``applications`` whose
+    object is in the project), or None. A project's roles never reach another project,
+    nor clusters, accounts or metrics."""
+    fields = [f.strip() for f in line.split(",")]
+    if fields[0] != "p":
+        return "a project role's policy is a p line"
+    try:
+        _rule(fields, "line")
+    except ConfigError as err:
+        return str(err).removeprefix("line: ")
+    _, subject, resource, _, obj, _ = fields
+    if subject != project_subject(project, role):
+        return f"the subject must be {project_subject(project, role)}, not {subject!r}"
+    if resource != "applications":
+        return f"a project role may only speak of applications, not {resource!r}"
+    if not obj.startswith(f"{project}/") or "," in obj:
+        return f"the object must be {project}/<app or glob>, not {obj!r}"
+    return None
+
+
+def project_subject(project: str, role: str) -> str:
+    """The RBAC subject of role ``role`` of AppProject ``project``."""
+    return f"proj:{project}:{role}"
 
 
 def _rule(fields: list[str], label: str) -> Rule:

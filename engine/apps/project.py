@@ -3,8 +3,10 @@
 Accepted as Argo CD writes it (``argoproj.io/v1alpha1``, or the same under
 ``fleetsync.io/v1alpha1``). fleetsync enforces ``sourceRepos``, ``destinations``,
 ``clusterResourceWhitelist``/``Blacklist`` and ``namespaceResourceWhitelist``/``Blacklist``
-(see ``engine.policy``); roles, sync windows, signature keys and the other Argo CD fields
-are reported in ``AppProject.warnings`` and ignored.
+(see ``engine.policy``) and its ``roles`` (policies and groups, as RBAC subjects
+``proj:<project>:<role>``, see ``engine.rbac``; their ``jwtTokens`` are not supported);
+sync windows, signature keys and the other Argo CD fields are reported in
+``AppProject.warnings`` and ignored.
 
 As in Argo CD, an absent ``namespaceResourceWhitelist`` allows every namespaced kind while
 an empty one (``[]``) allows none (``namespace_whitelist`` is then ``()`` rather than
@@ -16,12 +18,14 @@ uses it for a ``default`` that no file defines only when ``fleetsync.yaml`` says
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.apps.application import API_VERSIONS, document_name
 from engine.apps.fields import Fields
+from engine.rbac import project_role_problem, project_subject
 
 _SPEC_FIELDS = {
     "description",
@@ -31,7 +35,10 @@ _SPEC_FIELDS = {
     "clusterResourceBlacklist",
     "namespaceResourceWhitelist",
     "namespaceResourceBlacklist",
+    "roles",
 }
+_ROLE_FIELDS = {"name", "description", "policies", "groups"}
+_ROLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,16 @@ class KindRule:
 
 
 @dataclass(frozen=True)
+class ProjectRole:
+    """One ``spec.roles`` entry: its policy lines and the groups that hold it."""
+
+    name: str
+    description: str = ""
+    policies: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class AppProject:
     """One parsed AppProject."""
 
@@ -70,6 +87,16 @@ class AppProject:
     namespace: str = ""
     source_file: str = ""
     warnings: tuple[str, ...] = ()
+    roles: tuple[ProjectRole, ...] = ()
+
+    def policy_lines(self) -> list[str]:
+        """Its roles as RBAC lines: their policies, and a ``g`` line per group."""
+        lines: list[str] = []
+        for role in self.roles:
+            lines.extend(role.policies)
+            subject = project_subject(self.name, role.name)
+            lines.extend(f"g, {group}, {subject}" for group in role.groups)
+        return lines
 
 
 DEFAULT_PROJECT = AppProject(
@@ -104,8 +131,37 @@ def parse_project(doc: Mapping[str, Any], *, source: str) -> AppProject:
         namespace_blacklist=_kinds(spec, "namespaceResourceBlacklist", fields, named=False),
         namespace=fields.string(meta, "namespace", "metadata"),
         source_file=source,
+        roles=_roles(spec, name, fields),
     )
     return replace(project, warnings=tuple(fields.warnings))
+
+
+def _roles(spec: Mapping[str, Any], project: str, fields: Fields) -> tuple[ProjectRole, ...]:
+    roles: list[ProjectRole] = []
+    for index, raw in enumerate(fields.items(spec, "roles", "spec")):
+        path = f"spec.roles[{index}]"
+        if not isinstance(raw, dict):
+            raise fields.error(path, "must be a mapping with name, policies and groups")
+        if "jwtTokens" in raw:
+            fields.warn(f"{path}.jwtTokens", "(project role tokens) is not supported; ignored")
+        fields.unsupported({k: v for k, v in raw.items() if k != "jwtTokens"}, _ROLE_FIELDS,
+                           path)  # fmt: skip
+        name = fields.required(raw, "name", path)
+        if _ROLE_NAME.fullmatch(name) is None or name in {r.name for r in roles}:
+            raise fields.error(f"{path}.name", f"{name!r} is not a new role name "
+                                               "(letters, digits, '_', '.', '-')")
+        policies = fields.strings(raw, "policies", path)
+        for number, line in enumerate(policies):
+            problem = project_role_problem(line, project=project, role=name)
+            if problem:
+                raise fields.error(f"{path}.policies[{number}]", problem)
+        groups = fields.strings(raw, "groups", path)
+        for number, group in enumerate(groups):
+            if not group or "," in group or group != group.strip():
+                raise fields.error(f"{path}.groups[{number}]", f"{group!r} is not a group name")
+        roles.append(ProjectRole(name, fields.string(raw, "description", path), policies,
+                                 groups))
+    return tuple(roles)
 
 
 def _destinations(spec: Mapping[str, Any], fields: Fields) -> tuple[DestinationRule, ...]:

@@ -76,12 +76,18 @@ class Authenticator:
         self._data_dir = data_dir
         self._clock = clock
         self._hashing = asyncio.Semaphore(HASHES_AT_ONCE)
+        self.policy = config.policy  # with the AppProjects' roles once the hub read them
 
     @classmethod
     def open(cls, *, config: AuthConfig, store: AccountStore, data_dir: Path) -> Authenticator:
         """An authenticator signing with the key in ``data_dir`` (made at first start)."""
         key = tokens.load_key(data_dir / KEY_FILE)
         return cls(config=config, store=store, key=key, data_dir=data_dir)
+
+    def use_project_roles(self, lines: list[str]) -> None:
+        """Evaluate the configured policy together with these AppProject role lines
+        (checked by ``engine.apps`` to stay within their projects)."""
+        self.policy = self.config.policy.extended("\n".join(lines), where="AppProject roles")
 
     @property
     def store(self) -> AccountStore:
@@ -146,7 +152,7 @@ class Authenticator:
                 return None
         else:
             return None
-        subjects = self.config.policy.subjects(claims.account)
+        subjects = self.policy.subjects(claims.account)
         return Principal(claims.account, subjects, claims)
 
     async def logout(self, principal: Principal) -> None:

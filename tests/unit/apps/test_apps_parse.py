@@ -294,7 +294,12 @@ spec:
   clusterResourceBlacklist: [{group: '', kind: Namespace, name: kube-*}]
   namespaceResourceWhitelist: []
   namespaceResourceBlacklist: [{group: '', kind: ResourceQuota}]
-  roles: [{name: ci}]
+  roles:
+  - name: ci
+    description: deploys from CI
+    policies: ['p, proj:team:ci, applications, sync, team/*, allow']
+    groups: [team-ci, release-bots]
+    jwtTokens: [{iat: 1}]
   syncWindows: [{kind: deny, schedule: '* * * * *', duration: 1h}]
 """
 
@@ -305,9 +310,13 @@ def test_project_parses_lists_and_reports_unsupported() -> None:
     assert project.cluster_blacklist[0].name == "kube-*"
     assert [d.name for d in project.destinations] == ["", "!prod-*"]
     assert project.warnings == (
-        "AppProject team: spec.roles is not supported; ignored",
         "AppProject team: spec.syncWindows is not supported; ignored",
+        "AppProject team: spec.roles[0].jwtTokens (project role tokens) is not supported; "
+        "ignored",
     )
+    assert project.policy_lines() == [
+        "p, proj:team:ci, applications, sync, team/*, allow",
+        "g, team-ci, proj:team:ci", "g, release-bots, proj:team:ci"]
 
 
 @pytest.mark.parametrize(
@@ -319,6 +328,11 @@ def test_project_parses_lists_and_reports_unsupported() -> None:
             "spec.namespaceResourceBlacklist[0].kind",
         ),
         (("sourceRepos: [", "sourceRepos: [3, "), "spec.sourceRepos[0]"),
+        (("proj:team:ci, applications", "proj:other:ci, applications"),
+         "spec.roles[0].policies[0]"),
+        (("team/*, allow", "other/*, allow"), "spec.roles[0].policies[0]"),
+        (("- name: ci", "- name: 'c i'"), "spec.roles[0].name"),
+        (("groups: [team-ci,", "groups: ['a,b',"), "spec.roles[0].groups[0]"),
     ],
 )
 def test_invalid_project_names_the_field(change: tuple[str, str], field: str) -> None:

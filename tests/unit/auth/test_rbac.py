@@ -4,7 +4,7 @@ globs that cross '/', built-in admin and readonly roles, a default role for ever
 import pytest
 
 from engine.errors import ConfigError
-from engine.rbac import Policy
+from engine.rbac import Policy, project_role_problem
 
 TEAMS = """
 # team A runs its own project; team B only looks at its own
@@ -86,3 +86,35 @@ def test_a_cycle_of_roles_ends() -> None:
     policy = Policy.parse("g, role:a, role:b\ng, role:b, role:a\ng, u, role:a\n"
                           "p, role:b, applications, get, *, allow")
     assert can(policy, "u", "applications", "get", "x/y")
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("p, proj:web:ci, applications, sync, web/*, allow", None),
+        ("p, proj:web:ci, applications, *, web/api, deny", None),
+        ("g, alice, proj:web:ci", "a project role's policy is a p line"),
+        ("p, proj:other:ci, applications, sync, web/*, allow", "must be proj:web:ci"),
+        ("p, role:admin, applications, sync, web/*, allow", "must be proj:web:ci"),
+        ("p, proj:web:ci, clusters, get, *, allow", "only speak of applications"),
+        ("p, proj:web:ci, applications, sync, *, allow", "must be web/<app or glob>"),
+        ("p, proj:web:ci, applications, sync, webshop/*, allow", "must be web/<app or glob>"),
+        ("p, proj:web:ci, applications, sync, web/*, maybe", "allow or deny"),
+        ("p, proj:web:ci, applications, sync", "a p line is"),
+    ],
+)
+def test_a_project_role_speaks_only_of_its_project_s_apps(line: str, problem: str | None) -> None:
+    found = project_role_problem(line, project="web", role="ci")
+    assert (found is None) if problem is None else (problem in str(found)), found
+
+
+def test_project_role_lines_extend_the_configured_policy() -> None:
+    policy = Policy.parse("g, alice, proj:web:ci\np, role:x, applications, get, ops/*, allow")
+    extended = policy.extended("p, proj:web:ci, applications, sync, web/*, allow\n"
+                               "g, team-web, proj:web:ci", where="AppProject roles")
+    assert not policy.allows(policy.subjects("alice"), "applications", "sync", "web/api")
+    assert extended.allows(extended.subjects("alice"), "applications", "sync", "web/api")
+    assert extended.allows(extended.subjects("bob", ["team-web"]), "applications", "sync",
+                           "web/api")
+    assert not extended.allows(extended.subjects("alice"), "applications", "sync", "ops/api")
+    assert extended.allows(extended.subjects("admin"), "clusters", "get", "any")  # built in
