@@ -43,12 +43,17 @@ def authenticate(auth: Authenticator, *, open_routes: frozenset[tuple[str, str]]
         principal = await auth.authenticate(token) if token else None
         if principal is not None:
             request[_KEY] = principal
-        elif (request.method, request.path) not in open_routes:
+        elif (_as_get(request.method), request.path) not in open_routes:
             return web.json_response({"error": "authentication required"}, status=401,
                                      headers={hdrs.WWW_AUTHENTICATE: "Bearer"})
         return await handler(request)
 
     return check
+
+
+def _as_get(method: str) -> str:
+    """HEAD asks what GET would answer, so it is open where GET is."""
+    return "GET" if method == "HEAD" else method
 
 
 def principal_of(request: web.Request) -> Principal:
@@ -68,7 +73,7 @@ async def still_valid(auth: Authenticator, request: web.Request) -> bool:
 def may(auth: Authenticator, principal: Principal, resource: str, action: str,
         obj: str) -> bool:  # fmt: skip
     """Whether ``principal`` may do ``action`` on ``resource`` ``obj``."""
-    return auth.config.policy.allows(principal.subjects, resource, action, obj)
+    return auth.policy.allows(principal.subjects, resource, action, obj)
 
 
 def app_object(view: AppView) -> str:

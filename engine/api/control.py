@@ -23,9 +23,11 @@ from engine.api.views import (
     DeletionView,
     MetricsSnapshot,
     ProjectView,
+    TargetDiff,
+    TargetTree,
 )
 from engine.errors import AppConflict, AppNotFound, ControlError, InvalidRequest
-from engine.model import TargetKey
+from engine.model import ResourceKey, TargetKey
 from engine.store import Store
 
 
@@ -76,12 +78,14 @@ class HubControl(Protocol):
         revision: str | None = None,
         prune: bool | None = None,
         trigger: str,
+        resources: frozenset[ResourceKey] | None = None,
     ) -> list[TargetKey]:
         """Queue a sync of ``app`` (on ``cluster`` only, if given); return the keys queued.
 
         ``revision`` overrides the declared revision for this one sync; ``prune`` overrides
-        the app's prune policy (None: as the policy says). AppNotFound for an unknown app or
-        a cluster the app does not target; AppConflict when the app is invalid.
+        the app's prune policy (None: as the policy says); ``resources`` syncs (and prunes)
+        those objects only. AppNotFound for an unknown app or a cluster the app does not
+        target; AppConflict when the app is invalid.
         """
         ...
 
@@ -107,6 +111,16 @@ class HubControl(Protocol):
         ``cluster``, if also given, must be that target's. AppNotFound for an unknown app,
         cluster or entry; InvalidRequest when there is nothing to roll back to.
         """
+        ...
+
+    async def diff(self, *, app: str, cluster: str | None = None) -> list[TargetDiff]:
+        """Compare ``app`` (on ``cluster`` only, if given) with Git now: every object read
+        and dry-run, nothing written. AppNotFound / AppConflict as for a sync; a cluster
+        that cannot be compared has its ``error`` set."""
+        ...
+
+    async def tree(self, *, app: str, cluster: str | None = None) -> list[TargetTree]:
+        """Each target's managed objects and the objects they own, read live now."""
         ...
 
     def deletions_pending(self) -> list[DeletionView]:

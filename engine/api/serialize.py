@@ -12,12 +12,22 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.api.views import AppView, ClusterView, DeletionView, ProjectView, TargetView
-from engine.model import TargetKey
+from engine.api.views import (
+    AppView,
+    ClusterView,
+    DeletionView,
+    ProjectView,
+    TargetDiff,
+    TargetTree,
+    TargetView,
+)
+from engine.model import ResourceKey, SyncStatus, TargetKey
+from engine.model.diffs import ObjectDiff
 from engine.model.status import Condition, HistoryEntry, Operation, ResourceStatus, TargetStatus
 from engine.redaction import without_userinfo
 
 JSON = dict[str, Any]
+MAX_DIFF_CHARS = 64 * 1024  # of one object's diff in an answer
 
 
 def time(value: datetime | None) -> str | None:
@@ -119,6 +129,39 @@ def resource(res: ResourceStatus) -> JSON:
         "health": res.health.value if res.health else None,
         "message": res.message,
     }
+
+
+def target_diff(found: TargetDiff) -> JSON:
+    """One cluster's comparison as ``GET /apps/{app}/diff`` shows it: each object, with a
+    unified diff (Secret values masked) where it differs and who changed each drifted
+    field; ``error`` when the cluster could not be compared."""
+    return {"cluster": found.cluster, "sync": found.sync, "error": found.error or None,
+            "objects": [object_diff(d) for d in found.objects]}
+
+
+def target_tree(found: TargetTree) -> JSON:
+    """One cluster's resource tree: nodes (parents first) with the key of their parent."""
+
+    def key(k: ResourceKey) -> JSON:
+        return {"group": k.group, "kind": k.kind, "namespace": k.namespace, "name": k.name}
+
+    return {"cluster": found.cluster, "error": found.error or None, "cut": list(found.cut),
+            "nodes": [{**key(n.key), "parent": key(n.parent) if n.parent else None,
+                       "health": n.health, "message": n.message, "sync": n.sync,
+                       "managed": n.managed} for n in found.nodes]}
+
+
+def object_diff(found: ObjectDiff) -> JSON:
+    """One object of a comparison; its diff cut at ``MAX_DIFF_CHARS``."""
+    text = found.unified if found.status is not SyncStatus.SYNCED else ""
+    if len(text) > MAX_DIFF_CHARS:
+        text = text[:MAX_DIFF_CHARS] + f"\n… cut at {MAX_DIFF_CHARS} characters\n"
+    key = found.key
+    return {"group": key.group, "kind": key.kind, "namespace": key.namespace, "name": key.name,
+            "sync": found.status.value, "reason": found.reason, "paths": list(found.paths),
+            "drift": [{"path": a.path, "manager": a.manager, "operation": a.operation,
+                       "time": a.time, "subresource": a.subresource} for a in found.drift],
+            "diff": text}
 
 
 def history_entry(entry: HistoryEntry) -> JSON:

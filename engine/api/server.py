@@ -8,7 +8,10 @@
                                             per cluster, and the app sources' errors
     GET    /api/v1/apps/{app}               one app with each cluster's full status
     GET    /api/v1/apps/{app}/history       sync history, newest first (?cluster=, ?limit=)
-    POST   /api/v1/apps/{app}/sync          {"cluster"?, "revision"?, "prune"?}  → 202
+    GET    /api/v1/apps/{app}/diff          compare with Git now, per cluster (?cluster=)
+    GET    /api/v1/apps/{app}/tree          managed objects and what they own (?cluster=)
+    POST   /api/v1/apps/{app}/sync          {"cluster"?, "revision"?, "prune"?,
+                                            "resources"?: [{group, kind, namespace, name}]}
     POST   /api/v1/apps/{app}/refresh       ?hard=true                          → 202
     POST   /api/v1/apps/{app}/rollback      {"cluster"?, "id"?}                 → 202
     DELETE /api/v1/apps/{app}               confirm a held deletion (?cascade=false leaves
@@ -42,7 +45,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from importlib import resources
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
@@ -67,13 +70,14 @@ from engine.api.views import AppView
 from engine.api.webhook import WEBHOOK_PATH
 from engine.auth.service import Authenticator
 from engine.errors import AppConflict, AppNotFound, ControlError, FleetsyncError, InvalidRequest
-from engine.model import TargetKey
+from engine.model import ResourceKey, TargetKey
 from engine.model.status import HistoryEntry, manual_trigger
 
 log = logging.getLogger(__name__)
 
 CONTROL_TIMEOUT = 30.0
 MAX_BODY = 64 * 1024
+MAX_SELECTED = 500  # objects one selective sync may name
 STATIC_FILES = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
 _STATUS: dict[type[ControlError], int] = {AppNotFound: 404, InvalidRequest: 400,
                                           AppConflict: 409}
@@ -119,6 +123,8 @@ def create_app(
     app.router.add_get(f"{API}/apps", api.list_apps)
     app.router.add_get(f"{API}/apps/{{app}}", api.get_app)
     app.router.add_get(f"{API}/apps/{{app}}/history", api.history)
+    app.router.add_get(f"{API}/apps/{{app}}/diff", api.diff)
+    app.router.add_get(f"{API}/apps/{{app}}/tree", api.tree)
     app.router.add_post(f"{API}/apps/{{app}}/sync", api.sync)
     app.router.add_post(f"{API}/apps/{{app}}/refresh", api.refresh)
     app.router.add_post(f"{API}/apps/{{app}}/rollback", api.rollback)
@@ -176,6 +182,18 @@ class _Api:
         entries = entries[:limit] if limit is not None else entries
         return json_response({"history": [serialize.history_entry(e) for e in entries]})
 
+    async def diff(self, request: web.Request) -> web.Response:
+        view = self._app(request)
+        found = await self._call(self.control.diff(app=view.name,
+                                                   cluster=request.query.get("cluster")))
+        return json_response({"targets": [serialize.target_diff(t) for t in found]})
+
+    async def tree(self, request: web.Request) -> web.Response:
+        view = self._app(request)
+        found = await self._call(self.control.tree(app=view.name,
+                                                   cluster=request.query.get("cluster")))
+        return json_response({"targets": [serialize.target_tree(t) for t in found]})
+
     async def sync(self, request: web.Request) -> web.Response:
         view = self._app(request, "sync")
         body = await read_body(request)
@@ -186,6 +204,7 @@ class _Api:
                 revision=body_field(body, "revision", str),
                 prune=body_field(body, "prune", bool),
                 trigger=manual_trigger(principal_of(request).name),
+                resources=_resources(body),
             )
         )
         return json_response(serialize.keys(queued), status=202)
@@ -286,6 +305,27 @@ class _Api:
     async def _call(self, call: Awaitable[T]) -> T:
         async with asyncio.timeout(self.timeout):
             return await call
+
+
+def _resources(body: dict[str, Any]) -> frozenset[ResourceKey] | None:
+    """The objects a selective sync names (``resources``: ``[{group?, kind, namespace?,
+    name}]``, Argo CD's shape), or None; InvalidRequest names the bad entry."""
+    raw = body.get("resources")
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not raw or len(raw) > MAX_SELECTED:
+        raise InvalidRequest(f"resources must be a list of 1 to {MAX_SELECTED} objects")
+    keys = set()
+    for index, entry in enumerate(raw):
+        fields = ("group", "kind", "namespace", "name")
+        if not isinstance(entry, dict) or set(entry) - set(fields) or not all(
+                isinstance(entry.get(f, ""), str) for f in fields):
+            raise InvalidRequest(f"resources[{index}] must be {{group, kind, namespace, name}}")
+        if not entry.get("kind") or not entry.get("name"):
+            raise InvalidRequest(f"resources[{index}] needs a kind and a name")
+        keys.add(ResourceKey(entry.get("group", ""), entry["kind"], entry.get("namespace", ""),
+                             entry["name"]))
+    return frozenset(keys)
 
 
 def _flag(request: web.Request, name: str, *, default: bool) -> bool:

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from engine.model import TargetKey
+from engine.model.diffs import ObjectDiff
+from engine.model.tree import TreeNode
 
 # Seconds; Prometheus' default buckets stretched to the minutes a sync can take.
 DEFAULT_BUCKETS: tuple[float, ...] = (
@@ -70,6 +72,27 @@ class ProjectView:
     source_repos: tuple[str, ...] = ()
     destinations: tuple[str, ...] = ()  # "<server or name> <namespace>" as declared
     apps: int = 0
+
+
+@dataclass(frozen=True)
+class TargetDiff:
+    """One cluster's comparison with Git, made on demand: the objects (differing or not),
+    or why it could not be made."""
+
+    cluster: str
+    sync: str = "Unknown"
+    objects: tuple[ObjectDiff, ...] = ()
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class TargetTree:
+    """One cluster's resource tree (``engine.hub.resourcetree``), or why it is not there."""
+
+    cluster: str
+    nodes: tuple[TreeNode, ...] = ()
+    cut: tuple[str, ...] = ()
+    error: str = ""
 
 
 @dataclass(frozen=True)

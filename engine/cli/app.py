@@ -20,6 +20,7 @@ from engine.cli.hubconn import add_hub_options, server_and_token
 from engine.cli.output import add_output_option, clean, print_body, table
 
 WAIT_POLL = 2.0
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")  # terminal escapes
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,6 +41,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=None,
         help="prune objects no longer in Git, whatever the app's policy says",
     )
+    sync.add_argument("--resource", action="append", dest="resources", metavar="GROUP:KIND:NAME",
+                      help="sync only this object (repeatable; NAMESPACE/NAME for a namespaced "
+                           "one outside the app's namespace; an empty GROUP for the core API)")
+    diff = _command(commands, "diff", "compare an app with Git now and show what differs "
+                    "(exit 0 in sync, 1 differences, 2 a cluster could not be compared)",
+                    app=True)
+    diff.add_argument("--cluster", help="only this cluster")
     refresh = _command(
         commands, "refresh", "compare an app with Git and its clusters now", app=True
     )
@@ -93,6 +101,9 @@ def _handle(args: argparse.Namespace) -> int:
     if args.app_command == "wait":
         return asyncio.run(_wait(args))
     body = asyncio.run(_request(args))
+    if args.app_command == "diff":
+        shown = print_body(body, args.output)
+        return diff_exit_code(body) if shown else print_diff(body)
     if print_body(body, args.output):
         return 0
     if args.app_command == "list":
@@ -161,19 +172,72 @@ async def _request(args: argparse.Namespace) -> Any:
                 cluster=args.cluster, limit=None if args.limit is None else str(args.limit)
             )
             return await hub.get(f"{path}/history", params=params)
+        if command == "diff":
+            return await hub.get(f"{path}/diff", params=_present(cluster=args.cluster))
         if command == "refresh":
             return await hub.post(f"{path}/refresh", params={"hard": str(args.hard).lower()})
         if command == "delete":
             params = _present(cascade=args.cascade, propagation=args.propagation)
             return await hub.delete(path, params=params)
         if command == "sync":
-            body = _present(cluster=args.cluster, revision=args.revision, prune=args.prune)
+            body = _present(cluster=args.cluster, revision=args.revision, prune=args.prune,
+                            resources=_selected(args.resources))
             return await hub.post(f"{path}/sync", body)
         return await hub.post(f"{path}/rollback", _present(cluster=args.cluster, id=args.id))
 
 
+def _selected(resources: list[str] | None) -> list[dict[str, str]] | None:
+    """``GROUP:KIND:[NAMESPACE/]NAME`` arguments as the API's resources (argocd's form)."""
+    if not resources:
+        return None
+    found = []
+    for raw in resources:
+        parts = raw.split(":")
+        if len(parts) != 3 or not parts[1] or not parts[2]:
+            raise SystemExit(f"--resource {raw!r}: expected GROUP:KIND:NAME")
+        group, kind, name = parts
+        namespace, _, name = name.rpartition("/")
+        found.append({"group": group, "kind": kind, "namespace": namespace, "name": name}
+                     if namespace else {"group": group, "kind": kind, "name": name})
+    return found
+
+
 def _present(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
+
+
+def diff_exit_code(body: dict[str, Any]) -> int:
+    """0 when every cluster is in sync, 1 when something differs, 2 when a cluster could
+    not be compared (as ``argocd app diff`` and ``kubectl diff`` tell scripts)."""
+    if any(t["error"] for t in body["targets"]):
+        return 2
+    return 1 if any(o["sync"] != "Synced" for t in body["targets"] for o in t["objects"]) else 0
+
+
+def print_diff(body: dict[str, Any]) -> int:
+    """``app diff``: per cluster, each differing object, who drifted it, its diff; the
+    exit code of ``diff_exit_code``."""
+    for target in body["targets"]:
+        cluster = clean(target["cluster"])
+        if target["error"]:
+            sys.stderr.write(f"{cluster}: cannot compare: {clean(target['error'])}\n")
+            continue
+        differing = [o for o in target["objects"] if o["sync"] != "Synced"]
+        print(f"===== {cluster}: {clean(target['sync'])}, {len(differing)} of "
+              f"{len(target['objects'])} object(s) differ")
+        for obj in differing:
+            kind = f"{obj['kind']}.{obj['group']}" if obj["group"] else obj["kind"]
+            where = f"{obj['namespace']}/{obj['name']}" if obj["namespace"] else obj["name"]
+            state = f"{clean(obj['sync'])} ({clean(obj['reason'])})"
+            print(f"--- {clean(kind)} {clean(where)}: {state}")
+            for drift in obj["drift"]:
+                by = clean(drift["manager"]) if drift["manager"] else "fleetsync or nobody"
+                print(f"    {clean(drift['path'])} changed by {by} "
+                      f"({clean(drift['operation'])}, {clean(drift['time'])})")
+            # Diff lines keep their text; only control characters are made visible.
+            for line in obj["diff"].splitlines():
+                print(_UNSAFE.sub("?", line))
+    return diff_exit_code(body)
 
 
 def print_deletion(body: dict[str, Any]) -> None:

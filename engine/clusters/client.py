@@ -186,11 +186,15 @@ class ClusterClient:
         return result
 
     async def list(
-        self, *, res: ApiResource, namespace: str = "", label_selector: str = ""
+        self, *, res: ApiResource, namespace: str = "", label_selector: str = "", limit: int = 0
     ) -> list[dict[str, Any]]:
-        """The objects of a kind (in one namespace when given), optionally by label."""
-        query = {"labelSelector": label_selector} if label_selector else None
-        result = await self.request(method="GET", path=res.path(namespace=namespace), query=query)
+        """The objects of a kind (in one namespace when given), optionally by label; the
+        first ``limit`` only when given (the API server's own paging, the rest unread)."""
+        query = {"labelSelector": label_selector} if label_selector else {}
+        if limit:
+            query["limit"] = str(limit)
+        result = await self.request(method="GET", path=res.path(namespace=namespace),
+                                    query=query or None)
         items: list[dict[str, Any]] = result.get("items") or []
         return items
 

@@ -11,6 +11,7 @@ off for the app until its definition changes.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Protocol
@@ -22,28 +23,36 @@ from engine.api.views import (
     DeletionView,
     MetricsSnapshot,
     ProjectView,
+    TargetDiff,
+    TargetTree,
     TargetView,
 )
 from engine.apps import DEFAULT_PROJECT, Application
-from engine.errors import AppConflict, AppNotFound, InvalidRequest
+from engine.clusters import ClusterPool
+from engine.errors import AppConflict, AppNotFound, ClusterError, InvalidRequest
 from engine.hub.automation import Automation
 from engine.hub.catalog import Catalog
 from engine.hub.clusters import ClusterDirectory
 from engine.hub.decisions import Request
 from engine.hub.deletions import Deletions, NotHeld, PendingDeletion
 from engine.hub.metrics import HubMetrics
+from engine.hub.resourcetree import resource_tree
 from engine.hub.runtime import Runtime
-from engine.model import OperationPhase, TargetKey
+from engine.model import OperationPhase, ResourceKey, TargetKey
 from engine.model.reconciles import Trigger
+from engine.model.results import SyncResult
 from engine.model.status import HistoryEntry, rollback_trigger
 from engine.redaction import redact_url
 from engine.store import Store
 
 
 class RenderMemory(Protocol):
-    """What a hard refresh drops: the renders of a repository and the failed ones."""
+    """What a hard refresh drops (the renders of a repository and the failed ones), and
+    who compares a target on demand (the reconciler)."""
 
     def forget_renders(self, repo_url: str) -> None: ...
+
+    async def diff(self, key: TargetKey) -> SyncResult: ...
 
 
 @dataclass(kw_only=True)
@@ -59,6 +68,7 @@ class HubController:
     renders: RenderMemory
     changes: ChangeFeed  # every status written, for the dashboard's live updates
     deletions: Deletions | None = None  # removed apps whose objects go or wait
+    pool: ClusterPool | None = None  # for what is read live on request (resource trees)
 
     def apps(self) -> list[AppView]:
         """Every Application in the catalog, valid or not, sorted by name."""
@@ -127,11 +137,13 @@ class HubController:
     async def request_sync(
         self, *, app: str, cluster: str | None = None, revision: str | None = None,
         prune: bool | None = None, trigger: str,
+        resources: frozenset[ResourceKey] | None = None,
     ) -> list[TargetKey]:
-        """Queue a sync of ``app`` (on one cluster if given)."""
+        """Queue a sync of ``app`` (on one cluster if given; of some objects only if
+        ``resources`` says)."""
         keys = self._keys(app, cluster)
         for key in keys:
-            self.runtime.request(key, Request(trigger, revision, prune))
+            self.runtime.request(key, Request(trigger, revision, prune, resources))
         return keys
 
     def deletions_pending(self) -> list[DeletionView]:
@@ -155,6 +167,37 @@ class HubController:
         except NotHeld as err:
             raise AppConflict(f"app {app}: its deletion already runs") from err
         return _deletion_view(pending) if cascade else None
+
+    async def diff(self, *, app: str, cluster: str | None = None) -> list[TargetDiff]:
+        """Compare each target of ``app`` (one cluster if given) with Git now, at once."""
+        keys = self._keys(app, cluster)
+
+        async def one(key: TargetKey) -> TargetDiff:
+            try:
+                result = await self.renders.diff(key)
+            except AppConflict as err:
+                return TargetDiff(key.cluster, error=str(err))
+            return TargetDiff(key.cluster, sync=result.sync_status.value, objects=result.diffs)
+
+        return list(await asyncio.gather(*(one(k) for k in keys)))
+
+    async def tree(self, *, app: str, cluster: str | None = None) -> list[TargetTree]:
+        """Each target's managed objects and what they own, read live, at once."""
+        keys = self._keys(app, cluster)
+
+        async def one(key: TargetKey) -> TargetTree:
+            status = await self.store.get_status(key)
+            resources = status.resources if status is not None else ()
+            if self.pool is None:
+                return TargetTree(key.cluster, error="no cluster access")
+            try:
+                client = await self.pool.client(key.cluster)
+                found = await resource_tree(client, resources)
+            except ClusterError as err:
+                return TargetTree(key.cluster, error=redact_url(str(err)))
+            return TargetTree(key.cluster, found.nodes, found.cut)
+
+        return list(await asyncio.gather(*(one(k) for k in keys)))
 
     async def request_refresh(self, *, app: str, hard: bool = False) -> list[TargetKey]:
         """Queue a comparison of ``app`` (dropping its renders, and what the watches

@@ -23,7 +23,7 @@ import enum
 from dataclasses import dataclass
 
 from engine.apps import AppTarget
-from engine.model import ConditionReason, OperationPhase, SyncStatus
+from engine.model import ConditionReason, OperationPhase, ResourceKey, SyncStatus
 from engine.model.reconciles import Outcome, Trigger
 from engine.model.results import ResultCode, SyncResult
 from engine.model.status import AUTOMATED, DRIFT, WEBHOOK, TargetStatus, manual_trigger
@@ -43,6 +43,7 @@ class Request:
     trigger: str  # as recorded in history: manual:<user>, rollback:<id>
     revision: str | None = None  # a commit to sync instead of the target revision
     prune: bool | None = None
+    resources: frozenset[ResourceKey] | None = None  # sync these objects only
 
 
 def decide(

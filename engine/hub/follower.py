@@ -62,6 +62,7 @@ class ConfigFollower:
     redaction: LogRedaction
     cluster_refresh: Callable[[], Awaitable[None]] | None = None
     deletions: Deletions | None = None
+    on_catalog: Callable[[], None] | None = None  # after a reload changed the catalog
 
     async def run(self) -> None:
         """Poll the apps' repositories, and reload every ``FOLLOW_INTERVAL`` or as soon as
@@ -105,6 +106,8 @@ class ConfigFollower:
         changed = change.changed if change else frozenset()
         await self.runtime.apply(catalog_change, self.catalog.targets,
                                   changed_clusters=changed)
+        if self.on_catalog is not None:
+            self.on_catalog()
         if self.deletions is not None:
             defined = self.catalog.defined()
             self.deletions.restored(defined)

@@ -184,12 +184,13 @@ class Hub:
             clusters=self.clusters, git_apps=GitAppSources(config, self.apps_source),
             runtime=self.runtime,
             live=self.live, redaction=self.redaction, cluster_refresh=self._cluster_infos,
-            deletions=self.deletions,
+            deletions=self.deletions, on_catalog=self._project_roles,
         )
         self.control = HubController(
             catalog=self.catalog, store=self.store, runtime=self.runtime,
             directory=self.clusters, automation=self.automation, counters=self.counters,
             renders=self.reconciler, changes=self.changes, deletions=self.deletions,
+            pool=self.pool,
         )
 
     async def _serve_http(self, stack: AsyncExitStack) -> None:
@@ -211,6 +212,11 @@ class Hub:
     async def _flush_health(self) -> None:
         """The status writer's health flush, forever."""
         await self.statuses.run()
+
+    def _project_roles(self) -> None:
+        """RBAC with the roles of the AppProjects now in the catalog."""
+        projects = self.catalog.apps.projects.values()
+        self.auth.use_project_roles([line for p in projects for line in p.policy_lines()])
 
     async def _cluster_infos(self) -> None:
         """The follower's refresh of the cluster directory."""

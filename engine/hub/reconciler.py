@@ -28,7 +28,15 @@ from engine.apply.options import SyncOptions
 from engine.apps import AppTarget
 from engine.clusters import ClusterClient, ClusterPool
 from engine.clusters.watch import LiveWatcher
-from engine.errors import ClusterError, ConfigError, FleetsyncError, RenderError, SourceError
+from engine.errors import (
+    AppConflict,
+    AppNotFound,
+    ClusterError,
+    ConfigError,
+    FleetsyncError,
+    RenderError,
+    SourceError,
+)
 from engine.health import CustomChecks
 from engine.hub import status as st
 from engine.hub.automation import Automation
@@ -205,6 +213,34 @@ class Reconciler:
         trouble = next((c.message for c in result.conditions if c.temporary), None)
         return replace(report, outcome=outcome(result), kinds=_kinds(result, rendered.objects),
                        reached=trouble is None, unreachable=trouble or "")
+
+    async def diff(self, key: TargetKey) -> SyncResult:
+        """Compare ``key`` with Git now, reading and dry-running every object (what the
+        watches remember is not trusted); writes nothing, stores nothing. An app that cannot
+        be compared raises AppConflict saying why, in the words of its status conditions."""
+        target = self.parts.catalog.target(key)
+        if target is None:
+            raise AppNotFound(f"app {key.app} does not deploy to cluster {key.cluster}")
+        problems = self._definition_problems(target) or self._target_violations(target)
+        if problems:
+            raise AppConflict("; ".join(message for _, _, message in problems))
+        step = Step.OPTIONS
+        try:
+            options = replace(sync_options(target, None), health_checks=self.parts.health_checks)
+            step = Step.RESOLVE
+            sha = await self._resolve(target, None)
+            step = Step.RENDER
+            rendered = await self._render(target, sha)
+            step = Step.CLUSTER
+            client = await self.parts.pool.client(key.cluster)
+            violations = await self._violations(target, rendered.objects, client)
+            if violations:
+                raise AppConflict("; ".join(message for _, _, message in violations))
+            comparison = await self._compare(target, client, rendered.objects, options)
+        except (ConfigError, SourceError, RenderError, ClusterError) as err:
+            _, _, message = condition(step, err, where=self._where(target))
+            raise AppConflict(st.without_path(redact_url(message), self.parts.data_dir)) from None
+        return comparison.result
 
     async def _sync(
         self, record: TargetRecord, target: AppTarget, trigger: Trigger,

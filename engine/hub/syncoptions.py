@@ -29,6 +29,7 @@ def sync_options(target: AppTarget, request: Request | None) -> SyncOptions:
         create_namespace=opts.sync.create_namespace,
         propagation=opts.sync.prune_propagation.capitalize(),
         ignore=ignore,
+        only=request.resources if request is not None else None,
     )
 
 

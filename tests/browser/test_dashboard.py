@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.model import HealthStatus, TargetKey
+from engine.model import HealthStatus, ResourceKey, TargetKey
 from engine.model.status import Condition
 from tests.integration.api.hub import ServedHub
 from tests.support.browser import CHROMIUM, Browser, log_in, page
@@ -139,3 +139,48 @@ async def test_a_status_change_appears_without_reloading(served: ServedHub,
 
     served.run(suspend())
     await browser.wait_for(suspended, within=5, what="the new health, pushed (no 30 s poll)")
+
+
+async def test_overview_filters_search_and_the_fleet_matrix(served: ServedHub, browser: Browser,
+                                                           tmp_path: Path) -> None:  # fmt: skip
+    dom = await page(browser, f"{served.url}/#/", "document.querySelector('#overview')")
+    overview = dom.split('id="overview"', 1)[1].split("</section>", 1)[0]
+    assert "4 apps" in overview and "Needs attention" in overview
+    assert "fleet</a> @ prod" in overview and "health Degraded" in overview
+    rows = "[...document.querySelectorAll('table.apps tr[data-app]')].map(r => r.dataset.app)"
+
+    async def choose(control: str, value: str, event: str = "change") -> None:
+        await browser.evaluate(
+            f"(() => {{ const c = document.querySelector('#filter-{control}'); c.focus(); "
+            f"c.value = {value!r}; c.dispatchEvent(new Event({event!r})); }})()")
+
+    await choose("health", "Degraded")
+    await browser.wait_for("document.querySelector('#shown').textContent.startsWith('1 of')")
+    assert await browser.evaluate(rows) == ["fleet"]
+    await choose("health", "")
+    await choose("q", "demo-", "input")  # the names; every repository URL has "demo"
+    await browser.wait_for("document.querySelector('#shown').textContent.startsWith('2 of')")
+    assert await browser.evaluate(rows) == ["demo-dev", "demo-prod"]
+    assert await browser.evaluate("document.activeElement.id") == "filter-q"  # still typing
+    await choose("q", "", "input")
+
+    dom = await page(browser, f"{served.url}/#/matrix", "document.querySelector('table.matrix')")
+    await browser.screenshot(tmp_path / "matrix.png")
+    cell = dom.split('data-cell="fleet@prod"', 1)[1].split("</td>", 1)[0]
+    assert "sync-OutOfSync" in cell and "health-Degraded" in cell and "c" * 10 in cell
+    assert 'data-cell="demo-dev@dev"' in dom and 'data-cell="demo-dev@prod"' not in dom
+
+
+async def test_selected_resources_are_synced_alone(served: ServedHub, browser: Browser) -> None:
+    box = ("document.querySelector('section[data-cluster=\"dev\"] "
+           "li[data-resource=\"Service/web\"] input.select')")
+    await page(browser, f"{served.url}/#/apps/demo-dev", box)
+    await browser.evaluate(f"{box}.click()")
+    button = "document.querySelector('section[data-cluster=\"dev\"] button.sync-selected')"
+    await browser.wait_for(f"{button} && {button}.textContent === 'Sync 1 selected'")
+    await browser.evaluate(f"{button}.click()")
+    await browser.wait_for("document.querySelector('#flash').textContent.includes('queued')")
+    request = served.hub.runtime.pending(TargetKey("demo-dev", "dev"))
+    assert request is not None
+    assert request.resources == frozenset({ResourceKey("", "Service", "dev", "web")})
+    assert request.trigger == "manual:admin"

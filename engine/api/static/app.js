@@ -8,7 +8,16 @@
 
 const API = "/api/v1";
 const POLL_MS = 30000;
-const state = { cluster: "", timer: null, busy: false, again: false, user: null, events: null };
+const state = {
+  cluster: "", timer: null, busy: false, again: false, user: null, events: null,
+  filter: { q: "", project: "", cluster: "", sync: "", health: "" },
+  fleet: null,  // the last apps, clusters and deletions read: filters redraw from it
+  diffs: {},  // "app/cluster" → the comparison shown under that target, until navigated away
+  graphs: new Set(),  // "app/cluster" of the resource graphs shown: read again on each redraw
+  trees: {},  // "app/cluster" → the last resource tree read
+  selected: new Set(),  // JSON [cluster, group, kind, namespace, name] of objects to sync
+  prune: false,
+};
 
 class LoginNeeded extends Error {}
 
@@ -129,9 +138,115 @@ function sourceErrors(data) {
     errors.map((e) => el("div", { class: "error-text" }, e)));
 }
 
-function appsPage(data) {
-  if (!data.apps.length) return [el("h1", {}, "Applications"), sourceErrors(data), el("p", { class: "muted" }, "No applications yet.")];
-  const rows = data.apps.map((app) => el("tr", { "data-app": app.name },
+// ---- the fleet: overview, filters, the list and the app × cluster matrix ----
+
+const SYNCS = ["Synced", "OutOfSync", "Unknown"];
+const HEALTHS = ["Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"];
+
+function counted(values, order) {
+  const counts = new Map(order.map((v) => [v, 0]));
+  for (const v of values) counts.set(v || "Unknown", (counts.get(v || "Unknown") || 0) + 1);
+  return [...counts.entries()].filter(([, n]) => n > 0);
+}
+
+function needsAttention(fleet) {
+  const found = [];
+  for (const app of fleet.apps) {
+    if (app.errors.length) found.push([app.name, "", app.errors[0]]);
+    for (const t of app.targets) {
+      if (["Degraded", "Missing"].includes(t.health)) found.push([app.name, t.cluster, `health ${t.health}`]);
+      else if (["Failed", "Error"].includes(t.operationPhase)) found.push([app.name, t.cluster, `last sync ${t.operationPhase}`]);
+    }
+  }
+  return found;
+}
+
+function overview(fleet) {
+  const targets = fleet.apps.flatMap((a) => a.targets);
+  const reachable = fleet.clusters.filter((c) => c.reachable).length;
+  const tile = (title, items, kind) => el("div", { class: "tile" }, el("h3", {}, title),
+    items.length ? items.map(([word, n]) => el("div", {}, kind ? badge(kind, word) : word, ` ${n}`)) : el("div", { class: "muted" }, "none"));
+  const attention = needsAttention(fleet);
+  return el("section", { class: "overview", id: "overview" },
+    tile("Applications", [[`${fleet.apps.length} apps, ${targets.length} app × cluster pairs`, ""]]),
+    tile("Sync", counted(targets.map((t) => t.sync), SYNCS), "sync"),
+    tile("Health", counted(targets.map((t) => t.health), HEALTHS), "health"),
+    tile("Clusters", [[`${reachable} of ${fleet.clusters.length} reachable`, ""]]),
+    el("div", { class: "tile attention" }, el("h3", {}, "Needs attention"),
+      attention.length ? attention.slice(0, 8).map(([app, cluster, why]) => el("div", {}, appLink(app), cluster ? ` @ ${cluster}` : "", el("span", { class: "muted" }, ` ${why}`)))
+        : el("div", { class: "muted" }, "nothing"),
+      attention.length > 8 ? el("div", { class: "muted" }, `and ${attention.length - 8} more`) : null));
+}
+
+function shown(app) {
+  const f = state.filter;
+  const q = f.q.trim().toLowerCase();
+  if (q && ![app.name, app.project, app.source.repoURL, app.source.path].some((v) => String(v || "").toLowerCase().includes(q))) return false;
+  if (f.project && app.project !== f.project) return false;
+  const targets = app.targets.filter((t) => !f.cluster || t.cluster === f.cluster);
+  if (f.cluster && !targets.length) return false;
+  if (f.sync && !targets.some((t) => t.sync === f.sync)) return false;
+  if (f.health && !targets.some((t) => t.health === f.health)) return false;
+  return true;
+}
+
+function filterBar(fleet) {
+  const set = (name) => (event) => { state.filter[name] = event.target.value; redraw(); };
+  const choice = (name, label, values) => el("select", { id: `filter-${name}`, "aria-label": label, onchange: set(name) },
+    el("option", { value: "" }, `any ${label}`),
+    values.map((v) => el("option", { value: v, selected: v === state.filter[name] }, v)));
+  const projects = [...new Set(fleet.apps.map((a) => a.project))].sort();
+  return el("div", { class: "filters" },
+    el("input", { id: "filter-q", type: "search", placeholder: "search name, project, repository", value: state.filter.q, oninput: set("q"), "aria-label": "search" }),
+    choice("project", "project", projects), choice("cluster", "cluster", fleet.clusters.map((c) => c.name)),
+    choice("sync", "sync", SYNCS), choice("health", "health", HEALTHS));
+}
+
+function deletionsPanel(fleet) {
+  if (!fleet.deletions.length) return null;
+  const answer = async (d, cascade) => {
+    const what = cascade ? `Delete the objects of ${d.app} from ${d.clusters.join(", ")}?` : `Leave the objects of ${d.app} in the clusters and stop tracking it?`;
+    if (!window.confirm(what)) return;
+    try {
+      await api(`/apps/${encodeURIComponent(d.app)}?cascade=${cascade}`, { method: "DELETE" });
+      flash(cascade ? `${d.app}: deleting its objects` : `${d.app}: untracked, objects left`, false);
+    } catch (err) {
+      flash(`Delete of ${d.app} failed: ${err.message}`, true);
+    }
+    tick();
+  };
+  const rows = fleet.deletions.map((d) => el("tr", { "data-deletion": d.app },
+    el("td", {}, d.app), el("td", {}, d.project), el("td", {}, d.state), el("td", {}, d.clusters.join(", ")),
+    el("td", {}, d.message),
+    el("td", {}, d.state === "Held" ? [el("button", { onclick: () => answer(d, true) }, "Delete objects"), " ",
+      el("button", { onclick: () => answer(d, false) }, "Leave objects")] : d.propagation)));
+  return el("section", { class: "deletions" }, el("h2", {}, "Deletions"),
+    el("table", {}, el("thead", {}, el("tr", {}, ["App", "Project", "State", "Clusters", "Why", ""].map((h) => el("th", {}, h)))),
+      el("tbody", {}, rows)));
+}
+
+function matrixPage(fleet) {
+  const apps = fleet.apps.filter(shown);
+  const clusters = fleet.clusters.map((c) => c.name).filter((c) => !state.filter.cluster || c === state.filter.cluster);
+  const cell = (app, cluster) => {
+    const t = app.targets.find((x) => x.cluster === cluster);
+    if (!t) return el("td", { class: "muted" }, "—");
+    return el("td", { "data-cell": `${app.name}@${cluster}` }, badge("sync", t.sync), " ", badge("health", t.health),
+      el("div", { class: "mono", title: t.revision || "" }, short(t.revision)));
+  };
+  return [el("h1", {}, "Fleet matrix"), filterBar(fleet),
+    el("table", { class: "matrix" },
+      el("thead", {}, el("tr", {}, el("th", {}, "App"), clusters.map((c) => el("th", {}, c)))),
+      el("tbody", {}, apps.map((app) => el("tr", { "data-app": app.name }, el("td", {}, appLink(app.name)),
+        clusters.map((c) => cell(app, c))))))];
+}
+
+function appsPage(fleet) {
+  const data = fleet;
+  const head = [el("h1", {}, "Applications"), overview(fleet), deletionsPanel(fleet), sourceErrors(data)];
+  if (!data.apps.length) return [...head, el("p", { class: "muted" }, "No applications yet.")];
+  const apps = data.apps.filter(shown);
+  const rows = apps.map((app) => el("tr", { "data-app": app.name },
     el("td", {}, appLink(app.name)),
     el("td", {}, app.project),
     el("td", { class: "mono" }, `${app.source.repoURL} @ ${app.source.targetRevision}`, el("br"), app.source.path || "."),
@@ -140,7 +255,8 @@ function appsPage(data) {
       t.operationPhase === "Running" ? el("span", { class: "muted" }, " syncing…") : null)) : null,
       app.errors.map((e) => el("div", { class: "error-text" }, e))),
     el("td", {}, policyText(app.syncPolicy))));
-  return [el("h1", {}, "Applications"), sourceErrors(data),
+  return [...head, filterBar(fleet),
+    el("p", { class: "muted", id: "shown" }, `${apps.length} of ${data.apps.length} apps`),
     el("table", { class: "apps" },
       el("thead", {}, el("tr", {}, ["Name", "Project", "Source", "Clusters", "Sync policy"].map((h) => el("th", {}, h)))),
       el("tbody", {}, rows))];
@@ -174,8 +290,10 @@ function appPage(app, history) {
   const select = el("select", { onchange: (e) => { state.cluster = e.target.value; } },
     el("option", { value: "" }, "all clusters"),
     clusters.map((c) => el("option", { value: c, selected: c === state.cluster }, c)));
+  const syncBody = () => Object.assign(chosen(), state.prune ? { prune: true } : {});
   const actions = el("div", { class: "actions" }, select,
-    el("button", { onclick: () => act(`${path}/sync`, chosen(), "Sync") }, "Sync"),
+    el("label", { class: "option" }, el("input", { type: "checkbox", id: "sync-prune", checked: state.prune, onchange: (e) => { state.prune = e.target.checked; } }), " prune"),
+    el("button", { id: "sync", onclick: () => act(`${path}/sync`, syncBody(), "Sync") }, "Sync"),
     el("button", { onclick: () => act(`${path}/refresh`, undefined, "Refresh") }, "Refresh"),
     el("button", { onclick: () => act(`${path}/refresh?hard=true`, undefined, "Hard refresh") }, "Hard refresh"));
   return [
@@ -189,26 +307,174 @@ function appPage(app, history) {
       el("dt", {}, "Sync policy"), el("dd", {}, policyText(app.syncPolicy))),
     app.errors.map((e) => el("p", { class: "error-text" }, e)),
     app.warnings.map((w) => el("p", { class: "warning-text" }, `warning: ${w}`)),
-    app.targets.map((t) => targetSection(t)),
+    app.targets.map((t) => targetSection(app.name, t)),
     historySection(path, history),
   ];
 }
 
-function targetSection(t) {
+async function showDiff(app, cluster) {
+  const key = `${app}/${cluster}`;
+  state.diffs[key] = { loading: true };
+  redraw();
+  try {
+    const found = await api(`/apps/${encodeURIComponent(app)}/diff?cluster=${encodeURIComponent(cluster)}`);
+    state.diffs[key] = found.targets[0];
+  } catch (err) {
+    state.diffs[key] = { error: err.message, objects: [] };
+  }
+  redraw();
+}
+
+// One cluster's comparison: each differing object, who drifted which field, its diff.
+function diffSection(app, cluster) {
+  const found = state.diffs[`${app}/${cluster}`];
+  if (!found) return null;
+  const close = el("button", { onclick: () => { delete state.diffs[`${app}/${cluster}`]; redraw(); } }, "Close");
+  if (found.loading) return el("div", { class: "diff" }, el("p", { class: "muted" }, "Comparing with Git…"));
+  if (found.error) return el("div", { class: "diff" }, el("p", { class: "error-text" }, found.error), close);
+  const differing = found.objects.filter((o) => o.sync !== "Synced");
+  const line = (text) => el("div", { class: text.startsWith("+") && !text.startsWith("+++") ? "add" : text.startsWith("-") && !text.startsWith("---") ? "del" : "" }, text || " ");
+  return el("div", { class: "diff", "data-diff": cluster },
+    el("h3", {}, `Diff with Git: ${differing.length} of ${found.objects.length} object(s) differ `, close),
+    differing.map((o) => el("div", { class: "object-diff", "data-object": `${o.kind}/${o.name}` },
+      el("h4", {}, `${o.group ? `${o.kind}.${o.group}` : o.kind} ${o.namespace ? `${o.namespace}/` : ""}${o.name} `, badge("sync", o.sync), el("span", { class: "muted" }, ` ${o.reason}`)),
+      o.drift.length ? el("ul", { class: "drift" }, o.drift.map((d) => el("li", {}, el("span", { class: "mono" }, d.path),
+        d.manager ? ` changed by ${d.manager}${d.subresource ? ` via ${d.subresource}` : ""} (${d.operation}) ${ago(d.time)}` : " (no other field manager owns it)"))) : null,
+      el("pre", { class: "unified" }, o.diff.replace(/\n$/, "").split("\n").map(line)))));
+}
+
+// ---- resource graph: boxes per object, an edge from each owner to what it owns ----
+
+const SVG = "http://www.w3.org/2000/svg";
+const BOX = { w: 230, h: 46, gapX: 56, gapY: 10 };
+
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, String(value));
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    node.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function nodeId(n) { return `${n.group}/${n.kind}/${n.namespace}/${n.name}`; }
+
+// Columns by depth; rows so that each owner sits level with its first child.
+function layout(nodes) {
+  const children = new Map();
+  const roots = [];
+  for (const n of nodes) {
+    if (n.parent) {
+      const p = nodeId(n.parent);
+      if (!children.has(p)) children.set(p, []);
+      children.get(p).push(n);
+    } else roots.push(n);
+  }
+  const placed = new Map();
+  let row = 0;
+  const place = (n, depth) => {
+    const kids = children.get(nodeId(n)) || [];
+    const at = row;
+    placed.set(nodeId(n), { n, depth, row: at });
+    if (!kids.length) row += 1;
+    kids.forEach((k) => place(k, depth + 1));
+  };
+  roots.sort((a, b) => (a.kind + a.name).localeCompare(b.kind + b.name)).forEach((r) => place(r, 0));
+  return { placed, rows: Math.max(row, 1), depth: Math.max(0, ...[...placed.values()].map((p) => p.depth)) + 1 };
+}
+
+function graph(tree) {
+  const { placed, rows, depth } = layout(tree.nodes);
+  const x = (d) => 4 + d * (BOX.w + BOX.gapX);
+  const y = (r) => 4 + r * (BOX.h + BOX.gapY);
+  const edges = [];
+  const boxes = [];
+  for (const { n, depth: d, row: r } of placed.values()) {
+    if (n.parent && placed.has(nodeId(n.parent))) {
+      const p = placed.get(nodeId(n.parent));
+      const x1 = x(p.depth) + BOX.w, y1 = y(p.row) + BOX.h / 2, x2 = x(d), y2 = y(r) + BOX.h / 2;
+      edges.push(svg("path", { class: "edge", d: `M${x1},${y1} C${x1 + BOX.gapX / 2},${y1} ${x2 - BOX.gapX / 2},${y2} ${x2},${y2}` }));
+    }
+    const name = n.name.length > 30 ? `${n.name.slice(0, 29)}…` : n.name;
+    boxes.push(svg("g", { class: `node health-${n.health || "none"}${n.managed ? " managed" : ""}`, "data-node": `${n.kind}/${n.name}`, transform: `translate(${x(d)},${y(r)})` },
+      svg("title", {}, `${n.kind} ${n.namespace ? `${n.namespace}/` : ""}${n.name}\nhealth: ${n.health || "—"}${n.sync ? `\nsync: ${n.sync}` : ""}${n.message ? `\n${n.message}` : ""}`),
+      svg("rect", { class: "box", width: BOX.w, height: BOX.h, rx: 5 }),
+      svg("rect", { class: "stripe", width: 6, height: BOX.h, rx: 2 }),
+      svg("text", { x: 14, y: 17, class: "kind" }, n.kind, n.sync && n.sync !== "Synced" ? ` · ${n.sync}` : ""),
+      svg("text", { x: 14, y: 35, class: "name" }, name)));
+  }
+  return svg("svg", { class: "graph", width: x(depth) + 4, height: y(rows) + 4, role: "img", "aria-label": "resource graph" }, edges, boxes);
+}
+
+function graphSection(app, cluster) {
+  const key = `${app}/${cluster}`;
+  if (!state.graphs.has(key)) return null;
+  const tree = state.trees[key];
+  const body = !tree ? el("p", { class: "muted" }, "Reading the live objects…")
+    : tree.error ? el("p", { class: "error-text" }, tree.error)
+      : !tree.nodes.length ? el("p", { class: "muted" }, "No resources recorded yet.")
+        : el("div", { class: "graph-box" }, graph(tree));
+  return el("div", { class: "graph-section", "data-graph": cluster }, body,
+    tree && tree.cut && tree.cut.length ? el("p", { class: "muted" }, `only the first objects of: ${tree.cut.join(", ")}`) : null);
+}
+
+function toggleGraph(app, cluster) {
+  const key = `${app}/${cluster}`;
+  if (state.graphs.has(key)) state.graphs.delete(key);
+  else state.graphs.add(key);
+  tick();
+}
+
+async function readTrees(app) {
+  const wanted = [...state.graphs].filter((k) => k.startsWith(`${app}/`));
+  await Promise.all(wanted.map(async (key) => {
+    const cluster = key.slice(app.length + 1);
+    try {
+      const found = await api(`/apps/${encodeURIComponent(app)}/tree?cluster=${encodeURIComponent(cluster)}`);
+      state.trees[key] = found.targets[0];
+    } catch (err) {
+      if (err instanceof LoginNeeded) throw err;
+      state.trees[key] = { error: err.message, nodes: [] };
+    }
+  }));
+}
+
+function targetSection(app, t) {
   const op = t.operation;
   return el("section", { class: "target-detail", "data-cluster": t.cluster },
-    el("h2", {}, t.cluster, " ", badge("sync", t.sync), " ", badge("health", t.health)),
+    el("h2", {}, t.cluster, " ", badge("sync", t.sync), " ", badge("health", t.health), " ",
+      el("button", { class: "diff-button", onclick: () => showDiff(app, t.cluster) }, "Diff (dry run)"), " ",
+      el("button", { class: "graph-button", onclick: () => toggleGraph(app, t.cluster) }, state.graphs.has(`${app}/${t.cluster}`) ? "List" : "Graph"), " ",
+      selection(t.cluster).length ? el("button", { class: "sync-selected", onclick: () => {
+        const body = { cluster: t.cluster, resources: selection(t.cluster) };
+        if (state.prune) body.prune = true;
+        state.selected = new Set([...state.selected].filter((s) => JSON.parse(s)[0] !== t.cluster));
+        act(`/apps/${encodeURIComponent(app)}/sync`, body, `Sync of ${body.resources.length} selected`);
+      } }, `Sync ${selection(t.cluster).length} selected`) : null),
+    diffSection(app, t.cluster),
     el("p", { class: "muted" }, `namespace ${t.namespace || "—"} · path ${t.path || "."} · synced ${short(t.revision)} · wanted ${short(t.resolvedRevision)} · checked ${ago(t.reconciledAt)}`),
     t.healthMessage ? el("p", {}, t.healthMessage) : null,
     op ? el("p", { class: "operation" }, "Last operation: ", badge("phase", op.phase),
       ` ${short(op.revision)} by ${op.trigger}, ${ago(op.finishedAt || op.startedAt)}`, op.message ? ` — ${op.message}` : "") : null,
     t.conditions.length ? el("ul", { class: "conditions" }, t.conditions.map((c) =>
       el("li", {}, el("strong", {}, `${c.type} ${c.reason}`), ": ", c.message))) : null,
-    resourceTree(t.resources));
+    state.graphs.has(`${app}/${t.cluster}`) ? graphSection(app, t.cluster) : resourceTree(t.cluster, t.resources));
+}
+
+function selection(cluster) {
+  return [...state.selected].map((s) => JSON.parse(s)).filter((s) => s[0] === cluster)
+    .map(([, group, kind, namespace, name]) => ({ group, kind, namespace, name }));
+}
+
+function selectBox(cluster, r) {
+  const id = JSON.stringify([cluster, r.group || "", r.kind, r.namespace || "", r.name]);
+  return el("input", { type: "checkbox", class: "select", title: "select for a selective sync", checked: state.selected.has(id),
+    onchange: (e) => { if (e.target.checked) state.selected.add(id); else state.selected.delete(id); tick(); } });
 }
 
 // Resources grouped namespace → kind → name; cluster-scoped objects first.
-function resourceTree(resources) {
+function resourceTree(cluster, resources) {
   if (!resources.length) return el("p", { class: "muted" }, "No resources recorded yet.");
   const tree = new Map();
   for (const r of resources) {
@@ -222,7 +488,7 @@ function resourceTree(resources) {
   const order = (a, b) => (a.startsWith("(") !== b.startsWith("(") ? (a.startsWith("(") ? -1 : 1) : a.localeCompare(b));
   const branch = (label, cls, children) => el("li", {}, el("span", { class: cls }, label), el("ul", {}, children));
   const leaf = (kind, r) => el("li", { class: "resource", "data-resource": `${kind}/${r.name}` },
-    el("span", { class: "name" }, r.name), " ", badge("sync", r.sync),
+    selectBox(cluster, r), " ", el("span", { class: "name" }, r.name), " ", badge("sync", r.sync),
     r.health ? [" ", badge("health", r.health)] : null,
     r.message ? el("span", { class: "muted" }, ` ${r.message}`) : null);
   const kindsOf = (kinds) => [...kinds.keys()].sort(order).map((kind) =>
@@ -253,11 +519,37 @@ async function load() {
   if (hash.startsWith("/apps/")) {
     const name = hash.slice("/apps/".length);
     const path = `/apps/${encodeURIComponent(name)}`;
-    const [app, history] = await Promise.all([api(path), api(`${path}/history`)]);
+    const [app, history] = await Promise.all([api(path), api(`${path}/history`), readTrees(name)]);
     return appPage(app, history.history);
   }
   if (hash === "/clusters") return clustersPage(await api("/clusters"));
-  return appsPage(await api("/apps"));
+  const [apps, clusters, deletions] = await Promise.all([api("/apps"), api("/clusters"), api("/deletions")]);
+  state.fleet = { apps: apps.apps, sourceErrors: apps.sourceErrors, clusters: clusters.clusters, deletions: deletions.deletions };
+  return fleetPage();
+}
+
+function fleetPage() {
+  const hash = decodeURIComponent(location.hash.replace(/^#/, "")) || "/";
+  return hash === "/matrix" ? matrixPage(state.fleet) : appsPage(state.fleet);
+}
+
+// Put ``nodes`` on the page, keeping the focus (and caret) of a filter being typed in.
+function show(nodes) {
+  const focused = document.activeElement && document.activeElement.id;
+  const caret = focused && document.activeElement.selectionStart;
+  document.getElementById("main").replaceChildren(...nodes.flat().filter(Boolean));
+  const again = focused && document.getElementById(focused);
+  if (again) {
+    again.focus();
+    if (typeof caret === "number" && again.setSelectionRange) again.setSelectionRange(caret, caret);
+  }
+}
+
+// Redraw from what was read last (a filter, a diff shown), without asking the hub.
+function redraw() {
+  const hash = decodeURIComponent(location.hash.replace(/^#/, "")) || "/";
+  if (state.fleet && (hash === "/" || hash === "/matrix")) show(fleetPage());
+  else tick();
 }
 
 async function tick() {
@@ -267,8 +559,7 @@ async function tick() {
   state.again = false;
   let again = true;
   try {
-    const nodes = await load();
-    document.getElementById("main").replaceChildren(...nodes.flat().filter(Boolean));
+    show(await load());
     document.getElementById("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
   } catch (err) {
     if (err instanceof LoginNeeded) {
@@ -287,5 +578,10 @@ async function tick() {
   }
 }
 
-window.addEventListener("hashchange", () => { document.getElementById("flash").hidden = true; tick(); });
+window.addEventListener("hashchange", () => {
+  document.getElementById("flash").hidden = true;
+  state.diffs = {};
+  state.selected = new Set();
+  tick();
+});
 tick();

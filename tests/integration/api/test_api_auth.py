@@ -8,18 +8,23 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import jwt
 import pytest
+import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from engine.api.server import create_app
+from engine.apps import AppTarget
+from engine.apps.targets import TargetOptions
 from engine.auth import tokens
 from engine.auth.service import KEY_FILE
 from engine.hub.hub import Hub
+from engine.model import TargetKey
 from tests.support.auth import admin_token, bearer
 
 Client = TestClient[web.Request, web.Application]
@@ -56,12 +61,12 @@ async def test_every_route_needs_a_token_but_login_health_static_and_webhook(
     routes = set()
     for route in anonymous.app.router.routes():
         path = re.sub(r"\{[^}]+\}", "x", route.resource.canonical if route.resource else "")
-        if route.method != "HEAD":
-            routes.add((route.method, path))
+        routes.add((route.method, path))
     assert len(routes) > len(OPEN) + 10
     for method, path in sorted(routes):
         response = await anonymous.request(method, path)
-        if (method, path) in OPEN:  # a login without a password is a refused login
+        if (method.replace("HEAD", "GET"), path) in OPEN:  # a login without a password
+            # is a refused login; HEAD is open where GET is
             assert "WWW-Authenticate" not in response.headers, (method, path)
         else:
             assert response.status == 401, (method, path)
@@ -132,7 +137,9 @@ async def test_an_account_sees_and_acts_on_its_apps_only(anonymous: Client, hub:
     for method, path in (("GET", "/api/v1/apps/fleet"), ("GET", "/api/v1/apps/fleet/history"),
                          ("POST", "/api/v1/apps/fleet/sync"),
                          ("POST", "/api/v1/apps/fleet/refresh"),
-                         ("POST", "/api/v1/apps/fleet/rollback")):
+                         ("POST", "/api/v1/apps/fleet/rollback"),
+                         ("GET", "/api/v1/apps/fleet/diff"), ("GET", "/api/v1/apps/fleet/tree"),
+                         ("DELETE", "/api/v1/apps/fleet")):
         response = await anonymous.request(method, path, headers=alice)
         assert response.status == 404, (method, path)
         assert (await response.json())["error"] == "no app named fleet"
@@ -145,6 +152,20 @@ async def test_an_account_sees_and_acts_on_its_apps_only(anonymous: Client, hub:
     assert (await anonymous.post("/api/v1/apps/fleet/refresh", headers=bob)).status == 202
     assert (await anonymous.post("/api/v1/apps/fleet/sync", headers=bob)).status == 403
     assert (await anonymous.get("/api/v1/apps/demo-dev", headers=bob)).status == 404
+    assert (await anonymous.delete("/api/v1/apps/fleet", headers=bob)).status == 403
+    # A held deletion is listed, and confirmed, only by who may read and delete its app.
+    gone = {TargetKey(app, "dev"): AppTarget(key=TargetKey(app, "dev"), project="default",
+                                             repo_url="r", revision="main", path=app,
+                                             namespace=app,
+                                             options=TargetOptions(cascade="Foreground"))
+            for app in ("demo-gone-1", "demo-gone-2")}  # fmt: skip
+    hub.deletions.removed(gone, defined=hub.catalog.defined(), apps=4)
+    for who, seen in ((alice, ["demo-gone-1", "demo-gone-2"]), (bob, [])):
+        listed = await (await anonymous.get("/api/v1/deletions", headers=who)).json()
+        assert [d["app"] for d in listed["deletions"]] == seen
+    assert (await anonymous.delete("/api/v1/apps/demo-gone-1", headers=bob)).status == 404
+    untracked = await anonymous.delete("/api/v1/apps/demo-gone-1?cascade=false", headers=alice)
+    assert untracked.status == 202 and (await untracked.json())["state"] == "Untracked"
     admin = bearer(await admin_token(hub))
     assert (await anonymous.get("/metrics", headers=admin)).status == 200
 
@@ -174,6 +195,7 @@ async def test_passwords_and_api_tokens_of_accounts(anonymous: Client, hub: Hub)
     listed = await (await anonymous.get("/api/v1/apps", headers=robot)).json()
     assert len(listed["apps"]) == 4  # role:readonly
     assert (await anonymous.post("/api/v1/apps/fleet/sync", headers=robot)).status == 403
+    assert (await anonymous.delete("/api/v1/apps/fleet", headers=robot)).status == 403
     tokens_listed = await (await anonymous.get("/api/v1/accounts/ci/tokens",
                                                headers=admin)).json()
     assert [t["id"] for t in tokens_listed["tokens"]] == [created["id"]]
@@ -218,3 +240,32 @@ async def test_events_name_only_the_apps_one_may_read_and_end_with_the_session(
         hub.changes.changed("demo-prod")
         with pytest.raises((AssertionError, TimeoutError)):
             await read_event(stream, within=2)  # the logout ended the stream
+
+
+async def test_an_appproject_role_gives_its_groups_its_apps_and_nothing_else(
+    anonymous: Client, hub: Hub, tmp_path: Path
+) -> None:
+    await with_users(hub, "bob")
+    bob = bearer(await login(anonymous, "bob"))
+    assert (await anonymous.post("/api/v1/apps/fleet/sync", headers=bob)).status == 403
+    project = {"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+               "metadata": {"name": "default"},
+               "spec": {"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}],
+                        "clusterResourceWhitelist": [{"group": "*", "kind": "*"}],
+                        "roles": [{"name": "deployer", "groups": ["bob"], "policies": [
+                            "p, proj:default:deployer, applications, sync, default/fleet, allow",
+                        ]}]}}  # fmt: skip
+    (tmp_path / "hub" / "apps" / "project.yaml").write_text(yaml.safe_dump(project))
+    await hub.follower.reload(force=True)
+    assert (await anonymous.post("/api/v1/apps/fleet/sync", headers=bob)).status == 202
+    assert (await anonymous.post("/api/v1/apps/demo-dev/sync", headers=bob)).status == 404
+
+    # A role that reaches beyond its project makes the AppProject invalid, and it grants
+    # nothing: the project's apps cannot be used until it is fixed.
+    project["spec"]["roles"][0]["policies"] = ["p, proj:default:deployer, clusters, get, *, allow"]
+    (tmp_path / "hub" / "apps" / "project.yaml").write_text(yaml.safe_dump(project))
+    await hub.follower.reload(force=True)
+    assert (await anonymous.post("/api/v1/apps/fleet/sync", headers=bob)).status == 403
+    errors = hub.control.source_errors()
+    assert any("spec.roles[0].policies[0]" in e and "only speak of applications" in e
+               for e in errors), errors

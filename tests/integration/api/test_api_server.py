@@ -16,7 +16,7 @@ from engine.api.server import create_app
 from engine.hub.controller import HubController
 from engine.hub.decisions import Request
 from engine.hub.hub import Hub
-from engine.model import TargetKey
+from engine.model import ResourceKey, TargetKey
 from engine.model.reconciles import Trigger
 from engine.model.status import AUTOMATED_SYNC_DISABLED
 from engine.renderer.cache import RenderKey
@@ -142,6 +142,16 @@ async def test_sync_reaches_the_hub_with_the_account_as_trigger(client: Client, 
     assert untouched(hub, FLEET[1])
 
 
+async def test_a_selective_sync_names_its_objects(client: Client, hub: Hub) -> None:
+    body = {"cluster": "dev", "resources": [
+        {"group": "apps", "kind": "Deployment", "namespace": "fleet", "name": "web"},
+        {"kind": "ConfigMap", "name": "settings"}]}  # fmt: skip
+    assert (await client.post("/api/v1/apps/fleet/sync", json=body)).status == 202
+    chosen = frozenset({ResourceKey("apps", "Deployment", "fleet", "web"),
+                        ResourceKey("", "ConfigMap", "", "settings")})
+    assert queued(hub, FLEET[0]) == (Trigger.MANUAL, Request("manual:admin", resources=chosen))
+
+
 async def test_sync_without_body_syncs_every_cluster(client: Client, hub: Hub) -> None:
     response = await client.post("/api/v1/apps/fleet/sync")
     assert response.status == 202
@@ -159,6 +169,11 @@ async def test_sync_without_body_syncs_every_cluster(client: Client, hub: Hub) -
         (b'{"cluster": 3}', "application/json", 400, "cluster must be a string"),
         (b'{"cluster": "x"}', "text/plain", 415, "application/json"),
         (b'{"cluster": "mars"}', "application/json", 404, "mars"),
+        (b'{"resources": []}', "application/json", 400, "list of 1 to 500"),
+        (b'{"resources": [{"kind": "ConfigMap"}]}', "application/json", 400,
+         "resources[0] needs a kind and a name"),
+        (b'{"resources": [{"kind": "ConfigMap", "name": "a", "uid": "x"}]}',
+         "application/json", 400, "resources[0] must be"),
     ],
 )
 async def test_sync_refuses_bad_bodies(
