@@ -52,6 +52,7 @@ def app_summary(view: AppView, statuses: Mapping[TargetKey, TargetStatus]) -> JS
             "selfHeal": view.self_heal,
             "automatedDisabledByRollback": view.automated_disabled,
         },
+        "labels": dict(view.labels),
         "warnings": list(view.warnings),
         "errors": list(view.errors),
         "targets": [_target_summary(t, statuses.get(t.key)) for t in view.targets],

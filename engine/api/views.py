@@ -56,6 +56,7 @@ class AppView:
     warnings: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
     targets: tuple[TargetView, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)  # the Application's own
 
     @property
     def keys(self) -> tuple[TargetKey, ...]:

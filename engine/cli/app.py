@@ -41,6 +41,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=None,
         help="prune objects no longer in Git, whatever the app's policy says",
     )
+    sync.add_argument("--wait", action="store_true",
+                      help="show the sync's progress until it ends (exit 1 if it failed, "
+                           "2 after --wait-timeout)")
+    sync.add_argument("--wait-timeout", dest="wait_timeout", default="5m",
+                      help="with --wait: give up after this long (default 5m)")
     sync.add_argument("--resource", action="append", dest="resources", metavar="GROUP:KIND:NAME",
                       help="sync only this object (repeatable; NAMESPACE/NAME for a namespaced "
                            "one outside the app's namespace; an empty GROUP for the core API)")
@@ -100,6 +105,8 @@ def _handle(args: argparse.Namespace) -> int:
 
     if args.app_command == "wait":
         return asyncio.run(_wait(args))
+    if args.app_command == "sync" and args.wait:
+        return asyncio.run(_sync_and_follow(args))
     body = asyncio.run(_request(args))
     if args.app_command == "diff":
         shown = print_body(body, args.output)
@@ -142,6 +149,58 @@ async def _wait(args: argparse.Namespace) -> int:
                 sys.stderr.write(f"{args.app}: not done after {args.wait_timeout}\n")
                 return 2
             await asyncio.sleep(min(WAIT_POLL, max(0.0, deadline - time.monotonic())))
+
+
+async def _sync_and_follow(args: argparse.Namespace) -> int:
+    """Queue the sync, then print each change of its targets' operations on stderr until
+    every one queued has a new operation that ended: 0 if all Succeeded, 1 if not, 2 when
+    the timeout passes first."""
+    import asyncio
+    import time
+
+    from engine.api.client import HubClient
+    from engine.durations import parse_duration
+
+    server, token, timeout = server_and_token(args)
+    deadline = time.monotonic() + parse_duration(args.wait_timeout)
+    path = f"/apps/{quote(args.app, safe='')}"
+    async with HubClient(server, token=token, timeout=timeout) as hub:
+        before = _operation_ids(await hub.get(path))
+        body = _present(cluster=args.cluster, revision=args.revision, prune=args.prune,
+                        resources=_selected(args.resources))
+        queued = {k["cluster"] for k in (await hub.post(f"{path}/sync", body))["queued"]}
+        print_queued({"queued": [{"app": args.app, "cluster": c} for c in sorted(queued)]})
+        shown = ""
+        while True:
+            targets = [t for t in (await hub.get(path))["targets"] if t["cluster"] in queued]
+            ops = {t["cluster"]: t["operation"] or {} for t in targets}
+            ended = {c: op for c, op in ops.items()
+                     if op.get("id") != before.get(c) and op.get("phase") != "Running"}
+            state = ", ".join(
+                f"{t['cluster']} {_progress(ops[t['cluster']], before.get(t['cluster']))}"
+                f" {t['sync']}/{t['health']}" for t in targets)
+            if state != shown:
+                sys.stderr.write(f"{args.app}: {clean(state)}\n")
+                shown = state
+            if len(ended) == len(queued):
+                return 0 if all(op.get("phase") == "Succeeded" for op in ended.values()) else 1
+            if time.monotonic() >= deadline:
+                sys.stderr.write(f"{args.app}: not done after {args.wait_timeout}\n")
+                return 2
+            await asyncio.sleep(min(WAIT_POLL, max(0.0, deadline - time.monotonic())))
+
+
+def _operation_ids(app: dict[str, Any]) -> dict[str, Any]:
+    return {t["cluster"]: (t["operation"] or {}).get("id") for t in app["targets"]}
+
+
+def _progress(op: dict[str, Any], before: Any) -> str:
+    """How the sync of one target stands: queued (its operation is still the one of
+    ``before``), running, or how it ended."""
+    if not op or op.get("id") == before:
+        return "queued"
+    message = f" ({op['message']})" if op.get("message") else ""
+    return f"{op['phase'].lower()}{message}"
 
 
 def _wait_state(app: dict[str, Any], sync: bool, health: bool) -> tuple[str, bool]:

@@ -119,6 +119,7 @@ class HubController:
             automated_disabled=self.automation.is_off(app.name),
             warnings=_shown(problems.warnings) if problems else (),
             errors=_shown(problems.errors) if problems else (), targets=targets,
+            labels=dict(app.labels),
         )
 
     def source_errors(self) -> list[str]:

@@ -163,6 +163,10 @@ async def test_overview_filters_search_and_the_fleet_matrix(served: ServedHub, b
     assert await browser.evaluate(rows) == ["demo-dev", "demo-prod"]
     assert await browser.evaluate("document.activeElement.id") == "filter-q"  # still typing
     await choose("q", "", "input")
+    await choose("label", "team=demo, tier", "input")
+    await browser.wait_for("document.querySelector('#shown').textContent.startsWith('1 of')")
+    assert await browser.evaluate(rows) == ["demo-dev"]
+    await choose("label", "", "input")
 
     dom = await page(browser, f"{served.url}/#/matrix", "document.querySelector('table.matrix')")
     await browser.screenshot(tmp_path / "matrix.png")

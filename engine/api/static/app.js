@@ -10,7 +10,7 @@ const API = "/api/v1";
 const POLL_MS = 30000;
 const state = {
   cluster: "", timer: null, busy: false, again: false, user: null, events: null,
-  filter: { q: "", project: "", cluster: "", sync: "", health: "" },
+  filter: { q: "", project: "", cluster: "", sync: "", health: "", label: "" },
   fleet: null,  // the last apps, clusters and deletions read: filters redraw from it
   diffs: {},  // "app/cluster" → the comparison shown under that target, until navigated away
   graphs: new Set(),  // "app/cluster" of the resource graphs shown: read again on each redraw
@@ -183,11 +183,20 @@ function shown(app) {
   const q = f.q.trim().toLowerCase();
   if (q && ![app.name, app.project, app.source.repoURL, app.source.path].some((v) => String(v || "").toLowerCase().includes(q))) return false;
   if (f.project && app.project !== f.project) return false;
+  if (f.label.trim() && !labelMatches(app.labels || {}, f.label.trim())) return false;
   const targets = app.targets.filter((t) => !f.cluster || t.cluster === f.cluster);
   if (f.cluster && !targets.length) return false;
   if (f.sync && !targets.some((t) => t.sync === f.sync)) return false;
   if (f.health && !targets.some((t) => t.health === f.health)) return false;
   return true;
+}
+
+// "key=value" or "key" (the label is set), as a label selector's simplest terms.
+function labelMatches(labels, wanted) {
+  return wanted.split(",").map((t) => t.trim()).filter(Boolean).every((term) => {
+    const [key, ...rest] = term.split("=");
+    return rest.length ? labels[key.trim()] === rest.join("=").trim() : key.trim() in labels;
+  });
 }
 
 function filterBar(fleet) {
@@ -198,6 +207,7 @@ function filterBar(fleet) {
   const projects = [...new Set(fleet.apps.map((a) => a.project))].sort();
   return el("div", { class: "filters" },
     el("input", { id: "filter-q", type: "search", placeholder: "search name, project, repository", value: state.filter.q, oninput: set("q"), "aria-label": "search" }),
+    el("input", { id: "filter-label", type: "search", placeholder: "label: team=a, tier", value: state.filter.label, oninput: set("label"), "aria-label": "labels" }),
     choice("project", "project", projects), choice("cluster", "cluster", fleet.clusters.map((c) => c.name)),
     choice("sync", "sync", SYNCS), choice("health", "health", HEALTHS));
 }

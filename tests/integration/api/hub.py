@@ -56,7 +56,7 @@ AUTH = {
 
 def _application(name: str, path: str, namespace: str, destination: dict[str, Any],
                  automated: dict[str, bool] | None, api: str = "argoproj.io/v1alpha1",
-                 ) -> str:  # fmt: skip
+                 labels: dict[str, str] | None = None) -> str:  # fmt: skip
     spec: dict[str, Any] = {
         "project": "default",
         "source": {"repoURL": REPO, "targetRevision": "main", "path": path},
@@ -65,14 +65,15 @@ def _application(name: str, path: str, namespace: str, destination: dict[str, An
     if automated is not None:
         spec["syncPolicy"] = {"automated": automated}
     return yaml.safe_dump({"apiVersion": api, "kind": "Application",
-                           "metadata": {"name": name}, "spec": spec})
+                           "metadata": {"name": name, "labels": labels or {}}, "spec": spec})
 
 
 APPS = {
     "demo-dev.yaml": _application("demo-dev", "overlays/dev", "dev", {"name": "dev"},
-                                  {"prune": True, "selfHeal": True}),
+                                  {"prune": True, "selfHeal": True},
+                                  labels={"team": "demo", "tier": "dev"}),
     "demo-prod.yaml": _application("demo-prod", "overlays/prod", "prod", {"name": "prod"},
-                                   {"prune": True}),
+                                   {"prune": True}, labels={"team": "demo"}),
     "fleet.yaml": _application("fleet", "overlays/fleet", "fleet",
                                {"clusterSelector": {"matchExpressions": [
                                    {"key": "env", "operator": "In", "values": ["dev", "prod"]}]}},

@@ -151,6 +151,15 @@ async def test_log_in_read_a_drift_s_diff_sync_it_live_and_log_out(
                 dom = await page(browser, f"{url}/#/", "document.querySelector('#overview')")
                 assert "demo-dev" not in dom and "demo-prod" not in dom
                 assert "0 apps" in dom
+
+                # The CLI follows a sync it asked for until its operation ends.
+                capsys.readouterr()
+                code = await asyncio.to_thread(main, ["app", "sync", "demo-prod", "--wait",
+                                                      "--wait-timeout", "60s"])
+                out, err = capsys.readouterr()
+                assert code == 0, err
+                assert f"queued: demo-prod@{cluster.name}" in out
+                assert f"demo-prod: {cluster.name} succeeded" in err, err
         finally:
             await _no_namespaces(core, "dev", "prod")
 
