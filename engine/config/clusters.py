@@ -10,6 +10,13 @@
       server: https://10.0.0.7:6443
       caFile: edge-1-ca.crt              # or caData (base64 PEM) or insecureSkipTLSVerify
       tokenFile: /var/run/edge-1/token   # or tokenEnv / token, or certFile + keyFile
+    - inCluster: true                    # the cluster the hub's pod runs in (name: in-cluster)
+
+``inCluster`` reads what Kubernetes gives every pod: the API server from
+``$KUBERNETES_SERVICE_HOST``/``$KUBERNETES_SERVICE_PORT``, the CA and the service account's
+token from ``/var/run/secrets/kubernetes.io/serviceaccount`` (``$FLEETSYNC_SERVICE_ACCOUNT_DIR``
+elsewhere); the token file is read again whenever it changes (the kubelet rotates it). Its
+name defaults to ``in-cluster``, which answers to ``https://kubernetes.default.svc``.
 
 Secrets (``token``, ``caData`` and what files and variables hold) are kept out of every
 ``repr``, log line and error message: errors name the file, the entry (index and name)
@@ -43,7 +50,9 @@ _SERVER_FIELDS = {
     "keyFile",
     "tlsServerName",
 }
-_ENTRY_FIELDS = {"name", "labels", "limits"} | _KUBECONFIG_FIELDS | _SERVER_FIELDS
+_ENTRY_FIELDS = {"name", "labels", "limits", "inCluster"} | _KUBECONFIG_FIELDS | _SERVER_FIELDS
+IN_CLUSTER_NAME = "in-cluster"
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 _LIMIT_FIELDS = {"concurrentApplies", "qps"}
 
 
@@ -171,11 +180,29 @@ def _parse_entry(entry: _Entry) -> ClusterSpec:
     unknown = sorted(set(entry.raw) - _ENTRY_FIELDS)
     if unknown:
         raise entry.error(unknown[0], "unknown field")
-    name = entry.string("name", required=True)
-    assert name is not None
+    in_cluster = entry.raw.get("inCluster", False)
+    if not isinstance(in_cluster, bool):
+        raise entry.error("inCluster", "must be true or false")
+    name = entry.string("name", required=not in_cluster) or IN_CLUSTER_NAME
     if not _NAME.match(name):
         raise entry.error("name", "must be lower-case letters, digits, '-' or '.'")
-    return ClusterSpec(name=name, labels=_labels(entry), auth=_auth(entry), limits=_limits(entry))
+    auth = _in_cluster(entry) if in_cluster else _auth(entry)
+    return ClusterSpec(name=name, labels=_labels(entry), auth=auth, limits=_limits(entry))
+
+
+def _in_cluster(entry: _Entry) -> ServerAuth:
+    """The pod's own cluster, as its environment and service account describe it."""
+    mixed = sorted(set(entry.raw) & (_SERVER_FIELDS | _KUBECONFIG_FIELDS))
+    if mixed:
+        raise entry.error(mixed[0], "cannot be combined with inCluster")
+    host = os.environ.get("KUBERNETES_SERVICE_HOST", "")
+    port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
+    if not host or not port.isdigit():
+        raise entry.error("inCluster", "$KUBERNETES_SERVICE_HOST and _PORT are not set: "
+                                       "the hub does not run in a pod")
+    account = Path(os.environ.get("FLEETSYNC_SERVICE_ACCOUNT_DIR") or SERVICE_ACCOUNT_DIR)
+    server = f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
+    return ServerAuth(server=server, ca_file=account / "ca.crt", token_file=account / "token")
 
 
 def _labels(entry: _Entry) -> dict[str, str]:

@@ -152,3 +152,41 @@ def test_secrets_stay_out_of_reprs_and_errors() -> None:
             " tokenEnv: s3cr3t-env}\n"
         )
     assert "s3cr3t" not in str(caught.value)
+
+
+def test_in_cluster_reads_the_pod_s_environment_and_service_account(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+    monkeypatch.delenv("FLEETSYNC_SERVICE_ACCOUNT_DIR", raising=False)
+    (spec,) = parse("clusters: [{inCluster: true, labels: {env: mgmt}}]", source=SOURCE)
+    assert spec.name == "in-cluster" and spec.labels == {"env": "mgmt"}
+    account = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+    assert spec.auth == ServerAuth(server="https://10.96.0.1:443",
+                                   ca_file=account / "ca.crt", token_file=account / "token")
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "fd00::1")
+    monkeypatch.setenv("FLEETSYNC_SERVICE_ACCOUNT_DIR", "/projected")
+    (spec,) = parse("clusters: [{inCluster: true, name: mgmt}]", source=SOURCE)
+    assert isinstance(spec.auth, ServerAuth) and spec.name == "mgmt"
+    assert spec.auth.server == "https://[fd00::1]:443"
+    assert spec.auth.token_file == Path("/projected/token")
+
+
+@pytest.mark.parametrize(
+    ("entry", "field"),
+    [("{inCluster: true, server: 'https://x'}", "server"),
+     ("{inCluster: true, kubeconfig: k}", "kubeconfig"),
+     ("{inCluster: 'yes'}", "inCluster")],
+)
+def test_in_cluster_takes_no_other_credentials(entry: str, field: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1")
+    with pytest.raises(ConfigError, match=field):
+        parse(f"clusters: [{entry}]", source=SOURCE)
+
+
+def test_in_cluster_outside_a_pod_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(ConfigError, match="does not run in a pod"):
+        parse("clusters: [{inCluster: true}]", source=SOURCE)
