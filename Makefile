@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12
 DEMO_DIR ?= $(CURDIR)/.demo
 PYTEST_ARGS ?=
 
-.PHONY: venv binaries browser sandbox test unit lint demo demo-down clean
+.PHONY: venv binaries browser sandbox postgres test unit lint demo demo-down clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,9 +34,19 @@ sandbox:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) \
 	  || echo "make: no /usr/bin/bwrap; the kustomize sandbox tests will be skipped" >&2; }
 
+# Debian's PostgreSQL server binaries: the tests of the PostgreSQL store start their own
+# server from them on loopback (installed once, as root; the package's own server is not
+# used).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) \
+	  || { echo "make: no PostgreSQL server binaries (apt-get install postgresql)" >&2; exit 1; }; }
+
 # The whole suite: unit, conformance, security, and integration tests against real local
-# clusters and git daemons. pytest exits 5 when it collected no test; that is a failure too.
-test: binaries browser sandbox
+# clusters, git daemons and a PostgreSQL server. pytest exits 5 when it collected no test;
+# that is a failure too.
+test: binaries browser sandbox postgres
 	$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest ran no test" >&2; exit 1; fi; exit $$rc
 

@@ -76,6 +76,7 @@ listed here so that the tree is whole:
     engine.auth.service.AccountError       an account change that cannot be made: 400
     engine.api.feed.TooManySubscribers     every event stream slot is taken: the API answers 503
     engine.hub.deletions.NotHeld           no held deletion of that app → AppConflict (409)
+    engine.store.conn.DriverError          a PostgreSQL error, its message only → StoreError
 """
 
 from __future__ import annotations

@@ -45,6 +45,8 @@
         argoproj.io/Rollout: {file: health/rollout.lua}
         "*.crossplane.io/*": {health.lua: "..."}   # a glob; the first match wins
     auth: ...                          # accounts and RBAC (engine.config.auth)
+    store:                             # default: the SQLite file <dataDir>/fleetsync.db
+      postgres: {dsnEnv: FLEETSYNC_DATABASE_URL}   # or dsnFile: a libpq DSN or URL
 
 Relative paths are relative to the directory of ``fleetsync.yaml``; a ``kustomizeBinary``
 without ``/`` is looked up on ``PATH``. Durations are ``30s``, ``2m`` or a number of
@@ -73,7 +75,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _INLINE_SECRETS = {"password", "secret", "token"}
 _TOP = {
     "clusters", "dataDir", "apps", "implicitDefaultProject", "server", "webhook", "git",
-    "limits", "render", "health", "auth",
+    "limits", "render", "health", "auth", "store",
 }  # fmt: skip
 
 
@@ -195,10 +197,12 @@ class HubConfig:
     kustomize_binary: Path | None = None
     health_checks: tuple[HealthCheckConfig, ...] = ()
     auth: AuthConfig = field(default_factory=AuthConfig)
+    postgres_dsn: SecretRef | None = None  # None: the SQLite file in dataDir
 
     def secret_refs(self) -> tuple[tuple[str, SecretRef], ...]:
         """Every secret reference with the field that declares it."""
         refs = [("webhook", self.webhook_secret)] if self.webhook_secret else []
+        refs += [("store.postgres", self.postgres_dsn)] if self.postgres_dsn else []
         refs += [
             (f"git.credentials[{i}]", c.password)
             for i, c in enumerate(self.git.credentials)
@@ -253,6 +257,7 @@ def parse_config(text: str | bytes, *, source: Path) -> HubConfig:
         kustomize_binary=_binary(base, fields.string(render, "kustomizeBinary", "render")),
         health_checks=_health_checks(doc, base, fields),
         auth=parse_auth(doc, fields),
+        postgres_dsn=_store(doc, base, fields),
     )
 
 
@@ -389,6 +394,21 @@ def _secret(
 def _webhook(doc: Mapping[str, Any], base: Path, fields: Fields) -> SecretRef | None:
     raw = _section(doc, "webhook", {"secretEnv", "secretFile"}, fields)
     return _secret(raw, "secret", base, fields, "webhook")
+
+
+def _store(doc: Mapping[str, Any], base: Path, fields: Fields) -> SecretRef | None:
+    raw = _section(doc, "store", {"postgres"}, fields)
+    if raw.get("postgres") is None:
+        return None
+    postgres = fields.mapping(raw, "postgres", "store")
+    unknown = sorted(set(postgres) - {"dsnEnv", "dsnFile"})
+    if unknown:
+        raise fields.error(f"store.postgres.{unknown[0]}", "unknown field (dsnEnv or dsnFile: "
+                                                           "the DSN holds a password)")
+    ref = _secret(postgres, "dsn", base, fields, "store.postgres")
+    if ref is None:
+        raise fields.error("store.postgres", "needs dsnEnv or dsnFile")
+    return ref
 
 
 def _git(doc: Mapping[str, Any], base: Path, fields: Fields) -> GitConfig:

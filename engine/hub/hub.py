@@ -143,7 +143,10 @@ class Hub:
     async def _build(self, stack: AsyncExitStack) -> None:
         config, data, limits = self.config, self.config.data_dir, self.config.limits
         data.mkdir(parents=True, exist_ok=True)
-        self.store = await Store.open(data / "fleetsync.db")
+        if config.postgres_dsn is not None:
+            self.store = await Store.connect(config.postgres_dsn.read())
+        else:
+            self.store = await Store.open(data / "fleetsync.db")
         stack.push_async_callback(self.store.close)
         self.auth = Authenticator.open(config=config.auth, store=self.store.accounts,
                                        data_dir=data)

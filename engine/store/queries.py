@@ -1,4 +1,5 @@
-"""The store's SQL, as plain functions over one ``sqlite3.Connection`` (blocking).
+"""The store's SQL, as plain functions over one connection (blocking): ``sqlite3`` or
+PostgreSQL through ``engine.store.postgres``, the same statements for both.
 
 Every write runs in one ``BEGIN IMMEDIATE`` transaction, so a reader never sees half of
 it and a killed process leaves either all of it or none. A history entry is the row of
@@ -9,7 +10,6 @@ whichever comes first wins, so no path can write two entries for one operation.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -19,6 +19,7 @@ from typing import Any
 from engine.model import OperationPhase, TargetKey
 from engine.model.status import HistoryEntry, JSONValue, Operation, SyncSource, TargetStatus
 from engine.store import codec
+from engine.store.conn import Conn
 
 INTERRUPTED = "interrupted by hub restart"
 
@@ -58,7 +59,8 @@ _UPSERT_STATUS = (
 """
 )
 _POINT_TO_OPERATION = """
-UPDATE target_status SET operation_id = MAX(COALESCE(operation_id, 0), :id)
+UPDATE target_status
+SET operation_id = CASE WHEN COALESCE(operation_id, 0) > :id THEN operation_id ELSE :id END
 WHERE app = :app AND cluster = :cluster
 """
 _TRIM_HISTORY = """
@@ -81,7 +83,7 @@ class NoSuchOperation(LookupError):
 
 
 @contextmanager
-def write(conn: sqlite3.Connection) -> Iterator[None]:
+def write(conn: Conn) -> Iterator[None]:
     """One write transaction: committed at the end, rolled back on any error. Inside a
     transaction already (the store's group commit), a part of it that the caller's
     savepoint rolls back."""
@@ -98,7 +100,7 @@ def write(conn: sqlite3.Connection) -> Iterator[None]:
         raise
 
 
-def _one(cursor: sqlite3.Cursor) -> Any:
+def _one(cursor: Any) -> Any:
     # fetchall, not fetchone: a statement left unfinished would keep its read snapshot open.
     rows = cursor.fetchall()
     return rows[0] if rows else None
@@ -108,28 +110,28 @@ def _target(key: TargetKey) -> dict[str, str]:
     return {"app": key.app, "cluster": key.cluster}
 
 
-def get_status(conn: sqlite3.Connection, key: TargetKey) -> TargetStatus | None:
+def get_status(conn: Conn, key: TargetKey) -> TargetStatus | None:
     """The status of ``key``, or None if it has none."""
     sql = _STATUS_SELECT + " WHERE t.app = :app AND t.cluster = :cluster"
     row = _one(conn.execute(sql, _target(key)))
     return None if row is None else codec.status_of(row, codec.operation_of(row, "op_"))
 
 
-def list_statuses(conn: sqlite3.Connection, app: str | None) -> list[TargetStatus]:
+def list_statuses(conn: Conn, app: str | None) -> list[TargetStatus]:
     """All statuses, or those of one app, ordered by app then cluster."""
     where = "" if app is None else " WHERE t.app = :app"
     rows = conn.execute(_STATUS_SELECT + where + " ORDER BY t.app, t.cluster", {"app": app})
     return [codec.status_of(row, codec.operation_of(row, "op_")) for row in rows]
 
 
-def save_status(conn: sqlite3.Connection, status: TargetStatus) -> None:
+def save_status(conn: Conn, status: TargetStatus) -> None:
     """Insert or replace the status of ``status.key``, keeping its last operation."""
     with write(conn):
         conn.execute(_UPSERT_STATUS, codec.status_params(status))
 
 
 def begin_operation(
-    conn: sqlite3.Connection,
+    conn: Conn,
     key: TargetKey,
     *,
     revision: str,
@@ -141,7 +143,7 @@ def begin_operation(
     with write(conn):
         cursor = conn.execute(
             "INSERT INTO operation (app, cluster, revision, trigger, source_repo, source_path,"
-            " phase, message, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?)",
+            " phase, message, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?) RETURNING id",
             (
                 key.app,
                 key.cluster,
@@ -153,14 +155,13 @@ def begin_operation(
                 codec.time_text(now),
             ),
         )
-        op_id = cursor.lastrowid
-        assert op_id is not None
+        op_id = int(cursor.fetchall()[0][0])
         conn.execute(_INSERT_STATUS_IF_NEW, codec.status_params(TargetStatus(key)))
         conn.execute(_POINT_TO_OPERATION, {"id": op_id, **_target(key)})
         return op_id
 
 
-def _operation(conn: sqlite3.Connection, op_id: int) -> Operation:
+def _operation(conn: Conn, op_id: int) -> Operation:
     row = _one(conn.execute("SELECT * FROM operation WHERE id = ?", (op_id,)))
     operation = None if row is None else codec.operation_of(row)
     if operation is None:
@@ -169,7 +170,7 @@ def _operation(conn: sqlite3.Connection, op_id: int) -> Operation:
 
 
 def finish_operation(
-    conn: sqlite3.Connection,
+    conn: Conn,
     op_id: int,
     *,
     phase: OperationPhase,
@@ -204,12 +205,12 @@ def finish_operation(
         return finished
 
 
-def _trim(conn: sqlite3.Connection, key: TargetKey, limit: int) -> None:
+def _trim(conn: Conn, key: TargetKey, limit: int) -> None:
     conn.execute(_TRIM_HISTORY, {"limit": limit, **_target(key)})
 
 
 def recover(
-    conn: sqlite3.Connection, *, now: datetime, exclude: set[int], history_limit: int
+    conn: Conn, *, now: datetime, exclude: set[int], history_limit: int
 ) -> list[TargetKey]:
     """Mark Running operations not in ``exclude`` as Error; return their targets."""
     with write(conn):
@@ -231,17 +232,17 @@ def recover(
         return keys
 
 
-def history(conn: sqlite3.Connection, key: TargetKey, *, limit: int | None) -> list[HistoryEntry]:
+def history(conn: Conn, key: TargetKey, *, limit: int | None) -> list[HistoryEntry]:
     """The finished operations of ``key``, newest first."""
     rows = conn.execute(
         "SELECT * FROM operation WHERE app = :app AND cluster = :cluster"
-        " AND phase != 'Running' ORDER BY id DESC LIMIT :limit",
-        {"limit": -1 if limit is None else limit, **_target(key)},
+        " AND phase != 'Running' ORDER BY id DESC" + ("" if limit is None else " LIMIT :limit"),
+        {"limit": limit, **_target(key)},
     )
     return [codec.history_entry_of(_not_none(codec.operation_of(row))) for row in rows]
 
 
-def history_entry(conn: sqlite3.Connection, key: TargetKey, entry_id: int) -> HistoryEntry | None:
+def history_entry(conn: Conn, key: TargetKey, entry_id: int) -> HistoryEntry | None:
     """The finished operation ``entry_id`` of ``key``, or None."""
     row = _one(
         conn.execute(
@@ -258,7 +259,7 @@ def _not_none(operation: Operation | None) -> Operation:
     return operation
 
 
-def forget(conn: sqlite3.Connection, key: TargetKey, *, keep_history: bool) -> None:
+def forget(conn: Conn, key: TargetKey, *, keep_history: bool) -> None:
     """Drop the status of ``key``; and its finished operations unless ``keep_history``."""
     with write(conn):
         conn.execute(
@@ -272,7 +273,7 @@ def forget(conn: sqlite3.Connection, key: TargetKey, *, keep_history: bool) -> N
             )
 
 
-def set_app_setting(conn: sqlite3.Connection, app: str, name: str, value: JSONValue) -> None:
+def set_app_setting(conn: Conn, app: str, name: str, value: JSONValue) -> None:
     """Store one setting of ``app``; None removes it."""
     with write(conn):
         if value is None:
@@ -285,7 +286,7 @@ def set_app_setting(conn: sqlite3.Connection, app: str, name: str, value: JSONVa
             )
 
 
-def app_settings(conn: sqlite3.Connection, app: str) -> dict[str, Any]:
+def app_settings(conn: Conn, app: str) -> dict[str, Any]:
     """All settings of ``app``, by name."""
     rows = conn.execute("SELECT name, value FROM app_setting WHERE app = ? ORDER BY name", (app,))
     return {row["name"]: codec.load(row["value"]) for row in rows}

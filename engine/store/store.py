@@ -1,4 +1,5 @@
-"""The async store: two SQLite connections, each on its own thread.
+"""The async store: two SQLite connections, each on its own thread (or two PostgreSQL
+ones, ``Store.connect``: the same SQL through ``engine.store.postgres``).
 
 SQLite allows one writer at a time, so every write goes to one connection on one
 thread, in the order asyncio tasks asked for them; concurrent saves queue instead of
@@ -28,6 +29,7 @@ from engine.model import OperationPhase, TargetKey
 from engine.model.accounts import AccountSecret, ApiToken
 from engine.model.status import HistoryEntry, JSONValue, Operation, SyncSource, TargetStatus
 from engine.store import accounts, codec, queries, schema
+from engine.store.conn import Conn, DriverError
 from engine.store.errors import (
     StoreClosed,
     StoreCorrupt,
@@ -49,16 +51,18 @@ def utc_now() -> datetime:
 class _Connection:
     """One SQLite connection, used only from its own single thread."""
 
-    def __init__(self, path: Path, *, role: str, busy_timeout: float) -> None:
+    def __init__(self, path: Path, *, role: str, busy_timeout: float,
+                 opener: Callable[[], Conn] | None = None) -> None:  # fmt: skip
         self.path = path
         self.busy_timeout = busy_timeout
+        self._opener = opener  # None: the SQLite file at ``path``
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"fleetsync-store-{role}")
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Conn | None = None
         self._closed = False
-        self._queued: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._queued: list[tuple[Callable[[Conn], Any], asyncio.Future[Any]]] = []
         self._committer: asyncio.Task[None] | None = None
 
-    async def open(self, setup: Callable[[sqlite3.Connection], None]) -> None:
+    async def open(self, setup: Callable[[Conn], None]) -> None:
         """Connect on this connection's thread and run ``setup`` (pragmas, migrations)."""
         await self._submit(self._open, setup)
 
@@ -100,9 +104,7 @@ class _Connection:
                 else:
                     done.set_exception(failure)
 
-    def _group(
-        self, calls: list[Callable[[sqlite3.Connection], Any]]
-    ) -> list[tuple[BaseException | None, Any]]:
+    def _group(self, calls: list[Callable[[Conn], Any]]) -> list[tuple[BaseException | None, Any]]:
         """Run ``calls`` in one transaction, each in a savepoint of its own; (error, result)
         of each."""
         conn = self._conn
@@ -142,12 +144,15 @@ class _Connection:
             self._executor, partial(self._mapped, fn, *args, **kwargs)
         )
 
-    def _open(self, setup: Callable[[sqlite3.Connection], None]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
-        )
-        conn.row_factory = sqlite3.Row
+    def _open(self, setup: Callable[[Conn], None]) -> None:
+        conn: Conn
+        if self._opener is not None:
+            conn = self._opener()
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
+                                   check_same_thread=False)  # fmt: skip
+            conn.row_factory = sqlite3.Row
         try:
             setup(conn)
         except BaseException:
@@ -170,6 +175,8 @@ class _Connection:
             return fn(*args, **kwargs)
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
+        except DriverError as exc:
+            raise self._driver_error(exc) from exc
         except codec.BadRow as exc:
             raise StoreCorrupt(f"unreadable row: {exc}", path=self.path) from exc
         except schema.SchemaTooNew as exc:
@@ -196,17 +203,27 @@ class _Connection:
             return StoreCorrupt(f"{text}; move the file away to start afresh", path=self.path)
         return StoreError(text, path=self.path)
 
+    def _driver_error(self, exc: DriverError) -> StoreError:
+        if exc.locked:
+            return StoreLocked(f"{exc} (held by another connection for more than "
+                               f"{self.busy_timeout:g}s)", path=self.path)  # fmt: skip
+        if exc.unreachable:
+            return StoreError(f"cannot reach the database: {exc}", path=self.path)
+        return StoreError(str(exc), path=self.path)
 
-def _setup_writer(conn: sqlite3.Connection, *, now: Callable[[], datetime]) -> None:
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    if str(mode).lower() != "wal":
-        raise sqlite3.OperationalError(f"cannot switch to WAL journal mode (got {mode})")
-    conn.execute("PRAGMA synchronous = NORMAL")
+
+def _setup_writer(conn: Conn, *, now: Callable[[], datetime]) -> None:
+    if isinstance(conn, sqlite3.Connection):
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise sqlite3.OperationalError(f"cannot switch to WAL journal mode (got {mode})")
+        conn.execute("PRAGMA synchronous = NORMAL")
     schema.migrate(conn, now=lambda: codec.time_text(now()))
 
 
-def _setup_reader(conn: sqlite3.Connection) -> None:
-    conn.execute("PRAGMA query_only = ON")
+def _setup_reader(conn: Conn) -> None:
+    if isinstance(conn, sqlite3.Connection):
+        conn.execute("PRAGMA query_only = ON")
 
 
 class Store:
@@ -237,11 +254,39 @@ class Store:
         clock: Callable[[], datetime] = utc_now,
     ) -> Store:
         """Open (creating or migrating) the store file at ``path``."""
-        if history_limit < 1:
-            raise ValueError(f"history_limit must be at least 1, not {history_limit}")
         file = Path(path)
         writer = _Connection(file, role="write", busy_timeout=busy_timeout)
         reader = _Connection(file, role="read", busy_timeout=busy_timeout)
+        return await cls._opened(writer, reader, history_limit=history_limit, clock=clock)
+
+    @classmethod
+    async def connect(
+        cls,
+        dsn: str,
+        *,
+        history_limit: int = DEFAULT_HISTORY_LIMIT,
+        busy_timeout: float = 5.0,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> Store:
+        """Connect to (creating or migrating the tables of) a PostgreSQL database: the store
+        several hubs share. ``dsn`` is a libpq connection string or URL."""
+        from engine.store import postgres  # psycopg only for who uses it (engine.store.conn)
+
+        where = Path(postgres.where(dsn))
+        writer, reader = (
+            _Connection(where, role=role, busy_timeout=busy_timeout, opener=partial(
+                postgres.PgConnection.connect, dsn, timeout=busy_timeout,
+                read_only=role == "read"))
+            for role in ("write", "read")
+        )  # fmt: skip
+        return await cls._opened(writer, reader, history_limit=history_limit, clock=clock)
+
+    @classmethod
+    async def _opened(cls, writer: _Connection, reader: _Connection, *, history_limit: int,
+                      clock: Callable[[], datetime]) -> Store:  # fmt: skip
+        """The store over both connections, opened (the writer migrating the schema)."""
+        if history_limit < 1:
+            raise ValueError(f"history_limit must be at least 1, not {history_limit}")
         try:
             await writer.open(partial(_setup_writer, now=clock))
             await reader.open(_setup_reader)
@@ -253,7 +298,7 @@ class Store:
 
     @property
     def path(self) -> Path:
-        """The SQLite file."""
+        """The SQLite file, or where the PostgreSQL database is (no credentials)."""
         return self._writer.path
 
     async def close(self) -> None:

@@ -12,11 +12,16 @@ under its base directory; ``git_remotes.new_upstream`` makes one to commit to. `
 
 ``kube`` (per test) is an async client to the first cluster; ``namespace`` is a fresh
 namespace on it, deleted afterwards.
+
+``postgres`` (session) is a real PostgreSQL server on 127.0.0.1 (``tests.support.postgres``);
+``pg_dsn`` (per test) a fresh database on it.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -27,6 +32,7 @@ from kubernetes_asyncio import client
 from engine.local import fleet, toolchain
 from tests.support.clusters import TestCluster
 from tests.support.git_remotes import Daemon, HttpGit, serve_git, serve_http
+from tests.support.postgres import PgServer, postgres_server
 
 
 def _from(clusters: list[fleet.LocalCluster]) -> list[TestCluster]:
@@ -87,3 +93,21 @@ def http_git(git_daemon: Daemon) -> Iterator[HttpGit]:
     """Smart HTTP (git http-backend) over the daemon's repositories, behind Basic auth."""
     with serve_http(git_daemon.base) as http:
         yield http
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PgServer]:
+    """A PostgreSQL server for this test run, on loopback (its directory directly under
+    the temporary directory: pytest's own is closed to the ``postgres`` user)."""
+    base = Path(tempfile.mkdtemp(prefix="fleetsync-postgres-"))
+    try:
+        with postgres_server(base) as server:
+            yield server
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_dsn(postgres: PgServer) -> str:
+    """The connection string of a fresh database."""
+    return postgres.new_database()

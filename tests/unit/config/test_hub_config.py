@@ -298,3 +298,17 @@ def test_an_unreadable_health_check_file_is_an_error_naming_it(tmp_path: Path) -
 def test_health_check_errors_name_the_field(tmp_path: Path, text: str, error: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(error)):
         parse_config(text, source=tmp_path / "fleetsync.yaml")
+
+
+def test_a_postgres_store_takes_its_dsn_from_the_environment_or_a_file(tmp_path: Path) -> None:
+    config = parse_config("store: {postgres: {dsnEnv: FLEETSYNC_DATABASE_URL}}",
+                          source=tmp_path / "fleetsync.yaml")
+    assert config.postgres_dsn is not None and config.postgres_dsn.env == "FLEETSYNC_DATABASE_URL"
+    assert ("store.postgres", config.postgres_dsn) in config.secret_refs()
+    assert parse_config("{}", source=tmp_path / "fleetsync.yaml").postgres_dsn is None
+    for text, field in (("store: {postgres: {dsn: 'postgresql://u:pw@h/db'}}",
+                         "store.postgres.dsn"),
+                        ("store: {postgres: {}}", "store.postgres"),
+                        ("store: {postgres: {dsnEnv: A, dsnFile: b}}", "store.postgres.dsnEnv")):
+        with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+            parse_config(text, source=tmp_path / "fleetsync.yaml")
