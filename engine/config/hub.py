@@ -47,6 +47,11 @@
     auth: ...                          # accounts and RBAC (engine.config.auth)
     store:                             # default: the SQLite file <dataDir>/fleetsync.db
       postgres: {dsnEnv: FLEETSYNC_DATABASE_URL}   # or dsnFile: a libpq DSN or URL
+    scaleOut:                          # one replica of several (needs store.postgres)
+      leaseCluster: in-cluster         # the registered cluster holding the replicas' Leases
+      namespace: fleetsync             # their namespace (default fleetsync)
+      identityEnv: POD_NAME            # this replica's name (default $POD_NAME, else host)
+      leaseDuration: 15s
 
 Relative paths are relative to the directory of ``fleetsync.yaml``; a ``kustomizeBinary``
 without ``/`` is looked up on ``PATH``. Durations are ``30s``, ``2m`` or a number of
@@ -75,7 +80,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _INLINE_SECRETS = {"password", "secret", "token"}
 _TOP = {
     "clusters", "dataDir", "apps", "implicitDefaultProject", "server", "webhook", "git",
-    "limits", "render", "health", "auth", "store",
+    "limits", "render", "health", "auth", "store", "scaleOut",
 }  # fmt: skip
 
 
@@ -180,6 +185,17 @@ class HealthCheckConfig:
 
 
 @dataclass(frozen=True)
+class ScaleOut:
+    """One replica of several: where their Leases live, who this one is, how long a Lease
+    lasts (``engine.hub.ownership``)."""
+
+    lease_cluster: str
+    namespace: str
+    identity: str
+    lease_duration: float = 15.0
+
+
+@dataclass(frozen=True)
 class HubConfig:
     """The validated ``fleetsync.yaml``; every path is absolute."""
 
@@ -198,6 +214,7 @@ class HubConfig:
     health_checks: tuple[HealthCheckConfig, ...] = ()
     auth: AuthConfig = field(default_factory=AuthConfig)
     postgres_dsn: SecretRef | None = None  # None: the SQLite file in dataDir
+    scale_out: ScaleOut | None = None  # None: this hub reconciles every cluster
 
     def secret_refs(self) -> tuple[tuple[str, SecretRef], ...]:
         """Every secret reference with the field that declares it."""
@@ -242,6 +259,7 @@ def parse_config(text: str | bytes, *, source: Path) -> HubConfig:
     listen = server if isinstance(server, str) else server_section.get("listen")
     host, port = _listen(listen, fields)
     render = _section(doc, "render", {"kustomizeBinary"}, fields)
+    postgres_dsn = _store(doc, base, fields)
     return HubConfig(
         source=source,
         clusters=_path(base, fields.string(doc, "clusters", "") or "clusters.yaml"),
@@ -257,7 +275,8 @@ def parse_config(text: str | bytes, *, source: Path) -> HubConfig:
         kustomize_binary=_binary(base, fields.string(render, "kustomizeBinary", "render")),
         health_checks=_health_checks(doc, base, fields),
         auth=parse_auth(doc, fields),
-        postgres_dsn=_store(doc, base, fields),
+        postgres_dsn=postgres_dsn,
+        scale_out=_scale_out(doc, fields, shared=postgres_dsn is not None),
     )
 
 
@@ -409,6 +428,23 @@ def _store(doc: Mapping[str, Any], base: Path, fields: Fields) -> SecretRef | No
     if ref is None:
         raise fields.error("store.postgres", "needs dsnEnv or dsnFile")
     return ref
+
+
+def _scale_out(doc: Mapping[str, Any], fields: Fields, *, shared: bool) -> ScaleOut | None:
+    raw = _section(doc, "scaleOut", {"leaseCluster", "namespace", "identityEnv",
+                                     "leaseDuration"}, fields)  # fmt: skip
+    if not raw:
+        return None
+    if not shared:
+        raise fields.error("scaleOut", "needs store.postgres: the replicas share their state")
+    cluster = fields.required(raw, "leaseCluster", "scaleOut")
+    namespace = fields.string(raw, "namespace", "scaleOut", default="fleetsync")
+    variable = fields.string(raw, "identityEnv", "scaleOut", default="POD_NAME")
+    identity = os.environ.get(variable) or os.uname().nodename
+    duration = fields.duration(raw, "leaseDuration", "scaleOut") or 15.0
+    if duration < 3:
+        raise fields.error("scaleOut.leaseDuration", "must be at least 3s")
+    return ScaleOut(cluster, namespace, identity, duration)
 
 
 def _git(doc: Mapping[str, Any], base: Path, fields: Fields) -> GitConfig:

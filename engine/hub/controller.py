@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from engine.api.feed import ChangeFeed
@@ -36,6 +36,7 @@ from engine.hub.clusters import ClusterDirectory
 from engine.hub.decisions import Request
 from engine.hub.deletions import Deletions, NotHeld, PendingDeletion
 from engine.hub.metrics import HubMetrics
+from engine.hub.ownership import Everything, Ownership
 from engine.hub.resourcetree import resource_tree
 from engine.hub.runtime import Runtime
 from engine.model import OperationPhase, ResourceKey, TargetKey
@@ -69,6 +70,7 @@ class HubController:
     changes: ChangeFeed  # every status written, for the dashboard's live updates
     deletions: Deletions | None = None  # removed apps whose objects go or wait
     pool: ClusterPool | None = None  # for what is read live on request (resource trees)
+    ownership: Ownership = field(default_factory=Everything)  # clusters this replica runs
 
     def apps(self) -> list[AppView]:
         """Every Application in the catalog, valid or not, sorted by name."""
@@ -142,7 +144,7 @@ class HubController:
     ) -> list[TargetKey]:
         """Queue a sync of ``app`` (on one cluster if given; of some objects only if
         ``resources`` says)."""
-        keys = self._keys(app, cluster)
+        keys = self._owned(self._keys(app, cluster))
         for key in keys:
             self.runtime.request(key, Request(trigger, revision, prune, resources))
         return keys
@@ -203,7 +205,7 @@ class HubController:
     async def request_refresh(self, *, app: str, hard: bool = False) -> list[TargetKey]:
         """Queue a comparison of ``app`` (dropping its renders, and what the watches
         remember of its objects, first when ``hard``)."""
-        keys = self._keys(app, None)
+        keys = self._owned(self._keys(app, None))
         for key in keys:
             if hard:
                 self.renders.forget_renders(self.catalog.targets[key].repo_url)
@@ -218,7 +220,7 @@ class HubController:
     ) -> list[TargetKey]:
         """Sync an earlier revision from history and turn automated sync off for ``app``."""
         chosen = []
-        for key in self._keys(app, cluster):
+        for key in self._owned(self._keys(app, cluster)):
             entry = await self._rollback_entry(key, entry_id)
             if entry is not None:
                 chosen.append((key, entry.id, entry.revision))
@@ -240,6 +242,15 @@ class HubController:
             if entry.phase is OperationPhase.SUCCEEDED and entry.revision != current:
                 return entry
         return None
+
+    def _owned(self, keys: list[TargetKey]) -> list[TargetKey]:
+        """``keys``, if this replica reconciles every one of their clusters; AppConflict
+        naming the others (actions are not forwarded between replicas yet)."""
+        others = sorted({k.cluster for k in keys if not self.ownership.owns(k.cluster)})
+        if others:
+            raise AppConflict(f"cluster(s) {', '.join(others)} are reconciled by another hub "
+                              "replica: send the request to it")
+        return keys
 
     def _keys(self, app: str, cluster: str | None) -> list[TargetKey]:
         catalog = self.catalog

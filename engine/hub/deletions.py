@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -71,9 +71,10 @@ class NotHeld(Exception):
 class Deletions:
     """The deletions of removed apps: decided, held, carried out, retried."""
 
-    def __init__(self, *, pool: ClusterPool, share: float,
-                 wave_timeout: float = WAVE_TIMEOUT) -> None:  # fmt: skip
+    def __init__(self, *, pool: ClusterPool, share: float, wave_timeout: float = WAVE_TIMEOUT,
+                 owns: Callable[[str], bool] = lambda cluster: True) -> None:  # fmt: skip
         self._pool, self._share, self._wave_timeout = pool, share, wave_timeout
+        self._owns = owns  # another replica deletes on the clusters it reconciles
         self._pending: dict[str, PendingDeletion] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -86,7 +87,8 @@ class Deletions:
         many apps were defined before the reload)."""
         by_app: dict[str, dict[str, AppTarget]] = {}
         for key, target in gone.items():
-            if key.app not in defined and target.options.cascade is not None:
+            if (key.app not in defined and target.options.cascade is not None
+                    and self._owns(key.cluster)):
                 by_app.setdefault(key.app, {})[key.cluster] = target
         if not by_app:
             return

@@ -37,6 +37,7 @@ from engine.api.webhook import WebhookReceiver
 from engine.auth.service import Authenticator
 from engine.backoff import Backoff, FailureStreak
 from engine.clusters import ClusterPool, ClusterRegistry
+from engine.clusters.leases import Leases
 from engine.clusters.watch import LiveWatcher
 from engine.config.hub import HubConfig
 from engine.health.lua import LuaHealthChecks
@@ -49,6 +50,7 @@ from engine.hub.controller import HubController
 from engine.hub.deletions import Deletions
 from engine.hub.follower import ConfigFollower
 from engine.hub.metrics import HubMetrics
+from engine.hub.ownership import Everything, Ownership, Shards
 from engine.hub.reconciler import Parts, Reconciler
 from engine.hub.runtime import Runtime
 from engine.hub.statuses import StatusWriter
@@ -79,6 +81,7 @@ class Hub:
         self.listening: tuple[str, int] | None = None
         self.ready = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._takeovers: set[asyncio.Task[None]] = set()
 
     # ----------------------------------------------------------------- running
     async def run(self) -> None:
@@ -93,6 +96,9 @@ class Hub:
                     group.create_task(self._supervised("config follower", self.follower.run)),
                     group.create_task(self._supervised("health writer", self._flush_health)),
                 ]
+                if isinstance(self.ownership, Shards):
+                    background.append(group.create_task(
+                        self._supervised("shards", self.ownership.run)))
                 scheduler = group.create_task(self.scheduler.run())
                 self.ready.set()
                 await self._stopping.wait()
@@ -117,7 +123,9 @@ class Hub:
             log.warning("the admin account's first password is in %s (readable by this user "
                         "only); log in with it and change it: fleetsync login, then "
                         "fleetsync account update-password", self.auth.initial_password_file)
-        interrupted = await self.store.recover()
+        # A replica recovers a cluster's interrupted syncs when it takes the cluster over
+        # (``_gained``): the others' Running operations are not its to end.
+        interrupted = await self.store.recover() if self.config.scale_out is None else []
         await self.follower.reload(force=True)
         for key in interrupted:
             self.scheduler.enqueue(key, Trigger.RETRY)
@@ -172,15 +180,18 @@ class Hub:
         checks = LuaHealthChecks(config.health_checks) if config.health_checks else None
         self.live = LiveWatcher(pool=self.pool, on_drift=self.runtime.drifted,
                                 on_health=self.statuses.health_seen, checks=checks)
+        self.ownership = self._ownership()
         self.reconciler = Reconciler(Parts(
             catalog=self.catalog, source=self.source, trees=TreeCache(self.source, data / "trees"),
             renders=self.renders, pool=self.pool, statuses=self.statuses,
             automation=self.automation, live=self.live, clusters=self.clusters,
             kustomize=str(config.kustomize_binary) if config.kustomize_binary else None,
             render_timeout=limits.render_timeout, data_dir=str(data), health_checks=checks,
+            ownership=self.ownership,
         ))
         self.runtime.connect(reconciler=self.reconciler, poller=self.poller, live=self.live)
-        self.deletions = Deletions(pool=self.pool, share=limits.delete_share)
+        self.deletions = Deletions(pool=self.pool, share=limits.delete_share,
+                                   owns=self.ownership.owns)
         stack.push_async_callback(self.deletions.close)
         self.follower = ConfigFollower(
             config=config, registry=self.registry, pool=self.pool, catalog=self.catalog,
@@ -193,7 +204,7 @@ class Hub:
             catalog=self.catalog, store=self.store, runtime=self.runtime,
             directory=self.clusters, automation=self.automation, counters=self.counters,
             renders=self.reconciler, changes=self.changes, deletions=self.deletions,
-            pool=self.pool,
+            pool=self.pool, ownership=self.ownership,
         )
 
     async def _serve_http(self, stack: AsyncExitStack) -> None:
@@ -215,6 +226,37 @@ class Hub:
     async def _flush_health(self) -> None:
         """The status writer's health flush, forever."""
         await self.statuses.run()
+
+    def _ownership(self) -> Ownership:
+        """Every cluster, or this replica's shards (``scaleOut``)."""
+        scale = self.config.scale_out
+        if scale is None:
+            return Everything()
+
+        async def leases() -> Leases:
+            client = await self.pool.client(scale.lease_cluster)
+            return Leases(client, namespace=scale.namespace, identity=scale.identity,
+                          duration=scale.lease_duration)
+
+        return Shards(identity=scale.identity, leases=leases, duration=scale.lease_duration,
+                      clusters=lambda: list(self.registry.clusters),
+                      on_gained=self._gained, on_lost=self.live.forget_cluster,
+                      busy=lambda c: any(k.cluster == c for k in self.scheduler.queue.running))
+
+    def _gained(self, cluster: str) -> None:
+        """A cluster this replica now reconciles: end the syncs its previous owner left
+        Running, then compare each of its targets at once."""
+        task = asyncio.create_task(self._take_over(cluster), name=f"take over {cluster}")
+        self._takeovers.add(task)
+        task.add_done_callback(self._takeovers.discard)
+
+    async def _take_over(self, cluster: str) -> None:
+        interrupted = set(await self.store.recover(cluster=cluster))
+        for key in self.catalog.targets:
+            if key.cluster == cluster:
+                self.runtime.invalidate(key)
+                self.scheduler.enqueue(key, Trigger.RETRY if key in interrupted
+                                       else Trigger.PERIODIC)
 
     def _project_roles(self) -> None:
         """RBAC with the roles of the AppProjects now in the catalog."""

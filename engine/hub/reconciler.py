@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,6 +59,7 @@ from engine.hub.failures import (
     violation,
     warning,
 )
+from engine.hub.ownership import Everything, Ownership
 from engine.hub.report import ANY_PATH, Kind, ReconcileReport
 from engine.hub.statuses import StatusWriter, TargetRecord
 from engine.hub.syncoptions import sync_options
@@ -97,6 +98,7 @@ class Parts:
     render_timeout: float = 60.0
     data_dir: str = ""  # the hub's own directory: never shown in a condition
     health_checks: CustomChecks | None = None  # the user's (Lua) checks from fleetsync.yaml
+    ownership: Ownership = field(default_factory=Everything)  # clusters this replica runs
 
 
 @dataclass(frozen=True)
@@ -124,8 +126,8 @@ class Reconciler:
         periodic resync cannot see (a new definition, a refresh), so it must compare.
         """
         target = self.parts.catalog.target(key)
-        if target is None:
-            return ReconcileReport(key, Outcome.SUCCESS)
+        if target is None or not self.parts.ownership.owns(key.cluster):
+            return ReconcileReport(key, Outcome.SUCCESS)  # gone, or another replica's
         async with self.parts.statuses.session(key) as record:
             report = await self._steps(target, trigger, request, dirty, record)
             return replace(report, settled=_settled(record.saved or record.previous, report))

@@ -210,12 +210,15 @@ def _trim(conn: Conn, key: TargetKey, limit: int) -> None:
 
 
 def recover(
-    conn: Conn, *, now: datetime, exclude: set[int], history_limit: int
-) -> list[TargetKey]:
-    """Mark Running operations not in ``exclude`` as Error; return their targets."""
+    conn: Conn, *, now: datetime, exclude: set[int], history_limit: int,
+    cluster: str | None = None,
+) -> list[TargetKey]:  # fmt: skip
+    """Mark Running operations not in ``exclude`` (of ``cluster`` only, if given) as Error;
+    return their targets."""
     with write(conn):
         rows = conn.execute("SELECT id, app, cluster FROM operation WHERE phase = 'Running'")
-        interrupted = [row for row in rows.fetchall() if row["id"] not in exclude]
+        interrupted = [row for row in rows.fetchall() if row["id"] not in exclude
+                       and cluster in (None, row["cluster"])]  # fmt: skip
         for row in interrupted:
             conn.execute(
                 _FINISH,

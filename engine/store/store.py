@@ -385,8 +385,9 @@ class Store:
         """History entry ``entry_id`` of ``key`` (what a rollback syncs), or None."""
         return await self._reader.call(queries.history_entry, key, entry_id)
 
-    async def recover(self) -> list[TargetKey]:
-        """Mark operations left Running by a killed hub as Error; return their targets.
+    async def recover(self, *, cluster: str | None = None) -> list[TargetKey]:
+        """Mark operations left Running by a killed hub as Error (those of ``cluster`` only,
+        when given: a replica that takes a cluster over); return their targets.
 
         Operations begun through this Store object and not yet finished are left alone.
         """
@@ -395,6 +396,7 @@ class Store:
             now=self._clock(),
             exclude=set(self._running),
             history_limit=self.history_limit,
+            cluster=cluster,
         )
 
     async def forget(self, key: TargetKey, *, keep_history: bool = True) -> None:

@@ -6,27 +6,14 @@ winner when replicas race for a new Lease."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-import yaml
 
-from engine.clusters import ClusterClient, ClusterPool, ClusterRegistry
+from engine.clusters import ClusterClient
 from engine.clusters.leases import Held, Leases
-from tests.support.clusters import TestCluster
 
 pytestmark = pytest.mark.timeout(60)
 DURATION = 2.0
-
-
-@pytest.fixture
-async def kube_client(cluster: TestCluster, tmp_path: Path) -> AsyncIterator[ClusterClient]:
-    path = tmp_path / "clusters.yaml"
-    path.write_text(yaml.safe_dump({"clusters": [
-        {"name": cluster.name, "kubeconfig": str(cluster.kubeconfig)}]}))
-    async with ClusterPool(ClusterRegistry.load(path)) as pool:
-        yield await pool.client(cluster.name)
 
 
 def _replicas(client: ClusterClient, namespace: str, *names: str) -> list[Leases]:

@@ -312,3 +312,22 @@ def test_a_postgres_store_takes_its_dsn_from_the_environment_or_a_file(tmp_path:
                         ("store: {postgres: {dsnEnv: A, dsnFile: b}}", "store.postgres.dsnEnv")):
         with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
             parse_config(text, source=tmp_path / "fleetsync.yaml")
+
+
+def test_scale_out_names_the_lease_cluster_and_needs_a_shared_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POD_NAME", "fleetsync-2")
+    store = "store: {postgres: {dsnEnv: FLEETSYNC_DATABASE_URL}}\n"
+    config = parse_config(store + "scaleOut: {leaseCluster: in-cluster, leaseDuration: 10s}",
+                          source=tmp_path / "fleetsync.yaml")
+    assert config.scale_out is not None
+    assert (config.scale_out.lease_cluster, config.scale_out.namespace,
+            config.scale_out.identity, config.scale_out.lease_duration) == (
+        "in-cluster", "fleetsync", "fleetsync-2", 10.0)
+    for text, field in (("scaleOut: {leaseCluster: in-cluster}", "scaleOut"),
+                        (store + "scaleOut: {namespace: x}", "scaleOut.leaseCluster"),
+                        (store + "scaleOut: {leaseCluster: c, leaseDuration: 1s}",
+                         "scaleOut.leaseDuration")):
+        with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+            parse_config(text, source=tmp_path / "fleetsync.yaml")
