@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from engine.api.feed import ChangeFeed
 from engine.api.views import (
@@ -144,9 +144,9 @@ class HubController:
     ) -> list[TargetKey]:
         """Queue a sync of ``app`` (on one cluster if given; of some objects only if
         ``resources`` says)."""
-        keys = self._owned(self._keys(app, cluster))
+        keys = self._keys(app, cluster)
         for key in keys:
-            self.runtime.request(key, Request(trigger, revision, prune, resources))
+            await self._act(key, SYNC, Request(trigger, revision, prune, resources))
         return keys
 
     def deletions_pending(self) -> list[DeletionView]:
@@ -205,13 +205,9 @@ class HubController:
     async def request_refresh(self, *, app: str, hard: bool = False) -> list[TargetKey]:
         """Queue a comparison of ``app`` (dropping its renders, and what the watches
         remember of its objects, first when ``hard``)."""
-        keys = self._owned(self._keys(app, None))
+        keys = self._keys(app, None)
         for key in keys:
-            if hard:
-                self.renders.forget_renders(self.catalog.targets[key].repo_url)
-                self.runtime.forget_notes(key)
-            self.runtime.invalidate(key)
-            self.runtime.scheduler.enqueue(key, Trigger.MANUAL)
+            await self._act(key, HARD_REFRESH if hard else REFRESH)
         return keys
 
     async def rollback(
@@ -220,7 +216,7 @@ class HubController:
     ) -> list[TargetKey]:
         """Sync an earlier revision from history and turn automated sync off for ``app``."""
         chosen = []
-        for key in self._owned(self._keys(app, cluster)):
+        for key in self._keys(app, cluster):
             entry = await self._rollback_entry(key, entry_id)
             if entry is not None:
                 chosen.append((key, entry.id, entry.revision))
@@ -230,7 +226,7 @@ class HubController:
             raise InvalidRequest(f"app {app}: no earlier successful revision to roll back to")
         await self.automation.turn_off(app)
         for key, entry_number, revision in chosen:
-            self.runtime.request(key, Request(rollback_trigger(entry_number), revision))
+            await self._act(key, ROLLBACK, Request(rollback_trigger(entry_number), revision))
         return [key for key, _, _ in chosen]
 
     async def _rollback_entry(self, key: TargetKey, entry_id: int | None) -> HistoryEntry | None:
@@ -243,14 +239,35 @@ class HubController:
                 return entry
         return None
 
-    def _owned(self, keys: list[TargetKey]) -> list[TargetKey]:
-        """``keys``, if this replica reconciles every one of their clusters; AppConflict
-        naming the others (actions are not forwarded between replicas yet)."""
-        others = sorted({k.cluster for k in keys if not self.ownership.owns(k.cluster)})
-        if others:
-            raise AppConflict(f"cluster(s) {', '.join(others)} are reconciled by another hub "
-                              "replica: send the request to it")
-        return keys
+    async def _act(self, key: TargetKey, action: str, request: Request | None = None) -> None:
+        """Carry out ``action`` on ``key`` here, or leave it in the store for the replica
+        that reconciles its cluster (``carry_out`` there, by ``Hub``'s request loop)."""
+        if self.ownership.owns(key.cluster):
+            await self.carry_out(key, action, request)
+        else:
+            await self.store.queue_request(key, action, _request_body(request))
+
+    async def carry_out(self, key: TargetKey, action: str, request: Request | None) -> None:
+        """Queue the reconcile ``action`` asks for on ``key`` (a target of this replica)."""
+        if key not in self.catalog.targets:
+            return  # gone since it was asked for
+        if action == ROLLBACK:
+            await self.automation.turn_off(key.app)  # this replica's memory of the switch
+        if action in (SYNC, ROLLBACK) and request is not None:
+            self.runtime.request(key, request)
+            return
+        if action == HARD_REFRESH:
+            self.renders.forget_renders(self.catalog.targets[key].repo_url)
+            self.runtime.forget_notes(key)
+        self.runtime.invalidate(key)
+        self.runtime.scheduler.enqueue(key, Trigger.MANUAL)
+
+    async def carry_out_stored(self, clusters: list[str]) -> int:
+        """Carry out the actions other replicas left for ``clusters``; how many."""
+        found = await self.store.take_requests(clusters)
+        for key, action, body in found:
+            await self.carry_out(key, action, _request_of(body))
+        return len(found)
 
     def _keys(self, app: str, cluster: str | None) -> list[TargetKey]:
         catalog = self.catalog
@@ -277,3 +294,26 @@ def _deletion_view(pending: PendingDeletion) -> DeletionView:
                         clusters=tuple(sorted(pending.targets)),
                         propagation=pending.propagation, state=str(pending.state),
                         message=pending.message, since=pending.since, who=pending.who)
+
+
+SYNC, ROLLBACK, REFRESH, HARD_REFRESH = "sync", "rollback", "refresh", "hard-refresh"
+
+
+def _request_body(request: Request | None) -> dict[str, Any] | None:
+    """A request as the store keeps it for another replica (JSON)."""
+    if request is None:
+        return None
+    resources = request.resources
+    return {"trigger": request.trigger, "revision": request.revision, "prune": request.prune,
+            "resources": None if resources is None else [
+                [k.group, k.kind, k.namespace, k.name] for k in sorted(resources)]}
+
+
+def _request_of(body: Any) -> Request | None:
+    """The request ``_request_body`` wrote."""
+    if not isinstance(body, dict):
+        return None
+    resources = body.get("resources")
+    return Request(str(body["trigger"]), body.get("revision"), body.get("prune"),
+                   None if resources is None else frozenset(
+                       ResourceKey(*entry) for entry in resources))

@@ -67,6 +67,7 @@ log = logging.getLogger(__name__)
 STOP_GRACE = 20.0
 RESTART_DELAY = 1.0  # a background loop that failed is restarted after this, doubling
 MAX_RESTART_DELAY = 60.0
+FORWARD_POLL = 1.0  # seconds between looks for actions other replicas left for this one
 
 
 class Hub:
@@ -99,6 +100,8 @@ class Hub:
                 if isinstance(self.ownership, Shards):
                     background.append(group.create_task(
                         self._supervised("shards", self.ownership.run)))
+                    background.append(group.create_task(
+                        self._supervised("forwarded actions", self._forwarded)))
                 scheduler = group.create_task(self.scheduler.run())
                 self.ready.set()
                 await self._stopping.wait()
@@ -242,6 +245,14 @@ class Hub:
                       clusters=lambda: list(self.registry.clusters),
                       on_gained=self._gained, on_lost=self.live.forget_cluster,
                       busy=lambda c: any(k.cluster == c for k in self.scheduler.queue.running))
+
+    async def _forwarded(self) -> None:
+        """Carry out, every ``FORWARD_POLL`` seconds, the actions that other replicas'
+        APIs left in the store for the clusters this one reconciles."""
+        assert isinstance(self.ownership, Shards)
+        while True:
+            await self.control.carry_out_stored(self.ownership.owned())
+            await asyncio.sleep(FORWARD_POLL)
 
     def _gained(self, cluster: str) -> None:
         """A cluster this replica now reconciles: end the syncs its previous owner left

@@ -10,7 +10,7 @@ whichever comes first wins, so no path can write two entries for one operation.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -293,3 +293,24 @@ def app_settings(conn: Conn, app: str) -> dict[str, Any]:
     """All settings of ``app``, by name."""
     rows = conn.execute("SELECT name, value FROM app_setting WHERE app = ? ORDER BY name", (app,))
     return {row["name"]: codec.load(row["value"]) for row in rows}
+
+
+def queue_request(conn: Conn, key: TargetKey, action: str, body: JSONValue, now: str) -> None:
+    """Leave an action on ``key`` for the replica that reconciles its cluster."""
+    with write(conn):
+        conn.execute("INSERT INTO pending_request (app, cluster, action, body, created_at)"
+                     " VALUES (?, ?, ?, ?, ?)", (key.app, key.cluster, action, codec.dump(body),
+                                                 now))  # fmt: skip
+
+
+def take_requests(conn: Conn, clusters: Sequence[str]) -> list[tuple[TargetKey, str, Any]]:
+    """Remove and return, oldest first, the actions left for ``clusters``."""
+    if not clusters:
+        return []
+    marks = ", ".join("?" for _ in clusters)
+    with write(conn):
+        rows = conn.execute(f"DELETE FROM pending_request WHERE cluster IN ({marks})"
+                            " RETURNING id, app, cluster, action, body", tuple(clusters))
+        found = sorted(rows.fetchall(), key=lambda row: row["id"])
+    return [(TargetKey(r["app"], r["cluster"]), r["action"], codec.load(r["body"]))
+            for r in found]  # fmt: skip

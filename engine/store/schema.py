@@ -106,7 +106,24 @@ _V2 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
+_V3 = Migration(
+    3,
+    (
+        # Actions asked of a replica for clusters another replica reconciles, until their
+        # owner takes them (scale-out): the action and its request as JSON.
+        """CREATE TABLE pending_request (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            app TEXT NOT NULL,
+            cluster TEXT NOT NULL,
+            action TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX pending_request_cluster ON pending_request (cluster, id)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3)
 LATEST = MIGRATIONS[-1].version
 
 POSTGRES = "postgresql"  # the ``dialect`` of ``engine.store.postgres.PgConnection``

@@ -399,6 +399,15 @@ class Store:
             cluster=cluster,
         )
 
+    async def queue_request(self, key: TargetKey, action: str, body: JSONValue) -> None:
+        """Leave an action on ``key`` for the replica that reconciles its cluster."""
+        await self._writer.write(queries.queue_request, key, action, body,
+                                 codec.time_text(self._clock()))  # fmt: skip
+
+    async def take_requests(self, clusters: list[str]) -> list[tuple[TargetKey, str, Any]]:
+        """Remove and return the actions left for ``clusters``, oldest first."""
+        return await self._writer.write(queries.take_requests, clusters)
+
     async def forget(self, key: TargetKey, *, keep_history: bool = True) -> None:
         """Drop the status of a target that is gone; its history too unless kept."""
         await self._writer.write(queries.forget, key, keep_history=keep_history)

@@ -1,7 +1,8 @@
 """Two hub replicas on one PostgreSQL store divide two real clusters through Leases: each
 cluster is reconciled by exactly one of them (every target synced once, one history entry
-each), and when one replica stops the other takes its clusters over and applies the next
-commit there."""
+each), an action asked of one replica for the other's cluster is carried out by the other,
+and when one replica stops the other takes its clusters over and applies the next commit
+there."""
 
 from __future__ import annotations
 
@@ -89,6 +90,17 @@ async def test_two_replicas_divide_the_clusters_and_one_takes_over_when_the_othe
                 for key in keys:  # synced once, by one replica
                     assert len(await b.store.history(key)) == 1, key
                 assert not set(_owned(a)) & set(_owned(b))
+
+                # A sync asked of a for a cluster of b's is carried out by b.
+                other = next(k for k in keys if k.cluster in _owned(b))
+                assert await a.control.request_sync(app="shared", cluster=other.cluster,
+                                                    trigger="manual:tester") == [other]
+
+                async def forwarded() -> bool:
+                    entries = await a.store.history(other)
+                    return any(e.trigger == "manual:tester" for e in entries)
+
+                await eventually(forwarded, within=20, what="b ran the sync a was asked for")
 
             # a stopped (and let its Leases go): b takes its clusters over.
             await eventually(lambda: _async(_owned(b) == names), within=20,

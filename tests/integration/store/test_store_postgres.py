@@ -148,3 +148,15 @@ async def _caught(write: object) -> BaseException | None:
         return exc
     return None
 
+
+async def test_actions_left_for_a_cluster_are_taken_once_oldest_first(pg_dsn: str) -> None:
+    async with await Store.connect(pg_dsn) as first, await Store.connect(pg_dsn) as second:
+        await first.queue_request(DEV, "sync", {"trigger": "manual:a"})
+        await first.queue_request(PROD, "refresh", None)
+        await first.queue_request(DEV, "rollback", {"trigger": "rollback:3"})
+        taken, again = await asyncio.gather(second.take_requests(["dev"]),
+                                            first.take_requests(["dev"]))
+        assert [(k, a) for k, a, _ in taken + again] == [(DEV, "sync"), (DEV, "rollback")]
+        assert (taken or again)[0][2] == {"trigger": "manual:a"}
+        assert await second.take_requests(["prod"]) == [(PROD, "refresh", None)]
+        assert await second.take_requests([]) == []
