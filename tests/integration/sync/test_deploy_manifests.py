@@ -24,7 +24,7 @@ DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 pytestmark = pytest.mark.timeout(180)
 
 
-@pytest.mark.parametrize("target", ["base", "overlays/single"])
+@pytest.mark.parametrize("target", ["base", "overlays/single", "overlays/ha"])
 def test_deploy_renders_as_kustomize_renders_it(target: str) -> None:
     kustomize = toolchain.find_binaries() / "kustomize"
     expected = subprocess.run([str(kustomize), "build", str(DEPLOY / target)], check=True,
