@@ -35,6 +35,7 @@
     │       └── ServerError              T    5xx
     ├── StoreError                       P    the store file could not be used (names it)
     │   ├── StoreLocked                  T    another process holds the database lock
+    │   ├── StoreFenced                  P    another replica reconciles that cluster now
     │   ├── StoreCorrupt                 P    not SQLite, malformed, or an unreadable row
     │   ├── StoreTooNew                  P    written by a newer fleetsync
     │   ├── StoreClosed                  P    used after ``close()``
@@ -77,6 +78,7 @@ listed here so that the tree is whole:
     engine.api.feed.TooManySubscribers     every event stream slot is taken: the API answers 503
     engine.hub.deletions.NotHeld           no held deletion of that app → AppConflict (409)
     engine.store.conn.DriverError          a PostgreSQL error, its message only → StoreError
+    engine.store.queries.Fenced            a write under a lost shard → StoreFenced
 """
 
 from __future__ import annotations
@@ -296,6 +298,10 @@ class StoreLocked(StoreError):
     """The database stayed locked by another connection longer than the busy timeout."""
 
     temporary = True
+
+
+class StoreFenced(StoreError):
+    """A write for a cluster that another hub replica reconciles now (scale-out)."""
 
 
 class StoreCorrupt(StoreError):

@@ -184,6 +184,8 @@ class Hub:
         self.live = LiveWatcher(pool=self.pool, on_drift=self.runtime.drifted,
                                 on_health=self.statuses.health_seen, checks=checks)
         self.ownership = self._ownership()
+        if isinstance(self.ownership, Shards):
+            self.store.fence = self._fence
         self.reconciler = Reconciler(Parts(
             catalog=self.catalog, source=self.source, trees=TreeCache(self.source, data / "trees"),
             renders=self.renders, pool=self.pool, statuses=self.statuses,
@@ -246,6 +248,12 @@ class Hub:
                       on_gained=self._gained, on_lost=self.live.forget_cluster,
                       busy=lambda c: any(k.cluster == c for k in self.scheduler.queue.running))
 
+    def _fence(self, cluster: str) -> tuple[str, int] | None:
+        """What this replica's writes for ``cluster`` are made under (``Store.fence``)."""
+        assert isinstance(self.ownership, Shards)
+        generation = self.ownership.generation(cluster)
+        return None if generation is None else (self.ownership.identity, generation)
+
     async def _forwarded(self) -> None:
         """Carry out, every ``FORWARD_POLL`` seconds, the actions that other replicas'
         APIs left in the store for the clusters this one reconciles."""
@@ -262,6 +270,13 @@ class Hub:
         task.add_done_callback(self._takeovers.discard)
 
     async def _take_over(self, cluster: str) -> None:
+        assert isinstance(self.ownership, Shards)
+        generation = self.ownership.generation(cluster)
+        if generation is None or not await self.store.claim_shard(
+                cluster, self.ownership.identity, generation):
+            log.warning("shards: cluster %s was claimed at a later generation; not taken",
+                        cluster)
+            return
         interrupted = set(await self.store.recover(cluster=cluster))
         for key in self.catalog.targets:
             if key.cluster == cluster:

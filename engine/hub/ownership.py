@@ -17,9 +17,13 @@
   reconciles running on it have ended (until then its Lease is renewed, so its next owner
   waits), and a replica that stops releases everything: a planned handover does not wait
   for the expiry. A replica cut off from the Lease cluster in the middle of a long sync
-  is the case this does not cover: its writes are not fenced yet.
+  may still send that sync's last applies to the cluster (the API servers have no fence),
+  but the store refuses its record of it.
 
 Gained clusters are compared at once (``on_gained``); lost ones forgotten (``on_lost``).
+The store refuses this replica's writes for a cluster unless it holds the cluster at the
+generation last claimed there (``Store.claim_shard``, ``Store.fence``): a replica cut off
+mid-sync cannot record a sync over its successor's.
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ class Shards:
         self._on_gained, self._on_lost, self._clock = on_gained, on_lost, clock
         self._busy = busy
         self._renewed: dict[str, float] = {}  # cluster → when its Lease was last renewed
+        self._generations: dict[str, int] = {}  # cluster → its Lease's transitions, held
         self._leaving: set[str] = set()  # assigned elsewhere; released once not busy
         self.members: frozenset[str] = frozenset()
 
@@ -92,6 +97,10 @@ class Shards:
         """Whether ``cluster``'s shard Lease is held and was renewed recently enough."""
         renewed = self._renewed.get(cluster)
         return renewed is not None and self._clock() - renewed < self._duration * SAFETY
+
+    def generation(self, cluster: str) -> int | None:
+        """The fencing generation this replica holds ``cluster`` at; None if not its own."""
+        return self._generations.get(cluster) if self.owns(cluster) else None
 
     def owned(self) -> list[str]:
         """The clusters this replica reconciles now."""
@@ -140,6 +149,7 @@ class Shards:
                     self._lose(cluster)  # taken by another: it was not ours any more
                 continue
             self._renewed[cluster] = self._clock()
+            self._generations[cluster] = got.generation
             if not was:
                 log.info("shards: %s now reconciles cluster %s", self.identity, cluster)
                 self._on_gained(cluster)
@@ -159,6 +169,7 @@ class Shards:
                 await leases.release(lease_name("member", self.identity))
 
     def _lose(self, cluster: str) -> None:
+        self._generations.pop(cluster, None)
         if self._renewed.pop(cluster, None) is not None:
             log.info("shards: %s no longer reconciles cluster %s", self.identity, cluster)
             self._on_lost(cluster)

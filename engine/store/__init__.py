@@ -41,7 +41,8 @@ default keeps its (bounded) history, so the audit trail of a removed app or clus
 survives and a target that comes back shows its past; ``keep_history=False`` drops it
 too. Operations still Running are never dropped: ``recover`` or finish closes them.
 
-Errors are ``StoreError`` subclasses naming the file: ``StoreLocked`` (temporary),
+Errors are ``StoreError`` subclasses naming the file: ``StoreFenced`` (a write for a
+cluster another replica reconciles now), ``StoreLocked`` (temporary),
 ``StoreCorrupt``, ``StoreTooNew``, ``StoreClosed``, ``UnknownOperation``.
 """
 
@@ -49,6 +50,7 @@ from engine.store.errors import (
     StoreClosed,
     StoreCorrupt,
     StoreError,
+    StoreFenced,
     StoreLocked,
     StoreTooNew,
     UnknownOperation,
@@ -63,6 +65,7 @@ __all__ = [
     "StoreClosed",
     "StoreCorrupt",
     "StoreError",
+    "StoreFenced",
     "StoreLocked",
     "StoreTooNew",
     "UnknownOperation",

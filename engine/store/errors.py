@@ -11,10 +11,11 @@ from engine.errors import (
     StoreClosed,
     StoreCorrupt,
     StoreError,
+    StoreFenced,
     StoreLocked,
     StoreTooNew,
     UnknownOperation,
 )
 
-__all__ = ["StoreClosed", "StoreCorrupt", "StoreError", "StoreLocked", "StoreTooNew",
-           "UnknownOperation"]
+__all__ = ["StoreClosed", "StoreCorrupt", "StoreError", "StoreFenced", "StoreLocked",
+           "StoreTooNew", "UnknownOperation"]

@@ -82,6 +82,46 @@ class NoSuchOperation(LookupError):
     """No operation has the id given."""
 
 
+class Fenced(Exception):
+    """The cluster is reconciled by another replica now: this one's write is refused."""
+
+
+Fence = tuple[str, int]  # (holder, generation) a write is made under
+
+
+def claim_shard(conn: Conn, cluster: str, holder: str, generation: int) -> bool:
+    """Make ``holder`` at ``generation`` the one whose writes for ``cluster`` count, unless
+    a later generation already did; whether it did."""
+    with write(conn):
+        conn.execute(
+            "INSERT INTO shard_fence (cluster, holder, generation) VALUES (?, ?, ?)"
+            " ON CONFLICT (cluster) DO UPDATE SET holder = excluded.holder,"
+            " generation = excluded.generation"
+            " WHERE shard_fence.generation <= excluded.generation",
+            (cluster, holder, generation))
+        return _fenced_by(conn, cluster) == (holder, generation)
+
+
+def _fenced_by(conn: Conn, cluster: str) -> Fence | None:
+    # PostgreSQL: the row stays as read until this transaction ends (SQLite's write lock
+    # already keeps every other writer out).
+    lock = " FOR SHARE" if getattr(conn, "dialect", "sqlite") == "postgresql" else ""
+    row = _one(conn.execute(
+        f"SELECT holder, generation FROM shard_fence WHERE cluster = ?{lock}", (cluster,)))
+    return None if row is None else (str(row["holder"]), int(row["generation"]))
+
+
+def check_fence(conn: Conn, cluster: str, fence: Fence | None) -> None:
+    """Refuse (``Fenced``) a write for ``cluster`` made under ``fence`` when another
+    holder or a later generation has claimed the cluster; no fence: nothing to check."""
+    if fence is None:
+        return
+    found = _fenced_by(conn, cluster)
+    if found != fence:
+        holder = found[0] if found else "nobody"
+        raise Fenced(f"cluster {cluster} is reconciled by {holder} now, not {fence[0]}")
+
+
 @contextmanager
 def write(conn: Conn) -> Iterator[None]:
     """One write transaction: committed at the end, rolled back on any error. Inside a
@@ -124,9 +164,10 @@ def list_statuses(conn: Conn, app: str | None) -> list[TargetStatus]:
     return [codec.status_of(row, codec.operation_of(row, "op_")) for row in rows]
 
 
-def save_status(conn: Conn, status: TargetStatus) -> None:
+def save_status(conn: Conn, status: TargetStatus, fence: Fence | None = None) -> None:
     """Insert or replace the status of ``status.key``, keeping its last operation."""
     with write(conn):
+        check_fence(conn, status.key.cluster, fence)
         conn.execute(_UPSERT_STATUS, codec.status_params(status))
 
 
@@ -138,9 +179,11 @@ def begin_operation(
     trigger: str,
     source: SyncSource,
     now: datetime,
+    fence: Fence | None = None,
 ) -> int:
     """Record a Running operation and make it the target's last; return its id."""
     with write(conn):
+        check_fence(conn, key.cluster, fence)
         cursor = conn.execute(
             "INSERT INTO operation (app, cluster, revision, trigger, source_repo, source_path,"
             " phase, message, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?) RETURNING id",
@@ -178,12 +221,14 @@ def finish_operation(
     status: TargetStatus,
     now: datetime,
     history_limit: int,
+    fence: Fence | None = None,
 ) -> Operation:
     """Finish a Running operation, save ``status`` and trim history, in one transaction.
 
     An operation that has already finished is left as it is and returned unchanged.
     """
     with write(conn):
+        check_fence(conn, status.key.cluster, fence)
         operation = _operation(conn, op_id)
         if operation.phase is not OperationPhase.RUNNING:
             return operation

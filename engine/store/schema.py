@@ -123,7 +123,20 @@ _V3 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3)
+_V4 = Migration(
+    4,
+    (
+        # Who reconciles each cluster (scale-out): the replica holding its shard Lease, with
+        # the Lease's transition count; writes for the cluster by anyone else are refused.
+        """CREATE TABLE shard_fence (
+            cluster TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            generation INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4)
 LATEST = MIGRATIONS[-1].version
 
 POSTGRES = "postgresql"  # the ``dialect`` of ``engine.store.postgres.PgConnection``

@@ -34,6 +34,7 @@ from engine.store.errors import (
     StoreClosed,
     StoreCorrupt,
     StoreError,
+    StoreFenced,
     StoreLocked,
     StoreTooNew,
     UnknownOperation,
@@ -185,6 +186,8 @@ class _Connection:
                 f" {schema.LATEST}; upgrade fleetsync to use this file",
                 path=self.path,
             ) from exc
+        except queries.Fenced as exc:
+            raise StoreFenced(str(exc), path=self.path) from exc
         except queries.NoSuchOperation as exc:
             raise UnknownOperation(f"no operation with id {exc.args[0]}", path=self.path) from exc
         except OSError as exc:
@@ -242,6 +245,9 @@ class Store:
         self.history_limit = history_limit
         self._clock = clock
         self._running: set[int] = set()  # operations begun by this Store, not yet finished
+        # Scale-out: the (holder, generation) this replica writes a cluster's targets under;
+        # None for a cluster it does not reconcile. Unset: one hub, nothing fenced.
+        self.fence: Callable[[str], queries.Fence | None] | None = None
         self.accounts = AccountStore(writer, reader, clock)
 
     @classmethod
@@ -331,7 +337,7 @@ class Store:
 
     async def save_status(self, status: TargetStatus) -> None:
         """Save ``status`` whole; its ``operation`` is ignored (see ``finish_operation``)."""
-        await self._writer.write(queries.save_status, status)
+        await self._writer.write(queries.save_status, status, self._fence(status.key))
 
     async def begin_operation(
         self, key: TargetKey, *, revision: str, trigger: str, source: SyncSource
@@ -344,6 +350,7 @@ class Store:
             trigger=trigger,
             source=source,
             now=self._clock(),
+            fence=self._fence(key),
         )
         self._running.add(op_id)
         return op_id
@@ -373,6 +380,7 @@ class Store:
             status=status,
             now=self._clock(),
             history_limit=max(1, limit),
+            fence=self._fence(status.key),
         )
         self._running.discard(op_id)
         return operation
@@ -384,6 +392,16 @@ class Store:
     async def history_entry(self, key: TargetKey, entry_id: int) -> HistoryEntry | None:
         """History entry ``entry_id`` of ``key`` (what a rollback syncs), or None."""
         return await self._reader.call(queries.history_entry, key, entry_id)
+
+    async def claim_shard(self, cluster: str, holder: str, generation: int) -> bool:
+        """Fence ``cluster`` for ``holder`` at ``generation`` (its shard Lease's transition
+        count) unless a later generation holds it; whether it now does."""
+        return await self._writer.write(queries.claim_shard, cluster, holder, generation)
+
+    def _fence(self, key: TargetKey) -> queries.Fence | None:
+        if self.fence is None:
+            return None
+        return self.fence(key.cluster) or ("", -1)  # not ours: refused
 
     async def recover(self, *, cluster: str | None = None) -> list[TargetKey]:
         """Mark operations left Running by a killed hub as Error (those of ``cluster`` only,

@@ -12,7 +12,7 @@ import pytest
 
 from engine.model import OperationPhase, TargetKey
 from engine.model.accounts import ApiToken
-from engine.store import Store, StoreError, StoreTooNew
+from engine.store import Store, StoreError, StoreFenced, StoreTooNew
 from engine.store.conn import Conn
 from engine.store.schema import LATEST
 from tests.unit.store.test_store_roundtrip import DEV, PROD, SOURCE, full_status
@@ -160,3 +160,16 @@ async def test_actions_left_for_a_cluster_are_taken_once_oldest_first(pg_dsn: st
         assert (taken or again)[0][2] == {"trigger": "manual:a"}
         assert await second.take_requests(["prod"]) == [(PROD, "refresh", None)]
         assert await second.take_requests([]) == []
+
+
+async def test_a_later_generation_fences_the_earlier_holder_out(pg_dsn: str) -> None:
+    async with await Store.connect(pg_dsn) as a, await Store.connect(pg_dsn) as b:
+        a.fence = lambda cluster: ("a", 4)
+        b.fence = lambda cluster: ("b", 5)
+        assert await a.claim_shard("dev", "a", 4)
+        await a.save_status(full_status(DEV))
+        assert await b.claim_shard("dev", "b", 5)
+        with pytest.raises(StoreFenced, match="reconciled by b"):
+            await a.save_status(full_status(DEV))
+        assert not await a.claim_shard("dev", "a", 4)
+        await b.save_status(full_status(DEV))
