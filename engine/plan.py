@@ -229,26 +229,26 @@ def prune_guard(
 
 def prune_decision(*, app: str, key: ResourceKey, live: Mapping[str, Any] | None) -> str | None:
     """None when the live object may be deleted, else why it must not be."""
-    if live is None:
-        return "already gone"
-    if not is_tracked(app=app, key=key, live=live):
-        annotations = (live.get("metadata") or {}).get("annotations") or {}
-        return f"not tracked by {app} (tracking id {annotations.get(TRACKING_ANNOTATION)!r})"
-    if "Prune=false" in sync_options(live):
-        return "sync option Prune=false"
-    return None
+    return _keep(app, key, live, "Prune=false")
 
 
 def deletion_decision(*, app: str, key: ResourceKey, live: Mapping[str, Any] | None) -> str | None:
     """None when the deletion of ``app`` may delete the live object, else why not: as Argo
     CD, ``Delete=false`` keeps it (``Prune=false`` only stops pruning)."""
+    return _keep(app, key, live, "Delete=false")
+
+
+def _keep(app: str, key: ResourceKey, live: Mapping[str, Any] | None,
+          option: str) -> str | None:  # fmt: skip
+    """Why the live object must not be deleted (gone, not ``app``'s, or sync option
+    ``option`` set), or None."""
     if live is None:
         return "already gone"
     if not is_tracked(app=app, key=key, live=live):
         annotations = (live.get("metadata") or {}).get("annotations") or {}
         return f"not tracked by {app} (tracking id {annotations.get(TRACKING_ANNOTATION)!r})"
-    if "Delete=false" in sync_options(live):
-        return "sync option Delete=false"
+    if option in sync_options(live):
+        return f"sync option {option}"
     return None
 
 

@@ -119,13 +119,15 @@ def condition(cond: Condition) -> JSON:
     }
 
 
+def resource_key(key: ResourceKey) -> JSON:
+    """An object's identity: group, kind, namespace and name."""
+    return {"group": key.group, "kind": key.kind, "namespace": key.namespace, "name": key.name}
+
+
 def resource(res: ResourceStatus) -> JSON:
     """One managed object: its identity, sync, health and message, never its body."""
     return {
-        "group": res.key.group,
-        "kind": res.key.kind,
-        "namespace": res.key.namespace,
-        "name": res.key.name,
+        **resource_key(res.key),
         "sync": res.sync.value,
         "health": res.health.value if res.health else None,
         "message": res.message,
@@ -142,12 +144,9 @@ def target_diff(found: TargetDiff) -> JSON:
 
 def target_tree(found: TargetTree) -> JSON:
     """One cluster's resource tree: nodes (parents first) with the key of their parent."""
-
-    def key(k: ResourceKey) -> JSON:
-        return {"group": k.group, "kind": k.kind, "namespace": k.namespace, "name": k.name}
-
     return {"cluster": found.cluster, "error": found.error or None, "cut": list(found.cut),
-            "nodes": [{**key(n.key), "parent": key(n.parent) if n.parent else None,
+            "nodes": [{**resource_key(n.key),
+                       "parent": resource_key(n.parent) if n.parent else None,
                        "health": n.health, "message": n.message, "sync": n.sync,
                        "managed": n.managed} for n in found.nodes]}
 
@@ -157,9 +156,8 @@ def object_diff(found: ObjectDiff) -> JSON:
     text = found.unified if found.status is not SyncStatus.SYNCED else ""
     if len(text) > MAX_DIFF_CHARS:
         text = text[:MAX_DIFF_CHARS] + f"\n… cut at {MAX_DIFF_CHARS} characters\n"
-    key = found.key
-    return {"group": key.group, "kind": key.kind, "namespace": key.namespace, "name": key.name,
-            "sync": found.status.value, "reason": found.reason, "paths": list(found.paths),
+    return {**resource_key(found.key), "sync": found.status.value, "reason": found.reason,
+            "paths": list(found.paths),
             "drift": [{"path": a.path, "manager": a.manager, "operation": a.operation,
                        "time": a.time, "subresource": a.subresource} for a in found.drift],
             "diff": text}

@@ -211,12 +211,8 @@ class _Api:
 
     async def refresh(self, request: web.Request) -> web.Response:
         view = self._app(request)
-        hard = request.query.get("hard", "false").lower()
-        if hard not in ("true", "false", "1", "0"):
-            raise InvalidRequest("hard must be true or false")
-        queued = await self._call(
-            self.control.request_refresh(app=view.name, hard=hard in ("true", "1"))
-        )
+        hard = _flag(request, "hard", default=False)
+        queued = await self._call(self.control.request_refresh(app=view.name, hard=hard))
         return json_response(serialize.keys(queued), status=202)
 
     async def rollback(self, request: web.Request) -> web.Response:
@@ -291,14 +287,10 @@ class _Api:
     def _app(self, request: web.Request, action: str = "get") -> AppView:
         """The app the path names if the caller may read it (else it does not exist for
         them: 404) and do ``action`` on it (else 403)."""
-        principal = principal_of(request)
         name = request.match_info["app"]
         for view in self.control.apps():
-            if view.name == name and may(self.auth, principal, "applications", "get",
-                                         app_object(view)):
-                if not may(self.auth, principal, "applications", action, app_object(view)):
-                    raise web.HTTPForbidden(text=f"{action} of app {name} is not allowed "
-                                                 f"for {principal.name}")
+            if view.name == name:
+                self._may_act(request, app_object(view), action)
                 return view
         raise AppNotFound(f"no app named {name}")
 

@@ -38,12 +38,7 @@ class Deletion:
 
     results: tuple[ResourceResult, ...]
     remaining: tuple[ResourceKey, ...]
-    message: str = ""
-
-    @property
-    def complete(self) -> bool:
-        """Whether every tracked object is gone or deliberately left."""
-        return not self.remaining
+    message: str = ""  # why objects remain ("" when none does)
 
 
 async def delete_app(

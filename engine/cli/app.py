@@ -12,12 +12,16 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from engine.cli import add_command
 from engine.cli.hubconn import add_hub_options, server_and_token
 from engine.cli.output import add_output_option, clean, print_body, table
+
+if TYPE_CHECKING:  # the client is imported only when a command runs (start-up time)
+    from engine.api.client import HubClient
 
 WAIT_POLL = 2.0
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")  # terminal escapes
@@ -125,69 +129,78 @@ def _handle(args: argparse.Namespace) -> int:
 async def _wait(args: argparse.Namespace) -> int:
     """Poll the app until every cluster is as asked (exit 0) or the timeout passes (exit 2);
     each change of state is printed on stderr as it happens."""
-    import asyncio
-    import time
-
     from engine.api.client import HubClient
-    from engine.durations import parse_duration
 
     server, token, timeout = server_and_token(args)
-    deadline = time.monotonic() + parse_duration(args.wait_timeout)
     want_sync, want_health = (args.sync or not args.health), (args.health or not args.sync)
-    path = f"/apps/{quote(args.app, safe='')}"
-    shown = ""
+
+    def check(app: dict[str, Any]) -> tuple[str, int | None]:
+        state, done = _wait_state(app, want_sync, want_health)
+        return state, 0 if done else None
+
     async with HubClient(server, token=token, timeout=timeout) as hub:
-        while True:
-            app = await hub.get(path)
-            state, done = _wait_state(app, want_sync, want_health)
-            if state != shown:
-                sys.stderr.write(f"{args.app}: {state}\n")
-                shown = state
-            if done:
-                return 0
-            if time.monotonic() >= deadline:
-                sys.stderr.write(f"{args.app}: not done after {args.wait_timeout}\n")
-                return 2
-            await asyncio.sleep(min(WAIT_POLL, max(0.0, deadline - time.monotonic())))
+        return await _follow(hub, args, check)
 
 
 async def _sync_and_follow(args: argparse.Namespace) -> int:
     """Queue the sync, then print each change of its targets' operations on stderr until
     every one queued has a new operation that ended: 0 if all Succeeded, 1 if not, 2 when
     the timeout passes first."""
-    import asyncio
-    import time
-
     from engine.api.client import HubClient
-    from engine.durations import parse_duration
 
     server, token, timeout = server_and_token(args)
-    deadline = time.monotonic() + parse_duration(args.wait_timeout)
     path = f"/apps/{quote(args.app, safe='')}"
     async with HubClient(server, token=token, timeout=timeout) as hub:
         before = _operation_ids(await hub.get(path))
-        body = _present(cluster=args.cluster, revision=args.revision, prune=args.prune,
-                        resources=_selected(args.resources))
-        queued = {k["cluster"] for k in (await hub.post(f"{path}/sync", body))["queued"]}
+        queued = {k["cluster"] for k in (await hub.post(f"{path}/sync", _sync_body(args)))
+                  ["queued"]}  # fmt: skip
         print_queued({"queued": [{"app": args.app, "cluster": c} for c in sorted(queued)]})
-        shown = ""
-        while True:
-            targets = [t for t in (await hub.get(path))["targets"] if t["cluster"] in queued]
+
+        def check(app: dict[str, Any]) -> tuple[str, int | None]:
+            targets = [t for t in app["targets"] if t["cluster"] in queued]
             ops = {t["cluster"]: t["operation"] or {} for t in targets}
             ended = {c: op for c, op in ops.items()
                      if op.get("id") != before.get(c) and op.get("phase") != "Running"}
             state = ", ".join(
                 f"{t['cluster']} {_progress(ops[t['cluster']], before.get(t['cluster']))}"
                 f" {t['sync']}/{t['health']}" for t in targets)
-            if state != shown:
-                sys.stderr.write(f"{args.app}: {clean(state)}\n")
-                shown = state
-            if len(ended) == len(queued):
-                return 0 if all(op.get("phase") == "Succeeded" for op in ended.values()) else 1
-            if time.monotonic() >= deadline:
-                sys.stderr.write(f"{args.app}: not done after {args.wait_timeout}\n")
-                return 2
-            await asyncio.sleep(min(WAIT_POLL, max(0.0, deadline - time.monotonic())))
+            if len(ended) < len(queued):
+                return clean(state), None
+            return clean(state), 0 if all(op.get("phase") == "Succeeded"
+                                          for op in ended.values()) else 1
+
+        return await _follow(hub, args, check)
+
+
+async def _follow(hub: HubClient, args: argparse.Namespace,
+                  check: Callable[[dict[str, Any]], tuple[str, int | None]]) -> int:  # fmt: skip
+    """Poll ``args.app`` until ``check`` gives an exit code (or ``--wait-timeout`` passes:
+    2), printing each new state line on stderr."""
+    import asyncio
+    import time
+
+    from engine.durations import parse_duration
+
+    deadline = time.monotonic() + parse_duration(args.wait_timeout)
+    path = f"/apps/{quote(args.app, safe='')}"
+    shown = ""
+    while True:
+        state, code = check(await hub.get(path))
+        if state != shown:
+            sys.stderr.write(f"{args.app}: {state}\n")
+            shown = state
+        if code is not None:
+            return code
+        if time.monotonic() >= deadline:
+            sys.stderr.write(f"{args.app}: not done after {args.wait_timeout}\n")
+            return 2
+        await asyncio.sleep(min(WAIT_POLL, max(0.0, deadline - time.monotonic())))
+
+
+def _sync_body(args: argparse.Namespace) -> dict[str, Any]:
+    """The API's body of ``app sync``."""
+    return _present(cluster=args.cluster, revision=args.revision, prune=args.prune,
+                    resources=_selected(args.resources))
 
 
 def _operation_ids(app: dict[str, Any]) -> dict[str, Any]:
@@ -239,9 +252,7 @@ async def _request(args: argparse.Namespace) -> Any:
             params = _present(cascade=args.cascade, propagation=args.propagation)
             return await hub.delete(path, params=params)
         if command == "sync":
-            body = _present(cluster=args.cluster, revision=args.revision, prune=args.prune,
-                            resources=_selected(args.resources))
-            return await hub.post(f"{path}/sync", body)
+            return await hub.post(f"{path}/sync", _sync_body(args))
         return await hub.post(f"{path}/rollback", _present(cluster=args.cluster, id=args.id))
 
 

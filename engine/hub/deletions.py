@@ -7,13 +7,13 @@ deleted in reverse wave order (``engine.apply.cascade``), retried with backoff u
 Without the finalizer the objects, their tracking annotations and the inventory are left as
 they are: a definition restored later adopts them again, as Argo CD's does.
 
-Safety first: when one reload removes more than ``share`` of the apps that carry the
-finalizer (more than one app), nothing is deleted; the deletions are held, listed by the API
-and the CLI, until each is confirmed (``fleetsync app delete``, which may also drop the
-cascade) or its definition comes back. A target dropped because its cluster left an app's
-selection, or its cluster's registration, is only untracked, never deleted: a label typo must
-not empty a cluster. Held deletions live in memory: a restart forgets them, which leaves the
-objects in place (never the other way round).
+Safety first: when one reload removes, with the finalizer, more than ``share`` of the apps
+defined before it (and more than one app), nothing is deleted; the deletions are held,
+listed by the API and the CLI, until each is confirmed (``fleetsync app delete``, which may
+also drop the cascade) or its definition comes back. A target dropped because its cluster
+left an app's selection, or its cluster's registration, is only untracked, never deleted: a
+label typo must not empty a cluster. Held deletions live in memory: a restart forgets
+them, which leaves the objects in place (never the other way round).
 
 A definition that comes back while its deletion runs stops the deletion; the next sync
 applies what is missing again.

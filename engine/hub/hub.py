@@ -185,7 +185,7 @@ class Hub:
                                 on_health=self.statuses.health_seen, checks=checks)
         self.ownership = self._ownership()
         if isinstance(self.ownership, Shards):
-            self.store.fence = self._fence
+            self.store.fence = self.ownership.fence
         self.reconciler = Reconciler(Parts(
             catalog=self.catalog, source=self.source, trees=TreeCache(self.source, data / "trees"),
             renders=self.renders, pool=self.pool, statuses=self.statuses,
@@ -248,12 +248,8 @@ class Hub:
                       on_gained=self._gained, on_lost=self.live.forget_cluster,
                       busy=lambda c: any(k.cluster == c for k in self.scheduler.queue.running))
 
-    def _fence(self, cluster: str) -> tuple[str, int] | None:
-        """What this replica's writes for ``cluster`` are made under (``Store.fence``)."""
-        assert isinstance(self.ownership, Shards)
-        generation = self.ownership.generation(cluster)
-        return None if generation is None else (self.ownership.identity, generation)
-
+        if isinstance(self.ownership, Shards):
+            self.store.fence = self.ownership.fence
     async def _forwarded(self) -> None:
         """Carry out, every ``FORWARD_POLL`` seconds, the actions that other replicas'
         APIs left in the store for the clusters this one reconciles."""
@@ -271,9 +267,8 @@ class Hub:
 
     async def _take_over(self, cluster: str) -> None:
         assert isinstance(self.ownership, Shards)
-        generation = self.ownership.generation(cluster)
-        if generation is None or not await self.store.claim_shard(
-                cluster, self.ownership.identity, generation):
+        fence = self.ownership.fence(cluster)
+        if fence is None or not await self.store.claim_shard(cluster, *fence):
             log.warning("shards: cluster %s was claimed at a later generation; not taken",
                         cluster)
             return

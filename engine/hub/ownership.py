@@ -98,9 +98,11 @@ class Shards:
         renewed = self._renewed.get(cluster)
         return renewed is not None and self._clock() - renewed < self._duration * SAFETY
 
-    def generation(self, cluster: str) -> int | None:
-        """The fencing generation this replica holds ``cluster`` at; None if not its own."""
-        return self._generations.get(cluster) if self.owns(cluster) else None
+    def fence(self, cluster: str) -> tuple[str, int] | None:
+        """(this replica, the generation it holds ``cluster`` at): what its writes for the
+        cluster are made under (``Store.fence``); None if the cluster is not its own."""
+        generation = self._generations.get(cluster) if self.owns(cluster) else None
+        return None if generation is None else (self.identity, generation)
 
     def owned(self) -> list[str]:
         """The clusters this replica reconciles now."""

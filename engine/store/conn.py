@@ -38,3 +38,11 @@ class Conn(Protocol):
     def close(self) -> None:
         """Close the connection."""
         ...
+
+
+POSTGRES = "postgresql"  # the ``dialect`` of ``engine.store.postgres.PgConnection``
+
+
+def is_postgres(conn: Conn) -> bool:
+    """Whether ``conn`` is PostgreSQL (else SQLite, which has no ``dialect``)."""
+    return getattr(conn, "dialect", "sqlite") == POSTGRES

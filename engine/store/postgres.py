@@ -22,8 +22,7 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from engine.store.conn import DriverError
-from engine.store.schema import POSTGRES
+from engine.store.conn import POSTGRES, DriverError
 
 _QUOTED_OR_PARAM = re.compile(r"'(?:[^']|'')*'|\?|(?<!:):([A-Za-z_]\w*)|%")
 

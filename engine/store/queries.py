@@ -19,7 +19,7 @@ from typing import Any
 from engine.model import OperationPhase, TargetKey
 from engine.model.status import HistoryEntry, JSONValue, Operation, SyncSource, TargetStatus
 from engine.store import codec
-from engine.store.conn import Conn
+from engine.store.conn import Conn, is_postgres
 
 INTERRUPTED = "interrupted by hub restart"
 
@@ -105,7 +105,7 @@ def claim_shard(conn: Conn, cluster: str, holder: str, generation: int) -> bool:
 def _fenced_by(conn: Conn, cluster: str) -> Fence | None:
     # PostgreSQL: the row stays as read until this transaction ends (SQLite's write lock
     # already keeps every other writer out).
-    lock = " FOR SHARE" if getattr(conn, "dialect", "sqlite") == "postgresql" else ""
+    lock = " FOR SHARE" if is_postgres(conn) else ""
     row = _one(conn.execute(
         f"SELECT holder, generation FROM shard_fence WHERE cluster = ?{lock}", (cluster,)))
     return None if row is None else (str(row["holder"]), int(row["generation"]))

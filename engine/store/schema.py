@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from engine.store.conn import Conn
+from engine.store.conn import Conn, is_postgres
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,6 @@ _V4 = Migration(
 MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4)
 LATEST = MIGRATIONS[-1].version
 
-POSTGRES = "postgresql"  # the ``dialect`` of ``engine.store.postgres.PgConnection``
 _MIGRATION_LOCK = 0x666C7473  # "flts": the advisory lock PostgreSQL migrations take
 _CREATE_VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (
     version INTEGER PRIMARY KEY,
@@ -157,7 +156,7 @@ class SchemaTooNew(Exception):
 
 def current_version(conn: Conn) -> int:
     """The database's schema version; 0 for a new one."""
-    if _postgres(conn):
+    if is_postgres(conn):
         exists = conn.execute("SELECT to_regclass('schema_version')").fetchone()[0]
     else:
         exists = conn.execute(
@@ -189,14 +188,14 @@ def migrate(
 def _apply(conn: Conn, migration: Migration, *, now: Callable[[], str]) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
-        if _postgres(conn):  # replicas starting together: one migrates, the others wait
+        if is_postgres(conn):  # replicas starting together: one migrates, the others wait
             conn.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
         conn.execute(_CREATE_VERSION_TABLE)
         if current_version(conn) >= migration.version:  # another process got here first
             conn.execute("ROLLBACK")
             return
         for statement in migration.statements:
-            conn.execute(_ddl(statement) if _postgres(conn) else statement)
+            conn.execute(_ddl(statement) if is_postgres(conn) else statement)
         conn.execute(
             "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
             (migration.version, now()),
@@ -206,10 +205,6 @@ def _apply(conn: Conn, migration: Migration, *, now: Callable[[], str]) -> None:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-
-
-def _postgres(conn: Conn) -> bool:
-    return getattr(conn, "dialect", "sqlite") == POSTGRES
 
 
 def _ddl(statement: str) -> str:

@@ -523,9 +523,14 @@ function historySection(path, history) {
 
 // ---- loop ----
 
+// The page the location names: "/", "/matrix", "/clusters" or "/apps/<name>".
+function route() {
+  return decodeURIComponent(location.hash.replace(/^#/, "")) || "/";
+}
+
 async function load() {
   if (!state.user) state.user = (await api("/session")).username;
-  const hash = decodeURIComponent(location.hash.replace(/^#/, "")) || "/";
+  const hash = route();
   if (hash.startsWith("/apps/")) {
     const name = hash.slice("/apps/".length);
     const path = `/apps/${encodeURIComponent(name)}`;
@@ -539,7 +544,7 @@ async function load() {
 }
 
 function fleetPage() {
-  const hash = decodeURIComponent(location.hash.replace(/^#/, "")) || "/";
+  const hash = route();
   return hash === "/matrix" ? matrixPage(state.fleet) : appsPage(state.fleet);
 }
 
@@ -557,7 +562,7 @@ function show(nodes) {
 
 // Redraw from what was read last (a filter, a diff shown), without asking the hub.
 function redraw() {
-  const hash = decodeURIComponent(location.hash.replace(/^#/, "")) || "/";
+  const hash = route();
   if (state.fleet && (hash === "/" || hash === "/matrix")) show(fleetPage());
   else tick();
 }
