@@ -25,6 +25,7 @@
     ├── InventoryError                   P    a stored inventory cannot be read
     ├── ClusterError                     T    a cluster could not be reached or refused
     │   ├── ClusterUnreachable           T    no answer: connection, TLS or timeout
+    │   ├── ShardLost                    P    the target is another replica's now: not sent
     │   ├── InvalidApiPath               P    a value from Git cannot be part of a REST path
     │   └── ApiError                     P    the Kubernetes API answered with an error Status
     │       ├── NotFound                 P    404: the object, or its kind, does not exist
@@ -222,6 +223,13 @@ class ClusterError(FleetsyncError):
 
 class ClusterUnreachable(ClusterError):
     """The cluster did not answer (connection, TLS or timeout)."""
+
+
+class ShardLost(ClusterError):
+    """This hub replica no longer reconciles the target (its shard went to another
+    replica); the write was not sent."""
+
+    temporary = False
 
 
 class InvalidApiPath(ClusterError):

@@ -66,3 +66,13 @@ def app_shard(cluster: str, app: str, parts: int) -> str:
         return cluster
     bucket = int.from_bytes(hashlib.sha256(app.encode()).digest()[:4], "big") % parts
     return f"{cluster}#{bucket}"
+
+
+def app_shards(cluster: str, parts: int) -> list[str]:
+    """Every shard of ``cluster`` when split into ``parts`` (just the cluster for one)."""
+    return [cluster] if parts <= 1 else [f"{cluster}#{k}" for k in range(parts)]
+
+
+def cluster_of(shard: str) -> str:
+    """The cluster a shard belongs to (cluster names hold no ``#``)."""
+    return shard.partition("#")[0]

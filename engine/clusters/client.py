@@ -5,6 +5,11 @@ timeout, its body decoded with orjson, and its failures mapped once to the class
 ``engine.clusters.errors``. Objects are plain dicts addressed by apiVersion and kind
 through the per-cluster discovery cache; server-side apply uses the field manager
 ``fleetsync``. Nothing here logs or formats a credential.
+
+A write (any method but GET, and not a dry run) first asks the ``WRITE_GUARD`` of the task
+sending it: a hub replica sets one around each reconcile, so a replica that lost the
+target's shard while its requests waited (stopped, cut off) sends none of them
+(``engine.hub.ownership``). The guard runs after the rate limiter, just before the request.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +41,9 @@ DEFAULT_TIMEOUT = 30.0
 APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
 READ_BUFSIZE = 2**21  # kubernetes_asyncio's: a watch event may carry a large object
+USER_AGENT = "fleetsync"
+# Raises (a ``FleetsyncError``) when the task setting it may no longer write to clusters.
+WRITE_GUARD: ContextVar[Callable[[], None] | None] = ContextVar("write_guard", default=None)
 
 
 class RateLimiter:
@@ -105,9 +115,11 @@ class ClusterClient:
 
     @classmethod
     async def connect(
-        cls, *, spec: ClusterSpec, request_timeout: float = DEFAULT_TIMEOUT
-    ) -> ClusterClient:
-        """A client for ``spec`` (reads credential files; no request is sent yet)."""
+        cls, *, spec: ClusterSpec, request_timeout: float = DEFAULT_TIMEOUT,
+        user_agent: str = USER_AGENT,
+    ) -> ClusterClient:  # fmt: skip
+        """A client for ``spec`` (reads credential files; no request is sent yet), sending
+        ``user_agent`` (which the cluster's audit log records)."""
         cfg = Configuration()
         scratch = None
         if isinstance(spec.auth, KubeconfigAuth):
@@ -118,7 +130,7 @@ class ClusterClient:
         if not cfg.proxy:
             cfg.proxy = _environment_proxy(str(cfg.host))
         api = ApiClient(configuration=cfg)
-        api.user_agent = "fleetsync"
+        api.user_agent = user_agent
         _stop_environment_lookups(api)
         return cls(spec, api, timeout=request_timeout, scratch=scratch)
 
@@ -142,6 +154,9 @@ class ClusterClient:
         limit = request_timeout or self.timeout
         line = f"{method} {path}"
         await self._limiter.acquire()
+        guard = WRITE_GUARD.get()
+        if guard is not None and method != "GET" and (query or {}).get("dryRun") != "All":
+            guard()
         try:
             async with asyncio.timeout(limit + 1.0):
                 response = await self.api.call_api(

@@ -10,15 +10,16 @@ from __future__ import annotations
 import asyncio
 from types import TracebackType
 
-from engine.clusters.client import DEFAULT_TIMEOUT, ClusterClient
+from engine.clusters.client import DEFAULT_TIMEOUT, USER_AGENT, ClusterClient
 from engine.clusters.registry import ClusterRegistry, RegistryChange
 
 
 class ClusterPool:
     """Async clients of the clusters of one registry; use as ``async with``."""
 
-    def __init__(self, registry: ClusterRegistry, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.registry, self.timeout = registry, timeout
+    def __init__(self, registry: ClusterRegistry, *, timeout: float = DEFAULT_TIMEOUT,
+                 user_agent: str = USER_AGENT) -> None:  # fmt: skip
+        self.registry, self.timeout, self.user_agent = registry, timeout, user_agent
         self._clients: dict[str, ClusterClient] = {}
         self._lock = asyncio.Lock()
 
@@ -40,7 +41,9 @@ class ClusterPool:
             if existing is not None:
                 return existing
             spec = self.registry.get(name)
-            made = await ClusterClient.connect(spec=spec, request_timeout=self.timeout)
+            made = await ClusterClient.connect(
+                spec=spec, request_timeout=self.timeout, user_agent=self.user_agent
+            )
             self._clients[name] = made
             return made
 

@@ -149,10 +149,15 @@ class LiveWatcher:
 
     def forget_cluster(self, cluster: str) -> None:
         """Stop every watch of ``cluster`` (removed or changed registration)."""
-        for target in [t for t in self._wanted if t.cluster == cluster]:
+        self.forget_targets(lambda target: target.cluster == cluster)
+        self._pending = {k: v for k, v in self._pending.items() if k[0] != cluster}
+
+    def forget_targets(self, which: Callable[[TargetKey], bool]) -> None:
+        """Stop watching for the targets ``which`` accepts (a shard another replica took);
+        a watch other targets still need stays."""
+        for target in [t for t in self._wanted if which(t)]:
             self._set_wanted(target, frozenset())
             self._wanted.pop(target)
-        self._pending = {k: v for k, v in self._pending.items() if k[0] != cluster}
         self._reconcile_watches()
 
     def version(self, target: TargetKey) -> str | None:

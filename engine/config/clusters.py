@@ -6,6 +6,7 @@
       kubeconfig: prod-eu.kubeconfig     # relative to this file
       context: prod-eu                   # optional; default: the current context
       limits: {concurrentApplies: 4, qps: 50}
+      appShards: 3                       # scale-out: its apps split over 3 shards (default 1)
     - name: edge-1
       server: https://10.0.0.7:6443
       caFile: edge-1-ca.crt              # or caData (base64 PEM) or insecureSkipTLSVerify
@@ -17,6 +18,11 @@
 token from ``/var/run/secrets/kubernetes.io/serviceaccount`` (``$FLEETSYNC_SERVICE_ACCOUNT_DIR``
 elsewhere); the token file is read again whenever it changes (the kubelet rotates it). Its
 name defaults to ``in-cluster``, which answers to ``https://kubernetes.default.svc``.
+
+``appShards`` (1 to ``MAX_APP_SHARDS``) matters only to a hub with ``scaleOut``: a cluster
+with more apps than one replica should carry is split by app into that many shards, each
+reconciled by one replica (``engine.hub.ownership``); every replica holding one of them
+watches the cluster.
 
 Secrets (``token``, ``caData`` and what files and variables hold) are kept out of every
 ``repr``, log line and error message: errors name the file, the entry (index and name)
@@ -50,7 +56,9 @@ _SERVER_FIELDS = {
     "keyFile",
     "tlsServerName",
 }
-_ENTRY_FIELDS = {"name", "labels", "limits", "inCluster"} | _KUBECONFIG_FIELDS | _SERVER_FIELDS
+_ENTRY_FIELDS = ({"name", "labels", "limits", "inCluster", "appShards"}
+                 | _KUBECONFIG_FIELDS | _SERVER_FIELDS)  # fmt: skip
+MAX_APP_SHARDS = 64
 IN_CLUSTER_NAME = "in-cluster"
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 _LIMIT_FIELDS = {"concurrentApplies", "qps"}
@@ -96,6 +104,7 @@ class ClusterSpec:
     labels: Mapping[str, str]
     auth: KubeconfigAuth | ServerAuth
     limits: Limits = Limits()
+    app_shards: int = 1  # the shards its apps are split into under scale-out
 
     def referenced_files(self) -> tuple[Path, ...]:
         """The files this entry reads credentials from (watched for changes too)."""
@@ -187,7 +196,20 @@ def _parse_entry(entry: _Entry) -> ClusterSpec:
     if not _NAME.match(name):
         raise entry.error("name", "must be lower-case letters, digits, '-' or '.'")
     auth = _in_cluster(entry) if in_cluster else _auth(entry)
-    return ClusterSpec(name=name, labels=_labels(entry), auth=auth, limits=_limits(entry))
+    return ClusterSpec(
+        name=name,
+        labels=_labels(entry),
+        auth=auth,
+        limits=_limits(entry),
+        app_shards=_app_shards(entry),
+    )
+
+
+def _app_shards(entry: _Entry) -> int:
+    parts = entry.raw.get("appShards", 1)
+    if isinstance(parts, bool) or not isinstance(parts, int) or not 1 <= parts <= MAX_APP_SHARDS:
+        raise entry.error("appShards", f"must be an integer from 1 to {MAX_APP_SHARDS}")
+    return parts
 
 
 def _in_cluster(entry: _Entry) -> ServerAuth:

@@ -36,7 +36,7 @@ from engine.hub.clusters import ClusterDirectory
 from engine.hub.decisions import Request
 from engine.hub.deletions import Deletions, NotHeld, PendingDeletion
 from engine.hub.metrics import HubMetrics
-from engine.hub.ownership import Everything, Ownership
+from engine.hub.ownership import Everything, Ownership, Shards
 from engine.hub.resourcetree import resource_tree
 from engine.hub.runtime import Runtime
 from engine.model import OperationPhase, ResourceKey, TargetKey
@@ -44,6 +44,7 @@ from engine.model.reconciles import Trigger
 from engine.model.results import SyncResult
 from engine.model.status import HistoryEntry, rollback_trigger
 from engine.redaction import redact_url
+from engine.shards import cluster_of
 from engine.store import Store
 
 
@@ -242,7 +243,7 @@ class HubController:
     async def _act(self, key: TargetKey, action: str, request: Request | None = None) -> None:
         """Carry out ``action`` on ``key`` here, or leave it in the store for the replica
         that reconciles its cluster (``carry_out`` there, by ``Hub``'s request loop)."""
-        if self.ownership.owns(key.cluster):
+        if self.ownership.owns(key):
             await self.carry_out(key, action, request)
         else:
             await self.store.queue_request(key, action, _request_body(request))
@@ -262,9 +263,11 @@ class HubController:
         self.runtime.invalidate(key)
         self.runtime.scheduler.enqueue(key, Trigger.MANUAL)
 
-    async def carry_out_stored(self, clusters: list[str]) -> int:
-        """Carry out the actions other replicas left for ``clusters``; how many."""
-        found = await self.store.take_requests(clusters)
+    async def carry_out_stored(self, shards: Shards) -> int:
+        """Carry out the actions other replicas left for the targets of ``shards`` (this
+        replica's); how many."""
+        clusters = sorted({cluster_of(shard) for shard in shards.owned()})
+        found = await self.store.take_requests(clusters, only=shards.owns)
         for key, action, body in found:
             await self.carry_out(key, action, _request_of(body))
         return len(found)

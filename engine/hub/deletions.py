@@ -32,7 +32,9 @@ from engine.apply.cascade import delete_app
 from engine.apps import AppTarget
 from engine.backoff import Backoff, FailureStreak
 from engine.clusters import ClusterPool
+from engine.clusters.client import WRITE_GUARD
 from engine.errors import FleetsyncError
+from engine.hub.ownership import guard
 from engine.model import TargetKey
 from engine.model.inventory import INVENTORY_NAMESPACE
 from engine.plan import deletion_guard
@@ -72,7 +74,7 @@ class Deletions:
     """The deletions of removed apps: decided, held, carried out, retried."""
 
     def __init__(self, *, pool: ClusterPool, share: float, wave_timeout: float = WAVE_TIMEOUT,
-                 owns: Callable[[str], bool] = lambda cluster: True) -> None:  # fmt: skip
+                 owns: Callable[[TargetKey], bool] = lambda key: True) -> None:  # fmt: skip
         self._pool, self._share, self._wave_timeout = pool, share, wave_timeout
         self._owns = owns  # another replica deletes on the clusters it reconciles
         self._pending: dict[str, PendingDeletion] = {}
@@ -88,7 +90,7 @@ class Deletions:
         by_app: dict[str, dict[str, AppTarget]] = {}
         for key, target in gone.items():
             if (key.app not in defined and target.options.cascade is not None
-                    and self._owns(key.cluster)):
+                    and self._owns(key)):
                 by_app.setdefault(key.app, {})[key.cluster] = target
         if not by_app:
             return
@@ -164,6 +166,8 @@ class Deletions:
         log.info("app %s: deleted from %s", pending.app, ", ".join(clusters))
 
     async def _delete_on(self, pending: PendingDeletion, cluster: str) -> None:
+        # This task's deletes are sent only while the target is this replica's.
+        WRITE_GUARD.set(guard(self._owns, TargetKey(pending.app, cluster)))
         streak = FailureStreak(RETRY)
         while True:
             try:

@@ -37,9 +37,10 @@ from engine.api.webhook import WebhookReceiver
 from engine.auth.service import Authenticator
 from engine.backoff import Backoff, FailureStreak
 from engine.clusters import ClusterPool, ClusterRegistry
+from engine.clusters.client import USER_AGENT
 from engine.clusters.leases import Leases
 from engine.clusters.watch import LiveWatcher
-from engine.config.hub import HubConfig
+from engine.config.hub import HubConfig, ScaleOut
 from engine.health.lua import LuaHealthChecks
 from engine.hub import wiring
 from engine.hub.appsources import GitAppSources
@@ -60,6 +61,7 @@ from engine.model.reconciles import Trigger
 from engine.redaction import LogRedaction, redact
 from engine.renderer.service import AsyncRenderCache
 from engine.scheduler import WorkQueue
+from engine.shards import app_shard, app_shards
 from engine.source.poller import GitPoller
 from engine.store import Store
 
@@ -163,7 +165,8 @@ class Hub:
                                        data_dir=data)
         self.registry = ClusterRegistry.load(config.clusters)
         self.redaction = LogRedaction(wiring.secrets(config, self.registry))
-        self.pool = await stack.enter_async_context(ClusterPool(self.registry))
+        self.pool = await stack.enter_async_context(ClusterPool(
+            self.registry, user_agent=user_agent(self.config.scale_out)))
         self.source = wiring.git_source(config, data / "git",
                                         allow_local=config.git.allow_local_repos)
         # Repositories of Applications named in fleetsync.yaml itself are the operator's
@@ -244,9 +247,19 @@ class Hub:
                           duration=scale.lease_duration)
 
         return Shards(identity=scale.identity, leases=leases, duration=scale.lease_duration,
-                      clusters=lambda: list(self.registry.clusters),
-                      on_gained=self._gained, on_lost=self.live.forget_cluster,
-                      busy=lambda c: any(k.cluster == c for k in self.scheduler.queue.running))
+                      shards=self._shards, shard_of=self._shard_of,
+                      on_gained=self._gained, on_lost=self._lost,
+                      busy=lambda s: any(self._shard_of(k) == s
+                                         for k in self.scheduler.queue.running))  # fmt: skip
+
+    def _shards(self) -> list[str]:
+        """Every shard of the registered clusters (``appShards`` splits a cluster by app)."""
+        return [shard for name, spec in self.registry.clusters.items()
+                for shard in app_shards(name, spec.app_shards)]  # fmt: skip
+
+    def _shard_of(self, key: TargetKey) -> str:
+        spec = self.registry.clusters.get(key.cluster)
+        return app_shard(key.cluster, key.app, spec.app_shards if spec else 1)
 
         if isinstance(self.ownership, Shards):
             self.store.fence = self.ownership.fence
@@ -255,26 +268,29 @@ class Hub:
         APIs left in the store for the clusters this one reconciles."""
         assert isinstance(self.ownership, Shards)
         while True:
-            await self.control.carry_out_stored(self.ownership.owned())
+            await self.control.carry_out_stored(self.ownership)
             await asyncio.sleep(FORWARD_POLL)
 
-    def _gained(self, cluster: str) -> None:
-        """A cluster this replica now reconciles: end the syncs its previous owner left
+    def _gained(self, shard: str) -> None:
+        """A shard this replica now reconciles: end the syncs its previous owner left
         Running, then compare each of its targets at once."""
-        task = asyncio.create_task(self._take_over(cluster), name=f"take over {cluster}")
+        task = asyncio.create_task(self._take_over(shard), name=f"take over {shard}")
         self._takeovers.add(task)
         task.add_done_callback(self._takeovers.discard)
 
-    async def _take_over(self, cluster: str) -> None:
+    def _lost(self, shard: str) -> None:
+        """A shard another replica reconciles now: stop watching for its targets."""
+        self.live.forget_targets(lambda key: self._shard_of(key) == shard)
+
+    async def _take_over(self, shard: str) -> None:
         assert isinstance(self.ownership, Shards)
-        fence = self.ownership.fence(cluster)
-        if fence is None or not await self.store.claim_shard(cluster, *fence):
-            log.warning("shards: cluster %s was claimed at a later generation; not taken",
-                        cluster)
+        claim = self.ownership.claim(shard)
+        if claim is None or not await self.store.claim_shard(*claim):
+            log.warning("shards: shard %s was claimed at a later generation; not taken", shard)
             return
-        interrupted = set(await self.store.recover(cluster=cluster))
+        interrupted = set(await self.store.recover(only=lambda k: self._shard_of(k) == shard))
         for key in self.catalog.targets:
-            if key.cluster == cluster:
+            if self._shard_of(key) == shard:
                 self.runtime.invalidate(key)
                 self.scheduler.enqueue(key, Trigger.RETRY if key in interrupted
                                        else Trigger.PERIODIC)
@@ -300,3 +316,9 @@ class Hub:
     async def request_refresh(self, *, app: str, hard: bool = False) -> list[TargetKey]:
         """Queue a comparison of ``app`` (``HubController.request_refresh``)."""
         return await self.control.request_refresh(app=app, hard=hard)
+
+
+def user_agent(scale: ScaleOut | None) -> str:
+    """What the hub's requests to clusters say they come from (audit logs record it): with
+    scale-out, which replica."""
+    return USER_AGENT if scale is None else f"{USER_AGENT} (replica {scale.identity})"

@@ -10,7 +10,7 @@ whichever comes first wins, so no path can write two entries for one operation.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -83,43 +83,47 @@ class NoSuchOperation(LookupError):
 
 
 class Fenced(Exception):
-    """The cluster is reconciled by another replica now: this one's write is refused."""
+    """The shard is reconciled by another replica now: this one's write is refused."""
 
 
-Fence = tuple[str, int]  # (holder, generation) a write is made under
+# (shard, holder, generation) a write is made under; a shard is a cluster's name, or
+# ``<cluster>#<k>`` for a cluster split by app (``engine.shards``); the table's ``cluster``
+# column holds it.
+Fence = tuple[str, str, int]
 
 
-def claim_shard(conn: Conn, cluster: str, holder: str, generation: int) -> bool:
-    """Make ``holder`` at ``generation`` the one whose writes for ``cluster`` count, unless
-    a later generation already did; whether it did."""
+def claim_shard(conn: Conn, shard: str, holder: str, generation: int) -> bool:
+    """Make ``holder`` at ``generation`` the one whose writes for ``shard`` count, unless a
+    later generation already did; whether it did."""
     with write(conn):
         conn.execute(
             "INSERT INTO shard_fence (cluster, holder, generation) VALUES (?, ?, ?)"
             " ON CONFLICT (cluster) DO UPDATE SET holder = excluded.holder,"
             " generation = excluded.generation"
             " WHERE shard_fence.generation <= excluded.generation",
-            (cluster, holder, generation))
-        return _fenced_by(conn, cluster) == (holder, generation)
+            (shard, holder, generation))
+        return _fenced_by(conn, shard) == (holder, generation)
 
 
-def _fenced_by(conn: Conn, cluster: str) -> Fence | None:
+def _fenced_by(conn: Conn, shard: str) -> tuple[str, int] | None:
     # PostgreSQL: the row stays as read until this transaction ends (SQLite's write lock
     # already keeps every other writer out).
     lock = " FOR SHARE" if is_postgres(conn) else ""
     row = _one(conn.execute(
-        f"SELECT holder, generation FROM shard_fence WHERE cluster = ?{lock}", (cluster,)))
+        f"SELECT holder, generation FROM shard_fence WHERE cluster = ?{lock}", (shard,)))
     return None if row is None else (str(row["holder"]), int(row["generation"]))
 
 
-def check_fence(conn: Conn, cluster: str, fence: Fence | None) -> None:
-    """Refuse (``Fenced``) a write for ``cluster`` made under ``fence`` when another
-    holder or a later generation has claimed the cluster; no fence: nothing to check."""
+def check_fence(conn: Conn, fence: Fence | None) -> None:
+    """Refuse (``Fenced``) a write made under ``fence`` when another holder or a later
+    generation has claimed its shard; no fence: nothing to check."""
     if fence is None:
         return
-    found = _fenced_by(conn, cluster)
-    if found != fence:
-        holder = found[0] if found else "nobody"
-        raise Fenced(f"cluster {cluster} is reconciled by {holder} now, not {fence[0]}")
+    shard, holder, generation = fence
+    found = _fenced_by(conn, shard)
+    if found != (holder, generation):
+        now = found[0] if found else "nobody"
+        raise Fenced(f"shard {shard} is reconciled by {now} now, not {holder or 'this replica'}")
 
 
 @contextmanager
@@ -167,7 +171,7 @@ def list_statuses(conn: Conn, app: str | None) -> list[TargetStatus]:
 def save_status(conn: Conn, status: TargetStatus, fence: Fence | None = None) -> None:
     """Insert or replace the status of ``status.key``, keeping its last operation."""
     with write(conn):
-        check_fence(conn, status.key.cluster, fence)
+        check_fence(conn, fence)
         conn.execute(_UPSERT_STATUS, codec.status_params(status))
 
 
@@ -183,7 +187,7 @@ def begin_operation(
 ) -> int:
     """Record a Running operation and make it the target's last; return its id."""
     with write(conn):
-        check_fence(conn, key.cluster, fence)
+        check_fence(conn, fence)
         cursor = conn.execute(
             "INSERT INTO operation (app, cluster, revision, trigger, source_repo, source_path,"
             " phase, message, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?) RETURNING id",
@@ -228,7 +232,7 @@ def finish_operation(
     An operation that has already finished is left as it is and returned unchanged.
     """
     with write(conn):
-        check_fence(conn, status.key.cluster, fence)
+        check_fence(conn, fence)
         operation = _operation(conn, op_id)
         if operation.phase is not OperationPhase.RUNNING:
             return operation
@@ -256,14 +260,14 @@ def _trim(conn: Conn, key: TargetKey, limit: int) -> None:
 
 def recover(
     conn: Conn, *, now: datetime, exclude: set[int], history_limit: int,
-    cluster: str | None = None,
+    only: Callable[[TargetKey], bool] | None = None,
 ) -> list[TargetKey]:  # fmt: skip
-    """Mark Running operations not in ``exclude`` (of ``cluster`` only, if given) as Error;
-    return their targets."""
+    """Mark Running operations not in ``exclude`` (of the targets ``only`` accepts, if
+    given) as Error; return their targets."""
     with write(conn):
         rows = conn.execute("SELECT id, app, cluster FROM operation WHERE phase = 'Running'")
         interrupted = [row for row in rows.fetchall() if row["id"] not in exclude
-                       and cluster in (None, row["cluster"])]  # fmt: skip
+                       and (only is None or only(TargetKey(row["app"], row["cluster"])))]
         for row in interrupted:
             conn.execute(
                 _FINISH,
@@ -348,14 +352,25 @@ def queue_request(conn: Conn, key: TargetKey, action: str, body: JSONValue, now:
                                                  now))  # fmt: skip
 
 
-def take_requests(conn: Conn, clusters: Sequence[str]) -> list[tuple[TargetKey, str, Any]]:
-    """Remove and return, oldest first, the actions left for ``clusters``."""
+def take_requests(
+    conn: Conn, clusters: Sequence[str], only: Callable[[TargetKey], bool] | None = None
+) -> list[tuple[TargetKey, str, Any]]:
+    """Remove and return, oldest first, the actions left for ``clusters`` (for the targets
+    ``only`` accepts, if given: a cluster split by app has several owners)."""
     if not clusters:
         return []
     marks = ", ".join("?" for _ in clusters)
     with write(conn):
-        rows = conn.execute(f"DELETE FROM pending_request WHERE cluster IN ({marks})"
-                            " RETURNING id, app, cluster, action, body", tuple(clusters))
+        rows = conn.execute(f"SELECT id, app, cluster FROM pending_request"
+                            f" WHERE cluster IN ({marks})", tuple(clusters)).fetchall()
+        ids = [r["id"] for r in rows
+               if only is None or only(TargetKey(r["app"], r["cluster"]))]  # fmt: skip
+        if not ids:
+            return []
+        marks = ", ".join("?" for _ in ids)
+        # Another replica's take may have removed some meanwhile: RETURNING says which.
+        rows = conn.execute(f"DELETE FROM pending_request WHERE id IN ({marks})"
+                            " RETURNING id, app, cluster, action, body", tuple(ids))
         found = sorted(rows.fetchall(), key=lambda row: row["id"])
     return [(TargetKey(r["app"], r["cluster"]), r["action"], codec.load(r["body"]))
             for r in found]  # fmt: skip

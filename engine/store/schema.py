@@ -126,8 +126,9 @@ _V3 = Migration(
 _V4 = Migration(
     4,
     (
-        # Who reconciles each cluster (scale-out): the replica holding its shard Lease, with
-        # the Lease's transition count; writes for the cluster by anyone else are refused.
+        # Who reconciles each shard (scale-out; ``cluster`` holds the shard's name: a
+        # cluster, or <cluster>#<k> for one split by app): the replica holding its shard
+        # Lease, with the Lease's transition count; anyone else's writes are refused.
         """CREATE TABLE shard_fence (
             cluster TEXT PRIMARY KEY,
             holder TEXT NOT NULL,

@@ -245,9 +245,9 @@ class Store:
         self.history_limit = history_limit
         self._clock = clock
         self._running: set[int] = set()  # operations begun by this Store, not yet finished
-        # Scale-out: the (holder, generation) this replica writes a cluster's targets under;
-        # None for a cluster it does not reconcile. Unset: one hub, nothing fenced.
-        self.fence: Callable[[str], queries.Fence | None] | None = None
+        # Scale-out: the (shard, holder, generation) this replica writes a target under;
+        # None for a target it does not reconcile. Unset: one hub, nothing fenced.
+        self.fence: Callable[[TargetKey], queries.Fence | None] | None = None
         self.accounts = AccountStore(writer, reader, clock)
 
     @classmethod
@@ -393,19 +393,20 @@ class Store:
         """History entry ``entry_id`` of ``key`` (what a rollback syncs), or None."""
         return await self._reader.call(queries.history_entry, key, entry_id)
 
-    async def claim_shard(self, cluster: str, holder: str, generation: int) -> bool:
-        """Fence ``cluster`` for ``holder`` at ``generation`` (its shard Lease's transition
+    async def claim_shard(self, shard: str, holder: str, generation: int) -> bool:
+        """Fence ``shard`` for ``holder`` at ``generation`` (its shard Lease's transition
         count) unless a later generation holds it; whether it now does."""
-        return await self._writer.write(queries.claim_shard, cluster, holder, generation)
+        return await self._writer.write(queries.claim_shard, shard, holder, generation)
 
     def _fence(self, key: TargetKey) -> queries.Fence | None:
         if self.fence is None:
             return None
-        return self.fence(key.cluster) or ("", -1)  # not ours: refused
+        return self.fence(key) or (key.cluster, "", -1)  # not ours: refused
 
-    async def recover(self, *, cluster: str | None = None) -> list[TargetKey]:
-        """Mark operations left Running by a killed hub as Error (those of ``cluster`` only,
-        when given: a replica that takes a cluster over); return their targets.
+    async def recover(self, *, only: Callable[[TargetKey], bool] | None = None
+                      ) -> list[TargetKey]:  # fmt: skip
+        """Mark operations left Running by a killed hub as Error (of the targets ``only``
+        accepts, when given: a replica that takes a shard over); return their targets.
 
         Operations begun through this Store object and not yet finished are left alone.
         """
@@ -414,7 +415,7 @@ class Store:
             now=self._clock(),
             exclude=set(self._running),
             history_limit=self.history_limit,
-            cluster=cluster,
+            only=only,
         )
 
     async def queue_request(self, key: TargetKey, action: str, body: JSONValue) -> None:
@@ -422,9 +423,12 @@ class Store:
         await self._writer.write(queries.queue_request, key, action, body,
                                  codec.time_text(self._clock()))  # fmt: skip
 
-    async def take_requests(self, clusters: list[str]) -> list[tuple[TargetKey, str, Any]]:
-        """Remove and return the actions left for ``clusters``, oldest first."""
-        return await self._writer.write(queries.take_requests, clusters)
+    async def take_requests(
+        self, clusters: list[str], only: Callable[[TargetKey], bool] | None = None
+    ) -> list[tuple[TargetKey, str, Any]]:
+        """Remove and return the actions left for ``clusters`` (and the targets ``only``
+        accepts), oldest first."""
+        return await self._writer.write(queries.take_requests, clusters, only)
 
     async def forget(self, key: TargetKey, *, keep_history: bool = True) -> None:
         """Drop the status of a target that is gone; its history too unless kept."""

@@ -9,7 +9,7 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.shards import app_shard, assignment, moves, owner
+from engine.shards import app_shard, app_shards, assignment, cluster_of, moves, owner
 
 CLUSTERS = [f"cluster-{i:03d}" for i in range(100)]
 REPLICAS = [f"fleetsync-{i}" for i in range(10)]
@@ -61,3 +61,5 @@ def test_a_split_cluster_spreads_its_apps_over_its_parts() -> None:
     parts = Counter(app_shard("big", f"app-{i}", 4) for i in range(400))
     assert set(parts) == {"big#0", "big#1", "big#2", "big#3"} and min(parts.values()) > 60
     assert app_shard("big", "web", 4) == app_shard("big", "web", 4)
+    assert app_shards("big", 1) == ["big"] and app_shards("big", 3) == ["big#0", "big#1", "big#2"]
+    assert {cluster_of(s) for s in app_shards("big", 3)} == {"big"} and cluster_of("big") == "big"

@@ -29,7 +29,7 @@ class Replica:
             return Leases(client, namespace=namespace, identity=name, duration=DURATION,
                           clock=lambda: clock[0])
 
-        self.shards = Shards(identity=name, leases=leases, clusters=lambda: CLUSTERS,
+        self.shards = Shards(identity=name, leases=leases, shards=lambda: CLUSTERS,
                              duration=DURATION, on_gained=self.gained.append,
                              on_lost=self.lost.append, busy=lambda c: c in self.busy,
                              clock=lambda: clock[0])  # fmt: skip

@@ -164,8 +164,8 @@ async def test_actions_left_for_a_cluster_are_taken_once_oldest_first(pg_dsn: st
 
 async def test_a_later_generation_fences_the_earlier_holder_out(pg_dsn: str) -> None:
     async with await Store.connect(pg_dsn) as a, await Store.connect(pg_dsn) as b:
-        a.fence = lambda cluster: ("a", 4)
-        b.fence = lambda cluster: ("b", 5)
+        a.fence = lambda key: (key.cluster, "a", 4)
+        b.fence = lambda key: (key.cluster, "b", 5)
         assert await a.claim_shard("dev", "a", 4)
         await a.save_status(full_status(DEV))
         assert await b.claim_shard("dev", "b", 5)

@@ -26,6 +26,12 @@ def test_kubeconfig_entry_resolves_path_relative_to_the_file() -> None:
     assert spec.limits == Limits()
 
 
+def test_app_shards_default_to_one_and_are_read() -> None:
+    one, split = _parse("clusters:\n- {name: a, kubeconfig: k}\n"
+                        "- {name: b, kubeconfig: k, appShards: 3}\n")
+    assert (one.app_shards, split.app_shards) == (1, 3)
+
+
 def test_what_fleetsync_local_up_writes_is_valid(tmp_path: Path) -> None:
     from engine.local.fleet import LocalCluster, write_registration
 
@@ -89,6 +95,9 @@ def test_empty_file_registers_no_cluster() -> None:
         ),
         ("{name: a, kubeconfig: k, limits: {burst: 3}}", "(a): limits.burst: unknown field"),
         ("{name: a, kubeconfig: k, colour: red}", "(a): colour: unknown field"),
+        ("{name: a, kubeconfig: k, appShards: 0}", "(a): appShards: must be an integer from 1"),
+        ("{name: a, kubeconfig: k, appShards: 65}", "(a): appShards: must be an integer from"),
+        ("{name: a, kubeconfig: k, appShards: true}", "(a): appShards: must be an integer"),
         ("{name: a, kubeconfig: k, labels: [x]}", "(a): labels: must be a mapping"),
     ],
 )
