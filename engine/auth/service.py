@@ -38,6 +38,7 @@ from engine.store.store import AccountStore
 HASHES_AT_ONCE = 2
 INITIAL_PASSWORD_FILE = "initial-admin-password"
 KEY_FILE = "auth/session.key"
+SIGNING_KEY = "session-signing"  # its name in the store
 MAX_API_TOKEN_SECONDS = 10 * 365 * 24 * 3600
 INVALID = "invalid username or password"
 
@@ -79,9 +80,12 @@ class Authenticator:
         self.policy = config.policy  # with the AppProjects' roles once the hub read them
 
     @classmethod
-    def open(cls, *, config: AuthConfig, store: AccountStore, data_dir: Path) -> Authenticator:
-        """An authenticator signing with the key in ``data_dir`` (made at first start)."""
-        key = tokens.load_key(data_dir / KEY_FILE)
+    async def open(cls, *, config: AuthConfig, store: AccountStore,
+                   data_dir: Path) -> Authenticator:  # fmt: skip
+        """An authenticator signing with the key the store keeps, shared by every replica
+        on the store: the first hub's key file in ``data_dir`` (made at its first start)."""
+        candidate = tokens.load_key(data_dir / KEY_FILE)
+        key = await store.shared_key(SIGNING_KEY, candidate)
         return cls(config=config, store=store, key=key, data_dir=data_dir)
 
     def use_project_roles(self, lines: list[str]) -> None:

@@ -9,7 +9,7 @@ through the per-cluster discovery cache; server-side apply uses the field manage
 A write (any method but GET, and not a dry run) first asks the ``WRITE_GUARD`` of the task
 sending it: a hub replica sets one around each reconcile, so a replica that lost the
 target's shard while its requests waited (stopped, cut off) sends none of them
-(``engine.hub.ownership``). The guard runs after the rate limiter, just before the request.
+(``engine.hub.ownership``). The guard runs before the rate limiter and again after it.
 """
 
 from __future__ import annotations
@@ -153,10 +153,14 @@ class ClusterClient:
         """Send one request and return the decoded JSON body; raise mapped errors."""
         limit = request_timeout or self.timeout
         line = f"{method} {path}"
-        await self._limiter.acquire()
         guard = WRITE_GUARD.get()
-        if guard is not None and method != "GET" and (query or {}).get("dryRun") != "All":
-            guard()
+        if method == "GET" or (query or {}).get("dryRun") == "All":
+            guard = None
+        if guard is not None:
+            guard()  # a refused write spends no token
+        await self._limiter.acquire()
+        if guard is not None:
+            guard()  # the wait may have been long
         try:
             async with asyncio.timeout(limit + 1.0):
                 response = await self.api.call_api(

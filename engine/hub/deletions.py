@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -32,9 +32,8 @@ from engine.apply.cascade import delete_app
 from engine.apps import AppTarget
 from engine.backoff import Backoff, FailureStreak
 from engine.clusters import ClusterPool
-from engine.clusters.client import WRITE_GUARD
 from engine.errors import FleetsyncError
-from engine.hub.ownership import guard
+from engine.hub.ownership import Everything, Ownership, fenced
 from engine.model import TargetKey
 from engine.model.inventory import INVENTORY_NAMESPACE
 from engine.plan import deletion_guard
@@ -74,9 +73,10 @@ class Deletions:
     """The deletions of removed apps: decided, held, carried out, retried."""
 
     def __init__(self, *, pool: ClusterPool, share: float, wave_timeout: float = WAVE_TIMEOUT,
-                 owns: Callable[[TargetKey], bool] = lambda key: True) -> None:  # fmt: skip
+                 ownership: Ownership | None = None) -> None:  # fmt: skip
         self._pool, self._share, self._wave_timeout = pool, share, wave_timeout
-        self._owns = owns  # another replica deletes on the clusters it reconciles
+        # Another replica deletes the targets it reconciles.
+        self._ownership: Ownership = ownership or Everything()
         self._pending: dict[str, PendingDeletion] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -90,7 +90,7 @@ class Deletions:
         by_app: dict[str, dict[str, AppTarget]] = {}
         for key, target in gone.items():
             if (key.app not in defined and target.options.cascade is not None
-                    and self._owns(key)):
+                    and self._ownership.owns(key)):
                 by_app.setdefault(key.app, {})[key.cluster] = target
         if not by_app:
             return
@@ -167,7 +167,10 @@ class Deletions:
 
     async def _delete_on(self, pending: PendingDeletion, cluster: str) -> None:
         # This task's deletes are sent only while the target is this replica's.
-        WRITE_GUARD.set(guard(self._owns, TargetKey(pending.app, cluster)))
+        with fenced(self._ownership, TargetKey(pending.app, cluster)):
+            await self._delete_until_done(pending, cluster)
+
+    async def _delete_until_done(self, pending: PendingDeletion, cluster: str) -> None:
         streak = FailureStreak(RETRY)
         while True:
             try:

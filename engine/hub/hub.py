@@ -27,6 +27,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from functools import partial
 
 from aiohttp import web
 
@@ -51,7 +52,7 @@ from engine.hub.controller import HubController
 from engine.hub.deletions import Deletions
 from engine.hub.follower import ConfigFollower
 from engine.hub.metrics import HubMetrics
-from engine.hub.ownership import Everything, Ownership, Shards
+from engine.hub.ownership import Everything, Ownership, Shards, record_fence
 from engine.hub.reconciler import Parts, Reconciler
 from engine.hub.runtime import Runtime
 from engine.hub.statuses import StatusWriter
@@ -161,7 +162,7 @@ class Hub:
         else:
             self.store = await Store.open(data / "fleetsync.db")
         stack.push_async_callback(self.store.close)
-        self.auth = Authenticator.open(config=config.auth, store=self.store.accounts,
+        self.auth = await Authenticator.open(config=config.auth, store=self.store.accounts,
                                        data_dir=data)
         self.registry = ClusterRegistry.load(config.clusters)
         self.redaction = LogRedaction(wiring.secrets(config, self.registry))
@@ -188,7 +189,7 @@ class Hub:
                                 on_health=self.statuses.health_seen, checks=checks)
         self.ownership = self._ownership()
         if isinstance(self.ownership, Shards):
-            self.store.fence = self.ownership.fence
+            self.store.fence = partial(record_fence, self.ownership)
         self.reconciler = Reconciler(Parts(
             catalog=self.catalog, source=self.source, trees=TreeCache(self.source, data / "trees"),
             renders=self.renders, pool=self.pool, statuses=self.statuses,
@@ -199,7 +200,7 @@ class Hub:
         ))
         self.runtime.connect(reconciler=self.reconciler, poller=self.poller, live=self.live)
         self.deletions = Deletions(pool=self.pool, share=limits.delete_share,
-                                   owns=self.ownership.owns)
+                                   ownership=self.ownership)
         stack.push_async_callback(self.deletions.close)
         self.follower = ConfigFollower(
             config=config, registry=self.registry, pool=self.pool, catalog=self.catalog,
@@ -262,7 +263,7 @@ class Hub:
         return app_shard(key.cluster, key.app, spec.app_shards if spec else 1)
 
         if isinstance(self.ownership, Shards):
-            self.store.fence = self.ownership.fence
+            self.store.fence = partial(record_fence, self.ownership)
     async def _forwarded(self) -> None:
         """Carry out, every ``FORWARD_POLL`` seconds, the actions that other replicas'
         APIs left in the store for the clusters this one reconciles."""

@@ -20,14 +20,15 @@ registered with ``appShards: N`` (too large for one replica), one of N parts of 
   waits), and a replica that stops releases everything: a planned handover does not wait
   for the expiry.
 
-Writes are fenced twice. Every write to a cluster is checked against ownership just before
-it is sent (``guard``, through ``engine.clusters.client.WRITE_GUARD``): a replica that lost
-a shard while its requests waited (stopped, or cut off mid-sync) sends none of them. The
-API servers cannot check a token, so a request already on the wire when the replica lost
-the shard still arrives; that is the one window left, a request's length. The store
-refuses this replica's records for a shard unless it holds the shard at the generation
-last claimed there (``Store.claim_shard``, ``Store.fence``): a replica cut off mid-sync
-cannot record a sync over its successor's.
+Writes are fenced twice, by the claim (shard, holder, Lease generation) a reconcile began
+under (``fenced``). Every write to a cluster checks just before it is sent that the claim
+is still held (``engine.clusters.client.WRITE_GUARD``): a replica that lost a shard while
+its requests waited (stopped, or cut off mid-sync) sends none of them, not even after it
+takes the shard back (a new claim). The API servers cannot check a token, so a request
+already on the wire when the replica lost the shard still arrives; that is the one window
+left, a request's length. The store refuses a record made under a claim older than the
+shard's last (``Store.claim_shard``, ``Store.fence``): a replica cut off mid-sync cannot
+record a sync over its successor's.
 
 Gained shards are compared at once (``on_gained``); lost ones forgotten (``on_lost``).
 """
@@ -40,9 +41,12 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Protocol
 
+from engine.clusters.client import WRITE_GUARD
 from engine.clusters.leases import Leases
 from engine.errors import FleetsyncError, ShardLost
 from engine.model import TargetKey
@@ -54,32 +58,59 @@ LEASE_LABEL = "fleetsync.io/lease"
 SAFETY = 0.7  # of the lease duration: a shard not renewed for longer is not reconciled
 
 
+Claim = tuple[str, str, int]  # (shard, holder, generation): see ``Shards.claim``
+
+
 class Ownership(Protocol):
-    """Whether this replica reconciles a target now."""
+    """Whether this replica reconciles a target now, and under which claim."""
 
     def owns(self, key: TargetKey) -> bool: ...
 
+    def fence(self, key: TargetKey) -> Claim | None: ...
+
 
 class Everything:
-    """The single hub: it reconciles every target."""
+    """The single hub: it reconciles every target, under no claim."""
 
     def owns(self, key: TargetKey) -> bool:
         """Always."""
         return True
 
+    def fence(self, key: TargetKey) -> Claim | None:
+        """Nothing to fence."""
+        return None
 
-def guard(owns: Callable[[TargetKey], bool], key: TargetKey) -> Callable[[], None]:
-    """A write guard for a reconcile or deletion of ``key`` (``WRITE_GUARD``): it raises
-    ``ShardLost`` once this replica no longer ``owns`` the target."""
+
+# The target the current task reconciles (or deletes) and the claim it began under.
+_HELD: ContextVar[tuple[TargetKey, Claim | None] | None] = ContextVar("held", default=None)
+
+
+@contextmanager
+def fenced(ownership: Ownership, key: TargetKey) -> Iterator[None]:
+    """Run a reconcile or deletion of ``key`` under the claim held now: every write to a
+    cluster from this task (and the tasks it starts) checks first that the claim is still
+    held (``WRITE_GUARD``), and its records carry that claim (``record_fence``). A shard
+    lost and taken back since has a new claim, so a stale sync stays stopped."""
+    claim = ownership.fence(key)
 
     def check() -> None:
-        if not owns(key):
-            raise ShardLost(
-                f"{key.cluster}: {key.app} is reconciled by another replica now; "
-                "this replica's write was not sent"
-            )
+        if ownership.fence(key) != claim:
+            raise ShardLost(f"{key.cluster}: {key.app} was reconciled by another replica "
+                            "since this sync began; this replica's write was not sent")
 
-    return check
+    held, guarded = _HELD.set((key, claim)), WRITE_GUARD.set(check)
+    try:
+        yield
+    finally:
+        WRITE_GUARD.reset(guarded)
+        _HELD.reset(held)
+
+
+def record_fence(ownership: Ownership, key: TargetKey) -> Claim | None:
+    """The claim a record of ``key`` is written under: that of the reconcile running in
+    this task, else the one held now (``Store.fence``)."""
+    held = _HELD.get()
+    return held[1] if held is not None and held[0] == key else ownership.fence(key)
 
 
 def lease_name(kind: str, name: str) -> str:
@@ -111,7 +142,7 @@ class Shards:
         self._busy = busy
         self._renewed: dict[str, float] = {}  # shard → when its Lease was last renewed
         self._generations: dict[str, int] = {}  # shard → its Lease's transitions, held
-        self._leaving: set[str] = set()  # assigned elsewhere; released once not busy
+        self._leaving: set[str] = set()  # held, assigned elsewhere; released once not busy
         self.members: frozenset[str] = frozenset()
 
     async def _leases(self) -> Leases:
@@ -120,23 +151,28 @@ class Shards:
             self._leases_now = await self._make_leases()
         return self._leases_now
 
-    def holds(self, shard: str) -> bool:
-        """Whether ``shard``'s Lease is held and was renewed recently enough."""
+    def _recent(self, shard: str) -> bool:
         renewed = self._renewed.get(shard)
         return renewed is not None and self._clock() - renewed < self._duration * SAFETY
+
+    def holds(self, shard: str) -> bool:
+        """Whether ``shard`` is this replica's to reconcile: its Lease held and renewed
+        recently enough, and the shard not being handed over."""
+        return shard not in self._leaving and self._recent(shard)
 
     def owns(self, key: TargetKey) -> bool:
         """Whether this replica reconciles ``key`` now (it holds the target's shard)."""
         return self.holds(self.shard_of(key))
 
-    def claim(self, shard: str) -> tuple[str, str, int] | None:
+    def claim(self, shard: str) -> Claim | None:
         """(``shard``, this replica, the generation it holds the shard at): what its writes
-        for the shard's targets are made under; None if the shard is not its own."""
-        generation = self._generations.get(shard) if self.holds(shard) else None
+        for the shard's targets are made under; None unless its Lease is held and renewed
+        recently (a shard being handed over keeps it until the syncs there end)."""
+        generation = self._generations.get(shard) if self._recent(shard) else None
         return None if generation is None else (shard, self.identity, generation)
 
-    def fence(self, key: TargetKey) -> tuple[str, str, int] | None:
-        """The claim ``key``'s records are written under (``Store.fence``), or None."""
+    def fence(self, key: TargetKey) -> Claim | None:
+        """The claim held on ``key``'s shard now, or None."""
         return self.claim(self.shard_of(key))
 
     def owned(self) -> list[str]:
@@ -165,20 +201,25 @@ class Shards:
         self.members = frozenset({*held.values(), self.identity})
         mine = {s for s, m in assignment(self._shards(), self.members).items()
                 if m == self.identity}  # fmt: skip
-        for shard in sorted(set(self._renewed) - mine):
-            self._lose(shard)  # no new reconcile starts here
-            self._leaving.add(shard)
+        for shard in sorted(set(self._renewed) - mine - self._leaving):
+            self._leaving.add(shard)  # no new reconcile starts here
+            log.info("shards: %s no longer reconciles shard %s", self.identity, shard)
+            self._on_lost(shard)
+        back = mine & self._leaving  # assigned back before it was handed over
+        self._leaving -= back
         for shard in sorted(self._leaving):
             lease = lease_name("shard", shard)
-            if shard in mine:
-                self._leaving.discard(shard)  # assigned back: taken again below
-            elif self._busy(shard):  # kept until the syncs running there have ended
-                await leases.try_hold(lease, labels={LEASE_LABEL: "shard"})
+            if self._busy(shard):  # kept until the syncs running there have ended
+                got = await leases.try_hold(lease, labels={LEASE_LABEL: "shard"})
+                if got is None or got.generation != self._generations.get(shard):
+                    self._lose(shard)
+                else:
+                    self._renewed[shard] = self._clock()
             else:
                 await leases.release(lease)
-                self._leaving.discard(shard)
+                self._lose(shard)
         for shard in sorted(mine):
-            was = self.holds(shard)
+            was = self.holds(shard) and shard not in back
             got = await leases.try_hold(lease_name("shard", shard),
                                         labels={LEASE_LABEL: "shard"})  # fmt: skip
             if got is None:
@@ -195,9 +236,8 @@ class Shards:
         """Give up every shard and the membership (a replica that stops); what cannot be
         released now expires on its own."""
         leases = self._leases_now
-        for shard in [*self._renewed, *self._leaving]:
+        for shard in list(self._renewed):
             self._lose(shard)
-            self._leaving.discard(shard)
             if leases is not None:
                 with contextlib.suppress(FleetsyncError):
                     await leases.release(lease_name("shard", shard))
@@ -206,7 +246,10 @@ class Shards:
                 await leases.release(lease_name("member", self.identity))
 
     def _lose(self, shard: str) -> None:
+        """Forget ``shard``'s Lease (said lost already if it was being handed over)."""
+        leaving = shard in self._leaving
+        self._leaving.discard(shard)
         self._generations.pop(shard, None)
-        if self._renewed.pop(shard, None) is not None:
+        if self._renewed.pop(shard, None) is not None and not leaving:
             log.info("shards: %s no longer reconciles shard %s", self.identity, shard)
             self._on_lost(shard)

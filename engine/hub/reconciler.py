@@ -27,7 +27,6 @@ from engine.apply import Comparison, compare, execute
 from engine.apply.options import SyncOptions
 from engine.apps import AppTarget
 from engine.clusters import ClusterClient, ClusterPool
-from engine.clusters.client import WRITE_GUARD
 from engine.clusters.watch import LiveWatcher
 from engine.errors import (
     AppConflict,
@@ -60,7 +59,7 @@ from engine.hub.failures import (
     violation,
     warning,
 )
-from engine.hub.ownership import Everything, Ownership, guard
+from engine.hub.ownership import Everything, Ownership, fenced
 from engine.hub.report import ANY_PATH, Kind, ReconcileReport
 from engine.hub.statuses import StatusWriter, TargetRecord
 from engine.hub.syncoptions import sync_options
@@ -129,16 +128,11 @@ class Reconciler:
         target = self.parts.catalog.target(key)
         if target is None or not self.parts.ownership.owns(key):
             return ReconcileReport(key, Outcome.SUCCESS)  # gone, or another replica's
-        # Every write to the cluster from here on (and from the tasks this one starts)
-        # first checks that the target is still this replica's.
-        fenced = WRITE_GUARD.set(guard(self.parts.ownership.owns, key))
-        try:
+        with fenced(self.parts.ownership, key):  # its writes stop if the shard is lost
             async with self.parts.statuses.session(key) as record:
                 report = await self._steps(target, trigger, request, dirty, record)
                 return replace(report, settled=_settled(record.saved or record.previous,
                                                         report))  # fmt: skip
-        finally:
-            WRITE_GUARD.reset(fenced)
 
     async def _steps(
         self, target: AppTarget, trigger: Trigger, request: Request | None, dirty: bool,

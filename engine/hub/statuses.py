@@ -12,6 +12,7 @@ sync keeps the message that says why (the drift and who made it) when its health
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -21,7 +22,9 @@ from engine.health import HealthResult
 from engine.hub import status as st
 from engine.model import OperationPhase, ResourceKey, SyncStatus, TargetKey
 from engine.model.status import ResourceStatus, SyncSource, TargetStatus
-from engine.store import Store
+from engine.store import Store, StoreFenced
+
+log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL = 0.5
 
@@ -101,7 +104,10 @@ class StatusWriter:
             if lock.locked():
                 continue
             async with lock:
-                await self._write_health(target, self._health.pop(target, {}))
+                try:
+                    await self._write_health(target, self._health.pop(target, {}))
+                except StoreFenced:  # another replica's target now: its owner writes it
+                    log.info("health of %s left to the replica that reconciles it", target)
 
     async def _write_health(
         self, target: TargetKey, found: dict[ResourceKey, HealthResult]

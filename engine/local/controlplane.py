@@ -51,6 +51,16 @@ def kwok_stages_file() -> Path:
     return Path(str(resources.files("engine.local") / "data" / "kwok-stages.yaml"))
 
 
+def audit_policy_file() -> Path:
+    """The packaged audit policy: object writes, as metadata."""
+    return Path(str(resources.files("engine.local") / "data" / "audit-policy.yaml"))
+
+
+def audit_log(directory: Path) -> Path:
+    """Where the kube-apiserver of the cluster in ``directory`` records object writes."""
+    return directory / "audit.log"
+
+
 def etcd_command(bin_dir: Path, data_dir: Path, client_port: int, peer_port: int) -> list[str]:
     """Argv of the one etcd that stores every cluster of a directory."""
     peer = f"http://127.0.0.1:{peer_port}"
@@ -94,6 +104,12 @@ def apiserver_command(
         "--endpoint-reconciler-type=none",
         f"--cert-dir={spec.directory / 'apiserver-certs'}",
         "--profiling=false",
+        # Every object write, as metadata (who, what, when), kept to a few MB.
+        f"--audit-policy-file={audit_policy_file()}",
+        f"--audit-log-path={audit_log(spec.directory)}",
+        "--audit-log-format=json",
+        "--audit-log-maxsize=20",
+        "--audit-log-maxbackup=1",
     ]
 
 

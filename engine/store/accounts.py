@@ -42,6 +42,15 @@ def set_password(conn: Conn, name: str, password_hash: str, now: str,
         return True
 
 
+def shared_key(conn: Conn, name: str, candidate: bytes) -> bytes:
+    """Key ``name`` as the store keeps it: ``candidate`` if it had none yet."""
+    with write(conn):
+        conn.execute("INSERT INTO hub_key (name, value) VALUES (?, ?)"
+                     " ON CONFLICT (name) DO NOTHING", (name, candidate.hex()))
+        rows = conn.execute("SELECT value FROM hub_key WHERE name = ?", (name,)).fetchall()
+    return bytes.fromhex(rows[0][0])
+
+
 def end_sessions(conn: Conn, name: str) -> None:
     """Move ``name`` to a new token generation: every session it has ends."""
     with write(conn):

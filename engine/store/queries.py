@@ -22,6 +22,7 @@ from engine.store import codec
 from engine.store.conn import Conn, is_postgres
 
 INTERRUPTED = "interrupted by hub restart"
+TAKEN_OVER = "interrupted: the replica running it lost its shard"
 
 _OPERATION_COLUMNS = (
     "id",
@@ -122,8 +123,9 @@ def check_fence(conn: Conn, fence: Fence | None) -> None:
     shard, holder, generation = fence
     found = _fenced_by(conn, shard)
     if found != (holder, generation):
-        now = found[0] if found else "nobody"
-        raise Fenced(f"shard {shard} is reconciled by {now} now, not {holder or 'this replica'}")
+        now = f"{found[0]} (generation {found[1]})" if found else "nobody"
+        mine = f"{holder} (generation {generation})" if holder else "this replica"
+        raise Fenced(f"shard {shard} is claimed by {now} now, not by {mine}")
 
 
 @contextmanager
@@ -260,10 +262,10 @@ def _trim(conn: Conn, key: TargetKey, limit: int) -> None:
 
 def recover(
     conn: Conn, *, now: datetime, exclude: set[int], history_limit: int,
-    only: Callable[[TargetKey], bool] | None = None,
+    only: Callable[[TargetKey], bool] | None = None, message: str = INTERRUPTED,
 ) -> list[TargetKey]:  # fmt: skip
     """Mark Running operations not in ``exclude`` (of the targets ``only`` accepts, if
-    given) as Error; return their targets."""
+    given) as Error with ``message``; return their targets."""
     with write(conn):
         rows = conn.execute("SELECT id, app, cluster FROM operation WHERE phase = 'Running'")
         interrupted = [row for row in rows.fetchall() if row["id"] not in exclude
@@ -274,7 +276,7 @@ def recover(
                 {
                     "id": row["id"],
                     "phase": OperationPhase.ERROR.value,
-                    "message": INTERRUPTED,
+                    "message": message,
                     "finished_at": codec.time_text(now),
                 },
             )

@@ -137,7 +137,19 @@ _V4 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4)
+_V5 = Migration(
+    5,
+    (
+        # Keys every replica of a hub must share, by name (the session signing key: a
+        # login at one replica is valid at the others), hex-encoded.
+        """CREATE TABLE hub_key (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5)
 LATEST = MIGRATIONS[-1].version
 
 _MIGRATION_LOCK = 0x666C7473  # "flts": the advisory lock PostgreSQL migrations take

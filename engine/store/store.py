@@ -406,7 +406,8 @@ class Store:
     async def recover(self, *, only: Callable[[TargetKey], bool] | None = None
                       ) -> list[TargetKey]:  # fmt: skip
         """Mark operations left Running by a killed hub as Error (of the targets ``only``
-        accepts, when given: a replica that takes a shard over); return their targets.
+        accepts, when given: a replica that takes a shard over, which says so in their
+        message); return their targets.
 
         Operations begun through this Store object and not yet finished are left alone.
         """
@@ -416,6 +417,7 @@ class Store:
             exclude=set(self._running),
             history_limit=self.history_limit,
             only=only,
+            message=queries.INTERRUPTED if only is None else queries.TAKEN_OVER,
         )
 
     async def queue_request(self, key: TargetKey, action: str, body: JSONValue) -> None:
@@ -466,6 +468,11 @@ class AccountStore:
         now = codec.time_text(self._clock())
         return await self._writer.write(accounts.set_password, name, password_hash, now,
                                         only_if_new=only_if_new)  # fmt: skip
+
+    async def shared_key(self, name: str, candidate: bytes) -> bytes:
+        """Key ``name`` shared by every hub on this store: ``candidate`` if none was kept
+        yet (the first replica's), else the one kept."""
+        return await self._writer.write(accounts.shared_key, name, candidate)
 
     async def end_sessions(self, name: str) -> None:
         """End every session of account ``name``."""

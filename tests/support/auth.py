@@ -25,7 +25,7 @@ def bearer(token: str) -> dict[str, str]:
 async def store_authenticator(store: Store, data_dir: Path,
                               config: AuthConfig | None = None) -> tuple[Authenticator, str]:
     """An authenticator over ``store`` (the admin account set up) and an admin token."""
-    auth = Authenticator.open(config=config or AuthConfig(), store=store.accounts,
+    auth = await Authenticator.open(config=config or AuthConfig(), store=store.accounts,
                               data_dir=data_dir)  # fmt: skip
     await auth.ensure_admin()
     password = auth.initial_password_file.read_text().strip()

@@ -64,15 +64,19 @@ async def test_replicas_divide_hand_over_and_keep_a_busy_shard(
     c2 = Replica(kube_client, namespace, "c", clock)
     await c2.shards.step()
     a.busy, b.busy = set(a.shards.owned()), set(b.shards.owned())
+    claims = {s: r.shards.claim(s) for r in (a, b) for s in r.busy}
     await _rounds([a, b, c2], count=2)
     moving = (set(a.lost) & a.busy) | (set(b.lost) & b.busy)
     assert moving, "some shards move to c"
     assert not moving & set(c2.shards.owned())  # still held by their busy owners
     assert not moving & set(a.shards.owned() + b.shards.owned())  # who start nothing there
+    # ... while the syncs running there keep writing under the claim they began with.
+    assert all((a.shards.claim(s) or b.shards.claim(s)) == claims[s] for s in moving)
     a.busy, b.busy = set(), set()
     await _rounds([a, b, c2], count=2)
     assert moving <= set(c2.shards.owned())
     assert sorted(a.shards.owned() + b.shards.owned() + c2.shards.owned()) == CLUSTERS
+    assert not any(a.shards.claim(s) or b.shards.claim(s) for s in moving)  # handed over
 
 
 async def test_a_replica_that_cannot_renew_stops_owning_before_others_may_take_over(

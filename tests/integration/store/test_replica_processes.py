@@ -12,12 +12,9 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
 import yaml
 from kubernetes_asyncio import client as k8s
@@ -28,16 +25,15 @@ from engine.shards import assignment
 from tests.support.clusters import TestCluster
 from tests.support.git_remotes import Daemon, new_upstream
 from tests.support.hubkit import (
-    HubDir,
     configmap_data,
     configmap_yaml,
     eventually,
     hub_dir,
     push_webhook,
 )
+from tests.support.replicas import query, shard_holders, start_replica, stop_replicas
 
 pytestmark = pytest.mark.timeout(420)
-REPO_ROOT = Path(__file__).resolve().parents[3]
 LEASES = "fleetsync-replicas"
 DURATION = 3.0
 RESYNC = 10.0  # the app's timeout.reconcile
@@ -55,29 +51,6 @@ def _app(repo: str) -> str:
                  "syncPolicy": {"automated": {"prune": True},
                                 "syncOptions": ["CreateNamespace=true",
                                                 f"timeout.reconcile={RESYNC:g}s"]}}})
-
-
-def _start(directory: HubDir, name: str, dsn: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "POD_NAME": name, "FLEETSYNC_DATABASE_URL": dsn}
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "engine.cli", "serve", "--config", str(directory.config)],
-            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True)
-
-
-async def _holders(management: TestCluster) -> dict[str, str]:
-    """Shard Lease → holder, for the shard Leases held now (by anyone)."""
-    async with management.api_client() as api:
-        found = await k8s.CoordinationV1Api(api).list_namespaced_lease(
-            LEASES, label_selector="fleetsync.io/lease=shard")
-    return {lease.metadata.name: lease.spec.holder_identity for lease in found.items
-            if lease.spec.holder_identity}
-
-
-def _db(dsn: str, sql: str) -> list[Any]:
-    with psycopg.connect(dsn) as conn:
-        return conn.execute(sql).fetchall()
 
 
 async def test_three_replicas_divide_hand_over_and_rejoin(
@@ -103,7 +76,7 @@ async def test_three_replicas_divide_hand_over_and_rejoin(
                                                   "leaseDuration": f"{DURATION:g}s"}})
                 for name in REPLICAS}  # fmt: skip
         for name in REPLICAS:
-            processes[name] = _start(dirs[name], name, pg_dsn, tmp_path / f"{name}.log")
+            processes[name] = start_replica(dirs[name], name, pg_dsn, tmp_path / f"{name}.log")
 
         # Every registered cluster is a shard; with all three up, each is held by the
         # replica the shared assignment names.
@@ -112,16 +85,16 @@ async def test_three_replicas_divide_hand_over_and_rejoin(
         assert len(set(before.values())) >= 2
 
         async def divided() -> bool:
-            return await _holders(management) == before
+            return await shard_holders(management, LEASES) == before
 
         await eventually(divided, within=90, what="the five shards divided as assigned")
 
         def synced() -> bool:
-            rows = _db(pg_dsn, "SELECT cluster, sync FROM target_status")
+            rows = query(pg_dsn, "SELECT cluster, sync FROM target_status")
             return sorted(rows) == sorted((c.name, "Synced") for c in managed)
 
         await eventually(lambda: _async(synced()), within=90, what="every target synced")
-        counts = _db(pg_dsn, "SELECT cluster, COUNT(*) FROM operation GROUP BY cluster")
+        counts = query(pg_dsn, "SELECT cluster, COUNT(*) FROM operation GROUP BY cluster")
         assert sorted(counts) == sorted((c.name, 1) for c in managed), counts  # once each
 
         # SIGKILL the replica holding the most shards: no goodbye, its Leases must expire.
@@ -132,7 +105,7 @@ async def test_three_replicas_divide_hand_over_and_rejoin(
         killed = time.monotonic()
 
         async def handed_over() -> bool:
-            held = await _holders(management)
+            held = await shard_holders(management, LEASES)
             return all(held.get(lease) not in (None, victim) for lease in lost)
 
         await eventually(handed_over, within=30, every=0.25, what="the shards handed over")
@@ -152,24 +125,17 @@ async def test_three_replicas_divide_hand_over_and_rejoin(
             await eventually(red, within=60, what=f"red on {cluster.name}")
 
         # The killed replica comes back under its name and gets its shards back.
-        processes[victim] = _start(dirs[victim], victim, pg_dsn, tmp_path / f"{victim}.log")
+        processes[victim] = start_replica(dirs[victim], victim, pg_dsn, tmp_path / f"{victim}.log")
 
         async def rejoined() -> bool:
-            return await _holders(management) == before
+            return await shard_holders(management, LEASES) == before
 
         await eventually(rejoined, within=60, what="the same division as before")
         await asyncio.sleep(2 * DURATION)  # let any double sync show, if there were one
-        counts = _db(pg_dsn, "SELECT cluster, COUNT(*) FROM operation GROUP BY cluster")
+        counts = query(pg_dsn, "SELECT cluster, COUNT(*) FROM operation GROUP BY cluster")
         assert sorted(counts) == sorted((c.name, 2) for c in managed), counts
     finally:
-        for process in processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes.values():
-            try:
-                process.wait(timeout=25)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        stop_replicas(processes)
         fleet.down(directory, log=print)
 
 

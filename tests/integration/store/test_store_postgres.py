@@ -169,7 +169,7 @@ async def test_a_later_generation_fences_the_earlier_holder_out(pg_dsn: str) -> 
         assert await a.claim_shard("dev", "a", 4)
         await a.save_status(full_status(DEV))
         assert await b.claim_shard("dev", "b", 5)
-        with pytest.raises(StoreFenced, match="reconciled by b"):
+        with pytest.raises(StoreFenced, match="claimed by b"):
             await a.save_status(full_status(DEV))
         assert not await a.claim_shard("dev", "a", 4)
         await b.save_status(full_status(DEV))

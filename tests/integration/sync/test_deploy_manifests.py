@@ -1,12 +1,11 @@
 """fleetsync deploys itself: ``deploy/`` renders byte for byte as the reference kustomize
-renders it, and the rendered base applies to a real local cluster, where the hub's
-Deployment becomes Available (kwok plays its pod) with its ServiceAccount, RBAC and
-config."""
+renders it, and the rendered base and ``ha`` overlay apply to a real local cluster, where
+the hub's Deployment becomes Available (kwok plays its pods) with its ServiceAccount, RBAC,
+config and, for ``ha``, three replicas and a PodDisruptionBudget."""
 
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import pytest
 from kubernetes_asyncio import client as k8s
@@ -18,9 +17,9 @@ from engine.model import HealthStatus, OperationPhase
 from engine.render import build, to_yaml
 from tests.integration.sync.conftest import rendering
 from tests.support.clusters import TestCluster
+from tests.support.deploy import DEPLOY, remove_deployment
 from tests.support.hubkit import eventually
 
-DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 pytestmark = pytest.mark.timeout(180)
 
 
@@ -32,31 +31,37 @@ def test_deploy_renders_as_kustomize_renders_it(target: str) -> None:
     assert to_yaml(build(DEPLOY / target, root=DEPLOY)) == expected
 
 
-async def test_the_base_applies_and_the_hub_becomes_available(
-    client: ClusterClient, local_clusters: list[TestCluster], app: str,
+BASE_KINDS = ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "Namespace",
+              "Role", "RoleBinding", "Service", "ServiceAccount"]
+
+
+# overlays/single is left out here: its PersistentVolumeClaim needs a volume provisioner,
+# which the local clusters do not run.
+@pytest.mark.parametrize(("target", "kinds", "replicas"), [
+    ("base", BASE_KINDS, 1),
+    ("overlays/ha", sorted([*BASE_KINDS, "PodDisruptionBudget"]), 3),
+])  # fmt: skip
+async def test_deploy_applies_and_the_hub_becomes_available(
+    client: ClusterClient, local_clusters: list[TestCluster], app: str, target: str,
+    kinds: list[str], replicas: int,
 ) -> None:
-    objects = build(DEPLOY / "base", root=DEPLOY)
+    objects = build(DEPLOY / target, root=DEPLOY)
     try:
         result = await sync(app=app, client=client, namespace="fleetsync",
                             render=rendering(objects))
         assert result.phase is OperationPhase.SUCCEEDED, result.message
-        kinds = sorted({r.key.kind for r in result.resources})
-        assert kinds == ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment",
-                         "Namespace", "Role", "RoleBinding", "Service", "ServiceAccount"]
+        assert sorted({r.key.kind for r in result.resources}) == kinds
 
         async def available() -> bool:
             async with local_clusters[0].api_client() as api:
                 found = await k8s.AppsV1Api(api).read_namespaced_deployment("fleetsync",
                                                                             "fleetsync")
-            return any(c.type == "Available" and c.status == "True"
-                       for c in found.status.conditions or [])
+            return found.status.available_replicas == replicas and any(
+                c.type == "Available" and c.status == "True"
+                for c in found.status.conditions or [])
 
         await eventually(available, within=90, what="the hub's Deployment Available")
         health = {r.key.kind: r.health for r in result.resources}
         assert health["Service"] is HealthStatus.HEALTHY
     finally:
-        async with local_clusters[0].api_client() as api:
-            rbac = k8s.RbacAuthorizationV1Api(api)
-            await rbac.delete_cluster_role_binding("fleetsync-in-cluster")
-            await rbac.delete_cluster_role("fleetsync-in-cluster")
-            await k8s.CoreV1Api(api).delete_namespace("fleetsync")
+        await remove_deployment(local_clusters[0])

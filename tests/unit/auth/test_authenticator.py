@@ -141,3 +141,20 @@ async def test_passwords_are_checked_before_they_are_set(store: Store, tmp_path:
         await auth.set_password("alice", "another password", current="not it")
     with pytest.raises(AccountError, match="does not exist"):
         await auth.set_password("mallory", "mallory's password", current=None)
+
+
+async def test_replicas_on_one_store_sign_with_one_key(store: Store, tmp_path: Path) -> None:
+    first = await Authenticator.open(config=CONFIG, store=store.accounts,
+                                     data_dir=tmp_path / "replica-a")  # fmt: skip
+    other = await Authenticator.open(config=CONFIG, store=store.accounts,
+                                     data_dir=tmp_path / "replica-b")  # fmt: skip
+    assert await first.ensure_admin() and not await other.ensure_admin()
+    password = first.initial_password_file.read_text().strip()
+    token, _ = await first.login("admin", password, address="127.0.0.1")
+    found = await other.authenticate(token)  # a login at one replica holds at the others
+    assert found is not None and found.name == "admin"
+    # Each made its own key file; the store kept the first one's.
+    files = [(tmp_path / replica / "auth" / "session.key").read_bytes()
+             for replica in ("replica-a", "replica-b")]  # fmt: skip
+    assert files[0] != files[1]
+    assert await store.accounts.shared_key("session-signing", b"x" * 32) == files[0]

@@ -24,7 +24,7 @@ async def test_a_later_generation_fences_the_earlier_holder_out(tmp_path: Path) 
         assert await a.claim_shard("dev", "a", 0)
         op = await a.begin_operation(KEY, revision="r1", trigger="automated", source=SOURCE)
         assert await b.claim_shard("dev", "b", 1)  # b took the Lease over
-        with pytest.raises(StoreFenced, match="reconciled by b"):
+        with pytest.raises(StoreFenced, match="claimed by b"):
             await a.finish_operation(op, phase=OperationPhase.SUCCEEDED, message="",
                                      status=TargetStatus(KEY))
         with pytest.raises(StoreFenced):
@@ -46,5 +46,5 @@ async def test_the_shards_of_a_split_cluster_are_fenced_apart(tmp_path: Path) ->
         assert await a.claim_shard("big#0", "a", 1)
         assert await a.claim_shard("big#1", "b", 1)  # the other part is b's
         await a.save_status(TargetStatus(web))
-        with pytest.raises(StoreFenced, match="big#1 is reconciled by b"):
+        with pytest.raises(StoreFenced, match="big#1 is claimed by b"):
             await a.save_status(TargetStatus(api))

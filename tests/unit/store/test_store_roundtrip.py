@@ -152,12 +152,12 @@ async def test_everything_survives_reopen(tmp_path: Path) -> None:
 async def test_file_is_wal_with_schema_version(tmp_path: Path) -> None:
     path = tmp_path / "fleetsync.db"
     async with await Store.open(path) as store:
-        assert await store.schema_version() == 4
+        assert await store.schema_version() == 5
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [
-            (1,), (2,), (3,), (4,)]
+            (1,), (2,), (3,), (4,), (5,)]
     finally:
         conn.close()
 
