@@ -75,17 +75,25 @@ def identity_problems(obj: Mapping[str, Any]) -> list[str]:
     checks = [
         ("apiVersion", api_version_problem(obj.get("apiVersion"))),
         ("kind", kind_problem(obj.get("kind"))),
-        ("metadata.name", name_problem(meta.get("name"))),
+        _name_or_prefix(meta),
     ]
     if meta.get("namespace") not in (None, ""):
         checks.append(("metadata.namespace", namespace_problem(meta["namespace"])))
     return [f"{field}: {problem}" for field, problem in checks if problem is not None]
 
 
+def _name_or_prefix(meta: Mapping[str, Any]) -> tuple[str, str | None]:
+    """The name's problem; without a name, that of a ``generateName`` (a hook's: the server
+    adds five characters, which are valid)."""
+    if meta.get("name") is None and isinstance(meta.get("generateName"), str):
+        return ("metadata.generateName", name_problem(meta["generateName"] + "x"))
+    return ("metadata.name", name_problem(meta.get("name")))
+
+
 def describe(obj: Mapping[str, Any]) -> str:
     """A short, safe name of an object for messages: ``Kind name`` (values truncated)."""
     meta = obj.get("metadata")
-    name = meta.get("name") if isinstance(meta, Mapping) else None
+    name = (meta.get("name") or meta.get("generateName")) if isinstance(meta, Mapping) else None
     kind = obj.get("kind")
     shown = kind if isinstance(kind, str) and kind_problem(kind) is None else _show(kind)
     return f"{shown} {_show(name)}"

@@ -24,7 +24,9 @@ from dataclasses import dataclass, replace
 from itertools import groupby
 from typing import Any
 
+from engine import names
 from engine.errors import PlanError
+from engine.hooks import PHASE_ORDER, DeletePolicy, Phase, hook_of, hook_wave
 from engine.kinds import CRD_GROUP, CRD_KIND, Scope, scope_lookup
 from engine.model import (
     MANAGED_BY_LABEL,
@@ -91,6 +93,21 @@ class Step:
 
 
 @dataclass(frozen=True)
+class HookStep:
+    """A hook to run in ``phase`` (``engine.hooks``): created then, never diffed, tracked
+    in the inventory or pruned; ``generated``: it has a generateName, not a name (``key``
+    carries the prefix), so each run creates a new object."""
+
+    key: ResourceKey
+    api_version: str
+    phase: Phase
+    wave: int
+    obj: Mapping[str, Any]
+    delete: frozenset[DeletePolicy]
+    generated: bool = False
+
+
+@dataclass(frozen=True)
 class Wave:
     """The steps of one sync wave, in apply order."""
 
@@ -107,6 +124,11 @@ class Plan:
     held: str | None
     desired: Inventory
     previous: Inventory
+    hooks: tuple[HookStep, ...] = ()
+
+    def hooks_of(self, phase: Phase) -> tuple[HookStep, ...]:
+        """The hooks of ``phase``, in run order (by wave, then as resources are ordered)."""
+        return tuple(h for h in self.hooks if h.phase is phase)
 
     @property
     def steps(self) -> tuple[Step, ...]:
@@ -158,7 +180,7 @@ def _leads(key: ResourceKey) -> bool:
     return is_crd(key) or (key.group == "" and key.kind == "Namespace")
 
 
-def order_key(step: Step) -> tuple[int, int, int, str, str]:
+def order_key(step: Step | HookStep) -> tuple[int, int, int, str, str]:
     """The comparison key of a step: wave, Namespaces/CRDs, kind order, namespace, name."""
     kind_rank = KIND_ORDER.get(step.key.kind, len(KIND_ORDER))
     lead = 0 if _leads(step.key) else 1
@@ -185,18 +207,28 @@ def plan(
     manifests = list(objects)
     scope_of = scope_lookup(manifests, scope)
     steps: dict[ResourceKey, Step] = {}
+    hooks: list[HookStep] = []
     for obj in manifests:
-        step = _step(app, obj, namespace, scope_of)
-        if step.key in steps:
+        hook = hook_of(obj, names.describe(obj))
+        step = _step(app, obj, namespace, scope_of, hook=hook is not None)
+        if step.key in steps or any(h.key == step.key for h in hooks):
             raise PlanError(f"{step.key}: declared twice")
-        steps[step.key] = step
+        if hook is None:
+            steps[step.key] = step
+            continue
+        wave = hook_wave(obj, step.wave, names.describe(obj))
+        generated = not (obj.get("metadata") or {}).get("name")
+        phases = sorted(hook.phases, key=lambda p: PHASE_ORDER[p])
+        hooks.extend(HookStep(step.key, step.api_version, phase, wave, step.obj, hook.delete,
+                              generated) for phase in phases)  # fmt: skip
     ordered = _with_leading_waves(list(steps.values()))
     waves = tuple(
         Wave(number, tuple(group))
         for number, group in groupby(sorted(ordered, key=order_key), key=lambda s: s.wave)
     )
     desired = Inventory({s.key: s.api_version for s in steps.values()})
-    candidates = previous.keys() - desired.keys()
+    # A hook is never pruned, even one that was an ordinary resource before.
+    candidates = previous.keys() - desired.keys() - {h.key for h in hooks}
     prune = tuple(sorted(candidates, key=prune_rank, reverse=True))
     held = prune_guard(
         previous=len(previous),
@@ -205,7 +237,9 @@ def plan(
         share=prune_share,
         allow_large=allow_large_prune,
     )
-    return Plan(waves=waves, prune=prune, held=held, desired=desired, previous=previous)
+    hooks.sort(key=lambda h: (PHASE_ORDER[h.phase], *order_key(h)))
+    return Plan(waves=waves, prune=prune, held=held, desired=desired, previous=previous,
+                hooks=tuple(hooks))
 
 
 def prune_guard(
@@ -287,13 +321,18 @@ def _with_leading_waves(steps: list[Step]) -> list[Step]:
     return [Step(s.key, s.api_version, first, s.obj) if _leads(s.key) else s for s in steps]
 
 
-def _step(app: str, obj: Mapping[str, Any], namespace: str, scope: Scope) -> Step:
+def _step(app: str, obj: Mapping[str, Any], namespace: str, scope: Scope, *,
+          hook: bool = False) -> Step:  # fmt: skip
+    """The object as it will be sent; a hook may have a generateName (the key's name)."""
     api_version, kind = obj.get("apiVersion"), obj.get("kind")
     meta = dict(obj.get("metadata") or {})
-    if not api_version or not kind or not meta.get("name"):
+    name = meta.get("name") or (meta.get("generateName") if hook else None)
+    if not api_version or not kind or not name:
         raise PlanError(
             f"an object lacks apiVersion, kind or metadata.name: "
             f"{api_version}/{kind} {meta.get('name')!r}"
+            + ("" if hook or not meta.get("generateName") else
+               " (metadata.generateName is for hooks only)")
         )
     group = str(api_version).rpartition("/")[0]
     # A kind no one knows goes to the destination namespace (engine.kinds says why).
@@ -301,7 +340,7 @@ def _step(app: str, obj: Mapping[str, Any], namespace: str, scope: Scope) -> Ste
         meta["namespace"] = meta.get("namespace") or namespace
     else:
         meta.pop("namespace", None)
-    key = ResourceKey(group, str(kind), str(meta.get("namespace") or ""), str(meta["name"]))
+    key = ResourceKey(group, str(kind), str(meta.get("namespace") or ""), str(name))
     meta["annotations"] = {
         **(meta.get("annotations") or {}),
         TRACKING_ANNOTATION: tracking_id(app, key),

@@ -1,11 +1,12 @@
 """``sync``: make one cluster match Git for one app, as a sequence of named steps.
 
-render → plan → diff (``compare``, which writes nothing) → apply by waves → prune →
-health (``execute``); ``sync`` is both, and the hub decides between them what to do.
-Each step that fails becomes a condition (``RenderFailed``, ``PlanFailed``,
-``ApplyFailed``, ``PruneFailed``, ``PruneHeld``, ``HealthCheckFailed``) with a message;
-per-object outcomes are results, not exceptions. Nothing is pruned unless every apply
-succeeded and every wave became healthy.
+render → plan → diff (``compare``, which writes nothing) → PreSync hooks → apply by waves
+(each wave's Sync hooks after its objects) → prune → health → PostSync hooks, and the
+SyncFail hooks of a sync that failed (``execute``); ``sync`` is both, and the hub decides
+between them what to do. Each step that fails becomes a condition (``RenderFailed``,
+``PlanFailed``, ``ApplyFailed``, ``HookFailed``, ``PruneFailed``, ``PruneHeld``,
+``HealthCheckFailed``) with a message; per-object outcomes are results, not exceptions.
+Nothing is pruned unless every apply and hook succeeded and every wave became healthy.
 
 Before anything is created, the inventory is widened to include it ("record before
 create"), so a sync cut short by a crash or a cancel never leaves an object that carries
@@ -26,6 +27,7 @@ from typing import Any, TypeVar
 import orjson
 
 from engine import names
+from engine.apply.hooks import run_hooks
 from engine.apply.objects import (
     OK_HEALTH,
     apply_step,
@@ -46,11 +48,19 @@ from engine.diff import diff_object, summarise
 from engine.diff.normalise import fingerprint
 from engine.errors import FleetsyncError, PlanError
 from engine.health import HealthResult, aggregate, assess, missing
+from engine.hooks import Phase
 from engine.model import ConditionReason, HealthStatus, OperationPhase, ResourceKey, SyncStatus
 from engine.model.diffs import CHANGED_IN_GIT, IN_SYNC, MISSING, ObjectDiff
 from engine.model.inventory import Inventory
-from engine.model.results import ResourceResult, ResultCode, SyncCondition, SyncResult
-from engine.plan import Plan, Step, is_crd, is_selected, is_tracked, plan, tier
+from engine.model.results import (
+    HookResult,
+    HookStatus,
+    ResourceResult,
+    ResultCode,
+    SyncCondition,
+    SyncResult,
+)
+from engine.plan import HookStep, Plan, Step, is_crd, is_selected, is_tracked, plan, tier
 
 Render = Callable[[], Awaitable[Sequence[Mapping[str, Any]]]]
 T = TypeVar("T")
@@ -123,7 +133,11 @@ async def execute(comparison: Comparison) -> SyncResult:
                                                                memory=options.memory):
             run.created_namespace = True
         await run.store(the_plan.desired.union(the_plan.previous), the_plan.previous)
-        applied = await _apply_waves(run, the_plan)
+        # PreSync hooks, then the waves (each with its Sync hooks); a selective sync runs
+        # no hooks, as in Argo CD.
+        hooks = options.only is None
+        applied = await _pre_sync(run, the_plan) if hooks else True
+        applied = applied and await _apply_waves(run, the_plan, hooks=hooks)
         # Prune what Git no longer declares, only after every apply and wave succeeded.
         run.stage = ConditionReason.PRUNE_FAILED
         kept = await _prune(run, the_plan, extras) if applied else set(the_plan.prune)
@@ -135,8 +149,12 @@ async def execute(comparison: Comparison) -> SyncResult:
         # Health of every desired object, waiting for it when asked to.
         run.stage = ConditionReason.HEALTH_CHECK_FAILED
         await _health(run, the_plan)
+        if hooks and applied and not _failed(run):
+            await _post_sync(run, the_plan)
     except FleetsyncError as err:
         run.fail(err)
+    if options.only is None and _failed(run):
+        await _sync_fail(run, the_plan)
     return run.result()
 
 
@@ -215,6 +233,7 @@ class _Run:
         self.health = HealthStatus.UNKNOWN
         self.created_namespace = False
         self.manifests: dict[ResourceKey, str] = {}  # digests of what memory may keep
+        self.hooks: list[HookResult] = []  # the hooks run, in order
         self.known: dict[ResourceKey, HealthResult] = {}  # in sync by memory, not read
 
     def condition(self, reason: ConditionReason, message: str, *, temporary: bool = False) -> None:
@@ -258,6 +277,7 @@ class _Run:
             inventory=self.inventory,
             started=self.started,
             finished=time.time(),
+            hooks=tuple(self.hooks),
         )
 
 
@@ -373,28 +393,89 @@ async def _diff(run: _Run, the_plan: Plan) -> Mapping[ResourceKey, Mapping[str, 
     return extras
 
 
-async def _apply_waves(run: _Run, the_plan: Plan) -> bool:
-    """Apply wave after wave; stop at a failed apply or a wave that does not get healthy."""
+async def _apply_waves(run: _Run, the_plan: Plan, *, hooks: bool = True) -> bool:
+    """Apply wave after wave, running each wave's Sync hooks after its objects; stop at a
+    failed apply or hook, or a wave that does not get healthy."""
     crds = {_crd_target(s): s for s in the_plan.steps if is_crd(s.key)}
     waiting: dict[ResourceKey, str | None] = {}
-    for index, wave in enumerate(the_plan.waves):
-        for _rank, together in groupby(wave.steps, key=tier):
+    waves = {w.number: w for w in the_plan.waves}
+    sync_hooks = the_plan.hooks_of(Phase.SYNC) if hooks else ()
+    numbers = sorted(waves.keys() | {h.wave for h in sync_hooks})
+    for index, number in enumerate(numbers):
+        later = [w for w in the_plan.waves if w.number > number]
+        wave = waves.get(number)
+        steps_of_wave = wave.steps if wave is not None else ()
+        for _rank, together in groupby(steps_of_wave, key=tier):
             steps = list(together)
             blocked = await _await_crds(run, steps, crds, waiting)
             run.record(await _all(_apply_one(run, s, blocked) for s in steps))
         failed = [
-            run.results[s.key] for s in wave.steps if run.results[s.key].code in _FAILED_APPLY
+            run.results[s.key] for s in steps_of_wave if run.results[s.key].code in _FAILED_APPLY
         ]
         if failed:
             run.condition(ConditionReason.APPLY_FAILED, _list(failed, "failed to apply"))
-            _not_applied(run, the_plan.waves[index + 1 :])
+            _not_applied(run, later)
             return False
-        if index + 1 < len(the_plan.waves) and not await _wave_healthy(
-            run, wave.number, wave.steps
+        if not await _run_hooks(run, [h for h in sync_hooks if h.wave == number]):
+            _not_applied(run, later, "a Sync hook failed")
+            return False
+        if index + 1 < len(numbers) and steps_of_wave and not await _wave_healthy(
+            run, number, steps_of_wave
         ):
-            _not_applied(run, the_plan.waves[index + 1 :])
+            _not_applied(run, later)
             return False
     return True
+
+
+async def _run_hooks(run: _Run, hooks: Sequence[HookStep]) -> bool:
+    """Run ``hooks`` (``engine.apply.hooks``); whether all succeeded. A failure is a
+    ``HookFailed`` condition naming each failed hook and why."""
+    if not hooks:
+        return True
+    ended = await run_hooks(client=run.client, hooks=hooks, within=run.options.wave_timeout,
+                            checks=run.options.health_checks)  # fmt: skip
+    run.hooks.extend(ended)
+    failed = [r for r in ended if r.status is HookStatus.FAILED]
+    if failed:
+        run.condition(ConditionReason.HOOK_FAILED, "; ".join(
+            f"{r.phase} hook {r.key.kind}/{r.key.name}: {r.message}" for r in failed[:5]))
+    return not failed
+
+
+async def _pre_sync(run: _Run, the_plan: Plan) -> bool:
+    """The PreSync hooks; when one fails, nothing of the app is applied."""
+    if await _run_hooks(run, the_plan.hooks_of(Phase.PRE_SYNC)):
+        return True
+    _not_applied(run, the_plan.waves, "a PreSync hook failed")
+    return False
+
+
+async def _post_sync(run: _Run, the_plan: Plan) -> None:
+    """The PostSync hooks, once every object of the app is healthy (as in Argo CD)."""
+    hooks = the_plan.hooks_of(Phase.POST_SYNC)
+    if not hooks:
+        return
+    found = await wait_healthy(client=run.client, steps=the_plan.steps,
+                               within=run.options.wave_timeout, checks=run.options.health_checks)
+    bad = [f"{key}: {h.status.value}" for key, h in found.items() if h.status not in OK_HEALTH]
+    if bad:
+        run.condition(ConditionReason.HOOK_FAILED, "PostSync hooks not run: not healthy after "
+                      f"{run.options.wave_timeout:.0f}s: " + "; ".join(bad[:5]))
+        return
+    await _run_hooks(run, hooks)
+
+
+async def _sync_fail(run: _Run, the_plan: Plan) -> None:
+    """The SyncFail hooks of a sync that failed; their own failure is one more condition."""
+    try:
+        await _run_hooks(run, the_plan.hooks_of(Phase.SYNC_FAIL))
+    except FleetsyncError as err:
+        run.condition(ConditionReason.HOOK_FAILED, f"SyncFail hooks: {err}")
+
+
+def _failed(run: _Run) -> bool:
+    """Whether the sync failed (an app that is only unhealthy has not)."""
+    return any(c.reason is not _UNHEALTHY for c in run.conditions)
 
 
 def _crd_target(step: Step) -> tuple[str, str]:
@@ -466,9 +547,9 @@ async def _wave_healthy(run: _Run, number: int, steps: Sequence[Step]) -> bool:
     return not bad
 
 
-def _not_applied(run: _Run, waves: Iterable[Any]) -> None:
+def _not_applied(run: _Run, waves: Iterable[Any], why: str = "an earlier wave failed") -> None:
     run.record(
-        ResourceResult(s.key, ResultCode.NOT_APPLIED, "an earlier wave failed", s.wave)
+        ResourceResult(s.key, ResultCode.NOT_APPLIED, why, s.wave)
         for w in waves
         for s in w.steps
     )

@@ -231,6 +231,15 @@ class ClusterClient:
         )
         return result
 
+    async def create(self, *, res: ApiResource, obj: dict[str, Any]) -> dict[str, Any]:
+        """Create ``obj`` (POST, field manager ``fleetsync``): the one way to create an
+        object with a ``generateName``; return it as created (with its name)."""
+        namespace = str((obj.get("metadata") or {}).get("namespace") or "")
+        result: dict[str, Any] = await self.request(
+            method="POST", path=res.path(namespace=namespace),
+            query={"fieldManager": FIELD_MANAGER}, body=obj)
+        return result
+
     async def delete(
         self,
         *,

@@ -10,7 +10,9 @@
   and reported OutOfSync;
 - automated sync syncs a difference when the commit is new, the last operation did not
   succeed, or the reconcile is a retry; a difference on the same commit (live drift) only
-  with ``selfHeal``;
+  with ``selfHeal``; but a sync that failed on a hook (a failed migration Job) is not tried
+  again on the same commit by itself, as Argo CD does not re-attempt a failed automated
+  sync: a new commit or a user's sync runs the hooks again;
 - automated sync of a target already in sync records nothing (no empty operations).
 
 ``outcome`` says how a result ends for the scheduler (retry with backoff, or wait).
@@ -26,7 +28,14 @@ from engine.apps import AppTarget
 from engine.model import ConditionReason, OperationPhase, ResourceKey, SyncStatus
 from engine.model.reconciles import Outcome, Trigger
 from engine.model.results import ResultCode, SyncResult
-from engine.model.status import AUTOMATED, DRIFT, WEBHOOK, TargetStatus, manual_trigger
+from engine.model.status import (
+    AUTOMATED,
+    DRIFT,
+    WEBHOOK,
+    Operation,
+    TargetStatus,
+    manual_trigger,
+)
 
 
 class Mode(enum.Enum):
@@ -93,7 +102,15 @@ def syncs_differences(
     last = previous.operation if previous else None
     new_commit = previous is None or previous.revision != sha
     failed = last is not None and last.phase is not OperationPhase.SUCCEEDED
+    if failed and last is not None and last.revision == sha and _hook_failed(last):
+        return False  # that commit's hooks failed: not re-run by automation
     return new_commit or failed or trigger is Trigger.RETRY or automated.self_heal
+
+
+def _hook_failed(operation: Operation) -> bool:
+    """Whether the operation failed on a hook (its message lists its conditions as
+    ``Reason: message``, and it is what outlives the next comparison)."""
+    return f"{ConditionReason.HOOK_FAILED.value}: " in operation.message
 
 
 def trigger_label(trigger: Trigger, request: Request | None) -> str:

@@ -143,6 +143,7 @@ class ConditionReason(StrEnum):
     PRUNE_FAILED = "PruneFailed"
     PRUNE_HELD = "PruneHeld"
     HEALTH_CHECK_FAILED = "HealthCheckFailed"
+    HOOK_FAILED = "HookFailed"  # a PreSync, Sync, PostSync or SyncFail hook failed
 
 
 class PolicyRule(StrEnum):

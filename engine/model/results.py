@@ -46,6 +46,27 @@ class ResourceResult:
     health_message: str = ""
 
 
+class HookStatus(StrEnum):
+    """How one run of a hook ended."""
+
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+
+@dataclass(frozen=True)
+class HookResult:
+    """One hook run in one phase: the object (named as the server named it, for a
+    ``generateName`` hook), how it ended and why."""
+
+    key: ResourceKey
+    phase: str
+    status: HookStatus
+    message: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.phase} {self.key.kind}/{self.key.name} {self.status.value}"
+
+
 @dataclass(frozen=True)
 class SyncResult:
     """The outcome of one sync (or diff) of one app on one cluster."""
@@ -62,11 +83,13 @@ class SyncResult:
     inventory: Inventory = field(default_factory=Inventory)
     started: float = 0.0
     finished: float = 0.0
+    hooks: tuple[HookResult, ...] = ()
 
     @property
     def message(self) -> str:
-        """One line: the conditions, or what was done."""
+        """One line: the conditions, or what was done (and which hooks ran)."""
+        ran = f"; hooks: {', '.join(map(str, self.hooks))}" if self.hooks else ""
         if self.conditions:
-            return "; ".join(f"{c.reason.value}: {c.message}" for c in self.conditions)
+            return "; ".join(f"{c.reason.value}: {c.message}" for c in self.conditions) + ran
         changed = [r for r in self.resources if r.code is not ResultCode.UNCHANGED]
-        return f"{len(self.resources)} object(s), {len(changed)} changed"
+        return f"{len(self.resources)} object(s), {len(changed)} changed{ran}"

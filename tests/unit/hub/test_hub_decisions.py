@@ -193,3 +193,15 @@ def _failed(reason: ConditionReason, message: str, *, temporary: bool = False) -
 ])  # fmt: skip
 def test_how_a_result_ends_for_the_scheduler(result: SyncResult, expected: Outcome) -> None:
     assert outcome(result) is expected
+
+
+def test_a_commit_whose_hook_failed_is_not_synced_again_by_automation() -> None:
+    failed = Operation(2, KEY, NEW, "automated", SyncSource("r", "app"), OperationPhase.FAILED,
+                       "HookFailed: PreSync hook Job/migrate: Job failed", T0, T0)
+    before = replace(previous(OLD), operation=failed)  # a comparison since: no conditions
+    assert mode(app=target(automated=HEAL), before=before, sha=NEW) is Mode.COMPARE
+    assert mode(app=target(automated=AUTO), before=before, sha="c" * 40) is Mode.SYNC  # newer
+    assert mode(app=target(automated=AUTO), before=before, sha=NEW,
+                request=Request("manual:alice")) is Mode.SYNC
+    other = replace(before, operation=replace(failed, message="ApplyFailed: 1 object(s)"))
+    assert mode(app=target(automated=AUTO), before=other, sha=NEW) is Mode.SYNC

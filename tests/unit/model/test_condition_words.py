@@ -14,7 +14,7 @@ def test_condition_reasons_are_the_words_users_see() -> None:
     assert sorted(ConditionReason) == sorted([
         "InvalidSpec", "UnsupportedField", "EmptyRender", "SourceFailed", "RenderFailed",
         "ClusterUnavailable", "ClusterError", "InvalidCluster", "ResolveFailed", "ClusterFailed",
-        "PlanFailed", "ApplyFailed", "PruneFailed", "PruneHeld", "HealthCheckFailed",
+        "PlanFailed", "ApplyFailed", "PruneFailed", "PruneHeld", "HealthCheckFailed", "HookFailed",
     ])  # fmt: skip
 
 
