@@ -17,6 +17,7 @@
     ├── RenderError                      P    manifests could not be rendered
     │   ├── UnsupportedFieldError        P    a kustomization field the renderer lacks
     │   ├── UnsupportedSourceError       P    a source type not rendered (Helm, Jsonnet)
+    │   │   └── HelmChartFound           P    a Helm chart, and no helm binary to render it
     │   ├── SecurityError                P    a read outside the root, a size or depth limit
     │   │   └── RenderLimitError         P    a count of the render's budget was exceeded
     │   ├── RenderTimeoutError           T    the render ran past its deadline
@@ -179,6 +180,11 @@ class UnsupportedFieldError(RenderError):
 
 class UnsupportedSourceError(RenderError):
     """The path is a kind of source fleetsync does not render (a Helm chart, Jsonnet)."""
+
+
+class HelmChartFound(UnsupportedSourceError):
+    """The path is a Helm chart: rendered with the helm binary when one is configured
+    (``engine.renderer.helm``), refused otherwise."""
 
 
 class SecurityError(RenderError):

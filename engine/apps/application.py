@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.apps.fields import Fields
+from engine.apps.helm import HelmOptions, parse_helm
 from engine.apps.selector import ClusterNames, LabelSelector, parse_clusters, parse_selector
 from engine.apps.syncpolicy import SyncPolicy, parse_sync_policy
 from engine.diff.ignore import IgnoreRule
@@ -72,6 +73,7 @@ class Source:
     target_revision: str = "HEAD"
     path: str = ""
     recurse: bool = False
+    helm: HelmOptions | None = None  # source.helm: the path is a chart rendered with these
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,7 @@ def parse_application(doc: Mapping[str, Any], *, source: str) -> Application:
 
 def _source(spec: Mapping[str, Any], fields: Fields) -> Source:
     raw, path = _the_source(spec, fields)
-    fields.unsupported(raw, _SOURCE_FIELDS | {"chart"}, path)
+    fields.unsupported(raw, _SOURCE_FIELDS | {"chart", "helm"}, path)
     if raw.get("chart"):
         raise fields.error(f"{path}.chart", "Helm chart repositories are not supported")
     directory = fields.mapping(raw, "directory", path)
@@ -193,6 +195,7 @@ def _source(spec: Mapping[str, Any], fields: Fields) -> Source:
         target_revision=fields.string(raw, "targetRevision", path) or "HEAD",
         path=fields.string(raw, "path", path).strip("/") or "",
         recurse=fields.boolean(directory, "recurse", f"{path}.directory", False),
+        helm=parse_helm(raw, fields, path),
     )
 
 

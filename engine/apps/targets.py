@@ -22,6 +22,7 @@ from typing import Any
 
 from engine.apps.application import Application, cascade_propagation
 from engine.apps.fields import Fields
+from engine.apps.helm import HelmOptions
 from engine.apps.selector import ClusterNames, LabelSelector
 from engine.apps.syncpolicy import Automated, Retry, SyncFlags
 from engine.model import TargetKey
@@ -60,6 +61,7 @@ class TargetOptions:
     retry: Retry | None = None
     ignore_differences: tuple[Mapping[str, Any], ...] = ()
     recurse: bool = False
+    helm: HelmOptions | None = None  # the source is a Helm chart rendered with these
     revision_history_limit: int = 10
     cascade: str | None = None  # deletion propagation from the resources finalizer, if any
 
@@ -149,6 +151,7 @@ def _target(app: Application, cluster: ClusterInfo) -> AppTarget:
             retry=app.sync_policy.retry,
             ignore_differences=app.ignore_differences,
             recurse=app.source.recurse,
+            helm=app.source.helm,
             revision_history_limit=app.revision_history_limit,
             cascade=cascade_propagation(app.finalizers),
         ),

@@ -38,6 +38,7 @@
       deleteShare: 0.25                # cascade deletions of more apps at once are held
     render:
       kustomizeBinary: /usr/local/bin/kustomize   # optional fallback renderer
+      helmBinary: /usr/local/bin/helm  # renders Helm charts (fleetsync local build makes one)
     health:
       customizations:                  # Argo CD's Lua health checks, by group/Kind
         cert-manager.io/Certificate: |   # or Argo CD's spelling cert-manager.io_Certificate
@@ -211,6 +212,7 @@ class HubConfig:
     git: GitConfig = field(default_factory=GitConfig)
     limits: Limits = field(default_factory=Limits)
     kustomize_binary: Path | None = None
+    helm_binary: Path | None = None
     health_checks: tuple[HealthCheckConfig, ...] = ()
     auth: AuthConfig = field(default_factory=AuthConfig)
     postgres_dsn: SecretRef | None = None  # None: the SQLite file in dataDir
@@ -258,7 +260,7 @@ def parse_config(text: str | bytes, *, source: Path) -> HubConfig:
         doc, "server", {"listen", "allowedHosts"}, fields)
     listen = server if isinstance(server, str) else server_section.get("listen")
     host, port = _listen(listen, fields)
-    render = _section(doc, "render", {"kustomizeBinary"}, fields)
+    render = _section(doc, "render", {"kustomizeBinary", "helmBinary"}, fields)
     postgres_dsn = _store(doc, base, fields)
     return HubConfig(
         source=source,
@@ -273,6 +275,7 @@ def parse_config(text: str | bytes, *, source: Path) -> HubConfig:
         git=_git(doc, base, fields),
         limits=_limits(doc, fields),
         kustomize_binary=_binary(base, fields.string(render, "kustomizeBinary", "render")),
+        helm_binary=_binary(base, fields.string(render, "helmBinary", "render")),
         health_checks=_health_checks(doc, base, fields),
         auth=parse_auth(doc, fields),
         postgres_dsn=postgres_dsn,

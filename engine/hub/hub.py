@@ -195,6 +195,7 @@ class Hub:
             renders=self.renders, pool=self.pool, statuses=self.statuses,
             automation=self.automation, live=self.live, clusters=self.clusters,
             kustomize=str(config.kustomize_binary) if config.kustomize_binary else None,
+            helm=str(config.helm_binary) if config.helm_binary else None,
             render_timeout=limits.render_timeout, data_dir=str(data), health_checks=checks,
             ownership=self.ownership,
         ))

@@ -20,12 +20,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from engine import policy
 from engine.apply import Comparison, compare, execute
 from engine.apply.options import SyncOptions
 from engine.apps import AppTarget
+from engine.apps.helm import HelmOptions
 from engine.clusters import ClusterClient, ClusterPool
 from engine.clusters.watch import LiveWatcher
 from engine.errors import (
@@ -70,9 +72,10 @@ from engine.model.results import SyncResult
 from engine.model.status import SyncSource, TargetStatus
 from engine.names import api_version_problem, kind_problem
 from engine.redaction import redact_url
-from engine.render import RenderBudget, RenderCancelledError
+from engine.render import HELM_CHART, RenderBudget, RenderCancelledError
 from engine.renderer.cache import RenderKey
 from engine.renderer.fallback import build_or_fallback
+from engine.renderer.helm import HelmRun
 from engine.renderer.service import AsyncRenderCache
 from engine.source import GitSource
 
@@ -95,6 +98,7 @@ class Parts:
     live: LiveWatcher
     clusters: ClusterDirectory
     kustomize: str | None = None
+    helm: str | None = None  # the helm binary: Helm charts are refused without one
     render_timeout: float = 60.0
     data_dir: str = ""  # the hub's own directory: never shown in a condition
     health_checks: CustomChecks | None = None  # the user's (Lua) checks from fleetsync.yaml
@@ -320,11 +324,16 @@ class Reconciler:
         try:
             async with self.parts.trees.lease(repo=target.repo_url, sha=sha) as tree:
                 directory = tree / target.path if target.path not in ("", ".") else tree
+                helm = self._helm(target, directory)
+                if helm is not None:  # a chart renders per release and namespace
+                    key = replace(key, options=key.options + helm.key())
+                    if (failed := self._failed_renders.get(key)) is not None:
+                        raise failed.with_traceback(None)
 
                 def build() -> list[dict[str, Any]]:
                     return build_or_fallback(directory, root=tree, kustomize=self.parts.kustomize,
                                              recurse=recurse, reads=reads, budget=budget,
-                                             shared=self.parts.renders.shared)
+                                             shared=self.parts.renders.shared, helm=helm)
 
                 objects = await self.parts.renders.render(key, build, budget=budget)
         except (RenderError, SourceError) as err:
@@ -336,6 +345,15 @@ class Reconciler:
             while len(self._reads) > MAX_READS:
                 del self._reads[next(iter(self._reads))]
         return _Rendered(objects, self._reads.get(key, ANY_PATH), fresh=bool(reads))
+
+    def _helm(self, target: AppTarget, directory: Path) -> HelmRun | None:
+        """How to render ``target``'s path if it is a Helm chart (None otherwise, or
+        without a helm binary: the render then says what is missing)."""
+        if self.parts.helm is None or not (directory / HELM_CHART).is_file():
+            return None
+        options = target.options.helm or HelmOptions()
+        return HelmRun(self.parts.helm, options, options.release_name or target.key.app,
+                       target.namespace)
 
     def _remember_failure(self, key: RenderKey, err: RenderError) -> None:
         """A render of one commit fails the same way every time (within its budget): a

@@ -47,6 +47,7 @@ TARGETS: tuple[GoTarget, ...] = (
     GoTarget("kubernetes", "sigs.k8s.io/kustomize/kustomize/v5", "kustomize"),
     GoTarget("etcd", "go.etcd.io/etcd/server/v3", "etcd"),
     GoTarget("kwok", "sigs.k8s.io/kwok/cmd/kwok", "kwok"),
+    GoTarget("helm", "helm.sh/helm/v3/cmd/helm", "helm"),
 )
 BINARIES = tuple(t.binary for t in TARGETS)
 
@@ -154,9 +155,19 @@ def kubernetes_version(module_dir: Path) -> str | None:
     return match.group(1) if match else None
 
 
+def helm_version(module_dir: Path) -> str | None:
+    """The pinned ``helm.sh/helm/v3`` version in ``module_dir/go.mod``, if it requires one."""
+    match = re.search(r"^\s*helm\.sh/helm/v3 (v\S+)", (module_dir / "go.mod").read_text(), re.M)
+    return match.group(1) if match else None
+
+
 def _ldflags(module_dir: Path) -> str:
-    """Strip symbols; stamp Kubernetes binaries with their real version, as release builds do."""
+    """Strip symbols; stamp Kubernetes and Helm binaries with their real version, as
+    release builds do."""
     flags = ["-s", "-w"]
+    helm = helm_version(module_dir)
+    if helm:
+        flags.append(f"-X=helm.sh/helm/v3/internal/version.version={helm}")
     version = kubernetes_version(module_dir)
     if version:
         major, minor = version.lstrip("v").split(".")[:2]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import (
+    HelmChartFound,
     RenderCancelledError,
     RenderError,
     RenderLimitError,
@@ -59,8 +60,8 @@ def build(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None =
         if find_file(reader, directory) is not None:
             return Builder(reader, shared).build_top(directory)
         if reader.is_file(directory / HELM_CHART):
-            raise UnsupportedSourceError(f"{where}: a Helm chart ({HELM_CHART}); fleetsync "
-                                         "does not render Helm charts")
+            raise HelmChartFound(f"{where}: a Helm chart ({HELM_CHART}); rendering it needs "
+                                 "the helm binary (render.helmBinary in fleetsync.yaml)")
         return render_directory(reader, directory, recurse=recurse)
     except RenderError:
         raise

@@ -357,3 +357,15 @@ def check_object_count(count: int, where: str) -> None:
     """Refuse a render holding more than MAX_OBJECTS objects."""
     if count > MAX_OBJECTS:
         raise SecurityError(f"{where}: render holds more than {MAX_OBJECTS} objects")
+
+
+def objects_of_output(output: bytes, source: str, where: str,
+                      budget: RenderBudget) -> list[dict[str, Any]]:  # fmt: skip
+    """The objects a binary printed (``source`` names it in errors), parsed with the guards
+    of every render and counted against the render's limits."""
+    objects: list[dict[str, Any]] = []
+    for doc in parse_documents(output, source):
+        objects.extend(iter_objects(doc.value, source))
+        check_object_count(len(objects), where)
+    budget.add_objects(len(objects), where)
+    return objects

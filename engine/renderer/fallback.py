@@ -18,12 +18,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+from engine.errors import HelmChartFound
 from engine.render import build
 from engine.render.budget import RenderBudget
 from engine.render.build import SharedBuilds
 from engine.render.errors import UnsupportedFieldError
 from engine.render.graph import check_local_only
-from engine.render.loader import RepoReader, check_object_count, iter_objects, parse_documents
+from engine.render.loader import RepoReader, objects_of_output
+from engine.renderer.helm import HelmRun, render_chart
 from engine.renderer.sandbox import run_kustomize
 
 log = logging.getLogger(__name__)
@@ -34,16 +36,24 @@ _MAX_LOGGED = 1024
 def build_or_fallback(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None,
                       kustomize: str | None = None, recurse: bool = False,
                       reads: set[str] | None = None, budget: RenderBudget | None = None,
-                      shared: SharedBuilds | None = None) -> list[dict[str, Any]]:
-    """``build(path, ...)``, or ``kustomize build`` in a sandbox when a field is unsupported.
+                      shared: SharedBuilds | None = None,
+                      helm: HelmRun | None = None) -> list[dict[str, Any]]:
+    """``build(path, ...)``, or ``kustomize build`` in a sandbox when a field is
+    unsupported, or ``helm template`` in a sandbox when ``path`` is a Helm chart.
 
-    Same arguments as ``build``; ``kustomize`` is the binary (None: no fallback). The
-    sandbox sees ``root`` (default ``path``) only, and ``budget`` bounds both attempts.
+    Same arguments as ``build``; ``kustomize`` is the binary (None: no fallback), ``helm``
+    what a chart render needs (None: charts are refused). The sandbox sees ``root``
+    (default ``path``) only, and ``budget`` bounds every attempt.
     """
     budget = budget if budget is not None else RenderBudget()
     try:
         return build(path, root=root, recurse=recurse, reads=reads, budget=budget,
                      shared=shared)
+    except HelmChartFound:
+        if helm is None:
+            raise
+        reader = RepoReader(root if root is not None else path, reads=reads, budget=budget)
+        return render_chart(reader, reader.resolve(Path(path).absolute()), helm, budget)
     except UnsupportedFieldError as err:
         if kustomize is None:
             raise
@@ -63,10 +73,4 @@ def _log_once(where: str, reason: str) -> None:
 def _run_binary(reader: RepoReader, where: str, kustomize: str,
                 budget: RenderBudget) -> list[dict[str, Any]]:
     output = run_kustomize(kustomize, reader.root, where, where=where, budget=budget)
-    source = f"kustomize build {where}"
-    objects: list[dict[str, Any]] = []
-    for doc in parse_documents(output, source):
-        objects.extend(iter_objects(doc.value, source))
-        check_object_count(len(objects), where)
-    budget.add_objects(len(objects), where)
-    return objects
+    return objects_of_output(output, f"kustomize build {where}", where, budget)

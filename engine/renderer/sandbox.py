@@ -1,12 +1,13 @@
-"""Running the kustomize binary in a bubblewrap sandbox that sees one commit tree only.
+"""Running the kustomize or helm binary in a bubblewrap sandbox that sees one commit tree only.
 
-Not pure (runs a subprocess). The binary reads whatever paths a kustomization names and
-fetches URLs; on the hub that would be every tenant's trees and the hub's own files, with
-the hub's environment (credentials). So it runs under ``bwrap``: no network and no other
-namespace shared (``--unshare-all``), the commit tree read-only at ``/src``, the binary
-read-only at ``/kustomize``, an empty ``/tmp``, a cleared environment (``PATH`` and
-``HOME=/tmp`` only), all capabilities dropped, its own session, killed with the hub.
-Without bwrap the fallback is refused: the binary never runs unsandboxed.
+Not pure (runs a subprocess). The binaries read whatever paths a kustomization or a chart
+names and fetch URLs; on the hub that would be every tenant's trees and the hub's own
+files, with the hub's environment (credentials). So they run under ``bwrap``: no network
+and no other namespace shared (``--unshare-all``), the commit tree read-only at ``/src``,
+the binary read-only at ``/kustomize`` or ``/helm``, an app's inline Helm values read-only
+at ``/values``, an empty ``/tmp``, a cleared environment (``PATH`` and ``HOME=/tmp`` only),
+all capabilities dropped, its own session, killed with the hub. Without bwrap the
+binaries are refused: they never run unsandboxed.
 
 Its output is read through a pipe while it runs (so it cannot run ahead of the reader):
 more than ``MAX_OUTPUT_BYTES``, the render's deadline or a cancel kills the sandbox.
@@ -27,6 +28,8 @@ from engine.render.errors import RenderError, SecurityError
 
 SOURCE = "/src"
 BINARY = "/kustomize"
+HELM = "/helm"
+VALUES = "/values"
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024
 MAX_STDERR = 64 * 1024
 MAX_MESSAGE = 300
@@ -44,16 +47,52 @@ def kustomize_command(bwrap: str, binary: str | os.PathLike[str],
                       tree: str | os.PathLike[str], target: str) -> list[str]:
     """The bwrap command line building ``target`` (relative to ``tree``) in the sandbox."""
     inside = f"{SOURCE}/{target}".rstrip("/") if target not in ("", ".") else SOURCE
+    return _sandboxed(bwrap, tree, {binary: BINARY}, [BINARY, "build", inside])
+
+
+def _sandboxed(bwrap: str, tree: str | os.PathLike[str],
+               binds: dict[str | os.PathLike[str], str], command: list[str]) -> list[str]:
+    """``command`` under bwrap: the tree at ``SOURCE`` and each of ``binds`` (host path:
+    sandbox path) read-only, nothing else of the host."""
+    mounts = [arg for host, inside in binds.items()
+              for arg in ("--ro-bind", os.path.realpath(host), inside)]  # fmt: skip
     return [
         bwrap,
         "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
         "--clearenv", "--setenv", "PATH", SANDBOX_PATH, "--setenv", "HOME", "/tmp",
-        "--ro-bind", os.path.realpath(tree), SOURCE,
-        "--ro-bind", os.path.realpath(binary), BINARY,
+        "--ro-bind", os.path.realpath(tree), SOURCE, *mounts,
         "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev",
         "--chdir", SOURCE,
-        BINARY, "build", inside,
+        *command,
     ]
+
+
+def helm_command(bwrap: str, binary: str | os.PathLike[str], tree: str | os.PathLike[str],
+                 values: str | os.PathLike[str], arguments: list[str]) -> list[str]:
+    """The bwrap command line running ``helm template`` with ``arguments`` (paths in the
+    sandbox: the tree at ``SOURCE``, the directory ``values`` at ``VALUES``)."""
+    return _sandboxed(bwrap, tree, {values: VALUES, binary: HELM}, [HELM, "template", *arguments])
+
+
+def run_helm(binary: str, tree: Path, values: Path, arguments: list[str], *, where: str,
+             budget: RenderBudget) -> bytes:
+    """The stdout of ``helm template`` inside the sandbox (``where`` names the chart)."""
+    bwrap = _bwrap(where, "Helm charts are rendered with the helm binary, which")
+    if not os.access(binary, os.X_OK):
+        raise RenderError(f"{where}: the configured helm binary is not executable")
+    code, out, err = _run(helm_command(bwrap, binary, tree, values, arguments),
+                          where=where, budget=budget)
+    if code != 0:
+        raise RenderError(f"{where}: helm template failed: {_message(err)}")
+    return out
+
+
+def _bwrap(where: str, what: str) -> str:
+    bwrap = find_bwrap()
+    if bwrap is None:
+        raise RenderError(f"{where}: {what} needs bubblewrap (bwrap, Debian package "
+                          "bubblewrap) for its sandbox; it is not installed")
+    return bwrap
 
 
 def run_kustomize(binary: str, tree: Path, target: str, *, where: str,
@@ -62,10 +101,7 @@ def run_kustomize(binary: str, tree: Path, target: str, *, where: str,
 
     ``where`` names the app directory in messages (relative to the repository root).
     """
-    bwrap = find_bwrap()
-    if bwrap is None:
-        raise RenderError(f"{where}: the kustomize fallback needs bubblewrap (bwrap, Debian "
-                          "package bubblewrap) to sandbox the binary; it is not installed")
+    bwrap = _bwrap(where, "the kustomize fallback")
     if not os.access(binary, os.X_OK):
         raise RenderError(f"{where}: the configured kustomize binary is not executable")
     code, out, err = _run(kustomize_command(bwrap, binary, tree, target),
@@ -82,7 +118,7 @@ def _run(command: list[str], *, where: str, budget: RenderBudget) -> tuple[int, 
                                 stderr=subprocess.PIPE, env={"PATH": SANDBOX_PATH},
                                 start_new_session=True)
     except OSError as error:
-        raise RenderError(f"{where}: cannot start the kustomize sandbox: "
+        raise RenderError(f"{where}: cannot start the render sandbox: "
                           f"{error.strerror}") from error
     out, err = bytearray(), bytearray()
     try:
@@ -98,7 +134,7 @@ def _run(command: list[str], *, where: str, budget: RenderBudget) -> tuple[int, 
                     elif key.data is out:
                         out += chunk
                         if len(out) > MAX_OUTPUT_BYTES:
-                            raise SecurityError(f"{where}: kustomize output larger than the "
+                            raise SecurityError(f"{where}: rendered output larger than the "
                                                 f"limit of {MAX_OUTPUT_BYTES} bytes")
                     elif len(err) < MAX_STDERR:
                         err += chunk
@@ -127,5 +163,6 @@ def _message(err: bytes) -> str:
     lines = err.decode("utf-8", errors="replace").splitlines()
     errors = [line for line in lines if line.startswith(("Error", "bwrap:"))]
     chosen = (errors or [line for line in lines if line.strip()] or ["(no message)"])[0]
-    chosen = chosen.replace(f"{SOURCE}/", "").replace(f"'{SOURCE}'", "'.'")
+    chosen = (chosen.replace(f"{SOURCE}/", "").replace(f"'{SOURCE}'", "'.'")
+              .replace(f"{VALUES}/", "(inline values) "))
     return chosen if len(chosen) <= MAX_MESSAGE else chosen[:MAX_MESSAGE] + "..."

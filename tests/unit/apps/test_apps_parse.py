@@ -126,8 +126,8 @@ def test_automated_enabled_false_means_manual_sync() -> None:
     ("extra", "warning"),
     [
         (
-            "  source: {repoURL: r, helm: {valueFiles: [v.yaml]}}\n",
-            "spec.source.helm is not supported",
+            "  source: {repoURL: r, helm: {valueFiles: [v.yaml], passCredentials: true}}\n",
+            "spec.source.helm.passCredentials is not supported",
         ),
         (
             "  source: {repoURL: r, kustomize: {namePrefix: x-}}\n",

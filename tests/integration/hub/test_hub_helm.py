@@ -1,0 +1,68 @@
+"""A Helm chart from Git through the hub, from an Argo CD Application as its users write it
+(``source.helm`` with a value file and a parameter): rendered by the pinned helm in the
+render sandbox, applied, and rendered again when a commit changes the value file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from engine.local.toolchain import find_binaries
+from engine.model import SyncStatus
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import Daemon, new_upstream
+from tests.support.hubkit import (
+    application_yaml,
+    clean_up,
+    configmap_data,
+    eventually,
+    hub_dir,
+    push_webhook,
+    running_hub,
+    status_of,
+)
+
+pytestmark = pytest.mark.timeout(200)
+NAMESPACE = "helm-web"
+CHART = {
+    "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    "charts/web/values.yaml": "colour: blue\nsize: small\n",
+    "charts/web/values-prod.yaml": "colour: green\n",
+    "charts/web/templates/settings.yaml": (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\n"
+        "data:\n  colour: {{ .Values.colour | quote }}\n  size: {{ .Values.size | quote }}\n"),
+}
+
+
+async def test_a_chart_from_git_with_a_value_file_and_a_parameter(
+    local_clusters: list[TestCluster], git_daemon: Daemon, tmp_path: Path
+) -> None:
+    helm = find_binaries() / "helm"
+    cluster = local_clusters[0]
+    upstream = new_upstream(git_daemon, tmp_path, "helm-web", dict(CHART))
+    spec = {"source": {"repoURL": upstream.url, "path": "charts/web", "helm": {
+        "valueFiles": ["values-prod.yaml"], "parameters": [{"name": "size", "value": "large"}]}}}
+    app = yaml.safe_load(application_yaml("shop", upstream.url, "charts/web", NAMESPACE))
+    app["spec"]["source"] = spec["source"]
+    directory = hub_dir(tmp_path / "hub", local_clusters[:1], {"shop.yaml": yaml.safe_dump(app)},
+                        extra={"render": {"helmBinary": str(helm)}})
+    try:
+        async with running_hub(directory) as hub:
+            async def shows(colour: str) -> bool:
+                status = await status_of(hub, "shop", cluster.name)
+                data = await configmap_data(cluster, NAMESPACE, "shop-settings")
+                return (status is not None and status.sync is SyncStatus.SYNCED
+                        and data == {"colour": colour, "size": "large"})
+
+            await eventually(lambda: shows("green"), within=60, what="the chart applied")
+            status = await status_of(hub, "shop", cluster.name)
+            assert status is not None and not status.conditions
+
+            upstream.commit({"charts/web/values-prod.yaml": "colour: purple\n"}, "purple")
+            upstream.push("main")
+            await push_webhook(directory.url, upstream)
+            await eventually(lambda: shows("purple"), within=60, what="the new value applied")
+    finally:
+        await clean_up(cluster, namespaces=[NAMESPACE], apps=["shop"])
