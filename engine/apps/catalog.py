@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.apps.application import Application
+from engine.apps.appsets import ApplicationSet
 from engine.apps.project import DEFAULT_PROJECT, AppProject
 from engine.apps.sources import (
     MAX_DOCUMENTS_PER_SOURCE,
@@ -44,7 +45,7 @@ class Definition:
 
     kind: str
     name: str
-    item: Application | AppProject | None = None
+    item: Application | AppProject | ApplicationSet | None = None
     error: ConfigError | None = None
     digest: str = ""
 

@@ -18,10 +18,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from engine.apps.application import Application, is_valid_name, parse_application
+from engine.apps.appsets import ApplicationSet, generate, parse_application_set
 from engine.apps.catalog import AppCatalog, Definition, ParsedFile, build_catalog
 from engine.apps.project import AppProject, parse_project
 from engine.apps.sources import (
@@ -30,11 +32,12 @@ from engine.apps.sources import (
     AppSource,
     read_dir_source,
 )
+from engine.apps.targets import ClusterInfo
 from engine.errors import ConfigError, RenderError
 from engine.render.loader import parse_documents
 
 _GROUPS = ("argoproj.io/", "fleetsync.io/")
-_KINDS = ("Application", "AppProject")
+_KINDS = ("Application", "AppProject", "ApplicationSet")
 
 
 def parse_file(file: AppFile) -> ParsedFile:
@@ -94,8 +97,8 @@ class ParseCache:
 def load_documents(paths: Sequence[Path], *, implicit_default_project: bool = False) -> AppCatalog:
     """Read local files and directories (any project, AppProjects accepted) into a catalog."""
     sources = [read_dir_source(path) for path in paths]
-    return build_catalog(sources, ParseCache().parse_sources(sources),
-                         implicit_default_project=implicit_default_project)  # fmt: skip
+    parsed = expand_application_sets(ParseCache().parse_sources(sources), ())
+    return build_catalog(sources, parsed, implicit_default_project=implicit_default_project)
 
 
 def _failed(file: AppFile, problem: str) -> ParsedFile:
@@ -122,7 +125,7 @@ class _FileBuilder:
         if kind not in _KINDS or not (isinstance(api_version, str)
                                       and api_version.startswith(_GROUPS)):  # fmt: skip
             self.warnings.append(f"{where} ({_short(api_version)} {_short(kind)}) is not an "
-                                 "Application or AppProject; skipped")  # fmt: skip
+                                 "Application, ApplicationSet or AppProject; skipped")
             return
         try:
             self.definitions.append(_definition(self.name, str(kind), doc))
@@ -149,12 +152,58 @@ class _FileBuilder:
 
 
 def _definition(source: str, kind: str, doc: dict[str, Any]) -> Definition:
-    item: Application | AppProject
+    item: Application | AppProject | ApplicationSet
     if kind == "Application":
         item = parse_application(doc, source=source)
+    elif kind == "ApplicationSet":
+        item = parse_application_set(doc, source=source)
     else:
         item = parse_project(doc, source=source)
     return Definition(kind, item.name, item=item, digest=digest(doc))
+
+
+def expand_application_sets(
+    parsed: Sequence[Sequence[ParsedFile]], clusters: Sequence[ClusterInfo]
+) -> list[list[ParsedFile]]:
+    """``parsed`` with each ApplicationSet replaced by the Applications it generates over
+    ``clusters``, defined in its file. An ApplicationSet that is invalid or cannot generate
+    fails its file: the file's Applications keep their last definitions (``carry_over``),
+    so a broken template never deletes what it generated before."""
+    return [[_expand_file(f, clusters) for f in files] for files in parsed]
+
+
+def _expand_file(file: ParsedFile, clusters: Sequence[ClusterInfo]) -> ParsedFile:
+    if not any(d.kind == "ApplicationSet" for d in file.definitions):
+        return file
+    definitions: list[Definition] = []
+    errors, warnings = list(file.errors), list(file.warnings)
+    for definition in file.definitions:
+        if definition.kind != "ApplicationSet":
+            definitions.append(definition)
+        elif not isinstance(definition.item, ApplicationSet):
+            errors.append(definition.error or ConfigError(f"{file.name}: ApplicationSet "
+                                                          f"{definition.name} is invalid"))
+        else:
+            warnings.extend(definition.item.warnings)
+            try:
+                documents = generate(definition.item, clusters)
+            except ConfigError as err:
+                errors.append(err)
+                continue
+            definitions.extend(_generated(file.name, doc) for doc in documents)
+    failed = file.failed or len(errors) > len(file.errors)
+    return replace(file, definitions=tuple(definitions), errors=tuple(errors),
+                   warnings=tuple(warnings), failed=failed)
+
+
+def _generated(source: str, doc: dict[str, Any]) -> Definition:
+    """One generated Application, validated like one written by hand."""
+    name = _name(doc) or "(unnamed)"
+    try:
+        return Definition("Application", name, item=parse_application(doc, source=source),
+                          digest=digest(doc))
+    except ConfigError as err:
+        return Definition("Application", name, error=err)
 
 
 def _name(doc: dict[str, Any]) -> str | None:

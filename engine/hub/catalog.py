@@ -41,6 +41,7 @@ from engine.apps import (
     file_from_bytes,
     read_dir_source,
 )
+from engine.apps.loader import expand_application_sets
 from engine.apps.sources import MAX_FILES_PER_SOURCE, SUFFIXES, file_stamps, too_many_files
 from engine.config.hub import AppsFromDir, AppsFromGit, AppsSource
 from engine.errors import ConfigError
@@ -133,7 +134,7 @@ class Catalog:
         inputs = _inputs_digest(sources, clusters, self.implicit_default_project)
         if inputs == self._inputs:
             return None
-        parsed = self._parser.parse_sources(sources)
+        parsed = expand_application_sets(self._parser.parse_sources(sources), clusters)
         catalog = build_catalog(sources, parsed,
                                 implicit_default_project=self.implicit_default_project)
         catalog, lost = carry_over(self.apps, catalog)

@@ -43,14 +43,14 @@ def test_directories_recurse_and_read_multi_document_files(tmp_path: Path) -> No
 def test_other_kinds_are_reported_and_skipped(tmp_path: Path) -> None:
     (tmp_path / "mixed.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n"
-        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: s}\n---\n"
+        "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: s}\n---\n"
         + APP.format(name="a")
     )
     catalog = load_documents([tmp_path])
     assert list(catalog.applications) == ["a"]
     assert len(catalog.warnings) == 2
     assert "document 1 (v1 ConfigMap)" in catalog.warnings[0]
-    assert "ApplicationSet" in catalog.warnings[1]
+    assert "Rollout" in catalog.warnings[1]
 
 
 def test_duplicate_names_are_errors_naming_both_files(tmp_path: Path) -> None:

@@ -1,0 +1,106 @@
+"""ApplicationSets through the hub: a clusters generator over clusters.yaml labels and a list
+generator create Applications that sync; an element added creates one more, an element
+removed deletes its Application and (with the resources finalizer) its objects, while
+``preserveResourcesOnDeletion`` leaves them; a template that stops rendering keeps the
+Applications it generated before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from engine.model import SyncStatus
+from tests.support.clusters import TestCluster
+from tests.support.git_remotes import Daemon, new_upstream
+from tests.support.hubkit import (
+    clean_up,
+    configmap_data,
+    configmap_yaml,
+    eventually,
+    hub_dir,
+    running_hub,
+    status_of,
+)
+
+pytestmark = pytest.mark.timeout(200)
+
+
+def _appset(name: str, repo: str, generators: list[Any], *, preserve: bool) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "goTemplate": True,
+        "generators": generators,
+        "template": {
+            "metadata": {"name": "{{.app}}-{{.name}}",
+                         "finalizers": ["resources-finalizer.argocd.argoproj.io"]},
+            "spec": {"project": "default",
+                     "source": {"repoURL": repo, "targetRevision": "main", "path": "{{.app}}"},
+                     "destination": {"name": "{{.name}}", "namespace": "as-{{.app}}"},
+                     "syncPolicy": {"automated": {"prune": True},
+                                    "syncOptions": ["CreateNamespace=true",
+                                                    "timeout.reconcile=5s"]}}}}
+    if preserve:
+        spec["syncPolicy"] = {"preserveResourcesOnDeletion": True}
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
+            "metadata": {"name": name}, "spec": spec}
+
+
+def _matrix(apps: list[str]) -> list[Any]:
+    return [{"matrix": {"generators": [
+        {"clusters": {"selector": {"matchLabels": {"fleetsync.io/default": "true"}}}},
+        {"list": {"elements": [{"app": app} for app in apps]}}]}}]
+
+
+async def test_an_application_set_creates_updates_and_removes_applications(
+    local_clusters: list[TestCluster], git_daemon: Daemon, tmp_path: Path
+) -> None:
+    cluster = local_clusters[0]
+    upstream = new_upstream(git_daemon, tmp_path, "appsets", {
+        f"{app}/cm.yaml": configmap_yaml("settings", {"app": app}) for app in ("a", "b", "c")})
+
+    def write(apps: list[str], kept: list[str]) -> dict[str, str]:
+        return {"deleting.yaml": yaml.safe_dump(_appset("deleting", upstream.url, _matrix(apps),
+                                                        preserve=False)),
+                "keeping.yaml": yaml.safe_dump(_appset("keeping", upstream.url, _matrix(kept),
+                                                       preserve=True))}
+
+    directory = hub_dir(tmp_path / "hub", local_clusters[:1], write(["a", "b"], ["c"]))
+    try:
+        async with running_hub(directory) as hub:
+            async def synced(*apps: str) -> bool:
+                for app in apps:
+                    status = await status_of(hub, f"{app}-{cluster.name}", cluster.name)
+                    if status is None or status.sync is not SyncStatus.SYNCED:
+                        return False
+                return True
+
+            await eventually(lambda: synced("a", "b", "c"), within=60, what="three generated")
+            assert await configmap_data(cluster, "as-b", "settings") == {"app": "b"}
+
+            # b removed from one set, c from the other: b's objects go, c's stay.
+            directory.write_apps(write(["a"], []))
+
+            async def removed() -> bool:
+                names = {a.name for a in hub.apps()}
+                return (f"b-{cluster.name}" not in names and f"c-{cluster.name}" not in names
+                        and await configmap_data(cluster, "as-b", "settings") is None)
+
+            await eventually(removed, within=60, what="b and c removed, b's objects deleted")
+            assert await configmap_data(cluster, "as-c", "settings") == {"app": "c"}
+
+            # A template that no longer renders keeps the Application it made before.
+            broken = _appset("deleting", upstream.url, _matrix(["a"]), preserve=False)
+            broken["spec"]["goTemplateOptions"] = ["missingkey=error"]
+            broken["spec"]["template"]["metadata"]["name"] = "{{.nope}}"
+            directory.write_apps({"deleting.yaml": yaml.safe_dump(broken)})
+
+            async def reported() -> bool:
+                return any("map has no entry" in e for e in hub.control.source_errors())
+
+            await eventually(reported, within=30, what="the broken template reported")
+            assert f"a-{cluster.name}" in {a.name for a in hub.apps()}
+    finally:
+        await clean_up(cluster, namespaces=["as-a", "as-b", "as-c"],
+                       apps=[f"{a}-{cluster.name}" for a in ("a", "b", "c")])
