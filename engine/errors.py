@@ -12,8 +12,10 @@
     │   ├── InvalidRepository            P    an address git must not be given
     │   ├── RevisionNotFound             P    no branch, tag or commit of that name
     │   ├── PathNotFound                 P    the path does not exist at that commit
-    │   └── UnsafeTree                   P    a tree too large, or a path or link leaving it
-    │       └── UnsafeObjects            P    git's fsck refused objects the remote sent
+    │   ├── UnsafeTree                   P    a tree too large, or a path or link leaving it
+    │   │   └── UnsafeObjects            P    git's fsck refused objects the remote sent
+    │   └── ChartError                   P    a Helm chart repository's index or archive
+    │       └── ChartUnreachable         T    the chart repository did not answer
     ├── RenderError                      P    manifests could not be rendered
     │   ├── UnsupportedFieldError        P    a kustomization field the renderer lacks
     │   ├── UnsupportedSourceError       P    a source type not rendered (Helm, Jsonnet)
@@ -81,6 +83,7 @@ listed here so that the tree is whole:
     engine.hub.deletions.NotHeld           no held deletion of that app → AppConflict (409)
     engine.store.conn.DriverError          a PostgreSQL error, its message only → StoreError
     engine.store.queries.Fenced            a write under a lost shard → StoreFenced
+    engine.semver.InvalidConstraint        a chart version constraint that cannot be read
 """
 
 from __future__ import annotations
@@ -168,6 +171,19 @@ class UnsafeObjects(UnsafeTree):
 
 
 # --- Rendering ---------------------------------------------------------------------------
+
+
+class ChartError(SourceError):
+    """A Helm chart repository gave no usable chart: a bad index, no version matching,
+    an archive too large, unsafe or not matching its digest."""
+
+    temporary = False
+
+
+class ChartUnreachable(ChartError):
+    """The chart repository did not answer (connection, timeout, a server error)."""
+
+    temporary = True
 
 
 class RenderError(FleetsyncError):

@@ -51,6 +51,7 @@ DEFAULT_REVISION_HISTORY_LIMIT = 10
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 # Names end up in tracking ids and labels: a DNS label-like subset, as Argo CD requires.
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+_CHART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # a directory name in an archive
 _SPEC_FIELDS = {
     "source",
     "sources",
@@ -74,6 +75,7 @@ class Source:
     path: str = ""
     recurse: bool = False
     helm: HelmOptions | None = None  # source.helm: the path is a chart rendered with these
+    chart: str = ""  # a chart of the Helm repository at repo_url (target_revision: version)
 
 
 @dataclass(frozen=True)
@@ -186,8 +188,12 @@ def parse_application(doc: Mapping[str, Any], *, source: str) -> Application:
 def _source(spec: Mapping[str, Any], fields: Fields) -> Source:
     raw, path = _the_source(spec, fields)
     fields.unsupported(raw, _SOURCE_FIELDS | {"chart", "helm"}, path)
-    if raw.get("chart"):
-        raise fields.error(f"{path}.chart", "Helm chart repositories are not supported")
+    chart = fields.string(raw, "chart", path)
+    if chart and not _CHART.match(chart):
+        raise fields.error(f"{path}.chart", f"{chart!r} is not a chart name")
+    if chart and not fields.string(raw, "repoURL", path).startswith(("https://", "http://")):
+        raise fields.error(f"{path}.repoURL", "a chart's repository must be an http(s) URL "
+                                              "(OCI registries are not supported yet)")
     directory = fields.mapping(raw, "directory", path)
     fields.unsupported(directory, {"recurse"}, f"{path}.directory")
     return Source(
@@ -196,6 +202,7 @@ def _source(spec: Mapping[str, Any], fields: Fields) -> Source:
         path=fields.string(raw, "path", path).strip("/") or "",
         recurse=fields.boolean(directory, "recurse", f"{path}.directory", False),
         helm=parse_helm(raw, fields, path),
+        chart=chart,
     )
 
 

@@ -62,6 +62,7 @@ class TargetOptions:
     ignore_differences: tuple[Mapping[str, Any], ...] = ()
     recurse: bool = False
     helm: HelmOptions | None = None  # the source is a Helm chart rendered with these
+    chart: str = ""  # a chart of the Helm repository repo_url; revision is its version
     revision_history_limit: int = 10
     cascade: str | None = None  # deletion propagation from the resources finalizer, if any
 
@@ -152,6 +153,7 @@ def _target(app: Application, cluster: ClusterInfo) -> AppTarget:
             ignore_differences=app.ignore_differences,
             recurse=app.source.recurse,
             helm=app.source.helm,
+            chart=app.source.chart,
             revision_history_limit=app.revision_history_limit,
             cascade=cascade_propagation(app.finalizers),
         ),

@@ -63,6 +63,7 @@ from engine.redaction import LogRedaction, redact
 from engine.renderer.service import AsyncRenderCache
 from engine.scheduler import WorkQueue
 from engine.shards import app_shard, app_shards
+from engine.source.charts import ChartRepositories
 from engine.source.poller import GitPoller
 from engine.store import Store
 
@@ -187,6 +188,8 @@ class Hub:
         checks = LuaHealthChecks(config.health_checks) if config.health_checks else None
         self.live = LiveWatcher(pool=self.pool, on_drift=self.runtime.drifted,
                                 on_health=self.statuses.health_seen, checks=checks)
+        self.charts = ChartRepositories(data / "charts", index_ttl=config.git.poll_interval)
+        stack.push_async_callback(self.charts.close)
         self.ownership = self._ownership()
         if isinstance(self.ownership, Shards):
             self.store.fence = partial(record_fence, self.ownership)
@@ -196,6 +199,7 @@ class Hub:
             automation=self.automation, live=self.live, clusters=self.clusters,
             kustomize=str(config.kustomize_binary) if config.kustomize_binary else None,
             helm=str(config.helm_binary) if config.helm_binary else None,
+            charts=self.charts,
             render_timeout=limits.render_timeout, data_dir=str(data), health_checks=checks,
             ownership=self.ownership,
         ))

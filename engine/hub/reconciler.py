@@ -33,6 +33,7 @@ from engine.clusters.watch import LiveWatcher
 from engine.errors import (
     AppConflict,
     AppNotFound,
+    ChartError,
     ClusterError,
     ConfigError,
     FleetsyncError,
@@ -78,6 +79,7 @@ from engine.renderer.fallback import build_or_fallback
 from engine.renderer.helm import HelmRun
 from engine.renderer.service import AsyncRenderCache
 from engine.source import GitSource
+from engine.source.charts import ChartRepositories
 
 log = logging.getLogger(__name__)
 MAX_READS = 4096  # renders whose file lists are remembered
@@ -99,6 +101,7 @@ class Parts:
     clusters: ClusterDirectory
     kustomize: str | None = None
     helm: str | None = None  # the helm binary: Helm charts are refused without one
+    charts: ChartRepositories | None = None  # Helm chart repositories (chart: sources)
     render_timeout: float = 60.0
     data_dir: str = ""  # the hub's own directory: never shown in a condition
     health_checks: CustomChecks | None = None  # the user's (Lua) checks from fleetsync.yaml
@@ -108,7 +111,7 @@ class Parts:
 @dataclass(frozen=True)
 class _Rendered:
     objects: list[dict[str, Any]]
-    paths: frozenset[str]  # the repository paths the render read
+    paths: frozenset[str] | None  # the repository paths the render read (None: no Git)
     fresh: bool  # rendered now, not taken from the cache
 
 
@@ -135,8 +138,11 @@ class Reconciler:
         with fenced(self.parts.ownership, key):  # its writes stop if the shard is lost
             async with self.parts.statuses.session(key) as record:
                 report = await self._steps(target, trigger, request, dirty, record)
-                return replace(report, settled=_settled(record.saved or record.previous,
-                                                        report))  # fmt: skip
+                # A chart repository has no poller to say a version appeared: each resync
+                # resolves again (its index is kept for git.pollInterval).
+                settled = None if target.options.chart else _settled(
+                    record.saved or record.previous, report)
+                return replace(report, settled=settled)
 
     async def _steps(
         self, target: AppTarget, trigger: Trigger, request: Request | None, dirty: bool,
@@ -309,9 +315,40 @@ class Reconciler:
 
     async def _resolve(self, target: AppTarget, request: Request | None) -> str:
         revision = request.revision if request and request.revision else target.revision
+        if target.options.chart:  # a chart's version, from its repository's index
+            return await self._charts().resolve(target.repo_url, target.options.chart,
+                                                revision)  # fmt: skip
         return await self.parts.source.resolve(repo=target.repo_url, revision=revision)
 
+    def _charts(self) -> ChartRepositories:
+        if self.parts.charts is None:
+            raise ChartError("Helm chart repositories are not available in this hub")
+        return self.parts.charts
+
+    async def _render_chart(self, target: AppTarget, version: str) -> _Rendered:
+        """A chart from a Helm repository at ``version``, rendered with helm (cached by
+        repository, chart, version, options, release and namespace)."""
+        chart = target.options.chart
+        options = target.options.helm or HelmOptions()
+        if self.parts.helm is None:
+            raise RenderError(f"chart {chart}: rendering it needs the helm binary "
+                              "(render.helmBinary in fleetsync.yaml)")
+        run = HelmRun(self.parts.helm, options, options.release_name or target.key.app,
+                      target.namespace)
+        key = RenderKey(self.parts.source.access_key(target.repo_url), version, chart,
+                        run.key())  # fmt: skip
+        directory = await self._charts().fetch(target.repo_url, chart, version)
+        budget = RenderBudget(timeout=self.parts.render_timeout)
+
+        def build() -> list[dict[str, Any]]:
+            return build_or_fallback(directory, root=directory, budget=budget, helm=run)
+
+        objects = await self.parts.renders.render(key, build, budget=budget)
+        return _Rendered(objects, None, fresh=False)
+
     async def _render(self, target: AppTarget, sha: str) -> _Rendered:
+        if target.options.chart:
+            return await self._render_chart(target, sha)
         recurse = target.options.recurse
         options = (("recurse", str(recurse)), ("kustomize", self.parts.kustomize or ""))
         # Keyed by access (URL + credential), never by the URL as written: it may hold a token.

@@ -11,6 +11,7 @@ import yaml
 
 from engine.local.toolchain import find_binaries
 from engine.model import SyncStatus
+from tests.support.charts import chart_repo
 from tests.support.clusters import TestCluster
 from tests.support.git_remotes import Daemon, new_upstream
 from tests.support.hubkit import (
@@ -66,3 +67,36 @@ async def test_a_chart_from_git_with_a_value_file_and_a_parameter(
             await eventually(lambda: shows("purple"), within=60, what="the new value applied")
     finally:
         await clean_up(cluster, namespaces=[NAMESPACE], apps=["shop"])
+
+
+async def test_a_chart_from_a_chart_repository_follows_its_version_constraint(
+    local_clusters: list[TestCluster], tmp_path: Path
+) -> None:
+    helm = find_binaries() / "helm"
+    cluster = local_clusters[0]
+    template = {"templates/settings.yaml": CHART["charts/web/templates/settings.yaml"],
+                "values.yaml": "colour: blue\nsize: small\n"}
+    with chart_repo(tmp_path / "served") as repo:
+        repo.add("web", "0.1.0", template)
+        app = yaml.safe_load(application_yaml("repo", repo.url, "", "helm-repo"))
+        app["spec"]["source"] = {"repoURL": repo.url, "chart": "web", "targetRevision": "0.*",
+                                 "helm": {"valuesObject": {"size": "medium"}}}
+        apps = {"repo.yaml": yaml.safe_dump(app)}
+        directory = hub_dir(tmp_path / "hub", local_clusters[:1], apps,
+                            extra={"render": {"helmBinary": str(helm)},
+                                   "git": {"pollInterval": "1s", "timeout": "10s"}})
+        try:
+            async with running_hub(directory) as hub:
+                async def at(version: str, colour: str) -> bool:
+                    status = await status_of(hub, "repo", cluster.name)
+                    data = await configmap_data(cluster, "helm-repo", "repo-settings")
+                    return (status is not None and status.revision == version
+                            and data == {"colour": colour, "size": "medium"})
+
+                await eventually(lambda: at("0.1.0", "blue"), within=60, what="0.1.0 applied")
+                # A newer version within the constraint is taken at the next resync.
+                repo.add("web", "0.2.0", {**template, "values.yaml": "colour: red\nsize: s\n"})
+                repo.add("web", "1.0.0", {**template, "values.yaml": "colour: no\nsize: s\n"})
+                await eventually(lambda: at("0.2.0", "red"), within=60, what="0.2.0 applied")
+        finally:
+            await clean_up(cluster, namespaces=["helm-repo"], apps=["repo"])

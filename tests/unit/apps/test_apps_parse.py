@@ -201,7 +201,7 @@ def test_unsupported_fields_are_reported(extra: str, warning: str) -> None:
             "spec.ignoreDifferences[0]",
         ),
         (MINIMAL + "  sources: [{repoURL: a}, {repoURL: b}]\n", "spec.sources"),
-        (MINIMAL.replace("path: base", "chart: nginx"), "spec.source.chart"),
+        (MINIMAL.replace("path: base", "chart: ../nginx"), "spec.source.chart"),
         (MINIMAL.replace("namespace: web}", "namespace: web}\n  overrides: []"), "spec.overrides"),
         (
             MINIMAL.replace(

@@ -64,3 +64,21 @@ def test_what_cannot_be_done_is_an_error_naming_file_and_field(
         _parse(helm)
     assert str(caught.value).startswith("apps/web.yaml: ")
     assert message in str(caught.value)
+
+
+def _chart_app(repo: str, chart: str) -> Any:
+    doc = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+           "metadata": {"name": "web"},
+           "spec": {"source": {"repoURL": repo, "chart": chart, "targetRevision": "1.*"},
+                    "destination": {"server": "https://kubernetes.default.svc",
+                                    "namespace": "web"}}}
+    return parse_application(doc, source="apps/web.yaml")
+
+
+def test_a_chart_from_a_repository_is_read_and_bad_ones_named() -> None:
+    parsed = _chart_app("https://charts.example.com", "web")
+    assert (parsed.source.chart, parsed.source.target_revision) == ("web", "1.*")
+    with pytest.raises(ConfigError, match=r"spec\.source\.chart: '\.\./x' is not a chart name"):
+        _chart_app("https://charts.example.com", "../x")
+    with pytest.raises(ConfigError, match="OCI registries are not supported yet"):
+        _chart_app("oci://registry.example.com/charts", "web")
