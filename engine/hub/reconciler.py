@@ -350,7 +350,8 @@ class Reconciler:
         if target.options.chart:
             return await self._render_chart(target, sha)
         recurse = target.options.recurse
-        options = (("recurse", str(recurse)), ("kustomize", self.parts.kustomize or ""))
+        options = (("recurse", str(recurse)), ("kustomize", self.parts.kustomize or ""),
+                   ("helm", self.parts.helm or ""))
         # Keyed by access (URL + credential), never by the URL as written: it may hold a token.
         key = RenderKey(self.parts.source.access_key(target.repo_url), sha, target.path, options)
         failed = self._failed_renders.get(key)
@@ -370,7 +371,8 @@ class Reconciler:
                 def build() -> list[dict[str, Any]]:
                     return build_or_fallback(directory, root=tree, kustomize=self.parts.kustomize,
                                              recurse=recurse, reads=reads, budget=budget,
-                                             shared=self.parts.renders.shared, helm=helm)
+                                             shared=self.parts.renders.shared, helm=helm,
+                                             helm_binary=self.parts.helm)
 
                 objects = await self.parts.renders.render(key, build, budget=budget)
         except (RenderError, SourceError) as err:

@@ -37,13 +37,15 @@ def build_or_fallback(path: str | os.PathLike[str], *, root: str | os.PathLike[s
                       kustomize: str | None = None, recurse: bool = False,
                       reads: set[str] | None = None, budget: RenderBudget | None = None,
                       shared: SharedBuilds | None = None,
-                      helm: HelmRun | None = None) -> list[dict[str, Any]]:
+                      helm: HelmRun | None = None,
+                      helm_binary: str | None = None) -> list[dict[str, Any]]:
     """``build(path, ...)``, or ``kustomize build`` in a sandbox when a field is
     unsupported, or ``helm template`` in a sandbox when ``path`` is a Helm chart.
 
     Same arguments as ``build``; ``kustomize`` is the binary (None: no fallback), ``helm``
-    what a chart render needs (None: charts are refused). The sandbox sees ``root``
-    (default ``path``) only, and ``budget`` bounds every attempt.
+    what a chart render needs (None: charts are refused), ``helm_binary`` the helm the
+    kustomize binary inflates a kustomization's local ``helmCharts`` with. The sandbox
+    sees ``root`` (default ``path``) only, and ``budget`` bounds every attempt.
     """
     budget = budget if budget is not None else RenderBudget()
     try:
@@ -61,7 +63,8 @@ def build_or_fallback(path: str | os.PathLike[str], *, root: str | os.PathLike[s
         where = reader.display(Path(path).absolute())
         _log_once(where, str(err))
         check_local_only(reader, Path(path).absolute())
-        return _run_binary(reader, where, kustomize, budget)
+        return _run_binary(reader, where, kustomize, budget,
+                           helm.binary if helm is not None else helm_binary)
 
 
 def _log_once(where: str, reason: str) -> None:
@@ -70,7 +73,7 @@ def _log_once(where: str, reason: str) -> None:
         log.warning("rendering %s with the kustomize binary: %s", where, reason)
 
 
-def _run_binary(reader: RepoReader, where: str, kustomize: str,
-                budget: RenderBudget) -> list[dict[str, Any]]:
-    output = run_kustomize(kustomize, reader.root, where, where=where, budget=budget)
+def _run_binary(reader: RepoReader, where: str, kustomize: str, budget: RenderBudget,
+                helm: str | None) -> list[dict[str, Any]]:
+    output = run_kustomize(kustomize, reader.root, where, where=where, budget=budget, helm=helm)
     return objects_of_output(output, f"kustomize build {where}", where, budget)

@@ -44,10 +44,16 @@ def find_bwrap() -> str | None:
 
 
 def kustomize_command(bwrap: str, binary: str | os.PathLike[str],
-                      tree: str | os.PathLike[str], target: str) -> list[str]:
-    """The bwrap command line building ``target`` (relative to ``tree``) in the sandbox."""
+                      tree: str | os.PathLike[str], target: str,
+                      helm: str | os.PathLike[str] | None = None) -> list[str]:
+    """The bwrap command line building ``target`` (relative to ``tree``) in the sandbox;
+    with ``helm``, Kustomize's ``helmCharts`` are inflated by that binary, in the sandbox
+    too."""
     inside = f"{SOURCE}/{target}".rstrip("/") if target not in ("", ".") else SOURCE
-    return _sandboxed(bwrap, tree, {binary: BINARY}, [BINARY, "build", inside])
+    if helm is None:
+        return _sandboxed(bwrap, tree, {binary: BINARY}, [BINARY, "build", inside])
+    return _sandboxed(bwrap, tree, {binary: BINARY, helm: HELM},
+                      [BINARY, "build", "--enable-helm", "--helm-command", HELM, inside])
 
 
 def _sandboxed(bwrap: str, tree: str | os.PathLike[str],
@@ -96,7 +102,7 @@ def _bwrap(where: str, what: str) -> str:
 
 
 def run_kustomize(binary: str, tree: Path, target: str, *, where: str,
-                  budget: RenderBudget) -> bytes:
+                  budget: RenderBudget, helm: str | None = None) -> bytes:
     """The stdout of ``kustomize build`` on ``target`` inside the sandbox.
 
     ``where`` names the app directory in messages (relative to the repository root).
@@ -104,7 +110,7 @@ def run_kustomize(binary: str, tree: Path, target: str, *, where: str,
     bwrap = _bwrap(where, "the kustomize fallback")
     if not os.access(binary, os.X_OK):
         raise RenderError(f"{where}: the configured kustomize binary is not executable")
-    code, out, err = _run(kustomize_command(bwrap, binary, tree, target),
+    code, out, err = _run(kustomize_command(bwrap, binary, tree, target, helm),
                           where=where, budget=budget)
     if code != 0:
         raise RenderError(f"{where}: kustomize build failed: {_message(err)}")

@@ -144,3 +144,43 @@ def test_a_chart_that_loops_is_stopped_by_the_render_deadline(tmp_path: Path) ->
     _chart(tmp_path, files)
     with pytest.raises(RenderError, match="render"):
         _render(tmp_path, HelmOptions(), budget=RenderBudget(timeout=3))
+
+
+def _kustomize() -> str | None:
+    try:
+        from engine.local.toolchain import find_binaries
+
+        binary = find_binaries() / "kustomize"
+    except Exception:  # not built yet
+        return None
+    return str(binary) if binary.is_file() else None
+
+
+KUSTOMIZE = _kustomize()
+HELM_CHARTS = """\
+helmCharts:
+- name: web
+  releaseName: shop
+  namespace: prod
+  valuesInline: {replicas: 3}
+  includeCRDs: false
+labels:
+- pairs: {team: shop}
+"""
+
+
+@pytest.mark.skipif(KUSTOMIZE is None, reason="kustomize not built (fleetsync local build)")
+def test_kustomize_helm_charts_are_inflated_by_the_same_helm_in_the_sandbox(
+    tmp_path: Path
+) -> None:
+    _chart(tmp_path / "app")
+    write(tmp_path, {"app/kustomization.yaml": HELM_CHARTS})
+    assert KUSTOMIZE is not None and HELM is not None
+    objects = build_or_fallback(tmp_path / "app", root=tmp_path, kustomize=KUSTOMIZE,
+                                helm_binary=HELM)  # fmt: skip
+    found = {f"{o['kind']}/{o['metadata']['name']}": o for o in objects}
+    assert sorted(found) == ["ConfigMap/settings", "Deployment/shop-web", "Job/migrate"]
+    web = found["Deployment/shop-web"]
+    assert web["spec"]["replicas"] == 3 and web["metadata"]["labels"] == {"team": "shop"}
+    with pytest.raises(RenderError, match="kustomize build failed"):  # no helm: not inflated
+        build_or_fallback(tmp_path / "app", root=tmp_path, kustomize=KUSTOMIZE)
