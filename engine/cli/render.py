@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from engine import render
+from engine.apps.helm import HelmOptions
 from engine.cli import add_command
 from engine.errors import ConfigError
 from engine.renderer.fallback import build_or_fallback
+from engine.renderer.helm import HelmRun
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,6 +42,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="path inside the repository (with --repo)")
     parser.add_argument("--kustomize", default=None, metavar="BINARY",
                         help="render with this kustomize binary when a field is unsupported")
+    parser.add_argument("--helm", default=None, metavar="BINARY",
+                        help="render a Helm chart (a directory with Chart.yaml) with this helm")
+    parser.add_argument("--release", default="release-name",
+                        help="the Helm release name (default release-name, as helm template)")
+    parser.add_argument("--namespace", default="default", help="the Helm release namespace")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="Git mirror cache (with --repo; default: a temporary directory)")
     parser.set_defaults(handler=_render)
@@ -89,5 +96,7 @@ def _render_from_git(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def _build(path: Path, root: Path | None, args: argparse.Namespace) -> list[dict[str, Any]]:
+    helm = (HelmRun(args.helm, HelmOptions(), args.release, args.namespace)
+            if args.helm else None)  # fmt: skip
     return build_or_fallback(path, root=root, kustomize=args.kustomize or None,
-                             recurse=args.recurse)
+                             recurse=args.recurse, helm=helm, helm_binary=args.helm or None)

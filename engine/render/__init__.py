@@ -61,7 +61,8 @@ def build(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None =
             return Builder(reader, shared).build_top(directory)
         if reader.is_file(directory / HELM_CHART):
             raise HelmChartFound(f"{where}: a Helm chart ({HELM_CHART}); rendering it needs "
-                                 "the helm binary (render.helmBinary in fleetsync.yaml)")
+                                 "the helm binary (render.helmBinary in fleetsync.yaml, "
+                                 "fleetsync render --helm)")
         return render_directory(reader, directory, recurse=recurse)
     except RenderError:
         raise

@@ -184,3 +184,16 @@ def test_kustomize_helm_charts_are_inflated_by_the_same_helm_in_the_sandbox(
     assert web["spec"]["replicas"] == 3 and web["metadata"]["labels"] == {"team": "shop"}
     with pytest.raises(RenderError, match="kustomize build failed"):  # no helm: not inflated
         build_or_fallback(tmp_path / "app", root=tmp_path, kustomize=KUSTOMIZE)
+
+
+def test_fleetsync_render_renders_a_chart_with_helm(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engine.cli import main
+
+    _chart(tmp_path)
+    assert HELM is not None
+    assert main(["render", str(tmp_path / "charts" / "web"), "--root", str(tmp_path),
+                 "--helm", HELM, "--release", "shop", "--namespace", "prod"]) == 0
+    out = capsys.readouterr().out
+    assert "name: shop-web" in out and "namespace: prod" in out
