@@ -80,15 +80,17 @@ def check_target(project: AppProject, target: AppTarget, *, cluster: ClusterInfo
     the project forbids.
     """
     violations = []
-    if not source_permitted(project, target.repo_url):
-        violations.append(
-            Violation(
-                PolicyRule.SOURCE_REPOS,
-                None,
-                f"repository {redact_url(target.repo_url)} is not permitted in "
-                f"project {project.name} (sourceRepos)",
+    repos = dict.fromkeys([target.repo_url, *(s.repo_url for s in target.options.sources)])
+    for repo in repos:
+        if not source_permitted(project, repo):
+            violations.append(
+                Violation(
+                    PolicyRule.SOURCE_REPOS,
+                    None,
+                    f"repository {redact_url(repo)} is not permitted in "
+                    f"project {project.name} (sourceRepos)",
+                )
             )
-        )
     problem = _namespace_problem(target.namespace)
     if problem is not None:
         violations.append(

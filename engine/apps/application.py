@@ -51,6 +51,7 @@ DEFAULT_REVISION_HISTORY_LIMIT = 10
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 # Names end up in tracking ids and labels: a DNS label-like subset, as Argo CD requires.
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+MAX_SOURCES = 10
 _CHART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # a directory name in an archive
 _SPEC_FIELDS = {
     "source",
@@ -76,6 +77,13 @@ class Source:
     recurse: bool = False
     helm: HelmOptions | None = None  # source.helm: the path is a chart rendered with these
     chart: str = ""  # a chart of the Helm repository at repo_url (target_revision: version)
+    ref: str = ""  # multiple sources: the name other sources' $name/... value files use
+
+    @property
+    def renders(self) -> bool:
+        """Whether the source is rendered: a chart, a path, or anything but a bare ref
+        (a source with only ``ref`` provides value files, as in Argo CD)."""
+        return bool(self.chart or self.path or not self.ref)
 
 
 @dataclass(frozen=True)
@@ -103,8 +111,9 @@ class Application:
     """One parsed Application; ``warnings`` lists what was ignored and why."""
 
     name: str
-    source: Source
+    source: Source  # the first source rendered (with several: the one shown and polled)
     destination: Destination
+    sources: tuple[Source, ...] = ()  # spec.sources when it has more than one
     project: str = DEFAULT_PROJECT
     namespace: str = ""
     sync_policy: SyncPolicy = field(default_factory=SyncPolicy)
@@ -169,7 +178,8 @@ def parse_application(doc: Mapping[str, Any], *, source: str) -> Application:
         name=name,
         namespace=fields.string(meta, "namespace", "metadata"),
         project=fields.string(spec, "project", "spec") or DEFAULT_PROJECT,
-        source=_source(spec, fields),
+        source=_primary(sources := _sources(spec, fields)),
+        sources=sources if len(sources) > 1 else (),
         destination=_destination(spec, fields, fleet=fleet),
         sync_policy=parse_sync_policy(fields.mapping(spec, "syncPolicy", "spec"), fields),
         ignore_differences=_ignore_differences(spec, fields),
@@ -185,9 +195,34 @@ def parse_application(doc: Mapping[str, Any], *, source: str) -> Application:
     return replace(app, warnings=tuple(fields.warnings))
 
 
-def _source(spec: Mapping[str, Any], fields: Fields) -> Source:
-    raw, path = _the_source(spec, fields)
-    fields.unsupported(raw, _SOURCE_FIELDS | {"chart", "helm"}, path)
+def _sources(spec: Mapping[str, Any], fields: Fields) -> tuple[Source, ...]:
+    """``spec.source``, or every entry of ``spec.sources`` (their refs checked)."""
+    given = _the_sources(spec, fields)
+    found = tuple(_source(raw, path, fields) for raw, path in given)
+    refs = [s.ref for s in found if s.ref]
+    if len(refs) != len(set(refs)):
+        raise fields.error("spec.sources", "two sources have the same ref")
+    for source, (_raw, path) in zip(found, given, strict=True):
+        for name in source.helm.value_files if source.helm else ():
+            ref = name[1:].partition("/")[0] if name.startswith("$") else None
+            if ref is not None and ref not in refs:
+                raise fields.error(f"{path}.helm.valueFiles",
+                                   f"{name!r}: no source has ref {ref!r}")
+    if not any(s.renders for s in found):
+        raise fields.error("spec.sources", "no source is rendered (each has only a ref)")
+    return found
+
+
+def _primary(sources: tuple[Source, ...]) -> Source:
+    """The source the app is shown and polled by: the first one rendered."""
+    return next(s for s in sources if s.renders)
+
+
+def _source(raw: dict[str, Any], path: str, fields: Fields) -> Source:
+    fields.unsupported(raw, _SOURCE_FIELDS | {"chart", "helm", "ref"}, path)
+    ref = fields.string(raw, "ref", path)
+    if ref and not re.match(r"^[a-z0-9][a-z0-9-]{0,62}$", ref):
+        raise fields.error(f"{path}.ref", f"{ref!r} is not a ref name (a-z, 0-9, -)")
     chart = fields.string(raw, "chart", path)
     if chart and not _CHART.match(chart):
         raise fields.error(f"{path}.chart", f"{chart!r} is not a chart name")
@@ -203,23 +238,25 @@ def _source(spec: Mapping[str, Any], fields: Fields) -> Source:
         recurse=fields.boolean(directory, "recurse", f"{path}.directory", False),
         helm=parse_helm(raw, fields, path),
         chart=chart,
+        ref=ref,
     )
 
 
-def _the_source(spec: Mapping[str, Any], fields: Fields) -> tuple[dict[str, Any], str]:
-    """``spec.source``, or the single entry of ``spec.sources`` (multi-source is refused)."""
+def _the_sources(spec: Mapping[str, Any], fields: Fields) -> list[tuple[dict[str, Any], str]]:
+    """``spec.source``, or the entries of ``spec.sources`` (at most ``MAX_SOURCES``)."""
     sources = fields.items(spec, "sources", "spec")
-    if len(sources) > 1:
-        raise fields.error("spec.sources", "multiple sources are not supported")
+    if len(sources) > MAX_SOURCES:
+        raise fields.error("spec.sources", f"more than {MAX_SOURCES} sources")
     if sources:
         if "source" in spec:
             fields.warn("spec.source", "is ignored because spec.sources is set (as in Argo CD)")
-        if not isinstance(sources[0], dict):
-            raise fields.error("spec.sources[0]", "must be a mapping")
-        return sources[0], "spec.sources[0]"
+        for index, raw in enumerate(sources):
+            if not isinstance(raw, dict):
+                raise fields.error(f"spec.sources[{index}]", "must be a mapping")
+        return [(raw, f"spec.sources[{i}]") for i, raw in enumerate(sources)]
     if "source" not in spec:
         raise fields.error("spec.source", "is required")
-    return fields.mapping(spec, "source", "spec"), "spec.source"
+    return [(fields.mapping(spec, "source", "spec"), "spec.source")]
 
 
 def _destination(spec: Mapping[str, Any], fields: Fields, *, fleet: bool) -> Destination:

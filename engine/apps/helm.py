@@ -16,9 +16,10 @@
 
 Helm applies them in that order: value files, inline values, parameters (a later one
 wins). A value file is a path inside the repository (no URL, nothing outside it: the
-render sees only the commit's tree); ``$values/...`` needs multiple sources, not supported
-yet. ``version`` (``v3``) is accepted; other fields (``fileParameters``, ``passCredentials``,
-``apiVersions``, ``kubeVersion``, ``namespace``) are warned and ignored.
+render sees only the commit's tree), or ``$<ref>/<path>``: a file of the Application's
+source with that ``ref`` (multiple sources, ``spec.sources``). ``version`` (``v3``) is
+accepted; other fields (``fileParameters``, ``passCredentials``, ``apiVersions``,
+``kubeVersion``, ``namespace``) are warned and ignored.
 """
 
 from __future__ import annotations
@@ -90,9 +91,12 @@ def _value_files(helm: Mapping[str, Any], fields: Fields, where: str) -> tuple[s
 
 
 def _value_file(name: str, fields: Fields, path: str) -> str:
-    if name.startswith("$"):
-        raise fields.error(path, f"{name!r}: a $ref value file needs multiple sources "
-                                 "(spec.sources), which are not supported yet")
+    if name.startswith("$"):  # $ref/path: a file of the source with that ref
+        ref, _, rest = name[1:].partition("/")
+        clean = posixpath.normpath(rest) if rest else ""
+        if not ref or not clean or clean.startswith(("../", "/")) or clean == "..":
+            raise fields.error(path, f"{name!r}: must be $<ref>/<path in that source>")
+        return f"${ref}/{clean}"
     if "://" in name:
         raise fields.error(path, f"{name!r}: value files are read from the repository only")
     if name.startswith("/") or "\\" in name or "\0" in name:

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.apps.application import Application, cascade_propagation
+from engine.apps.application import Application, Source, cascade_propagation
 from engine.apps.fields import Fields
 from engine.apps.helm import HelmOptions
 from engine.apps.selector import ClusterNames, LabelSelector
@@ -63,6 +63,7 @@ class TargetOptions:
     recurse: bool = False
     helm: HelmOptions | None = None  # the source is a Helm chart rendered with these
     chart: str = ""  # a chart of the Helm repository repo_url; revision is its version
+    sources: tuple[Source, ...] = ()  # all of spec.sources, when it has several
     revision_history_limit: int = 10
     cascade: str | None = None  # deletion propagation from the resources finalizer, if any
 
@@ -154,6 +155,7 @@ def _target(app: Application, cluster: ClusterInfo) -> AppTarget:
             recurse=app.source.recurse,
             helm=app.source.helm,
             chart=app.source.chart,
+            sources=app.sources,
             revision_history_limit=app.revision_history_limit,
             cascade=cascade_propagation(app.finalizers),
         ),

@@ -27,6 +27,7 @@ from engine import policy
 from engine.apply import Comparison, compare, execute
 from engine.apply.options import SyncOptions
 from engine.apps import AppTarget
+from engine.apps.application import Source
 from engine.apps.helm import HelmOptions
 from engine.clusters import ClusterClient, ClusterPool
 from engine.clusters.watch import LiveWatcher
@@ -74,6 +75,7 @@ from engine.model.status import SyncSource, TargetStatus
 from engine.names import api_version_problem, kind_problem
 from engine.redaction import redact_url
 from engine.render import HELM_CHART, RenderBudget, RenderCancelledError
+from engine.render.loader import RepoReader
 from engine.renderer.cache import RenderKey
 from engine.renderer.fallback import build_or_fallback
 from engine.renderer.helm import HelmRun
@@ -82,6 +84,7 @@ from engine.source import GitSource
 from engine.source.charts import ChartRepositories
 
 log = logging.getLogger(__name__)
+SOURCES_SEPARATOR = ","  # between the revisions of a multi-source app's sources
 MAX_READS = 4096  # renders whose file lists are remembered
 WATCH_READY_SECONDS = 3.0  # how long a reconcile waits for the watches of new kinds
 
@@ -140,7 +143,7 @@ class Reconciler:
                 report = await self._steps(target, trigger, request, dirty, record)
                 # A chart repository has no poller to say a version appeared: each resync
                 # resolves again (its index is kept for git.pollInterval).
-                settled = None if target.options.chart else _settled(
+                settled = None if target.options.chart or target.options.sources else _settled(
                     record.saved or record.previous, report)
                 return replace(report, settled=settled)
 
@@ -315,10 +318,82 @@ class Reconciler:
 
     async def _resolve(self, target: AppTarget, request: Request | None) -> str:
         revision = request.revision if request and request.revision else target.revision
+        if target.options.sources:
+            return await self._resolve_sources(target, request)
         if target.options.chart:  # a chart's version, from its repository's index
             return await self._charts().resolve(target.repo_url, target.options.chart,
                                                 revision)  # fmt: skip
         return await self.parts.source.resolve(repo=target.repo_url, revision=revision)
+
+    async def _resolve_sources(self, target: AppTarget, request: Request | None) -> str:
+        """Each source's commit or chart version, joined by ``SOURCES_SEPARATOR`` (what
+        history records, and what a rollback asks for again)."""
+        asked = request.revision.split(SOURCES_SEPARATOR) if request and request.revision \
+            else []  # fmt: skip
+        found = []
+        for index, source in enumerate(target.options.sources):
+            wanted = asked[index] if index < len(asked) else source.target_revision
+            if source.chart:
+                found.append(await self._charts().resolve(source.repo_url, source.chart,
+                                                          wanted))  # fmt: skip
+            else:
+                found.append(await self.parts.source.resolve(repo=source.repo_url,
+                                                             revision=wanted))  # fmt: skip
+        return SOURCES_SEPARATOR.join(found)
+
+    async def _render_sources(self, target: AppTarget, revisions: str) -> _Rendered:
+        """Every rendered source of a multi-source app, at its revision, in order, their
+        objects together; Helm value files ``$<ref>/<path>`` read from the ref's source."""
+        sources, found = target.options.sources, revisions.split(SOURCES_SEPARATOR)
+        if len(found) != len(sources):
+            raise RenderError(f"revision {revisions!r} does not name one revision per source")
+        async with contextlib.AsyncExitStack() as stack:
+            trees: dict[int, Path] = {}
+            for index, source in enumerate(sources):
+                if not source.chart:
+                    trees[index] = await stack.enter_async_context(
+                        self.parts.trees.lease(repo=source.repo_url, sha=found[index]))
+            refs = {s.ref: trees.get(i) for i, s in enumerate(sources) if s.ref}
+            objects: list[dict[str, Any]] = []
+            for index, source in enumerate(sources):
+                if source.renders:
+                    objects += await self._render_source(target, source, found[index],
+                                                         trees.get(index), refs)  # fmt: skip
+        return _Rendered(objects, None, fresh=False)
+
+    async def _render_source(
+        self, target: AppTarget, source: Source, revision: str, tree: Path | None,
+        refs: dict[str, Path | None],
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """One source of a multi-source app (a Git path or a chart), cached like any render."""
+        if source.chart:
+            directory = await self._charts().fetch(source.repo_url, source.chart, revision)
+            root = directory
+        else:
+            assert tree is not None
+            root = tree
+            directory = tree / source.path if source.path not in ("", ".") else tree
+        helm = None
+        if self.parts.helm is not None and (directory / HELM_CHART).is_file():
+            options = source.helm or HelmOptions()
+            helm = HelmRun(self.parts.helm, options, options.release_name or target.key.app,
+                           target.namespace, _ref_values(options, refs))
+        elif source.chart:
+            raise RenderError(f"chart {source.chart}: rendering it needs the helm binary "
+                              "(render.helmBinary in fleetsync.yaml)")
+        options_key = (("recurse", str(source.recurse)), ("kustomize", self.parts.kustomize or ""),
+                       ("helm", self.parts.helm or ""), *(helm.key() if helm else ()))
+        key = RenderKey(self.parts.source.access_key(source.repo_url), revision,
+                        source.path or source.chart, options_key)  # fmt: skip
+        budget = RenderBudget(timeout=self.parts.render_timeout)
+
+        def build() -> list[dict[str, Any]]:
+            return build_or_fallback(directory, root=root, kustomize=self.parts.kustomize,
+                                     recurse=source.recurse, budget=budget, helm=helm,
+                                     shared=self.parts.renders.shared,
+                                     helm_binary=self.parts.helm)  # fmt: skip
+
+        return list(await self.parts.renders.render(key, build, budget=budget))
 
     def _charts(self) -> ChartRepositories:
         if self.parts.charts is None:
@@ -347,6 +422,8 @@ class Reconciler:
         return _Rendered(objects, None, fresh=False)
 
     async def _render(self, target: AppTarget, sha: str) -> _Rendered:
+        if target.options.sources:
+            return await self._render_sources(target, sha)
         if target.options.chart:
             return await self._render_chart(target, sha)
         recurse = target.options.recurse
@@ -521,3 +598,25 @@ def _valid(kinds: set[Kind]) -> frozenset[Kind]:
 
 
 __all__ = ["Parts", "Reconciler"]
+
+
+def _ref_values(
+    options: HelmOptions, refs: dict[str, Path | None]
+) -> tuple[tuple[str, bytes], ...]:
+    """The ``$<ref>/<path>`` value files of ``options``, read (bounded, inside the ref's
+    tree) from the trees of the sources they name; a missing one is left out (the render
+    then says so, or ignores it when asked to)."""
+    found = []
+    for name in options.value_files:
+        if not name.startswith("$"):
+            continue
+        ref, _, rest = name[1:].partition("/")
+        tree = refs.get(ref)
+        if tree is None:
+            raise RenderError(f"value file {name}: the source with ref {ref!r} is a chart, "
+                              "not a repository")
+        reader = RepoReader(tree)
+        path = reader.resolve(tree / rest)
+        if path.is_file():
+            found.append((name, reader.read_bytes(path)))
+    return tuple(found)

@@ -16,6 +16,7 @@ become fleetsync's (``engine.hooks``).
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,11 +38,14 @@ class HelmRun:
     options: HelmOptions
     release: str
     namespace: str
+    # The $<ref>/<path> value files, read from the other sources: (name, content).
+    ref_values: tuple[tuple[str, bytes], ...] = ()
 
     def key(self) -> tuple[tuple[str, str], ...]:
         """What a render's cache key must add for a chart."""
+        refs = hashlib.sha256(repr(self.ref_values).encode()).hexdigest()[:16]
         return (("helm", self.options.fingerprint()), ("release", self.release),
-                ("namespace", self.namespace))
+                ("namespace", self.namespace), ("refs", refs))
 
 
 def render_chart(reader: RepoReader, chart: Path, run: HelmRun,
@@ -54,11 +58,20 @@ def render_chart(reader: RepoReader, chart: Path, run: HelmRun,
     arguments = [run.release, _inside(where), "--namespace", run.namespace or "default"]
     if not options.skip_crds:
         arguments.append("--include-crds")
-    for name in options.value_files:
-        found = _value_file(reader, chart, name, where, options.ignore_missing_value_files)
-        if found is not None:
-            arguments += ["--values", _inside(found)]
+    referenced = dict(run.ref_values)
     with tempfile.TemporaryDirectory(prefix="fleetsync-values-") as values:
+        for index, name in enumerate(options.value_files):
+            if name.startswith("$"):  # a file of another source, handed in as a copy
+                if name not in referenced:
+                    if options.ignore_missing_value_files:
+                        continue
+                    raise RenderError(f"{where}: value file {name}: no such file")
+                (Path(values) / f"ref-{index}.yaml").write_bytes(referenced[name])
+                arguments += ["--values", f"{VALUES}/ref-{index}.yaml"]
+                continue
+            found = _value_file(reader, chart, name, where, options.ignore_missing_value_files)
+            if found is not None:
+                arguments += ["--values", _inside(found)]
         if options.values:
             (Path(values) / "values.yaml").write_text(options.values)
             arguments += ["--values", f"{VALUES}/values.yaml"]

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from engine.local.toolchain import find_binaries
-from engine.model import SyncStatus
+from engine.model import SyncStatus, TargetKey
 from tests.support.charts import chart_repo
 from tests.support.clusters import TestCluster
 from tests.support.git_remotes import Daemon, new_upstream
@@ -18,6 +18,7 @@ from tests.support.hubkit import (
     application_yaml,
     clean_up,
     configmap_data,
+    configmap_yaml,
     eventually,
     hub_dir,
     push_webhook,
@@ -100,3 +101,54 @@ async def test_a_chart_from_a_chart_repository_follows_its_version_constraint(
                 await eventually(lambda: at("0.2.0", "red"), within=60, what="0.2.0 applied")
         finally:
             await clean_up(cluster, namespaces=["helm-repo"], apps=["repo"])
+
+
+async def test_multiple_sources_a_chart_with_values_from_another_repository(
+    local_clusters: list[TestCluster], git_daemon: Daemon, tmp_path: Path
+) -> None:
+    helm = find_binaries() / "helm"
+    cluster = local_clusters[0]
+    charts = new_upstream(git_daemon, tmp_path, "ms-charts", dict(CHART))
+    config = new_upstream(git_daemon, tmp_path, "ms-config", {
+        "envs/prod/values.yaml": "colour: teal\nsize: huge\n",
+        "extra/cm.yaml": configmap_yaml("extra", {"from": "config"})})
+    app = yaml.safe_load(application_yaml("multi", charts.url, "charts/web", "helm-multi"))
+    del app["spec"]["source"]
+    app["spec"]["sources"] = [
+        {"repoURL": charts.url, "targetRevision": "main", "path": "charts/web",
+         "helm": {"valueFiles": ["values-prod.yaml", "$values/envs/prod/values.yaml"]}},
+        {"repoURL": config.url, "targetRevision": "main", "ref": "values"},
+        {"repoURL": config.url, "targetRevision": "main", "path": "extra"}]
+    directory = hub_dir(tmp_path / "hub", local_clusters[:1], {"multi.yaml": yaml.safe_dump(app)},
+                        extra={"render": {"helmBinary": str(helm)}})
+    try:
+        async with running_hub(directory) as hub:
+            async def shows(colour: str) -> bool:
+                status = await status_of(hub, "multi", cluster.name)
+                data = await configmap_data(cluster, "helm-multi", "multi-settings")
+                return (status is not None and status.sync is SyncStatus.SYNCED
+                        and data == {"colour": colour, "size": "huge"})
+
+            await eventually(lambda: shows("teal"), within=60, what="values from the ref")
+            assert await configmap_data(cluster, "helm-multi", "extra") == {"from": "config"}
+            status = await status_of(hub, "multi", cluster.name)
+            assert status is not None and status.revision is not None
+            assert status.revision.count(",") == 2  # one revision per source
+
+            # A commit to the values repository alone is applied (at the next resync).
+            config.commit({"envs/prod/values.yaml": "colour: plum\nsize: huge\n"}, "plum")
+            config.push("main")
+            await eventually(lambda: shows("plum"), within=60, what="the new values applied")
+
+            # A rollback syncs every source at the revisions history recorded.
+            first = (await hub.store.history(TargetKey("multi", cluster.name)))[-1]
+            assert first.revision.count(",") == 2
+            await hub.control.rollback(app="multi", cluster=cluster.name, entry_id=first.id,
+                                       trigger="manual:tester")
+            async def teal_again() -> bool:
+                data = await configmap_data(cluster, "helm-multi", "multi-settings")
+                return data == {"colour": "teal", "size": "huge"}
+
+            await eventually(teal_again, within=60, what="rolled back to teal")
+    finally:
+        await clean_up(cluster, namespaces=["helm-multi"], apps=["multi"])

@@ -200,7 +200,7 @@ def test_unsupported_fields_are_reported(extra: str, warning: str) -> None:
             MINIMAL + "  ignoreDifferences: [{kind: Deployment, jsonPointers: /spec}]\n",
             "spec.ignoreDifferences[0]",
         ),
-        (MINIMAL + "  sources: [{repoURL: a}, {repoURL: b}]\n", "spec.sources"),
+        (MINIMAL + "  sources: [{repoURL: a, ref: x}, {repoURL: b, ref: x}]\n", "spec.sources"),
         (MINIMAL.replace("path: base", "chart: ../nginx"), "spec.source.chart"),
         (MINIMAL.replace("namespace: web}", "namespace: web}\n  overrides: []"), "spec.overrides"),
         (

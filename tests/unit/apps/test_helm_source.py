@@ -48,7 +48,8 @@ def test_values_object_wins_over_values_as_in_argo_cd() -> None:
 
 
 @pytest.mark.parametrize(("helm", "message"), [
-    ({"valueFiles": ["$values/web/values.yaml"]}, "a $ref value file needs multiple sources"),
+    ({"valueFiles": ["$values/web/values.yaml"]}, "no source has ref 'values'"),
+    ({"valueFiles": ["$values/../x.yaml"]}, "must be $<ref>/<path in that source>"),
     ({"valueFiles": ["https://evil.example/v.yaml"]}, "read from the repository only"),
     ({"valueFiles": ["/etc/passwd"]}, "must be a relative path"),
     ({"version": "v2"}, "spec.source.helm.version: only v3"),
@@ -82,3 +83,17 @@ def test_a_chart_from_a_repository_is_read_and_bad_ones_named() -> None:
         _chart_app("https://charts.example.com", "../x")
     with pytest.raises(ConfigError, match="OCI registries are not supported yet"):
         _chart_app("oci://registry.example.com/charts", "web")
+
+
+def test_multiple_sources_with_a_values_ref() -> None:
+    doc = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+           "metadata": {"name": "web"},
+           "spec": {"sources": [
+               {"repoURL": "https://charts.example.com", "chart": "web", "targetRevision": "1.*",
+                "helm": {"valueFiles": ["$values/envs/prod.yaml"]}},
+               {"repoURL": "https://git.example/config", "ref": "values"}],
+               "destination": {"server": "https://kubernetes.default.svc", "namespace": "web"}}}
+    parsed = parse_application(doc, source="apps/web.yaml")
+    assert parsed.source.chart == "web" and len(parsed.sources) == 2
+    assert [s.renders for s in parsed.sources] == [True, False]
+    assert parsed.sources[0].helm.value_files == ("$values/envs/prod.yaml",)

@@ -17,6 +17,9 @@ from engine.apps import (
     load_documents,
     parse_project,
 )
+from engine.apps.application import Source
+from engine.apps.project import DestinationRule
+from engine.apps.targets import TargetOptions
 from engine.model import ResourceKey, TargetKey
 from engine.policy import check, check_target, destination_permitted, source_permitted
 
@@ -254,3 +257,14 @@ def test_a_sources_violation_names_the_repository_without_its_credentials() -> N
                          target, cluster=ClusterInfo("c1", "https://c1"))
     assert [v.rule for v in found] == ["sourceRepos", "destinations"]
     assert "tok-9a8b7c" not in found[0].message and "***@git.example" in found[0].message
+
+
+def test_every_source_of_a_multi_source_app_must_be_permitted() -> None:
+    allowed = "https://git.example/team-a/charts"
+    sources = (Source(allowed, path="chart"), Source("https://evil.example/values", ref="v"))
+    target = AppTarget(TargetKey("app", "c1"), "p", allowed, "main", "chart", "ns",
+                       TargetOptions(sources=sources))
+    project = AppProject(name="p", source_repos=("https://git.example/team-a/*",),
+                         destinations=(DestinationRule(server="*", namespace="*"),))
+    found = check_target(project, target, cluster=ClusterInfo("c1", "https://c1"))
+    assert [(v.rule, "evil.example" in v.message) for v in found] == [("sourceRepos", True)]
