@@ -26,7 +26,10 @@ generated document is an Argo CD Application, validated like one written by hand
 defined in the ApplicationSet's file: it appears and disappears as the generators change,
 under the same deletion guard as an Application file removed by hand. With
 ``preserveResourcesOnDeletion`` the generated Applications carry no resources finalizer, so
-removing one leaves its objects in the clusters. Not done: the git generators,
+removing one leaves its objects in the clusters. The git generators (``directories`` with
+globs and ``exclude``; ``files`` of JSON or YAML, ``**`` across directories) read the
+repository at ``revision`` from ``Listing``s the hub fetches (``wanted`` says which);
+until one is read, the ApplicationSet's file keeps its last Applications. Not done:
 ``templatePatch``, ``strategy`` (RollingSync) and ``applicationsSync``; they are errors or
 warnings naming the field. At most ``MAX_GENERATED`` Applications per ApplicationSet.
 """
@@ -34,9 +37,13 @@ warnings naming the field. At most ``MAX_GENERATED`` Applications per Applicatio
 from __future__ import annotations
 
 import itertools
+import posixpath
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import yaml
 
 from engine.apps.application import RESOURCES_FINALIZER
 from engine.apps.fields import Fields
@@ -49,7 +56,8 @@ MAX_GENERATED = 1000
 MAX_ELEMENTS = 1000
 _SPEC_FIELDS = {"generators", "template", "goTemplate", "goTemplateOptions", "syncPolicy",
                 "preservedFields", "ignoreApplicationDifferences"}
-_GENERATORS = ("list", "clusters", "matrix")
+_GENERATORS = ("list", "clusters", "git", "matrix")
+MAX_LISTED = 2000  # paths of one repository a git generator considers
 Params = dict[str, Any]
 
 
@@ -62,6 +70,17 @@ class Generator:
     selector: LabelSelector | None = None
     values: Mapping[str, Any] | None = None
     children: tuple[Generator, ...] = ()
+    repo: tuple[str, str] = ("", "")  # git: (repoURL, revision)
+    directories: tuple[tuple[str, bool], ...] = ()  # git: (glob, exclude)
+    files: tuple[str, ...] = ()  # git: globs of JSON/YAML files
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A repository at one commit as git generators see it: every file's content."""
+
+    sha: str
+    files: Mapping[str, bytes]
 
 
 @dataclass(frozen=True)
@@ -121,8 +140,6 @@ def _generator(raw: Any, fields: Fields, path: str, *, nested: bool) -> Generato
     if not isinstance(raw, dict) or len(raw) != 1:
         raise fields.error(path, f"must name exactly one generator ({', '.join(_GENERATORS)})")
     kind, body = next(iter(raw.items()))
-    if kind == "git":
-        raise fields.error(f"{path}.git", "the git generators are not supported yet")
     if kind not in _GENERATORS:
         raise fields.error(f"{path}.{kind}", f"is not a supported generator "
                                               f"({', '.join(_GENERATORS)})")
@@ -144,6 +161,8 @@ def _generator(raw: Any, fields: Fields, path: str, *, nested: bool) -> Generato
         selector = body.get("selector")
         return Generator("clusters", selector=None if not selector else parse_selector(
             selector, fields, f"{where}.selector"), values=fields.mapping(body, "values", where))
+    if kind == "git":
+        return _git(body, fields, where)
     if nested:
         raise fields.error(where, "a matrix inside a matrix is not supported")
     fields.unsupported(body, {"generators"}, where)
@@ -155,13 +174,49 @@ def _generator(raw: Any, fields: Fields, path: str, *, nested: bool) -> Generato
         for i, c in enumerate(children)))
 
 
-def generate(appset: ApplicationSet, clusters: Sequence[ClusterInfo]) -> list[dict[str, Any]]:
-    """The Application documents ``appset`` generates over the registered ``clusters``, in
-    generator order (``ConfigError`` naming the ApplicationSet when one cannot be made)."""
+def _git(body: dict[str, Any], fields: Fields, where: str) -> Generator:
+    fields.unsupported(body, {"repoURL", "revision", "directories", "files"}, where)
+    repo = (fields.required(body, "repoURL", where), fields.string(body, "revision", where)
+            or "HEAD")  # fmt: skip
+    directories = []
+    for index, item in enumerate(fields.items(body, "directories", where)):
+        path = f"{where}.directories[{index}]"
+        if not isinstance(item, dict):
+            raise fields.error(path, "must be a mapping with path")
+        fields.unsupported(item, {"path", "exclude"}, path)
+        directories.append((fields.required(item, "path", path),
+                            fields.boolean(item, "exclude", path, False)))
+    files = []
+    for index, item in enumerate(fields.items(body, "files", where)):
+        path = f"{where}.files[{index}]"
+        if not isinstance(item, dict):
+            raise fields.error(path, "must be a mapping with path")
+        fields.unsupported(item, {"path"}, path)
+        files.append(fields.required(item, "path", path))
+    if bool(directories) == bool(files):
+        raise fields.error(where, "needs either directories or files")
+    return Generator("git", repo=repo, directories=tuple(directories), files=tuple(files))
+
+
+def wanted(appset: ApplicationSet) -> set[tuple[str, str]]:
+    """The (repository, revision) pairs ``appset``'s git generators read."""
+    found: set[tuple[str, str]] = set()
+    for generator in appset.generators:
+        for one in (generator, *generator.children):
+            if one.kind == "git":
+                found.add(one.repo)
+    return found
+
+
+def generate(appset: ApplicationSet, clusters: Sequence[ClusterInfo],
+             listings: Mapping[tuple[str, str], Listing] | None = None) -> list[dict[str, Any]]:
+    """The Application documents ``appset`` generates over the registered ``clusters`` and
+    the repositories its git generators read (``listings``), in generator order
+    (``ConfigError`` naming the ApplicationSet when one cannot be made)."""
     where = f"{appset.source_file}: ApplicationSet {appset.name}"
     documents = []
     for generator in appset.generators:
-        for params in _params(generator, clusters):
+        for params in _params(generator, clusters, listings or {}, where):
             doc = render(dict(appset.template), params, go=appset.go_template,
                          missing_error=appset.missing_key_error, where=f"{where}: template")
             documents.append(_application(doc, appset))
@@ -170,14 +225,79 @@ def generate(appset: ApplicationSet, clusters: Sequence[ClusterInfo]) -> list[di
     return documents
 
 
-def _params(generator: Generator, clusters: Sequence[ClusterInfo]) -> list[Params]:
+def _params(generator: Generator, clusters: Sequence[ClusterInfo],
+            listings: Mapping[tuple[str, str], Listing], where: str) -> list[Params]:  # fmt: skip
     if generator.kind == "list":
         return [dict(e) for e in generator.elements]
     if generator.kind == "clusters":
         return [_cluster_params(c, generator.values) for c in clusters
                 if generator.selector is None or generator.selector.matches(c.labels)]
-    first, second = (_params(child, clusters) for child in generator.children)
+    if generator.kind == "git":
+        listing = listings.get(generator.repo)
+        if listing is None:
+            raise ConfigError(f"{where}: repository {generator.repo[0]} at "
+                              f"{generator.repo[1]} not read yet")
+        return _git_params(generator, listing, where)
+    first, second = (_params(child, clusters, listings, where) for child in generator.children)
     return [_merge(a, b) for a, b in itertools.product(first, second)]
+
+
+def _git_params(generator: Generator, listing: Listing, where: str) -> list[Params]:
+    """Argo CD's git generators: one parameter set per matching directory, or per matching
+    JSON/YAML file (its keys, plus the path of its directory)."""
+    paths = sorted(listing.files)[:MAX_LISTED]
+    if generator.directories:
+        directories = sorted({posixpath.dirname(p) for p in paths} - {""})
+        every = sorted({"/".join(d.split("/")[:i + 1]) for d in directories
+                        for i in range(d.count("/") + 1)})  # fmt: skip
+        chosen = [d for d in every
+                  if any(_glob(g, d) for g, exclude in generator.directories if not exclude)
+                  and not any(_glob(g, d) for g, exclude in generator.directories if exclude)]
+        return [{"path": _path_params(d)} for d in chosen]
+    found = []
+    for path in paths:
+        if any(_glob(g, path, deep=True) for g in generator.files):
+            try:
+                content = yaml.safe_load(listing.files[path].decode("utf-8"))
+            except (UnicodeDecodeError, yaml.YAMLError) as err:
+                raise ConfigError(f"{where}: {path}: not JSON or YAML ({type(err).__name__})"
+                                  ) from None
+            if not isinstance(content, dict):
+                raise ConfigError(f"{where}: {path}: must hold a mapping")
+            params = dict(content)
+            params["path"] = {**_path_params(posixpath.dirname(path)),
+                              "filename": posixpath.basename(path)}
+            found.append(params)
+    return found
+
+
+def _path_params(directory: str) -> Params:
+    base = posixpath.basename(directory)
+    return {"path": directory, "basename": base, "basenameNormalized": _normalized(base),
+            "segments": directory.split("/") if directory else []}
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[^a-z0-9.-]", "-", name.lower()).strip("-.")
+
+
+def _glob(pattern: str, path: str, *, deep: bool = False) -> bool:
+    """Whether ``path`` matches ``pattern``: ``*`` within one path segment (Go's path.Match),
+    ``**`` across segments (doublestar, for files)."""
+    regex = ""
+    index = 0
+    while index < len(pattern):
+        if deep and pattern.startswith("**/", index):
+            regex, index = regex + "(?:.*/)?", index + 3
+        elif deep and pattern.startswith("**", index):
+            regex, index = regex + ".*", index + 2
+        elif pattern[index] == "*":
+            regex, index = regex + "[^/]*", index + 1
+        elif pattern[index] == "?":
+            regex, index = regex + "[^/]", index + 1
+        else:
+            regex, index = regex + re.escape(pattern[index]), index + 1
+    return re.fullmatch(regex, path) is not None
 
 
 def _cluster_params(cluster: ClusterInfo, values: Mapping[str, Any] | None) -> Params:

@@ -17,13 +17,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from engine.apps.application import Application, is_valid_name, parse_application
-from engine.apps.appsets import ApplicationSet, generate, parse_application_set
+from engine.apps.appsets import (
+    ApplicationSet,
+    Listing,
+    generate,
+    parse_application_set,
+    wanted,
+)
 from engine.apps.catalog import AppCatalog, Definition, ParsedFile, build_catalog
 from engine.apps.project import AppProject, parse_project
 from engine.apps.sources import (
@@ -163,16 +169,24 @@ def _definition(source: str, kind: str, doc: dict[str, Any]) -> Definition:
 
 
 def expand_application_sets(
-    parsed: Sequence[Sequence[ParsedFile]], clusters: Sequence[ClusterInfo]
+    parsed: Sequence[Sequence[ParsedFile]], clusters: Sequence[ClusterInfo],
+    listings: Mapping[tuple[str, str], Listing] | None = None,
 ) -> list[list[ParsedFile]]:
     """``parsed`` with each ApplicationSet replaced by the Applications it generates over
     ``clusters``, defined in its file. An ApplicationSet that is invalid or cannot generate
     fails its file: the file's Applications keep their last definitions (``carry_over``),
     so a broken template never deletes what it generated before."""
-    return [[_expand_file(f, clusters) for f in files] for files in parsed]
+    return [[_expand_file(f, clusters, listings or {}) for f in files] for files in parsed]
 
 
-def _expand_file(file: ParsedFile, clusters: Sequence[ClusterInfo]) -> ParsedFile:
+def wanted_listings(parsed: Sequence[Sequence[ParsedFile]]) -> frozenset[tuple[str, str]]:
+    """The (repository, revision) pairs the git generators of ``parsed`` read."""
+    return frozenset(pair for files in parsed for f in files for d in f.definitions
+                     if isinstance(d.item, ApplicationSet) for pair in wanted(d.item))
+
+
+def _expand_file(file: ParsedFile, clusters: Sequence[ClusterInfo],
+                 listings: Mapping[tuple[str, str], Listing]) -> ParsedFile:
     if not any(d.kind == "ApplicationSet" for d in file.definitions):
         return file
     definitions: list[Definition] = []
@@ -186,7 +200,7 @@ def _expand_file(file: ParsedFile, clusters: Sequence[ClusterInfo]) -> ParsedFil
         else:
             warnings.extend(definition.item.warnings)
             try:
-                documents = generate(definition.item, clusters)
+                documents = generate(definition.item, clusters, listings)
             except ConfigError as err:
                 errors.append(err)
                 continue

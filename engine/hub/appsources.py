@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass
 
 from engine.apps import AppSource
+from engine.apps.appsets import Listing
 from engine.config.hub import AppsFromGit, HubConfig
 from engine.errors import FleetsyncError
 from engine.hub.catalog import failed_git_source, git_app_source
@@ -59,6 +60,8 @@ class GitAppSources:
         self.changed = asyncio.Event()  # set when the poller saw an entry move
         self._entries = [_Entry(index, entry) for index, entry in enumerate(config.apps)
                          if isinstance(entry, AppsFromGit)]  # fmt: skip
+        self._listings: dict[tuple[str, str], Listing] = {}
+        self._listing_errors: dict[tuple[str, str], str] = {}
 
     async def sources(self) -> tuple[dict[int, AppSource], bool]:
         """Every Git entry's source by its index in ``apps:``, and whether any changed."""
@@ -76,6 +79,35 @@ class GitAppSources:
             moved = moved or entry.state != before
             found[entry.index] = self._shown(entry)
         return found, moved
+
+    async def listings(
+        self, wanted: frozenset[tuple[str, str]]
+    ) -> tuple[dict[tuple[str, str], Listing], bool]:
+        """What ApplicationSet git generators read: each wanted (repository, revision) at
+        its commit now, read again when the revision moved (resolved at most every
+        ``git.pollInterval``); whether any changed. One that cannot be read keeps its last
+        listing (or stays unread) and is logged once."""
+        moved = False
+        for pair in sorted(wanted):
+            repo, revision = pair
+            try:
+                sha = await self._source.resolve(repo=repo, revision=revision,
+                                                 max_age=self._config.git.poll_interval)
+                kept = self._listings.get(pair)
+                if kept is None or kept.sha != sha:
+                    files = await self._source.read_files(repo=repo, sha=sha)
+                    self._listings[pair] = Listing(sha, {path: f.data for path, f in
+                                                         files.items() if not f.is_symlink})
+                    moved = True
+                self._listing_errors.pop(pair, None)
+            except Exception as err:  # this generator's problem, not the hub's
+                reason = redact(describe(err))
+                if self._listing_errors.get(pair) != reason:
+                    log.warning("ApplicationSet git generator %s: %s", redact_url(repo), reason)
+                self._listing_errors[pair] = reason
+        for pair in set(self._listings) - wanted:
+            del self._listings[pair]
+        return dict(self._listings), moved
 
     async def _read(self, entry: _Entry) -> None:
         spec = entry.spec

@@ -41,7 +41,8 @@ from engine.apps import (
     file_from_bytes,
     read_dir_source,
 )
-from engine.apps.loader import expand_application_sets
+from engine.apps.appsets import Listing
+from engine.apps.loader import expand_application_sets, wanted_listings
 from engine.apps.sources import MAX_FILES_PER_SOURCE, SUFFIXES, file_stamps, too_many_files
 from engine.config.hub import AppsFromDir, AppsFromGit, AppsSource
 from engine.errors import ConfigError
@@ -79,6 +80,7 @@ class Prepared:
     problems: Mapping[str, AppProblems]
     inputs: str
     clusters: frozenset[str]
+    wanted: frozenset[tuple[str, str]] = frozenset()  # what git generators read
 
 
 class TreeFileLike(Protocol):
@@ -101,6 +103,9 @@ class Catalog:
     targets: dict[TargetKey, AppTarget] = field(default_factory=dict)
     problems: dict[str, AppProblems] = field(default_factory=dict)
     general_errors: tuple[str, ...] = ()
+    # Git generators: the repositories they read (set by the follower), and those wanted.
+    listings: dict[tuple[str, str], Listing] = field(default_factory=dict)
+    wanted: frozenset[tuple[str, str]] = frozenset()
     _digests: dict[TargetKey, str] = field(default_factory=dict)
     _inputs: str | None = None
     _fingerprint: tuple[tuple[str, int, int], ...] | None = None
@@ -131,10 +136,12 @@ class Catalog:
         entry missing there counts as unreadable (its apps keep their last definition).
         """
         sources = self._sources(git)
-        inputs = _inputs_digest(sources, clusters, self.implicit_default_project)
+        listings = dict(self.listings)
+        inputs = _inputs_digest(sources, clusters, self.implicit_default_project, listings)
         if inputs == self._inputs:
             return None
-        parsed = expand_application_sets(self._parser.parse_sources(sources), clusters)
+        read = self._parser.parse_sources(sources)
+        parsed = expand_application_sets(read, clusters, listings)
         catalog = build_catalog(sources, parsed,
                                 implicit_default_project=self.implicit_default_project)
         catalog, lost = carry_over(self.apps, catalog)
@@ -143,7 +150,7 @@ class Catalog:
             problems[name] = replace(problems[name], warnings=(
                 *problems[name].warnings, _lost_warning(catalog, name)))
         return Prepared(catalog, targets, digests, problems, inputs,
-                        frozenset(c.name for c in clusters))
+                        frozenset(c.name for c in clusters), wanted_listings(read))
 
     def commit(self, prepared: Prepared) -> CatalogChange:
         """Make ``prepared`` the current state (on the event loop) and report the change."""
@@ -160,6 +167,7 @@ class Catalog:
         )  # fmt: skip
         self.apps, self.targets, self.problems = prepared.apps, targets, dict(prepared.problems)
         self._digests, self._inputs = digests, prepared.inputs
+        self.wanted = prepared.wanted
         self.general_errors = tuple(str(e) for e in prepared.apps.errors)
         return change
 
@@ -265,10 +273,14 @@ def _target_digest(app_digest: str, target: AppTarget) -> str:
 
 
 def _inputs_digest(
-    sources: Sequence[AppSource], clusters: Sequence[ClusterInfo], implicit_default: bool
+    sources: Sequence[AppSource], clusters: Sequence[ClusterInfo], implicit_default: bool,
+    listings: Mapping[tuple[str, str], Listing],
 ) -> str:
-    """A hash of everything a reload reads: sources, file contents, clusters, settings."""
+    """A hash of everything a reload reads: sources, file contents, clusters, settings, and
+    the commits git generators read."""
     digest = hashlib.sha256(f"implicit-default={implicit_default}\n".encode())
+    for pair, listing in sorted(listings.items()):
+        digest.update(repr((pair, listing.sha)).encode())
     for source in sources:
         digest.update(repr((source.identity, source.name, source.projects,
                             source.app_projects, source.error)).encode())  # fmt: skip

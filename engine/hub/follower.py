@@ -97,12 +97,15 @@ class ConfigFollower:
             for name in change.changed | change.removed:
                 self.live.forget_cluster(name)
         git, git_moved = await self.git_apps.sources()
+        self.catalog.listings, listed = await self.git_apps.listings(self.catalog.wanted)
         disk = await asyncio.to_thread(self.catalog.changed_on_disk)
-        if not (force or change or git_moved or disk):
+        if not (force or change or git_moved or disk or listed):
             return False
         await (self.cluster_refresh or self.refresh_clusters)()
         before, apps_before = self.catalog.targets, len(self.catalog.defined())
         catalog_change = await self._reload_catalog(git)
+        if self.catalog.wanted - self.catalog.listings.keys():
+            self.git_apps.changed.set()  # new git generators: read them, reload at once
         changed = change.changed if change else frozenset()
         await self.runtime.apply(catalog_change, self.catalog.targets,
                                   changed_clusters=changed)

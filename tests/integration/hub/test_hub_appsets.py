@@ -104,3 +104,52 @@ async def test_an_application_set_creates_updates_and_removes_applications(
     finally:
         await clean_up(cluster, namespaces=["as-a", "as-b", "as-c"],
                        apps=[f"{a}-{cluster.name}" for a in ("a", "b", "c")])
+
+
+async def test_a_git_directories_generator_follows_the_repository(
+    local_clusters: list[TestCluster], git_daemon: Daemon, tmp_path: Path
+) -> None:
+    cluster = local_clusters[0]
+    upstream = new_upstream(git_daemon, tmp_path, "appsets-git", {
+        f"envs/{app}/cm.yaml": configmap_yaml("settings", {"app": app}) for app in ("x", "y")})
+    appset = {"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
+              "metadata": {"name": "envs"},
+              "spec": {"goTemplate": True,
+                       "generators": [{"git": {"repoURL": upstream.url, "revision": "main",
+                                               "directories": [{"path": "envs/*"}]}}],
+                       "template": {
+                           "metadata": {"name": "env-{{.path.basename}}",
+                                        "finalizers": ["resources-finalizer.argocd.argoproj.io"]},
+                           "spec": {"project": "default",
+                                    "source": {"repoURL": upstream.url, "targetRevision": "main",
+                                               "path": "{{.path.path}}"},
+                                    "destination": {"name": cluster.name,
+                                                    "namespace": "env-{{.path.basename}}"},
+                                    "syncPolicy": {"automated": {"prune": True},
+                                                   "syncOptions": ["CreateNamespace=true"]}}}}}
+    directory = hub_dir(tmp_path / "hub", local_clusters[:1],
+                        {"envs.yaml": yaml.safe_dump(appset)},
+                        extra={"git": {"pollInterval": "1s", "timeout": "10s"}})
+    try:
+        async with running_hub(directory) as hub:
+            async def present(*apps: str) -> bool:
+                for app in apps:
+                    status = await status_of(hub, f"env-{app}", cluster.name)
+                    if status is None or status.sync is not SyncStatus.SYNCED:
+                        return False
+                return True
+
+            await eventually(lambda: present("x", "y"), within=60, what="x and y generated")
+            upstream.commit({"envs/z/cm.yaml": configmap_yaml("settings", {"app": "z"}),
+                             "envs/x/cm.yaml": None}, "z in, x out")
+            upstream.push("main")
+
+            async def moved() -> bool:
+                names = {a.name for a in hub.apps()}
+                return ("env-x" not in names and await present("z")
+                        and await configmap_data(cluster, "env-x", "settings") is None)
+
+            await eventually(moved, within=60, what="z generated, x removed with its objects")
+    finally:
+        await clean_up(cluster, namespaces=["env-x", "env-y", "env-z"],
+                       apps=["env-x", "env-y", "env-z"])

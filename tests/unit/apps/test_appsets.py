@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from engine.apps import ClusterInfo
-from engine.apps.appsets import generate, parse_application_set
+from engine.apps.appsets import Listing, generate, parse_application_set
 from engine.apps.catalog import ParsedFile
 from engine.apps.loader import expand_application_sets, parse_file
 from engine.apps.sources import AppFile
@@ -88,7 +88,7 @@ def test_preserve_resources_on_deletion_drops_the_finalizer() -> None:
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    ({"generators": [{"git": {"repoURL": "x"}}]}, "the git generators are not supported yet"),
+    ({"generators": [{"git": {"repoURL": "x"}}]}, "git: needs either directories or files"),
     ({"generators": [{"scmProvider": {}}]}, "scmProvider: is not a supported generator"),
     ({"generators": []}, "needs at least one generator"),
     ({"strategy": {"type": "RollingSync"}}, "spec.strategy: is not supported yet"),
@@ -118,3 +118,36 @@ def test_in_a_file_generated_apps_are_definitions_and_a_broken_set_fails_the_fil
     [[failed]] = expand_application_sets([[broken]], CLUSTERS)
     assert failed.failed and failed.definitions == ()
     assert "ApplicationSet web: template: map has no entry" in str(failed.errors[0])
+
+
+LISTING = Listing("f" * 40, {
+    "apps/web/kustomization.yaml": b"", "apps/api/kustomization.yaml": b"",
+    "apps/old/deploy.yaml": b"", "README.md": b"",
+    "config/prod/eu/config.json": b'{"cluster": {"name": "prod-eu"}, "replicas": 3}',
+    "config/dev/config.json": b'{"cluster": {"name": "dev-1"}, "replicas": 1}',
+})
+REPO = ("https://git.example/gitops", "main")
+
+
+def _git_set(git: dict[str, Any], name: str, go: bool = True) -> Any:
+    return parse_application_set(_set([{"git": {"repoURL": REPO[0], "revision": REPO[1],
+                                                 **git}}], go=go, name=name), source="a.yaml")
+
+
+def test_git_directories_generator_with_exclude() -> None:
+    appset = _git_set({"directories": [{"path": "apps/*"}, {"path": "apps/old", "exclude": True}]},
+                      "{{.path.basename}}")
+    found = generate(appset, CLUSTERS, {REPO: LISTING})
+    assert [d["metadata"]["name"] for d in found] == ["api", "web"]
+    plain = _git_set({"directories": [{"path": "apps/*"}]}, "{{path.basenameNormalized}}",
+                     go=False)
+    assert len(generate(plain, CLUSTERS, {REPO: LISTING})) == 3
+    with pytest.raises(ConfigError, match="not read yet"):
+        generate(appset, CLUSTERS, {})
+
+
+def test_git_files_generator_reads_json_and_the_path() -> None:
+    appset = _git_set({"files": [{"path": "config/**/config.json"}]},
+                      "{{.cluster.name}}-{{.replicas}}-{{index .path.segments 1}}")
+    found = generate(appset, CLUSTERS, {REPO: LISTING})
+    assert [d["metadata"]["name"] for d in found] == ["dev-1-1-dev", "prod-eu-3-prod"]
