@@ -153,3 +153,86 @@ async def test_a_git_directories_generator_follows_the_repository(
     finally:
         await clean_up(cluster, namespaces=["env-x", "env-y", "env-z"],
                        apps=["env-x", "env-y", "env-z"])
+
+
+def _labelled(repo: str, cluster: str) -> dict[str, Any]:
+    """A clusters generator on a label and a git files generator, one set each."""
+    def template(name: str, path: str, namespace: str, to: str) -> dict[str, Any]:
+        return {"metadata": {"name": name},
+                "spec": {"project": "default",
+                         "source": {"repoURL": repo, "targetRevision": "main", "path": path},
+                         "destination": {"name": to, "namespace": namespace},
+                         "syncPolicy": {"automated": {"prune": True},
+                                        "syncOptions": ["CreateNamespace=true",
+                                                        "timeout.reconcile=5s"]}}}
+
+    gold = {"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
+            "metadata": {"name": "gold"},
+            "spec": {"goTemplate": True,
+                     "generators": [{"clusters": {"selector": {"matchLabels": {"tier": "gold"}}}}],
+                     "template": template("gold-{{.name}}", "a", "gold", "{{.name}}")}}
+    files = {"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
+             "metadata": {"name": "files"},
+             "spec": {"goTemplate": True,
+                      "generators": [{"git": {"repoURL": repo, "revision": "main",
+                                              "files": [{"path": "config/*.json"}]}}],
+                      "template": template("file-{{.id}}", "{{.app}}", "files-{{.id}}",
+                                           cluster)}}
+    return {"gold.yaml": yaml.safe_dump(gold), "files.yaml": yaml.safe_dump(files)}
+
+
+async def test_clusters_labels_and_git_files_create_update_and_remove_applications(
+    local_clusters: list[TestCluster], git_daemon: Daemon, tmp_path: Path
+) -> None:
+    cluster = local_clusters[0]
+    upstream = new_upstream(git_daemon, tmp_path, "appsets-files", {
+        **{f"{app}/cm.yaml": configmap_yaml("settings", {"app": app}) for app in ("a", "b")},
+        "config/one.json": '{"id": "one", "app": "a"}'})
+    directory = hub_dir(tmp_path / "hub", local_clusters[:1],
+                        _labelled(upstream.url, cluster.name),
+                        extra={"git": {"pollInterval": "1s", "timeout": "10s"}})
+    registration = directory.root / "clusters.yaml"
+
+    def label(tier: str | None) -> None:
+        doc = yaml.safe_load(registration.read_text())
+        labels = doc["clusters"][0]["labels"]
+        labels.pop("tier", None)
+        if tier:
+            labels["tier"] = tier
+        registration.write_text(yaml.safe_dump(doc))
+
+    try:
+        async with running_hub(directory) as hub:
+            async def app_data(app: str, namespace: str) -> dict[str, str] | None:
+                status = await status_of(hub, app, cluster.name)
+                if status is None or status.sync is not SyncStatus.SYNCED:
+                    return None
+                return await configmap_data(cluster, namespace, "settings")
+
+            async def file_app(app: str) -> bool:
+                return await app_data("file-one", "files-one") == {"app": app}
+
+            await eventually(lambda: file_app("a"), within=60, what="file-one from the JSON")
+            assert f"gold-{cluster.name}" not in {a.name for a in hub.apps()}
+
+            # The cluster gets the label: its Application appears; the JSON changes: updated.
+            label("gold")
+            upstream.commit({"config/one.json": '{"id": "one", "app": "b"}'}, "b")
+            upstream.push("main")
+
+            async def gold() -> bool:
+                return await app_data(f"gold-{cluster.name}", "gold") == {"app": "a"}
+
+            await eventually(gold, within=60, what="the labelled cluster's Application")
+            await eventually(lambda: file_app("b"), within=60, what="file-one updated to b")
+
+            # The label goes: so does its Application.
+            label(None)
+
+            async def gone() -> bool:
+                return f"gold-{cluster.name}" not in {a.name for a in hub.apps()}
+
+            await eventually(gone, within=60, what="the unlabelled cluster's Application gone")
+    finally:
+        await clean_up(cluster, namespaces=["gold", "files-one"],
+                       apps=[f"gold-{cluster.name}", "file-one"])
