@@ -365,7 +365,8 @@ class Reconciler:
         self, target: AppTarget, source: Source, revision: str, tree: Path | None,
         refs: dict[str, Path | None],
     ) -> list[dict[str, Any]]:  # fmt: skip
-        """One source of a multi-source app (a Git path or a chart), cached like any render."""
+        """One source (a Git path in ``tree``, or a chart from a Helm repository) of a
+        multi-source app or a chart app, cached like any render."""
         if source.chart:
             directory = await self._charts().fetch(source.repo_url, source.chart, revision)
             root = directory
@@ -400,32 +401,13 @@ class Reconciler:
             raise ChartError("Helm chart repositories are not available in this hub")
         return self.parts.charts
 
-    async def _render_chart(self, target: AppTarget, version: str) -> _Rendered:
-        """A chart from a Helm repository at ``version``, rendered with helm (cached by
-        repository, chart, version, options, release and namespace)."""
-        chart = target.options.chart
-        options = target.options.helm or HelmOptions()
-        if self.parts.helm is None:
-            raise RenderError(f"chart {chart}: rendering it needs the helm binary "
-                              "(render.helmBinary in fleetsync.yaml)")
-        run = HelmRun(self.parts.helm, options, options.release_name or target.key.app,
-                      target.namespace)
-        key = RenderKey(self.parts.source.access_key(target.repo_url), version, chart,
-                        run.key())  # fmt: skip
-        directory = await self._charts().fetch(target.repo_url, chart, version)
-        budget = RenderBudget(timeout=self.parts.render_timeout)
-
-        def build() -> list[dict[str, Any]]:
-            return build_or_fallback(directory, root=directory, budget=budget, helm=run)
-
-        objects = await self.parts.renders.render(key, build, budget=budget)
-        return _Rendered(objects, None, fresh=False)
-
     async def _render(self, target: AppTarget, sha: str) -> _Rendered:
         if target.options.sources:
             return await self._render_sources(target, sha)
-        if target.options.chart:
-            return await self._render_chart(target, sha)
+        if target.options.chart:  # a chart from a Helm repository, at version ``sha``
+            chart = Source(target.repo_url, chart=target.options.chart, helm=target.options.helm)
+            return _Rendered(await self._render_source(target, chart, sha, None, {}), None,
+                             fresh=False)  # fmt: skip
         recurse = target.options.recurse
         options = (("recurse", str(recurse)), ("kustomize", self.parts.kustomize or ""),
                    ("helm", self.parts.helm or ""))
