@@ -239,6 +239,9 @@ def _params(generator: Generator, clusters: Sequence[ClusterInfo],
                               f"{generator.repo[1]} not read yet")
         return _git_params(generator, listing, where)
     first, second = (_params(child, clusters, listings, where) for child in generator.children)
+    if len(first) * len(second) > MAX_GENERATED:  # refused before it is built
+        raise ConfigError(f"{where}: a matrix of {len(first)} by {len(second)} parameter sets "
+                          f"generates more than {MAX_GENERATED} Applications")
     return [_merge(a, b) for a, b in itertools.product(first, second)]
 
 

@@ -151,3 +151,11 @@ def test_git_files_generator_reads_json_and_the_path() -> None:
                       "{{.cluster.name}}-{{.replicas}}-{{index .path.segments 1}}")
     found = generate(appset, CLUSTERS, {REPO: LISTING})
     assert [d["metadata"]["name"] for d in found] == ["dev-1-1-dev", "prod-eu-3-prod"]
+
+
+def test_a_matrix_too_large_is_refused_before_it_is_built() -> None:
+    many = {"list": {"elements": [{"x": str(i)} for i in range(1000)]}}
+    pair = {"list": {"elements": [{"y": "1"}, {"y": "2"}]}}
+    doc = _set([{"matrix": {"generators": [many, pair]}}], name="{{.x}}-{{.y}}")
+    with pytest.raises(ConfigError, match="a matrix of 1000 by 2 parameter sets"):
+        generate(parse_application_set(doc, source="a.yaml"), CLUSTERS)
