@@ -66,7 +66,7 @@ async def delete_app(
         results.extend(done)
         failed = [r.key for r in done if r.code is ResultCode.PRUNE_FAILED]
         deleted = [r.key for r in done if r.code is ResultCode.PRUNED and live[r.key]]
-        lingering = await _wait_gone(client, inventory, deleted, within=wave_timeout)
+        lingering = await wait_gone(client, inventory, deleted, within=wave_timeout)
         left.extend(failed + lingering)
         if failed or lingering:
             message = _stopped(wave, failed, lingering, wave_timeout)
@@ -88,7 +88,7 @@ def _order(key: ResourceKey, live: Mapping[str, Any] | None) -> tuple[Any, ...]:
     return (_wave(live), *prune_rank(key))
 
 
-async def _wait_gone(
+async def wait_gone(
     client: ClusterClient, inventory: Inventory, keys: Sequence[ResourceKey], *, within: float
 ) -> list[ResourceKey]:
     """Wait until every object of ``keys`` is gone; those still there after ``within``."""

@@ -19,16 +19,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from itertools import groupby
 
-from engine.apply.objects import resource_of
+from engine.apply.cascade import wait_gone
+from engine.apply.objects import POLL, resource_of
 from engine.clusters import ApiResource, ClusterClient
 from engine.errors import ClusterError, NotFound
 from engine.health import CustomChecks, assess
 from engine.hooks import DeletePolicy
-from engine.model import HealthStatus
+from engine.model import HealthStatus, ResourceKey
+from engine.model.inventory import Inventory
 from engine.model.results import HookResult, HookStatus
 from engine.plan import HookStep
-
-POLL = 0.5  # seconds between two reads of a running hook
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ async def _start(client: ClusterClient, hook: HookStep, within: float) -> _Start
             created = await client.create(res=res, obj=dict(hook.obj))
             return _Started(hook, res, str(created["metadata"]["name"]))
         if DeletePolicy.BEFORE_CREATION in hook.delete and not await _delete(
-                client, res, hook.key.namespace, hook.key.name, wait=within):
+                client, res, hook.key, hook.api_version, wait=within):
             return _Started(hook, res, hook.key.name,
                             f"its previous run was not deleted within {within:.0f}s")
         await client.apply(res=res, obj=dict(hook.obj), force=True)
@@ -86,7 +86,7 @@ async def _finish(client: ClusterClient, started: _Started, within: float,
     policy = DeletePolicy.SUCCEEDED if status is HookStatus.SUCCEEDED else DeletePolicy.FAILED
     if policy in hook.delete:
         with contextlib.suppress(ClusterError):
-            await _delete(client, started.res, key.namespace, key.name, wait=0)
+            await _delete(client, started.res, key, hook.api_version, wait=0)
     return HookResult(key, hook.phase.value, status, message)
 
 
@@ -115,18 +115,15 @@ async def _outcome(client: ClusterClient, res: ApiResource, namespace: str, name
         await asyncio.sleep(POLL)
 
 
-async def _delete(client: ClusterClient, res: ApiResource, namespace: str, name: str, *,
-                  wait: float) -> bool:  # fmt: skip
-    """Delete one hook object (its Pods with it); whether it is gone within ``wait``."""
+async def _delete(client: ClusterClient, res: ApiResource, key: ResourceKey, api_version: str,
+                  *, wait: float) -> bool:  # fmt: skip
+    """Delete one hook object (its Pods with it); whether it is gone within ``wait``
+    (0: not waited for)."""
     try:
-        await client.delete(res=res, namespace=namespace, name=name, propagation="Background")
+        await client.delete(res=res, namespace=key.namespace, name=key.name,
+                            propagation="Background")  # fmt: skip
     except NotFound:
         return True
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        try:
-            await client.get(res=res, namespace=namespace, name=name)
-        except NotFound:
-            return True
-        await asyncio.sleep(POLL)
-    return False
+    if not wait:
+        return False
+    return not await wait_gone(client, Inventory({key: api_version}), [key], within=wait)

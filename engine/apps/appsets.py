@@ -49,7 +49,7 @@ from engine.apps.application import RESOURCES_FINALIZER
 from engine.apps.fields import Fields
 from engine.apps.selector import LabelSelector, parse_selector
 from engine.apps.targets import IN_CLUSTER_SERVER, ClusterInfo
-from engine.apps.templates import render
+from engine.apps.templates import normalize, render
 from engine.errors import ConfigError
 
 MAX_GENERATED = 1000
@@ -276,12 +276,8 @@ def _git_params(generator: Generator, listing: Listing, where: str) -> list[Para
 
 def _path_params(directory: str) -> Params:
     base = posixpath.basename(directory)
-    return {"path": directory, "basename": base, "basenameNormalized": _normalized(base),
+    return {"path": directory, "basename": base, "basenameNormalized": normalize(base),
             "segments": directory.split("/") if directory else []}
-
-
-def _normalized(name: str) -> str:
-    return re.sub(r"[^a-z0-9.-]", "-", name.lower()).strip("-.")
 
 
 def _glob(pattern: str, path: str, *, deep: bool = False) -> bool:

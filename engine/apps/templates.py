@@ -186,7 +186,7 @@ def _default(fallback: Any, value: Any = None) -> Any:
     return fallback if value in (None, "", 0, False, NO_VALUE) or value == {} else value
 
 
-def _normalize(value: Any) -> str:
+def normalize(value: Any) -> str:
     """A name made DNS-safe, as Argo CD's ``nameNormalized``."""
     return re.sub(r"[^a-z0-9.-]", "-", _text(value).lower()).strip("-.")[:253]
 
@@ -200,7 +200,7 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "quote": lambda s: '"' + _text(s).replace("\\", "\\\\").replace('"', '\\"') + '"',
     "replace": lambda old, new, s: _text(s).replace(_text(old), _text(new)),
     "trunc": lambda n, s: _text(s)[:n] if n >= 0 else _text(s)[n:],
-    "normalize": _normalize,
+    "normalize": normalize,
 }
 
 

@@ -374,12 +374,8 @@ class Reconciler:
             assert tree is not None
             root = tree
             directory = tree / source.path if source.path not in ("", ".") else tree
-        helm = None
-        if self.parts.helm is not None and (directory / HELM_CHART).is_file():
-            options = source.helm or HelmOptions()
-            helm = HelmRun(self.parts.helm, options, options.release_name or target.key.app,
-                           target.namespace, _ref_values(options, refs))
-        elif source.chart:
+        helm = self._helm(target, directory, source.helm, refs)
+        if helm is None and source.chart:
             raise RenderError(f"chart {source.chart}: rendering it needs the helm binary "
                               "(render.helmBinary in fleetsync.yaml)")
         options_key = (("recurse", str(source.recurse)), ("kustomize", self.parts.kustomize or ""),
@@ -421,7 +417,7 @@ class Reconciler:
         try:
             async with self.parts.trees.lease(repo=target.repo_url, sha=sha) as tree:
                 directory = tree / target.path if target.path not in ("", ".") else tree
-                helm = self._helm(target, directory)
+                helm = self._helm(target, directory, target.options.helm)
                 if helm is not None:  # a chart renders per release and namespace
                     key = replace(key, options=key.options + helm.key())
                     if (failed := self._failed_renders.get(key)) is not None:
@@ -444,14 +440,16 @@ class Reconciler:
                 del self._reads[next(iter(self._reads))]
         return _Rendered(objects, self._reads.get(key, ANY_PATH), fresh=bool(reads))
 
-    def _helm(self, target: AppTarget, directory: Path) -> HelmRun | None:
-        """How to render ``target``'s path if it is a Helm chart (None otherwise, or
-        without a helm binary: the render then says what is missing)."""
+    def _helm(self, target: AppTarget, directory: Path, given: HelmOptions | None,
+              refs: dict[str, Path | None] | None = None) -> HelmRun | None:  # fmt: skip
+        """How to render ``directory`` for ``target`` if it is a Helm chart, with the
+        source's options and its ``$ref`` value files from ``refs`` (None when it is not
+        a chart, or without a helm binary: the render then says what is missing)."""
         if self.parts.helm is None or not (directory / HELM_CHART).is_file():
             return None
-        options = target.options.helm or HelmOptions()
+        options = given or HelmOptions()
         return HelmRun(self.parts.helm, options, options.release_name or target.key.app,
-                       target.namespace)
+                       target.namespace, _ref_values(options, refs) if refs else ())
 
     def _remember_failure(self, key: RenderKey, err: RenderError) -> None:
         """A render of one commit fails the same way every time (within its budget): a

@@ -21,6 +21,7 @@ import selectors
 import shutil
 import signal
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.render.budget import RenderBudget
@@ -83,22 +84,26 @@ def helm_command(bwrap: str, binary: str | os.PathLike[str], tree: str | os.Path
 def run_helm(binary: str, tree: Path, values: Path, arguments: list[str], *, where: str,
              budget: RenderBudget) -> bytes:
     """The stdout of ``helm template`` inside the sandbox (``where`` names the chart)."""
-    bwrap = _bwrap(where, "Helm charts are rendered with the helm binary, which")
-    if not os.access(binary, os.X_OK):
-        raise RenderError(f"{where}: the configured helm binary is not executable")
-    code, out, err = _run(helm_command(bwrap, binary, tree, values, arguments),
-                          where=where, budget=budget)
-    if code != 0:
-        raise RenderError(f"{where}: helm template failed: {_message(err)}")
-    return out
+    return _run_tool("helm", "helm template", binary,
+                     lambda bwrap: helm_command(bwrap, binary, tree, values, arguments),
+                     needs="Helm charts are rendered with the helm binary, which",
+                     where=where, budget=budget)
 
 
-def _bwrap(where: str, what: str) -> str:
+def _run_tool(tool: str, action: str, binary: str, command: Callable[[str], list[str]], *,
+              needs: str, where: str, budget: RenderBudget) -> bytes:  # fmt: skip
+    """The stdout of ``command`` (given the bwrap executable); errors name ``where``, what
+    ``needs`` bwrap, the ``tool`` and its ``action``."""
     bwrap = find_bwrap()
     if bwrap is None:
-        raise RenderError(f"{where}: {what} needs bubblewrap (bwrap, Debian package "
+        raise RenderError(f"{where}: {needs} needs bubblewrap (bwrap, Debian package "
                           "bubblewrap) for its sandbox; it is not installed")
-    return bwrap
+    if not os.access(binary, os.X_OK):
+        raise RenderError(f"{where}: the configured {tool} binary is not executable")
+    code, out, err = _run(command(bwrap), where=where, budget=budget)
+    if code != 0:
+        raise RenderError(f"{where}: {action} failed: {_message(err)}")
+    return out
 
 
 def run_kustomize(binary: str, tree: Path, target: str, *, where: str,
@@ -107,14 +112,9 @@ def run_kustomize(binary: str, tree: Path, target: str, *, where: str,
 
     ``where`` names the app directory in messages (relative to the repository root).
     """
-    bwrap = _bwrap(where, "the kustomize fallback")
-    if not os.access(binary, os.X_OK):
-        raise RenderError(f"{where}: the configured kustomize binary is not executable")
-    code, out, err = _run(kustomize_command(bwrap, binary, tree, target, helm),
-                          where=where, budget=budget)
-    if code != 0:
-        raise RenderError(f"{where}: kustomize build failed: {_message(err)}")
-    return out
+    return _run_tool("kustomize", "kustomize build", binary,
+                     lambda bwrap: kustomize_command(bwrap, binary, tree, target, helm),
+                     needs="the kustomize fallback", where=where, budget=budget)
 
 
 def _run(command: list[str], *, where: str, budget: RenderBudget) -> tuple[int, bytes, bytes]:
