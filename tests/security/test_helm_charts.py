@@ -18,20 +18,10 @@ from engine.render import RenderBudget, RenderError, SecurityError
 from engine.renderer import sandbox
 from engine.renderer.fallback import build_or_fallback
 from engine.renderer.helm import HelmRun
+from tests.support.binaries import built
 from tests.support.files import write
 
-
-def _helm() -> str | None:
-    try:
-        from engine.local.toolchain import find_binaries
-
-        binary = find_binaries() / "helm"
-    except Exception:  # not built yet
-        return None
-    return str(binary) if binary.is_file() else None
-
-
-HELM = _helm()
+HELM = built("helm")
 pytestmark = [
     pytest.mark.skipif(HELM is None, reason="helm not built (fleetsync local build)"),
     pytest.mark.skipif(sandbox.find_bwrap() is None, reason="bwrap not installed (make test "
@@ -146,17 +136,8 @@ def test_a_chart_that_loops_is_stopped_by_the_render_deadline(tmp_path: Path) ->
         _render(tmp_path, HelmOptions(), budget=RenderBudget(timeout=3))
 
 
-def _kustomize() -> str | None:
-    try:
-        from engine.local.toolchain import find_binaries
 
-        binary = find_binaries() / "kustomize"
-    except Exception:  # not built yet
-        return None
-    return str(binary) if binary.is_file() else None
-
-
-KUSTOMIZE = _kustomize()
+KUSTOMIZE = built("kustomize")
 HELM_CHARTS = """\
 helmCharts:
 - name: web

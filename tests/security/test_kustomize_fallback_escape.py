@@ -32,23 +32,15 @@ from engine.render import (
 )
 from engine.renderer import fallback, sandbox
 from engine.renderer.fallback import build_or_fallback
+from tests.support.binaries import built
 from tests.support.files import write
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: v\n"
 UNSUPPORTED = "helmGlobals: {}\n"  # unsupported natively: sends the app to the binary
 
 
-def _kustomize() -> str | None:
-    try:
-        from engine.local.toolchain import find_binaries
 
-        binary = find_binaries() / "kustomize"
-    except Exception:  # not built yet
-        return None
-    return str(binary) if binary.is_file() else None
-
-
-KUSTOMIZE = _kustomize()
+KUSTOMIZE = built("kustomize")
 BWRAP = sandbox.find_bwrap()
 needs_kustomize = pytest.mark.skipif(KUSTOMIZE is None, reason="kustomize not built "
                                      "(fleetsync local build)")

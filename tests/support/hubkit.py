@@ -129,6 +129,11 @@ async def running_hub(directory: HubDir) -> AsyncIterator[Hub]:
         await asyncio.wait_for(task, timeout=60)
 
 
+async def at_once(value: T) -> T:
+    """``value``, awaited: a check for ``eventually`` that is already known."""
+    return value
+
+
 async def eventually(
     check: Callable[[], Awaitable[T | None]], *, within: float, what: str, every: float = 0.2
 ) -> T:

@@ -18,6 +18,7 @@ from tests.support.clusters import TestCluster
 from tests.support.git_remotes import Daemon, new_upstream
 from tests.support.hubkit import (
     application_yaml,
+    at_once,
     clean_up,
     configmap_data,
     configmap_yaml,
@@ -85,7 +86,7 @@ async def test_removed_apps_are_deleted_by_their_finalizer_and_many_at_once_are_
 
             # Without the finalizer: untracked, its objects and inventory left.
             (apps_dir / "orphan.yaml").unlink()
-            await eventually(lambda: _async(not defined("orphan")), within=20,
+            await eventually(lambda: at_once(not defined("orphan")), within=20,
                              what="orphan untracked")
             assert await configmap_data(cluster, "ad-orphan", "settings") == {"k": "settings"}
             assert await configmap_data(cluster, INVENTORY_NAMESPACE,
@@ -120,7 +121,7 @@ async def test_removed_apps_are_deleted_by_their_finalizer_and_many_at_once_are_
 
             # A file that comes back ends its hold; the other is confirmed by the API.
             (apps_dir / "mass-1.yaml").write_text(definitions["mass-1"])
-            await eventually(lambda: _async([d.app for d in hub.control.deletions_pending()]
+            await eventually(lambda: at_once([d.app for d in hub.control.deletions_pending()]
                                             == ["mass-2"]), within=20, what="mass-1 restored")
             host, port = hub.listening
             headers = bearer(await admin_token(hub))
@@ -140,12 +141,8 @@ async def test_removed_apps_are_deleted_by_their_finalizer_and_many_at_once_are_
                 return await configmap_data(cluster, "ad-mass-2", "settings") is None
 
             await eventually(mass_2_gone, within=60, what="mass-2's objects deleted")
-            await eventually(lambda: _async(hub.control.deletions_pending() == []), within=20,
+            await eventually(lambda: at_once(hub.control.deletions_pending() == []), within=20,
                              what="no deletion left")
             assert await configmap_data(cluster, "ad-mass-1", "settings") is not None
     finally:
         await clean_up(cluster, namespaces=[f"ad-{app}" for app in APPS], apps=list(APPS))
-
-
-async def _async(value: bool) -> bool:
-    return value

@@ -17,6 +17,7 @@ from engine.shards import app_shard, app_shards, assignment
 from tests.support.clusters import TestCluster
 from tests.support.git_remotes import Daemon, new_upstream
 from tests.support.hubkit import (
+    at_once,
     clean_up,
     configmap_data,
     configmap_yaml,
@@ -114,7 +115,7 @@ async def test_two_replicas_share_one_cluster_split_by_app(
                 await eventually(forwarded, within=20, what="b ran the sync a was asked for")
 
             # a stopped (and let its Leases go): b takes its part over.
-            await eventually(lambda: _async(all(_owns(b, key) for key in keys)), within=20,
+            await eventually(lambda: at_once(all(_owns(b, key) for key in keys)), within=20,
                              what="b reconciles every app")
             upstream.commit({"app/cm.yaml": configmap_yaml("settings", {"colour": "red"})},
                             "red")
@@ -130,7 +131,3 @@ async def test_two_replicas_share_one_cluster_split_by_app(
         await clean_up(cluster, namespaces=APPS, apps=APPS)
         async with cluster.api_client() as api:
             await k8s.CoreV1Api(api).delete_namespace(LEASES)
-
-
-async def _async(value: bool) -> bool:
-    return value

@@ -25,6 +25,7 @@ from engine.shards import assignment
 from tests.support.clusters import TestCluster
 from tests.support.git_remotes import Daemon, new_upstream
 from tests.support.hubkit import (
+    at_once,
     configmap_data,
     configmap_yaml,
     eventually,
@@ -93,7 +94,7 @@ async def test_three_replicas_divide_hand_over_and_rejoin(
             rows = query(pg_dsn, "SELECT cluster, sync FROM target_status")
             return sorted(rows) == sorted((c.name, "Synced") for c in managed)
 
-        await eventually(lambda: _async(synced()), within=90, what="every target synced")
+        await eventually(lambda: at_once(synced()), within=90, what="every target synced")
         counts = query(pg_dsn, "SELECT cluster, COUNT(*) FROM operation GROUP BY cluster")
         assert sorted(counts) == sorted((c.name, 1) for c in managed), counts  # once each
 
@@ -137,8 +138,4 @@ async def test_three_replicas_divide_hand_over_and_rejoin(
     finally:
         stop_replicas(processes)
         fleet.down(directory, log=print)
-
-
-async def _async(value: bool) -> bool:
-    return value
 

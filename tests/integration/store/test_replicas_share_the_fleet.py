@@ -17,6 +17,7 @@ from engine.model import SyncStatus, TargetKey
 from tests.support.clusters import TestCluster
 from tests.support.git_remotes import Daemon, new_upstream
 from tests.support.hubkit import (
+    at_once,
     clean_up,
     configmap_data,
     configmap_yaml,
@@ -103,7 +104,7 @@ async def test_two_replicas_divide_the_clusters_and_one_takes_over_when_the_othe
                 await eventually(forwarded, within=20, what="b ran the sync a was asked for")
 
             # a stopped (and let its Leases go): b takes its clusters over.
-            await eventually(lambda: _async(_owned(b) == names), within=20,
+            await eventually(lambda: at_once(_owned(b) == names), within=20,
                              what="b reconciles every cluster")
             upstream.commit({"app/cm.yaml": configmap_yaml("settings", {"colour": "red"})},
                             "red")
@@ -120,7 +121,3 @@ async def test_two_replicas_divide_the_clusters_and_one_takes_over_when_the_othe
             await clean_up(cluster, namespaces=["replica-app"], apps=["shared"])
         async with local_clusters[0].api_client() as api:
             await k8s.CoreV1Api(api).delete_namespace(LEASES)
-
-
-async def _async(value: bool) -> bool:
-    return value
