@@ -12,6 +12,7 @@ line.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -20,6 +21,8 @@ import orjson
 
 from engine.api.protocol import API, DEFAULT_SERVER, DEFAULT_TIMEOUT, default_server
 from engine.errors import HubError, HubUnreachable
+
+Params = Mapping[str, str] | Sequence[tuple[str, str]]  # query parameters
 
 __all__ = ["DEFAULT_SERVER", "DEFAULT_TIMEOUT", "HubClient", "HubError", "HubUnreachable",
            "default_server"]
@@ -48,8 +51,9 @@ class HubClient:
     ) -> None:
         await self._session.close()
 
-    async def get(self, path: str, *, params: dict[str, str] | None = None) -> Any:
-        """``GET /api/v1<path>``; the decoded JSON body."""
+    async def get(self, path: str, *, params: Params | None = None) -> Any:
+        """``GET /api/v1<path>``; the decoded JSON body (``params`` may repeat a name as
+        pairs)."""
         return await self._request("GET", path, params=params)
 
     async def post(
@@ -75,7 +79,7 @@ class HubClient:
         method: str,
         path: str,
         *,
-        params: dict[str, str] | None,
+        params: Params | None,
         body: dict[str, Any] | None = None,
     ) -> Any:
         url = f"{self.server}{API}{path}"

@@ -23,11 +23,13 @@ from engine.api.views import (
     DeletionView,
     MetricsSnapshot,
     ProjectView,
+    RolloutSummary,
     TargetDiff,
     TargetTree,
 )
 from engine.errors import AppConflict, AppNotFound, ControlError, InvalidRequest
 from engine.model import ResourceKey, TargetKey
+from engine.model.plans import FleetPlan
 from engine.store import Store
 
 
@@ -121,6 +123,17 @@ class HubControl(Protocol):
 
     async def tree(self, *, app: str, cluster: str | None = None) -> list[TargetTree]:
         """Each target's managed objects and the objects they own, read live now."""
+        ...
+
+    async def plan(self, *, apps: list[str], revision: str, base: str | None) -> FleetPlan:
+        """What syncing every target of ``apps`` at ``revision`` would do, from server-side
+        dry runs (``engine.hub.plans``); nothing is written. InvalidRequest for a plan too
+        large or without a revision."""
+        ...
+
+    def approve_rollout(self, *, app: str) -> RolloutSummary:
+        """Let the rollout of ``app`` go on past a pause that waits for approval;
+        AppNotFound without a rollout, AppConflict when it waits for no approval."""
         ...
 
     def deletions_pending(self) -> list[DeletionView]:

@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from engine.api.views import ClusterView, Histogram, MetricsSnapshot
+from engine.api.views import AppView, ClusterView, Histogram, MetricsSnapshot
 from engine.model.status import TargetStatus
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -75,6 +75,17 @@ def render(families: Iterable[Family]) -> str:
             braces = f"{{{labels}}}" if labels else ""
             lines.append(f"{name}{sample.suffix}{braces} {number(sample.value)}")
     return "\n".join(lines) + "\n"
+
+
+def rollout_family(apps: Iterable[AppView]) -> Family:
+    """``fleetsync_rollout_info``: one sample per app with a rollout, labelled with its
+    phase, step and (when halted) the cluster that failed its gate."""
+    samples = tuple(
+        Sample("", (("app", v.name), ("phase", v.rollout.phase), ("step", str(v.rollout.step + 1)),
+                    ("failed", v.rollout.failed)), 1)
+        for v in apps if v.rollout is not None)
+    return Family("rollout_info", "gauge", "Each progressive rollout: phase, step, failed "
+                  "cluster.", samples)
 
 
 def counter(name: str, help: str, values: Mapping[str, int], label: str) -> Family:

@@ -9,6 +9,7 @@ Server URLs lose any user-info (``https://user:token@host`` → ``https://host``
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,13 +18,16 @@ from engine.api.views import (
     ClusterView,
     DeletionView,
     ProjectView,
+    RolloutSummary,
     TargetDiff,
     TargetTree,
     TargetView,
 )
 from engine.model import ResourceKey, SyncStatus, TargetKey
 from engine.model.diffs import ObjectDiff
+from engine.model.plans import FleetPlan, TargetPlan, action_of
 from engine.model.status import Condition, HistoryEntry, Operation, ResourceStatus, TargetStatus
+from engine.plan import is_selected
 from engine.redaction import without_userinfo
 
 JSON = dict[str, Any]
@@ -53,10 +57,20 @@ def app_summary(view: AppView, statuses: Mapping[TargetKey, TargetStatus]) -> JS
             "automatedDisabledByRollback": view.automated_disabled,
         },
         "labels": dict(view.labels),
+        "rollout": rollout(view.rollout) if view.rollout is not None else None,
         "warnings": list(view.warnings),
         "errors": list(view.errors),
         "targets": [_target_summary(t, statuses.get(t.key)) for t in view.targets],
     }
+
+
+def rollout(found: RolloutSummary) -> JSON:
+    """An app's progressive rollout: ``step`` counts from 1, as people read it."""
+    return {"revision": found.revision, "phase": found.phase, "step": found.step + 1,
+            "steps": found.steps, "admitted": list(found.admitted),
+            "waitingApproval": found.waiting_approval, "pauseLeft": round(found.pause_left, 1),
+            "failed": found.failed or None, "reason": found.reason or None,
+            "rolledBack": found.rolled_back}
 
 
 def app_detail(view: AppView, statuses: Mapping[TargetKey, TargetStatus]) -> JSON:
@@ -140,6 +154,33 @@ def target_diff(found: TargetDiff) -> JSON:
     field; ``error`` when the cluster could not be compared."""
     return {"cluster": found.cluster, "sync": found.sync, "error": found.error or None,
             "objects": [object_diff(d) for d in found.objects]}
+
+
+def dry_run_target(found: TargetDiff, *, prune: bool,
+                   only: frozenset[ResourceKey] | None) -> JSON:
+    """One cluster's comparison as a sync's dry run shows it: only the objects the sync
+    would touch (``only``: a selective sync's), each with the ``action`` it would take."""
+    shown = [d for d in found.objects if only is None or is_selected(d.key, only)]
+    return {**target_diff(replace(found, objects=tuple(shown))),
+            "objects": [{**object_diff(d), "action": str(action_of(d, prune=prune) or "none")}
+                        for d in shown]}
+
+
+def fleet_plan(found: FleetPlan) -> JSON:
+    """A plan of a revision as ``GET /plan`` shows it: the fleet's counts and each target
+    with the objects a sync would act on (action, field paths, diff)."""
+    return {"revision": found.revision, "base": found.base or None, "summary": found.summary(),
+            "targets": [target_plan(t) for t in found.targets]}
+
+
+def target_plan(found: TargetPlan) -> JSON:
+    """One target of a plan."""
+    return {"app": found.app, "cluster": found.cluster, "project": found.project,
+            "state": found.state.value, "base": found.base or None,
+            "revision": found.revision or None, "prune": found.prune,
+            "pruneHeld": found.held or None, "message": found.message,
+            "objects": [{**object_diff(d), "action": action.value}
+                        for action, d in found.acting()]}
 
 
 def target_tree(found: TargetTree) -> JSON:

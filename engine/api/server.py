@@ -9,9 +9,14 @@
     GET    /api/v1/apps/{app}               one app with each cluster's full status
     GET    /api/v1/apps/{app}/history       sync history, newest first (?cluster=, ?limit=)
     GET    /api/v1/apps/{app}/diff          compare with Git now, per cluster (?cluster=)
+    GET    /api/v1/plan                     ?revision=R [&base=B] [&app=A ...]: what a sync
+                                            of each target at R would do (dry runs only)
     GET    /api/v1/apps/{app}/tree          managed objects and what they own (?cluster=)
     POST   /api/v1/apps/{app}/sync          {"cluster"?, "revision"?, "prune"?,
                                             "resources"?: [{group, kind, namespace, name}]}
+                                            → 202; with "dryRun": true → 200, what the
+                                            sync would do to each object, nothing written
+    POST   /api/v1/apps/{app}/rollout/approve  let its rollout go on past an approval pause
     POST   /api/v1/apps/{app}/refresh       ?hard=true                          → 202
     POST   /api/v1/apps/{app}/rollback      {"cluster"?, "id"?}                 → 202
     DELETE /api/v1/apps/{app}               confirm a held deletion (?cascade=false leaves
@@ -78,6 +83,7 @@ log = logging.getLogger(__name__)
 CONTROL_TIMEOUT = 30.0
 MAX_BODY = 64 * 1024
 MAX_SELECTED = 500  # objects one selective sync may name
+PLAN_TIMEOUT = 600.0  # a plan of the whole fleet dry-runs every changed object
 STATIC_FILES = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
 _STATUS: dict[type[ControlError], int] = {AppNotFound: 404, InvalidRequest: 400,
                                           AppConflict: 409}
@@ -124,8 +130,10 @@ def create_app(
     app.router.add_get(f"{API}/apps/{{app}}", api.get_app)
     app.router.add_get(f"{API}/apps/{{app}}/history", api.history)
     app.router.add_get(f"{API}/apps/{{app}}/diff", api.diff)
+    app.router.add_get(f"{API}/plan", api.plan)
     app.router.add_get(f"{API}/apps/{{app}}/tree", api.tree)
     app.router.add_post(f"{API}/apps/{{app}}/sync", api.sync)
+    app.router.add_post(f"{API}/apps/{{app}}/rollout/approve", api.approve)
     app.router.add_post(f"{API}/apps/{{app}}/refresh", api.refresh)
     app.router.add_post(f"{API}/apps/{{app}}/rollback", api.rollback)
     app.router.add_delete(f"{API}/apps/{{app}}", api.delete_app)
@@ -188,6 +196,23 @@ class _Api:
                                                    cluster=request.query.get("cluster")))
         return json_response({"targets": [serialize.target_diff(t) for t in found]})
 
+    async def plan(self, request: web.Request) -> web.Response:
+        """What syncing the caller's apps (or those named by ``app``) at ``revision`` would
+        do; read-only, so ``applications, get`` is enough, as for a diff."""
+        revision = request.query.get("revision", "")
+        if not revision:
+            raise InvalidRequest("revision is required")
+        visible = [v.name for v in visible_apps(self.auth, principal_of(request),
+                                                self.control.apps())]  # fmt: skip
+        asked = request.query.getall("app", [])
+        unknown = sorted(set(asked) - set(visible))
+        if unknown:
+            raise AppNotFound(f"no app named {unknown[0]}")
+        found = await self._call(self.control.plan(apps=asked or visible, revision=revision,
+                                                   base=request.query.get("base")),
+                                 within=PLAN_TIMEOUT)  # fmt: skip
+        return json_response(serialize.fleet_plan(found))
+
     async def tree(self, request: web.Request) -> web.Response:
         view = self._app(request)
         found = await self._call(self.control.tree(app=view.name,
@@ -197,6 +222,8 @@ class _Api:
     async def sync(self, request: web.Request) -> web.Response:
         view = self._app(request, "sync")
         body = await read_body(request)
+        if body_field(body, "dryRun", bool):
+            return await self._dry_run(view, body)
         queued = await self._call(
             self.control.request_sync(
                 app=view.name,
@@ -208,6 +235,26 @@ class _Api:
             )
         )
         return json_response(serialize.keys(queued), status=202)
+
+    async def _dry_run(self, view: AppView, body: dict[str, Any]) -> web.Response:
+        """What ``POST .../sync`` would do now, from a comparison made by dry runs: each
+        object with its action; nothing is written, nothing queued. It compares the
+        app's own revision (``revision`` is refused, as a plan of another one is not this)."""
+        if body_field(body, "revision", str) is not None:
+            raise InvalidRequest("a dry run compares the app's own revision: leave out revision")
+        prune = body_field(body, "prune", bool)
+        only = _resources(body)
+        found = await self._call(self.control.diff(app=view.name,
+                                                   cluster=body_field(body, "cluster", str)))
+        prune = view.prune if prune is None else prune
+        return json_response({"dryRun": True, "prune": prune, "targets": [
+            serialize.dry_run_target(t, prune=prune, only=only) for t in found]})
+
+    async def approve(self, request: web.Request) -> web.Response:
+        """Let the app's rollout go on past a pause that waits for approval (``sync``)."""
+        view = self._app(request, "sync")
+        log.info("rollout of %s approved by %s", view.name, principal_of(request).name)
+        return json_response(serialize.rollout(self.control.approve_rollout(app=view.name)))
 
     async def refresh(self, request: web.Request) -> web.Response:
         view = self._app(request)
@@ -268,9 +315,10 @@ class _Api:
                 self.auth, principal_of(request), "metrics", "get", "*"):
             raise web.HTTPForbidden(text="reading metrics needs: metrics, get")
         statuses = await self._call(self.control.store.list_statuses())
+        apps = self.control.apps()
         families = metrics.hub_families(self.control.metrics()) + metrics.state_families(
-            apps=len(self.control.apps()), statuses=statuses, clusters=self.control.clusters()
-        )
+            apps=len(apps), statuses=statuses, clusters=self.control.clusters()
+        ) + [metrics.rollout_family(apps)]
         return web.Response(
             body=metrics.render(families).encode(), headers={"Content-Type": metrics.CONTENT_TYPE}
         )
@@ -294,8 +342,8 @@ class _Api:
                 return view
         raise AppNotFound(f"no app named {name}")
 
-    async def _call(self, call: Awaitable[T]) -> T:
-        async with asyncio.timeout(self.timeout):
+    async def _call(self, call: Awaitable[T], *, within: float | None = None) -> T:
+        async with asyncio.timeout(within or self.timeout):
             return await call
 
 

@@ -32,6 +32,23 @@ class TargetView:
 
 
 @dataclass(frozen=True)
+class RolloutSummary:
+    """A progressive rollout now: its commit, phase, step, who has the commit, and, when
+    halted, which cluster failed its gate and why."""
+
+    revision: str
+    phase: str
+    step: int  # the step in progress (0-based)
+    steps: int
+    admitted: tuple[str, ...]
+    waiting_approval: bool = False
+    pause_left: float = 0.0  # seconds of a pause still to run
+    failed: str = ""
+    reason: str = ""
+    rolled_back: bool = False
+
+
+@dataclass(frozen=True)
 class AppView:
     """One Application known to the hub, with the targets it expands to.
 
@@ -57,6 +74,7 @@ class AppView:
     errors: tuple[str, ...] = ()
     targets: tuple[TargetView, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)  # the Application's own
+    rollout: RolloutSummary | None = None  # its progressive rollout, if it has one now
 
     @property
     def keys(self) -> tuple[TargetKey, ...]:

@@ -91,6 +91,11 @@ class Comparison:
         """Whether every object was planned and diffed (so the sync may go on)."""
         return self._plan is not None
 
+    @property
+    def held(self) -> str | None:
+        """Why the prune guard would hold the prune this comparison planned, or None."""
+        return self._plan.held if self._plan is not None else None
+
 
 async def compare(
     *,

@@ -38,6 +38,7 @@ from typing import Any
 
 from engine.apps.fields import Fields
 from engine.apps.helm import HelmOptions, parse_helm
+from engine.apps.rollout import Rollout, parse_rollout, rollout_problem
 from engine.apps.selector import ClusterNames, LabelSelector, parse_clusters, parse_selector
 from engine.apps.syncpolicy import SyncPolicy, parse_sync_policy
 from engine.diff.ignore import IgnoreRule
@@ -119,6 +120,7 @@ class Application:
     sync_policy: SyncPolicy = field(default_factory=SyncPolicy)
     ignore_differences: tuple[Mapping[str, Any], ...] = ()
     overrides: tuple[Override, ...] = ()
+    rollout: Rollout | None = None  # spec.strategy.rollout (fleetsync extension)
     info: tuple[tuple[str, str], ...] = ()
     revision_history_limit: int = DEFAULT_REVISION_HISTORY_LIMIT
     finalizers: tuple[str, ...] = ()
@@ -171,9 +173,10 @@ def parse_application(doc: Mapping[str, Any], *, source: str) -> Application:
     spec = fields.mapping(doc, "spec", "")
     if "operation" in doc:
         fields.warn("operation", "is not supported (use fleetsync app sync); ignored")
-    if "overrides" in spec and not fleet:
-        raise fields.error("spec.overrides", f"needs apiVersion {FLEETSYNC_API_VERSION}")
-    fields.unsupported(spec, _SPEC_FIELDS | {"overrides"}, "spec")
+    for extension in ("overrides", "strategy"):
+        if extension in spec and not fleet:
+            raise fields.error(f"spec.{extension}", f"needs apiVersion {FLEETSYNC_API_VERSION}")
+    fields.unsupported(spec, _SPEC_FIELDS | {"overrides", "strategy"}, "spec")
     app = Application(
         name=name,
         namespace=fields.string(meta, "namespace", "metadata"),
@@ -184,6 +187,7 @@ def parse_application(doc: Mapping[str, Any], *, source: str) -> Application:
         sync_policy=parse_sync_policy(fields.mapping(spec, "syncPolicy", "spec"), fields),
         ignore_differences=_ignore_differences(spec, fields),
         overrides=_overrides(spec, fields) if fleet else (),
+        rollout=_rollout(spec, fields) if fleet else None,
         info=_info(spec, fields),
         revision_history_limit=_history_limit(spec, fields),
         finalizers=fields.strings(meta, "finalizers", "metadata"),
@@ -192,7 +196,24 @@ def parse_application(doc: Mapping[str, Any], *, source: str) -> Application:
         api_version=api_version,
         source_file=source,
     )
+    if app.rollout is not None:
+        problem = rollout_problem(
+            selector=app.destination.cluster_selector is not None,
+            automated=app.sync_policy.automated is not None, sources=app.sources,
+            chart=app.source.chart,
+            revision_overrides=any(o.target_revision for o in app.overrides))
+        if problem:
+            raise fields.error("spec.strategy.rollout", problem)
     return replace(app, warnings=tuple(fields.warnings))
+
+
+def _rollout(spec: Mapping[str, Any], fields: Fields) -> Rollout | None:
+    """``spec.strategy.rollout`` (``strategy`` holds nothing else), or None."""
+    strategy = fields.mapping(spec, "strategy", "spec")
+    fields.unsupported(strategy, {"rollout"}, "spec.strategy")
+    if "rollout" not in strategy:
+        return None
+    return parse_rollout(strategy["rollout"], fields, "spec.strategy.rollout")
 
 
 def _sources(spec: Mapping[str, Any], fields: Fields) -> tuple[Source, ...]:

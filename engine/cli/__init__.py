@@ -40,6 +40,8 @@ COMMANDS = {
         "sync", "show how a cluster differs from a local directory (exit 1 if it does)"
     ),
     "app": Command("app", "list, inspect, sync and roll back apps of a hub"),
+    "plan": Command("plan", "what a revision would do to every app and cluster of a hub "
+                            "(dry runs; nothing written)"),
     "login": Command("login", "log in to a hub and keep its token for later commands"),
     "logout": Command("login", "end the session of the current hub"),
     "account": Command("login", "accounts of a hub: passwords and API tokens"),

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from engine.cli import add_command
 from engine.cli.hubconn import add_hub_options, server_and_token
-from engine.cli.output import add_output_option, clean, print_body, table
+from engine.cli.output import add_output_option, clean, object_name, print_body, table
 
 if TYPE_CHECKING:  # the client is imported only when a command runs (start-up time)
     from engine.api.client import HubClient
@@ -45,10 +45,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=None,
         help="prune objects no longer in Git, whatever the app's policy says",
     )
+    sync.add_argument("--dry-run", dest="dry_run", action="store_true",
+                      help="only show what the sync would do to each object, by server-side "
+                           "dry runs (exit 0 nothing to do, 1 changes, 2 a cluster could not "
+                           "be compared); nothing is written")
     sync.add_argument("--wait", action="store_true",
                       help="show the sync's progress until it ends (exit 1 if it failed, "
-                           "2 after --wait-timeout)")
-    sync.add_argument("--wait-timeout", dest="wait_timeout", default="5m",
+                           "2 after --timeout)")
+    sync.add_argument("--timeout", "--wait-timeout", dest="wait_timeout", default="5m",
                       help="with --wait: give up after this long (default 5m)")
     sync.add_argument("--resource", action="append", dest="resources", metavar="GROUP:KIND:NAME",
                       help="sync only this object (repeatable; NAMESPACE/NAME for a namespaced "
@@ -79,11 +83,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         choices=("foreground", "background"),
                         help="how its objects are deleted (default: as its finalizer says)")
     _command(commands, "deletions", "list app deletions held or running")
+    _command(commands, "approve", "let an app's rollout go on past a pause that waits for "
+             "approval", app=True)
     wait = _command(commands, "wait", "wait until an app is synced and healthy everywhere "
                     "(exit 0; 2 when the timeout passes first)", app=True)
-    wait.add_argument("--sync", action="store_true", help="wait for Synced only")
-    wait.add_argument("--health", action="store_true", help="wait for Healthy only")
-    wait.add_argument("--wait-timeout", dest="wait_timeout", default="5m",
+    wait.add_argument("--sync", action="store_true", help="wait for Synced (alone: not Healthy)")
+    wait.add_argument("--health", action="store_true", help="wait for Healthy (alone: not Synced)")
+    wait.add_argument("--timeout", "--wait-timeout", dest="wait_timeout", default="5m",
                       help="give up after this long (default 5m; 30s, 10m, seconds)")
 
 
@@ -109,9 +115,14 @@ def _handle(args: argparse.Namespace) -> int:
 
     if args.app_command == "wait":
         return asyncio.run(_wait(args))
+    if args.app_command == "sync" and args.dry_run and (args.wait or args.revision):
+        raise SystemExit("--dry-run compares the app's own revision now: no --wait or --revision")
     if args.app_command == "sync" and args.wait:
         return asyncio.run(_sync_and_follow(args))
     body = asyncio.run(_request(args))
+    if args.app_command == "sync" and args.dry_run:
+        shown = print_body(body, args.output)
+        return dry_run_exit_code(body) if shown else print_dry_run(body)
     if args.app_command == "diff":
         shown = print_body(body, args.output)
         return diff_exit_code(body) if shown else print_diff(body)
@@ -121,7 +132,7 @@ def _handle(args: argparse.Namespace) -> int:
         print_apps(body, wide=args.output == "wide")
         return 0
     printers = {"get": print_app, "history": print_history, "delete": print_deletion,
-                "deletions": print_deletions}
+                "deletions": print_deletions, "approve": print_rollout}
     printers.get(args.app_command, print_queued)(body)
     return 0
 
@@ -174,7 +185,7 @@ async def _sync_and_follow(args: argparse.Namespace) -> int:
 
 async def _follow(hub: HubClient, args: argparse.Namespace,
                   check: Callable[[dict[str, Any]], tuple[str, int | None]]) -> int:  # fmt: skip
-    """Poll ``args.app`` until ``check`` gives an exit code (or ``--wait-timeout`` passes:
+    """Poll ``args.app`` until ``check`` gives an exit code (or ``--timeout`` passes:
     2), printing each new state line on stderr."""
     import asyncio
     import time
@@ -200,7 +211,7 @@ async def _follow(hub: HubClient, args: argparse.Namespace,
 def _sync_body(args: argparse.Namespace) -> dict[str, Any]:
     """The API's body of ``app sync``."""
     return _present(cluster=args.cluster, revision=args.revision, prune=args.prune,
-                    resources=_selected(args.resources))
+                    resources=_selected(args.resources), dryRun=args.dry_run or None)
 
 
 def _operation_ids(app: dict[str, Any]) -> dict[str, Any]:
@@ -253,6 +264,8 @@ async def _request(args: argparse.Namespace) -> Any:
             return await hub.delete(path, params=params)
         if command == "sync":
             return await hub.post(f"{path}/sync", _sync_body(args))
+        if command == "approve":
+            return await hub.post(f"{path}/rollout/approve")
         return await hub.post(f"{path}/rollback", _present(cluster=args.cluster, id=args.id))
 
 
@@ -284,6 +297,32 @@ def diff_exit_code(body: dict[str, Any]) -> int:
     return 1 if any(o["sync"] != "Synced" for t in body["targets"] for o in t["objects"]) else 0
 
 
+def dry_run_exit_code(body: dict[str, Any]) -> int:
+    """0 when the sync would do nothing, 1 when it would change something, 2 when a cluster
+    could not be compared."""
+    if any(t["error"] for t in body["targets"]):
+        return 2
+    changes = {"create", "update", "prune"}
+    return 1 if any(o["action"] in changes for t in body["targets"] for o in t["objects"]) else 0
+
+
+def print_dry_run(body: dict[str, Any]) -> int:
+    """``app sync --dry-run``: per cluster, what the sync would do to each object it would
+    touch; the exit code of ``dry_run_exit_code``."""
+    for target in body["targets"]:
+        cluster = clean(target["cluster"])
+        if target["error"]:
+            sys.stderr.write(f"{cluster}: cannot compare: {clean(target['error'])}\n")
+            continue
+        acting = [o for o in target["objects"] if o["action"] != "none"]
+        print(f"===== {cluster}: {len(acting)} of {len(target['objects'])} object(s) "
+              f"would change (dry run, nothing written)")
+        for obj in acting:
+            note = " (not in Git; prune is off)" if obj["action"] == "keep" else ""
+            print(f"{clean(obj['action']):>7} {object_name(obj)}{note}")
+    return dry_run_exit_code(body)
+
+
 def print_diff(body: dict[str, Any]) -> int:
     """``app diff``: per cluster, each differing object, who drifted it, its diff; the
     exit code of ``diff_exit_code``."""
@@ -296,10 +335,8 @@ def print_diff(body: dict[str, Any]) -> int:
         print(f"===== {cluster}: {clean(target['sync'])}, {len(differing)} of "
               f"{len(target['objects'])} object(s) differ")
         for obj in differing:
-            kind = f"{obj['kind']}.{obj['group']}" if obj["group"] else obj["kind"]
-            where = f"{obj['namespace']}/{obj['name']}" if obj["namespace"] else obj["name"]
             state = f"{clean(obj['sync'])} ({clean(obj['reason'])})"
-            print(f"--- {clean(kind)} {clean(where)}: {state}")
+            print(f"--- {object_name(obj)}: {state}")
             for drift in obj["drift"]:
                 by = clean(drift["manager"]) if drift["manager"] else "fleetsync or nobody"
                 print(f"    {clean(drift['path'])} changed by {by} "
@@ -353,6 +390,25 @@ def print_apps(body: dict[str, Any], *, wide: bool = False) -> None:
                            rows))
 
 
+def rollout_line(found: dict[str, Any]) -> str:
+    """A progressive rollout in one line: commit, phase, step, who has it, why it stopped."""
+    line = (f"{short(found['revision'])} {found['phase']}, step {found['step']} of "
+            f"{found['steps']}, on {', '.join(found['admitted']) or 'no cluster yet'}")
+    if found["waitingApproval"]:
+        line += "; waits for approval (fleetsync app approve)"
+    elif found["pauseLeft"]:
+        line += f"; paused {found['pauseLeft']:g}s more"
+    if found["failed"]:
+        back = ", rolled back" if found["rolledBack"] else ""
+        line += f"; halted by {found['failed']}: {found['reason']}{back}"
+    return line
+
+
+def print_rollout(found: dict[str, Any]) -> None:
+    """``app approve``: the rollout after the approval."""
+    print(f"rollout: {clean(rollout_line(found))}")
+
+
 def print_app(app: dict[str, Any]) -> None:
     """``app get``: settings, then per cluster its status, conditions and resources."""
     source, policy = app["source"], app["syncPolicy"]
@@ -375,6 +431,8 @@ def print_app(app: dict[str, Any]) -> None:
         ("namespace", app["destination"]["namespace"]),
         ("sync policy", ", ".join([auto, *flags])),
     ]
+    if app.get("rollout"):
+        facts.append(("rollout", rollout_line(app["rollout"])))
     facts += [("error", e) for e in app["errors"]] + [("warning", w) for w in app["warnings"]]
     sys.stdout.write("".join(f"{k + ':':<13}{clean(v)}\n" for k, v in facts) + "\n")
     targets = app["targets"]

@@ -69,12 +69,14 @@ def config_path() -> Path:
 
 
 def add_hub_options(parser: argparse.ArgumentParser) -> None:
-    """``--server``, ``--auth-token`` and ``--timeout``."""
+    """``--server``, ``--auth-token`` and ``--request-timeout`` (kubectl's name: ``--timeout``
+    is how long ``app wait`` waits, as in ``argocd``)."""
     parser.add_argument("--server", help="hub URL (default $FLEETSYNC_SERVER, the server of "
                                          "the last login, or http://127.0.0.1:8080)")
     parser.add_argument("--auth-token", dest="auth_token",
                         help="token (default $FLEETSYNC_AUTH_TOKEN or the last login's)")
-    parser.add_argument("--timeout", type=float, help="seconds to wait for the hub (default 10)")
+    parser.add_argument("--request-timeout", dest="request_timeout", type=float,
+                        help="seconds to wait for each answer of the hub (default 10)")
 
 
 def server_and_token(args: argparse.Namespace) -> tuple[str, str | None, float]:
@@ -86,5 +88,5 @@ def server_and_token(args: argparse.Namespace) -> tuple[str, str | None, float]:
               or DEFAULT_SERVER).rstrip("/")  # fmt: skip
     token = (args.auth_token or os.environ.get("FLEETSYNC_AUTH_TOKEN")
              or config.servers.get(server, {}).get("token"))  # fmt: skip
-    timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    timeout = DEFAULT_TIMEOUT if args.request_timeout is None else args.request_timeout
     return server, token, timeout

@@ -39,6 +39,13 @@ def clean(value: Any) -> str:
     return "-" if value is None or value == "" else _UNPRINTABLE.sub(" ", str(value)).strip()
 
 
+def object_name(obj: Any) -> str:
+    """An object of an API answer as ``Kind.group namespace/name``, printable."""
+    kind = f"{obj['kind']}.{obj['group']}" if obj["group"] else obj["kind"]
+    where = f"{obj['namespace']}/{obj['name']}" if obj["namespace"] else obj["name"]
+    return f"{clean(kind)} {clean(where)}"
+
+
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """Rows in left-aligned columns under upper-case headers."""
     lines = [[h.upper() for h in headers]] + [[clean(c) for c in row] for row in rows]

@@ -23,6 +23,7 @@ from engine.api.views import (
     DeletionView,
     MetricsSnapshot,
     ProjectView,
+    RolloutSummary,
     TargetDiff,
     TargetTree,
     TargetView,
@@ -37,9 +38,13 @@ from engine.hub.decisions import Request
 from engine.hub.deletions import Deletions, NotHeld, PendingDeletion
 from engine.hub.metrics import HubMetrics
 from engine.hub.ownership import Everything, Ownership, Shards
+from engine.hub.plans import Planner
+from engine.hub.progress import RolloutPhase
 from engine.hub.resourcetree import resource_tree
+from engine.hub.rollouts import Rollouts
 from engine.hub.runtime import Runtime
 from engine.model import OperationPhase, ResourceKey, TargetKey
+from engine.model.plans import FleetPlan
 from engine.model.reconciles import Trigger
 from engine.model.results import SyncResult
 from engine.model.status import HistoryEntry, rollback_trigger
@@ -72,6 +77,8 @@ class HubController:
     deletions: Deletions | None = None  # removed apps whose objects go or wait
     pool: ClusterPool | None = None  # for what is read live on request (resource trees)
     ownership: Ownership = field(default_factory=Everything)  # clusters this replica runs
+    planner: Planner | None = None  # plans of a revision (fleetsync plan)
+    rollouts: Rollouts | None = None  # progressive rollouts (strategy.rollout)
 
     def apps(self) -> list[AppView]:
         """Every Application in the catalog, valid or not, sorted by name."""
@@ -122,8 +129,30 @@ class HubController:
             automated_disabled=self.automation.is_off(app.name),
             warnings=_shown(problems.warnings) if problems else (),
             errors=_shown(problems.errors) if problems else (), targets=targets,
-            labels=dict(app.labels),
+            labels=dict(app.labels), rollout=self._rollout(app.name),
         )
+
+    def _rollout(self, app: str) -> RolloutSummary | None:
+        view = self.rollouts.view(app) if self.rollouts is not None else None
+        if view is None:
+            return None
+        state = view.state
+        left = max(0.0, state.pause_until - self.rollouts.clock()) if self.rollouts else 0.0
+        return RolloutSummary(
+            revision=state.revision, phase=state.phase.value, step=state.step,
+            steps=view.steps, admitted=tuple(sorted(state.admitted)),
+            waiting_approval=view.waiting_approval,
+            pause_left=left if state.phase is RolloutPhase.PAUSED else 0.0,
+            failed=state.failed, reason=state.reason, rolled_back=state.rolled_back)
+
+    def approve_rollout(self, *, app: str) -> RolloutSummary:
+        """Let the rollout of ``app`` go on past the pause that waits for approval."""
+        if self.rollouts is None:
+            raise AppNotFound(f"app {app} has no rollout")
+        self.rollouts.approve(app)
+        summary = self._rollout(app)
+        assert summary is not None
+        return summary
 
     def source_errors(self) -> list[str]:
         """Errors of the app sources not tied to one app (broken files, ignored AppProjects,
@@ -184,6 +213,14 @@ class HubController:
             return TargetDiff(key.cluster, sync=result.sync_status.value, objects=result.diffs)
 
         return list(await asyncio.gather(*(one(k) for k in keys)))
+
+    async def plan(self, *, apps: list[str], revision: str, base: str | None) -> FleetPlan:
+        """Plan ``revision`` for every target of the valid apps among ``apps``."""
+        if self.planner is None:
+            raise InvalidRequest("this hub makes no plans")
+        wanted = set(apps)
+        keys = [k for k in sorted(self.catalog.targets) if k.app in wanted]
+        return await self.planner.plan(keys, revision=revision, base=base)
 
     async def tree(self, *, app: str, cluster: str | None = None) -> list[TargetTree]:
         """Each target's managed objects and what they own, read live, at once."""

@@ -53,7 +53,9 @@ from engine.hub.deletions import Deletions
 from engine.hub.follower import ConfigFollower
 from engine.hub.metrics import HubMetrics
 from engine.hub.ownership import Everything, Ownership, Shards, record_fence
+from engine.hub.plans import Planner
 from engine.hub.reconciler import Parts, Reconciler
+from engine.hub.rollouts import Rollouts
 from engine.hub.runtime import Runtime
 from engine.hub.statuses import StatusWriter
 from engine.hub.trees import TreeCache
@@ -100,6 +102,7 @@ class Hub:
                     group.create_task(self._supervised("live watches", self.live.run)),
                     group.create_task(self._supervised("config follower", self.follower.run)),
                     group.create_task(self._supervised("health writer", self._flush_health)),
+                    group.create_task(self._supervised("rollouts", self.rollouts.run)),
                 ]
                 if isinstance(self.ownership, Shards):
                     background.append(group.create_task(
@@ -114,6 +117,10 @@ class Hub:
                 self.poller.stop()
                 for task in background:
                     task.cancel()
+
+    def _release(self, key: TargetKey) -> None:
+        """A rollout admitted ``key`` (or rolls it back): compare and sync it now."""
+        self.runtime.enqueue_from_git(key, Trigger.WEBHOOK)
 
     def stop(self) -> None:
         """Ask ``run`` to finish: in-flight syncs get a grace period, then are cancelled."""
@@ -193,6 +200,8 @@ class Hub:
         self.ownership = self._ownership()
         if isinstance(self.ownership, Shards):
             self.store.fence = partial(record_fence, self.ownership)
+        self.rollouts = Rollouts(catalog=self.catalog, clusters=self.clusters, store=self.store,
+                                 source=self.source, release=self._release)
         self.reconciler = Reconciler(Parts(
             catalog=self.catalog, source=self.source, trees=TreeCache(self.source, data / "trees"),
             renders=self.renders, pool=self.pool, statuses=self.statuses,
@@ -201,8 +210,9 @@ class Hub:
             helm=str(config.helm_binary) if config.helm_binary else None,
             charts=self.charts,
             render_timeout=limits.render_timeout, data_dir=str(data), health_checks=checks,
-            ownership=self.ownership,
+            ownership=self.ownership, rollouts=self.rollouts,
         ))
+        self.rollouts.connect(self.reconciler.read_paths)
         self.runtime.connect(reconciler=self.reconciler, poller=self.poller, live=self.live)
         self.deletions = Deletions(pool=self.pool, share=limits.delete_share,
                                    ownership=self.ownership)
@@ -219,6 +229,8 @@ class Hub:
             directory=self.clusters, automation=self.automation, counters=self.counters,
             renders=self.reconciler, changes=self.changes, deletions=self.deletions,
             pool=self.pool, ownership=self.ownership,
+            planner=Planner(self.catalog, self.source, self.reconciler),
+            rollouts=self.rollouts,
         )
 
     async def _serve_http(self, stack: AsyncExitStack) -> None:

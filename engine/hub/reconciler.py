@@ -65,6 +65,7 @@ from engine.hub.failures import (
 )
 from engine.hub.ownership import Everything, Ownership, fenced
 from engine.hub.report import ANY_PATH, Kind, ReconcileReport
+from engine.hub.rollouts import Rollouts
 from engine.hub.statuses import StatusWriter, TargetRecord
 from engine.hub.syncoptions import sync_options
 from engine.hub.trees import TreeCache
@@ -109,6 +110,7 @@ class Parts:
     data_dir: str = ""  # the hub's own directory: never shown in a condition
     health_checks: CustomChecks | None = None  # the user's (Lua) checks from fleetsync.yaml
     ownership: Ownership = field(default_factory=Everything)  # clusters this replica runs
+    rollouts: Rollouts | None = None  # which commit a target of a rolling app may have
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,18 @@ class _Rendered:
     objects: list[dict[str, Any]]
     paths: frozenset[str] | None  # the repository paths the render read (None: no Git)
     fresh: bool  # rendered now, not taken from the cache
+
+
+@dataclass(frozen=True)
+class Compared:
+    """A comparison made on request (a diff, a plan): its commit, the paths its render read
+    and the comparison, or the problems that kept it from being made."""
+
+    sha: str = ""
+    paths: frozenset[str] | None = None
+    comparison: Comparison | None = None
+    problems: Sequence[Problem] = ()
+    prune: bool = False  # whether a sync of this target prunes (its sync policy)
 
 
 class Reconciler:
@@ -174,6 +188,13 @@ class Reconciler:
             problem = condition(Step.RESOLVE, err)
             return await self._failed(record, report, None, [problem], _ending(err))
         report = replace(report, sha=sha)
+        # A progressive rollout may hold the target at the commit it runs (a user's sync is
+        # not held). The poller is told the newest commit: the rollout queues it when due.
+        if request is None and self.parts.rollouts is not None:
+            allowed = self.parts.rollouts.gate(target, sha, previous)
+            if allowed is None:
+                return report  # it never synced, and its step has not come
+            sha = allowed
         # Skip a periodic resync when neither the commit nor the live objects changed.
         live_version = self.parts.live.version(key)
         quiet = request is None and not dirty and trigger is Trigger.PERIODIC
@@ -235,29 +256,51 @@ class Reconciler:
         """Compare ``key`` with Git now, reading and dry-running every object (what the
         watches remember is not trusted); writes nothing, stores nothing. An app that cannot
         be compared raises AppConflict saying why, in the words of its status conditions."""
+        found = await self.compare_now(key)
+        if found.problems or found.comparison is None:
+            raise AppConflict("; ".join(message for _, _, message in found.problems))
+        return found.comparison.result
+
+    async def compare_now(self, key: TargetKey, sha: str | None = None) -> Compared:
+        """Compare ``key`` at commit ``sha`` (default: its own revision, resolved now) with
+        its cluster as ``diff`` does, or say why it cannot be compared (problems of the
+        Application, its AppProject, Git, the render or the cluster). Writes nothing."""
         target = self.parts.catalog.target(key)
         if target is None:
             raise AppNotFound(f"app {key.app} does not deploy to cluster {key.cluster}")
         problems = self._definition_problems(target) or self._target_violations(target)
         if problems:
-            raise AppConflict("; ".join(message for _, _, message in problems))
+            return Compared(problems=problems)
         step = Step.OPTIONS
         try:
             options = replace(sync_options(target, None), health_checks=self.parts.health_checks)
             step = Step.RESOLVE
-            sha = await self._resolve(target, None)
+            sha = sha or await self._resolve(target, None)
             step = Step.RENDER
             rendered = await self._render(target, sha)
             step = Step.CLUSTER
             client = await self.parts.pool.client(key.cluster)
             violations = await self._violations(target, rendered.objects, client)
             if violations:
-                raise AppConflict("; ".join(message for _, _, message in violations))
+                return Compared(sha=sha, paths=rendered.paths, problems=violations)
             comparison = await self._compare(target, client, rendered.objects, options)
         except (ConfigError, SourceError, RenderError, ClusterError) as err:
-            _, _, message = condition(step, err, where=self._where(target))
-            raise AppConflict(st.without_path(redact_url(message), self.parts.data_dir)) from None
-        return comparison.result
+            kind, reason, message = condition(step, err, where=self._where(target))
+            message = st.without_path(redact_url(message), self.parts.data_dir)
+            return Compared(sha=sha or "", problems=[(kind, reason, message)])
+        return Compared(sha=sha, paths=rendered.paths, comparison=comparison,
+                        prune=options.prune)
+
+    async def read_paths(self, key: TargetKey, sha: str) -> frozenset[str] | None:
+        """The repository paths the render of ``key`` at ``sha`` reads (the render is
+        cached as any other), or None when that is not known (it fails, or no Git)."""
+        target = self.parts.catalog.target(key)
+        if target is None:
+            raise AppNotFound(f"app {key.app} does not deploy to cluster {key.cluster}")
+        try:
+            return (await self._render(target, sha)).paths
+        except (SourceError, RenderError):
+            return None
 
     async def _sync(
         self, record: TargetRecord, target: AppTarget, trigger: Trigger,

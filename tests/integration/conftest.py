@@ -58,6 +58,26 @@ def local_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Te
         fleet.down(directory, log=print)
 
 
+@pytest.fixture(scope="session")
+def four_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[TestCluster]]:
+    """Four real local clusters of their own (fleet-wide plans and rollouts), brought up
+    only for the tests that ask; ``FLEETSYNC_TEST_FOUR_CLUSTERS_DIR`` reuses running ones.
+    Each records its writes in ``cluster.audit_log``."""
+    reuse = os.environ.get("FLEETSYNC_TEST_FOUR_CLUSTERS_DIR")
+    if reuse:
+        rows = fleet.status(Path(reuse))
+        if len(rows) < 4 or not all(r.running for r in rows):
+            pytest.fail(f"FLEETSYNC_TEST_FOUR_CLUSTERS_DIR={reuse} has no 4 running clusters")
+        yield _from([r.cluster for r in rows][:4])
+        return
+    directory = tmp_path_factory.mktemp("four-clusters")
+    try:
+        yield _from(fleet.up(directory, 4, toolchain.ensure_binaries(), die_with_parent=True,
+                             log=print))  # fmt: skip
+    finally:
+        fleet.down(directory, log=print)
+
+
 @pytest.fixture
 def cluster(local_clusters: list[TestCluster]) -> TestCluster:
     """The first local cluster."""

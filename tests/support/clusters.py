@@ -9,6 +9,8 @@ from pathlib import Path
 
 from kubernetes_asyncio import client, config
 
+from engine.local.controlplane import audit_log
+
 
 @dataclass(frozen=True)
 class TestCluster:
@@ -19,6 +21,12 @@ class TestCluster:
     kubeconfig: Path
     server: str
     labels: dict[str, str]
+
+    @property
+    def audit_log(self) -> Path:
+        """Where its kube-apiserver records object writes (``fleetsync local up`` puts the
+        kubeconfig beside the cluster's directory)."""
+        return audit_log(self.kubeconfig.parent / self.name)
 
     @asynccontextmanager
     async def api_client(self) -> AsyncIterator[client.ApiClient]:

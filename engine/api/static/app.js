@@ -17,6 +17,8 @@ const state = {
   trees: {},  // "app/cluster" → the last resource tree read
   selected: new Set(),  // JSON [cluster, group, kind, namespace, name] of objects to sync
   prune: false,
+  dryRun: false,  // the sync buttons show what a sync would do instead of syncing
+  plan: { revision: "", base: "", apps: "", result: null, loading: false, error: "" },  // #/plan
 };
 
 class LoginNeeded extends Error {}
@@ -118,11 +120,27 @@ async function act(path, body, label) {
     if (body !== undefined) init.body = JSON.stringify(body);
     const result = await api(path, init);
     const targets = (result.queued || []).map((k) => `${k.app}@${k.cluster}`).join(", ");
-    flash(`${label}: queued ${targets || "nothing"}`, false);
+    flash(result.queued ? `${label}: queued ${targets || "nothing"}` : `${label}: done`, false);
   } catch (err) {
     flash(`${label} failed: ${err.message}`, true);
   }
   tick();
+}
+
+// A sync, or with "dry run" ticked what it would do: shown per cluster where diffs go.
+async function syncOrDryRun(app, body, label) {
+  if (!state.dryRun) return act(`/apps/${encodeURIComponent(app)}/sync`, body, label);
+  for (const cluster of body.cluster ? [body.cluster] : []) state.diffs[`${app}/${cluster}`] = { loading: true };
+  redraw();
+  try {
+    const found = await api(`/apps/${encodeURIComponent(app)}/sync`, { method: "POST", body: JSON.stringify(Object.assign({}, body, { dryRun: true })) });
+    for (const t of found.targets) state.diffs[`${app}/${t.cluster}`] = Object.assign({ dryRun: true }, t);
+    flash(`${label} (dry run): nothing written`, false);
+  } catch (err) {
+    flash(`${label} (dry run) failed: ${err.message}`, true);
+    for (const key of Object.keys(state.diffs)) if (state.diffs[key].loading) delete state.diffs[key];
+  }
+  redraw();
 }
 
 // ---- pages ----
@@ -153,6 +171,9 @@ function needsAttention(fleet) {
   const found = [];
   for (const app of fleet.apps) {
     if (app.errors.length) found.push([app.name, "", app.errors[0]]);
+    const r = app.rollout;
+    if (r && r.phase === "Halted") found.push([app.name, r.failed, `rollout halted${r.rolledBack ? " and rolled back" : ""}: ${r.reason}`]);
+    else if (r && r.waitingApproval) found.push([app.name, "", `rollout waits for approval after step ${r.step} of ${r.steps}`]);
     for (const t of app.targets) {
       if (["Degraded", "Missing"].includes(t.health)) found.push([app.name, t.cluster, `health ${t.health}`]);
       else if (["Failed", "Error"].includes(t.operationPhase)) found.push([app.name, t.cluster, `last sync ${t.operationPhase}`]);
@@ -303,7 +324,8 @@ function appPage(app, history) {
   const syncBody = () => Object.assign(chosen(), state.prune ? { prune: true } : {});
   const actions = el("div", { class: "actions" }, select,
     el("label", { class: "option" }, el("input", { type: "checkbox", id: "sync-prune", checked: state.prune, onchange: (e) => { state.prune = e.target.checked; } }), " prune"),
-    el("button", { id: "sync", onclick: () => act(`${path}/sync`, syncBody(), "Sync") }, "Sync"),
+    el("label", { class: "option" }, el("input", { type: "checkbox", id: "sync-dry-run", checked: state.dryRun, onchange: (e) => { state.dryRun = e.target.checked; } }), " dry run"),
+    el("button", { id: "sync", onclick: () => syncOrDryRun(app.name, syncBody(), "Sync") }, "Sync"),
     el("button", { onclick: () => act(`${path}/refresh`, undefined, "Refresh") }, "Refresh"),
     el("button", { onclick: () => act(`${path}/refresh?hard=true`, undefined, "Hard refresh") }, "Hard refresh"));
   return [
@@ -317,9 +339,21 @@ function appPage(app, history) {
       el("dt", {}, "Sync policy"), el("dd", {}, policyText(app.syncPolicy))),
     app.errors.map((e) => el("p", { class: "error-text" }, e)),
     app.warnings.map((w) => el("p", { class: "warning-text" }, `warning: ${w}`)),
+    app.rollout ? rolloutSection(path, app.rollout) : null,
     app.targets.map((t) => targetSection(app.name, t)),
     historySection(path, history),
   ];
+}
+
+// The app's progressive rollout: its commit, step, who has it, why it stopped.
+function rolloutSection(path, r) {
+  const kind = r.phase === "Halted" ? "health-Degraded" : r.phase === "Completed" ? "health-Healthy" : "health-Progressing";
+  return el("section", { class: "rollout", "data-rollout": r.phase },
+    el("h2", {}, "Rollout ", el("span", { class: `badge ${kind}` }, r.phase), ` ${short(r.revision)}, step ${r.step} of ${r.steps}`),
+    el("p", {}, `On ${r.admitted.length ? r.admitted.join(", ") : "no cluster yet"}.`,
+      r.pauseLeft ? ` Paused ${r.pauseLeft}s more.` : ""),
+    r.failed ? el("p", { class: "error-text" }, `Halted by ${r.failed}: ${r.reason}${r.rolledBack ? "; its clusters went back to the commit they ran" : ""}.`) : null,
+    r.waitingApproval ? el("button", { id: "approve", onclick: () => act(`${path}/rollout/approve`, undefined, "Approve") }, "Approve the next step") : null);
 }
 
 async function showDiff(app, cluster) {
@@ -342,12 +376,15 @@ function diffSection(app, cluster) {
   const close = el("button", { onclick: () => { delete state.diffs[`${app}/${cluster}`]; redraw(); } }, "Close");
   if (found.loading) return el("div", { class: "diff" }, el("p", { class: "muted" }, "Comparing with Git…"));
   if (found.error) return el("div", { class: "diff" }, el("p", { class: "error-text" }, found.error), close);
-  const differing = found.objects.filter((o) => o.sync !== "Synced");
+  const differing = found.objects.filter((o) => (found.dryRun ? o.action !== "none" : o.sync !== "Synced"));
+  const title = found.dryRun ? `Dry run of a sync: ${differing.length} of ${found.objects.length} object(s) would change, nothing written `
+    : `Diff with Git: ${differing.length} of ${found.objects.length} object(s) differ `;
   const line = (text) => el("div", { class: text.startsWith("+") && !text.startsWith("+++") ? "add" : text.startsWith("-") && !text.startsWith("---") ? "del" : "" }, text || " ");
   return el("div", { class: "diff", "data-diff": cluster },
-    el("h3", {}, `Diff with Git: ${differing.length} of ${found.objects.length} object(s) differ `, close),
+    el("h3", {}, title, close),
     differing.map((o) => el("div", { class: "object-diff", "data-object": `${o.kind}/${o.name}` },
-      el("h4", {}, `${o.group ? `${o.kind}.${o.group}` : o.kind} ${o.namespace ? `${o.namespace}/` : ""}${o.name} `, badge("sync", o.sync), el("span", { class: "muted" }, ` ${o.reason}`)),
+      el("h4", {}, o.action ? el("span", { class: "action", "data-action": o.action }, `${o.action === "keep" ? "keep (prune off)" : o.action} `) : null,
+        `${o.group ? `${o.kind}.${o.group}` : o.kind} ${o.namespace ? `${o.namespace}/` : ""}${o.name} `, badge("sync", o.sync), el("span", { class: "muted" }, ` ${o.reason}`)),
       o.drift.length ? el("ul", { class: "drift" }, o.drift.map((d) => el("li", {}, el("span", { class: "mono" }, d.path),
         d.manager ? ` changed by ${d.manager}${d.subresource ? ` via ${d.subresource}` : ""} (${d.operation}) ${ago(d.time)}` : " (no other field manager owns it)"))) : null,
       el("pre", { class: "unified" }, o.diff.replace(/\n$/, "").split("\n").map(line)))));
@@ -459,8 +496,8 @@ function targetSection(app, t) {
       selection(t.cluster).length ? el("button", { class: "sync-selected", onclick: () => {
         const body = { cluster: t.cluster, resources: selection(t.cluster) };
         if (state.prune) body.prune = true;
-        state.selected = new Set([...state.selected].filter((s) => JSON.parse(s)[0] !== t.cluster));
-        act(`/apps/${encodeURIComponent(app)}/sync`, body, `Sync of ${body.resources.length} selected`);
+        if (!state.dryRun) state.selected = new Set([...state.selected].filter((s) => JSON.parse(s)[0] !== t.cluster));
+        syncOrDryRun(app, body, `Sync of ${body.resources.length} selected`);
       } }, `Sync ${selection(t.cluster).length} selected`) : null),
     diffSection(app, t.cluster),
     el("p", { class: "muted" }, `namespace ${t.namespace || "—"} · path ${t.path || "."} · synced ${short(t.revision)} · wanted ${short(t.resolvedRevision)} · checked ${ago(t.reconciledAt)}`),
@@ -521,9 +558,65 @@ function historySection(path, history) {
     el("tbody", {}, rows)) : el("p", { class: "muted" }, "No syncs yet."));
 }
 
+// ---- plan: what a revision would do to every app and cluster (dry runs, nothing written) ----
+
+async function runPlan() {
+  const plan = state.plan;
+  if (!plan.revision.trim()) { plan.error = "Name a revision to plan."; redraw(); return; }
+  const query = new URLSearchParams({ revision: plan.revision.trim() });
+  if (plan.base.trim()) query.set("base", plan.base.trim());
+  for (const app of plan.apps.split(",").map((a) => a.trim()).filter(Boolean)) query.append("app", app);
+  Object.assign(plan, { loading: true, error: "", result: null });
+  redraw();
+  try {
+    plan.result = await api(`/plan?${query}`);
+  } catch (err) {
+    plan.error = err.message;
+  }
+  plan.loading = false;
+  redraw();
+}
+
+function planPage() {
+  const plan = state.plan;
+  const field = (id, label, key, hint) => el("label", { class: "option" }, `${label} `,
+    el("input", { id, value: plan[key], placeholder: hint, oninput: (e) => { plan[key] = e.target.value; } }));
+  const form = el("div", { class: "actions" },
+    field("plan-revision", "Revision", "revision", "branch, tag or commit"),
+    field("plan-base", "Base", "base", "default: each app's own"),
+    field("plan-apps", "Apps", "apps", "all you may read"),
+    el("button", { id: "plan-run", disabled: plan.loading, onclick: runPlan }, "Plan"));
+  const out = [el("h1", {}, "Plan a revision"), el("p", { class: "muted" },
+    "What syncing every target at a revision would do, by server-side dry runs against the live clusters. Nothing is written."), form];
+  if (plan.loading) out.push(el("p", { class: "muted" }, "Planning…"));
+  if (plan.error) out.push(el("p", { class: "error-text" }, plan.error));
+  const found = plan.result;
+  if (!found) return out;
+  const s = found.summary;
+  out.push(el("p", { id: "plan-summary" }, `${s.Changes} of ${s.targets} target(s) change (${s.appsChanging} app(s) on ${s.clustersChanging} cluster(s)): `
+    + `${s.created} created, ${s.changed} updated, ${s.pruned} deleted by prune; ${s.pruneHeld} prune(s) held, ${s.Blocked} blocked, ${s.Error} failed, ${s.Unchanged} unchanged, ${s.Skipped} skipped.`));
+  const count = (t, action) => t.objects.filter((o) => o.action === action).length;
+  out.push(el("table", { class: "plan" },
+    el("thead", {}, el("tr", {}, ["App", "Cluster", "State", "Create", "Update", "Prune", "Note"].map((h) => el("th", {}, h)))),
+    el("tbody", {}, found.targets.map((t) => el("tr", { "data-target": `${t.app}@${t.cluster}` },
+      el("td", {}, appLink(t.app)), el("td", {}, t.cluster), el("td", {}, el("span", { class: `badge plan-${t.state}` }, t.state)),
+      el("td", {}, count(t, "create")), el("td", {}, count(t, "update")), el("td", {}, count(t, "prune")),
+      el("td", {}, t.pruneHeld ? `prune held: ${t.pruneHeld}` : count(t, "keep") ? `${count(t, "keep")} left (prune off)` : t.message))))));
+  for (const t of found.targets.filter((x) => x.objects.length)) {
+    out.push(el("details", { class: "diff", "data-plan": `${t.app}@${t.cluster}` },
+      el("summary", {}, `${t.app} on ${t.cluster}: ${t.objects.length} object(s)`),
+      t.objects.map((o) => el("div", { class: "object-diff" },
+        el("h4", {}, el("span", { class: "action", "data-action": o.action }, `${o.action} `),
+          `${o.group ? `${o.kind}.${o.group}` : o.kind} ${o.namespace ? `${o.namespace}/` : ""}${o.name}`,
+          o.paths.length ? el("span", { class: "muted" }, ` ${o.paths.join(", ")}`) : null),
+        o.diff ? el("pre", { class: "unified" }, o.diff) : null))));
+  }
+  return out;
+}
+
 // ---- loop ----
 
-// The page the location names: "/", "/matrix", "/clusters" or "/apps/<name>".
+// The page the location names: "/", "/matrix", "/clusters", "/plan" or "/apps/<name>".
 function route() {
   return decodeURIComponent(location.hash.replace(/^#/, "")) || "/";
 }
@@ -538,6 +631,7 @@ async function load() {
     return appPage(app, history.history);
   }
   if (hash === "/clusters") return clustersPage(await api("/clusters"));
+  if (hash === "/plan") return planPage();
   const [apps, clusters, deletions] = await Promise.all([api("/apps"), api("/clusters"), api("/deletions")]);
   state.fleet = { apps: apps.apps, sourceErrors: apps.sourceErrors, clusters: clusters.clusters, deletions: deletions.deletions };
   return fleetPage();

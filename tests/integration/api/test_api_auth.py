@@ -139,7 +139,8 @@ async def test_an_account_sees_and_acts_on_its_apps_only(anonymous: Client, hub:
                          ("POST", "/api/v1/apps/fleet/refresh"),
                          ("POST", "/api/v1/apps/fleet/rollback"),
                          ("GET", "/api/v1/apps/fleet/diff"), ("GET", "/api/v1/apps/fleet/tree"),
-                         ("DELETE", "/api/v1/apps/fleet")):
+                         ("DELETE", "/api/v1/apps/fleet"),
+                         ("GET", "/api/v1/plan?revision=main&app=demo-dev&app=fleet")):
         response = await anonymous.request(method, path, headers=alice)
         assert response.status == 404, (method, path)
         assert (await response.json())["error"] == "no app named fleet"

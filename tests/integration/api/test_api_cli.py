@@ -127,7 +127,8 @@ def test_an_unreachable_hub_is_a_clear_error(capsys) -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    code, out, err = run(capsys, "list", "--server", f"http://127.0.0.1:{port}", "--timeout", "2")
+    code, out, err = run(capsys, "list", "--server", f"http://127.0.0.1:{port}",
+                         "--request-timeout", "2")
     assert (code, out) == (1, "")
     assert err.startswith(f"fleetsync: error: cannot reach the hub at http://127.0.0.1:{port}")
     assert "fleetsync serve" in err and err.count("\n") == 1
@@ -135,7 +136,7 @@ def test_an_unreachable_hub_is_a_clear_error(capsys) -> None:
 
 def test_wait_ends_when_synced_and_healthy_and_times_out_with_2(served: ServedHub,
                                                                 capsys) -> None:
-    code, _, err = run(capsys, "wait", "demo-dev", "--wait-timeout", "10s")
+    code, _, err = run(capsys, "wait", "demo-dev", "--health", "--sync", "--timeout", "10s")
     assert (code, err) == (0, "demo-dev: dev Synced/Healthy\n")
     code, _, err = run(capsys, "wait", "fleet", "--health", "--wait-timeout", "1s")
     assert code == 2
@@ -188,3 +189,9 @@ def test_deletions_lists_held_ones_and_delete_confirms_or_refuses(
     assert code == 1 and "still defined" in err
     code, out, _ = run(capsys, "deletions", "-o", "json")
     assert [d["app"] for d in json.loads(out)["deletions"]] == ["gone-2"]
+
+
+def test_a_dry_run_cannot_wait_or_take_another_revision(served: ServedHub, capsys) -> None:
+    for extra in (["--wait"], ["--revision", "abc"]):
+        with pytest.raises(SystemExit, match="--dry-run compares the app's own revision"):
+            run(capsys, "sync", "demo-dev", "--dry-run", *extra)

@@ -1,6 +1,7 @@
 """The dashboard end to end in headless Chromium, against a hub running the demo scenario on
 a real cluster: log in, see the demo apps Synced and Healthy, open one, read its diff after
-an out-of-band change (the field, who changed it), press Sync, see the status change
+an out-of-band change (the field, who changed it), see what a sync would do (dry run,
+nothing written), press Sync, see the status change
 without a reload, log out; a user of another project sees nothing of it.
 
 The demo's Applications self-heal, which would undo the change before anyone reads it:
@@ -131,6 +132,24 @@ async def test_log_in_read_a_drift_s_diff_sync_it_live_and_log_out(
                 assert "Deployment.apps dev/dev-demo: OutOfSync" in out
                 assert "spec.replicas changed by kubectl-edit" in out
 
+                # A dry run of the sync says what it would do and writes nothing.
+                code = await asyncio.to_thread(main, ["app", "sync", "demo-dev", "--dry-run"])
+                out = capsys.readouterr().out
+                assert code == 1, out
+                assert " update Deployment.apps dev/dev-demo" in out, out
+                assert "Service" not in out, out  # in sync: nothing to do
+                await browser.evaluate("document.querySelector('#sync-dry-run').click()")
+                await browser.evaluate("document.querySelector('#sync').click()")
+                planned = (f"document.querySelector('{section} .diff h3').innerText"
+                           ".startsWith('Dry run of a sync: 1 of')")
+                await browser.wait_for(planned, within=30, what="the dry run's answer")
+                assert await browser.evaluate(
+                    "document.querySelector('.object-diff[data-object=\"Deployment/dev-demo\"]"
+                    " .action').dataset.action") == "update"
+                live = await deployments.read_namespaced_deployment("dev-demo", "dev")
+                assert live.spec.replicas == 3
+                await browser.evaluate("document.querySelector('#sync-dry-run').click()")
+
                 # Sync: the badge turns Synced by itself (pushed, no reload, no 30 s poll).
                 await browser.evaluate("document.querySelector('#sync').click()")
                 await browser.wait_for(f"document.querySelector('{section} .badge.sync-Synced')",
@@ -155,7 +174,7 @@ async def test_log_in_read_a_drift_s_diff_sync_it_live_and_log_out(
                 # The CLI follows a sync it asked for until its operation ends.
                 capsys.readouterr()
                 code = await asyncio.to_thread(main, ["app", "sync", "demo-prod", "--wait",
-                                                      "--wait-timeout", "60s"])
+                                                      "--timeout", "60s"])
                 out, err = capsys.readouterr()
                 assert code == 0, err
                 assert f"queued: demo-prod@{cluster.name}" in out

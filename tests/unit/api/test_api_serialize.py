@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from engine.api import serialize
-from engine.api.views import AppView, ClusterView, TargetView
+from engine.api.views import AppView, ClusterView, TargetDiff, TargetView
 from engine.model import HealthStatus, OperationPhase, ResourceKey, SyncStatus, TargetKey
+from engine.model.diffs import DRIFT, EXTRA, IN_SYNC, MISSING, ObjectDiff
 from engine.model.status import Condition, Operation, ResourceStatus, SyncSource, TargetStatus
 
 KEY = TargetKey("web", "dev")
@@ -94,3 +95,34 @@ def test_times_are_utc_iso() -> None:
     [target] = serialize.app_detail(VIEW, {KEY: status()})["targets"]
     assert target["reconciledAt"] == "2025-03-04T05:06:07Z"
     assert target["conditions"][0]["lastTransitionTime"] == "2025-03-04T05:06:07Z"
+
+
+def _compared(kind: str, name: str, status: SyncStatus, reason: str,
+              namespace: str = "web") -> ObjectDiff:
+    return ObjectDiff(ResourceKey("", kind, namespace, name), status, reason)
+
+
+COMPARED = TargetDiff("dev", "OutOfSync", (
+    _compared("ConfigMap", "same", SyncStatus.SYNCED, IN_SYNC),
+    _compared("ConfigMap", "new", SyncStatus.OUT_OF_SYNC, MISSING),
+    _compared("Service", "edited", SyncStatus.OUT_OF_SYNC, DRIFT),
+    _compared("Secret", "dropped", SyncStatus.OUT_OF_SYNC, EXTRA),
+))
+
+
+@pytest.mark.parametrize(("prune", "dropped"), [(True, "prune"), (False, "keep")])
+def test_a_dry_run_names_what_the_sync_would_do_to_each_object(prune: bool,
+                                                               dropped: str) -> None:
+    shown = serialize.dry_run_target(COMPARED, prune=prune, only=None)
+    assert [(o["name"], o["action"]) for o in shown["objects"]] == [
+        ("same", "none"), ("new", "create"), ("edited", "update"), ("dropped", dropped)]
+    assert shown["cluster"] == "dev" and shown["error"] is None
+
+
+def test_a_selective_dry_run_shows_only_the_objects_selected() -> None:
+    # A selection without a namespace matches the object in any namespace, as a sync's does.
+    only = frozenset({ResourceKey("", "Service", "", "edited"),
+                      ResourceKey("", "ConfigMap", "web", "new")})
+    shown = serialize.dry_run_target(COMPARED, prune=True, only=only)
+    assert [(o["name"], o["action"]) for o in shown["objects"]] == [
+        ("new", "create"), ("edited", "update")]

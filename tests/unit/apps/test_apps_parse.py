@@ -281,6 +281,62 @@ def test_invalid_fleetsync_extensions_name_the_field(change: tuple[str, str], fi
         app(FLEET.replace(*change))
 
 
+ROLLING = """
+apiVersion: fleetsync.io/v1alpha1
+kind: Application
+metadata: {name: web}
+spec:
+  source: {repoURL: https://git.example/web, targetRevision: main, path: base}
+  destination:
+    namespace: web
+    clusterSelector: {matchLabels: {env: prod}}
+  syncPolicy: {automated: {}}
+  strategy:
+    rollout:
+      steps:
+      - {clusters: [canary], pause: approval}
+      - {clusters: {matchLabels: {region: eu}}, maxParallel: 25%, pause: 10m}
+      - {clusters: {matchLabels: {region: us}}, maxParallel: 2}
+      soak: 2m
+      progressDeadline: 5m
+      onFailure: rollback
+"""
+
+
+def test_a_rollout_parses_steps_gates_and_failure_policy() -> None:
+    rollout = app(ROLLING).rollout
+    assert rollout is not None and len(rollout.steps) == 3
+    canary, eu, us = rollout.steps
+    assert canary.clusters == ClusterNames(("canary",)) and canary.approval
+    assert (eu.max_percent, eu.pause, eu.approval) == (25, 600.0, False)
+    assert (us.max_parallel, us.pause) == (2, 0.0)
+    assert (rollout.soak, rollout.progress_deadline, rollout.rollback) == (120.0, 300.0, True)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        (("fleetsync.io/v1alpha1", "argoproj.io/v1alpha1"), "spec.strategy", "needs apiVersion"),
+        (("clusterSelector: {matchLabels: {env: prod}}", "name: prod"), "spec.strategy.rollout",
+         "clusterSelector"),
+        (("syncPolicy: {automated: {}}", "syncPolicy: {}"), "spec.strategy.rollout",
+         "automated"),
+        (("maxParallel: 25%", "maxParallel: 0%"), "steps[1].maxParallel", "percentage"),
+        (("maxParallel: 2}", "maxParallel: 0}"), "steps[2].maxParallel", "positive count"),
+        (("pause: 10m", "pause: later"), "steps[1].pause", "duration"),
+        (("onFailure: rollback", "onFailure: retry"), "rollout.onFailure", "halt or rollback"),
+        (("      steps:", "      stages:"), "rollout.stages", "not a rollout field"),
+        (("- {clusters: [canary], pause: approval}", "- {pause: approval}"),
+         "steps[0].clusters", "required"),
+    ],
+)
+def test_an_invalid_rollout_names_the_field(change: tuple[str, str], field: str,
+                                            problem: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        app(ROLLING.replace(*change))
+    assert field in str(err.value) and problem in str(err.value), str(err.value)
+
+
 PROJECT = """
 apiVersion: argoproj.io/v1alpha1
 kind: AppProject
