@@ -282,6 +282,30 @@ async def latencies(run: Run, hub: HubProcess, session: aiohttp.ClientSession,
             "outage_vs_normal": latency.compare(outage, normal)}
 
 
+async def plan_of_shared_base(run: Run, hub: HubProcess,
+                              session: aiohttp.ClientSession) -> dict[str, Any]:  # fmt: skip
+    """``GET /api/v1/plan`` of a branch that changes the base every app shares: seconds and
+    hub CPU for the whole fleet's plan, what it found, and the clusters' write count before
+    and after (a plan writes nothing). Compare with the floor's dry runs of the same
+    objects (``floor.*.base_update``)."""
+    upstream, branch = run.upstream, "plan-shared-base"
+    await asyncio.to_thread(upstream.git, "checkout", "--quiet", "-b", branch, "main")
+    files: dict[str, str | None] = dict(fleetgen.base_change("planned"))
+    await asyncio.to_thread(upstream.commit, files, "plan: base")
+    await asyncio.to_thread(upstream.push, f"{branch}:refs/heads/{branch}")
+    await asyncio.to_thread(upstream.git, "checkout", "--quiet", "main")
+    before, cpu, started = await run.requests(), hub.cpu()[0], time.monotonic()
+    async with session.get(f"{hub.url}/api/v1/plan", params={"revision": branch},
+                           headers=await hub.headers(session),
+                           timeout=aiohttp.ClientTimeout(1800)) as answer:
+        answer.raise_for_status()
+        body = await answer.json()
+    seconds = time.monotonic() - started
+    requests = run.requests_between(before, await run.requests(), seconds)
+    return {"seconds": seconds, "hub_cpu_s": hub.cpu()[0] - cpu, "summary": body["summary"],
+            "api_requests": requests}
+
+
 def hub_metrics(text: str) -> dict[str, float]:
     """The hub's own samples on ``/metrics`` (counters, gauges, histogram sums and counts),
     without the per-target and per-bucket lines."""
@@ -313,6 +337,8 @@ async def hub_phases(run: Run, directory: Any) -> dict[str, Any]:
             async with profiler.during("steady"):
                 result["steady"] = await steady(run, hub, session, cold["all_synced_s"] or 0.0)
             result["get_apps"] = await common.list_apps_ms(session, hub)
+            say("plan: a branch that changes the shared base")
+            result["plan"] = await plan_of_shared_base(run, hub, session)
             result["latency"] = await latencies(run, hub, session, profiler)
             result["memory_end"] = hub.memory_mib()
             result["hub_cpu_total_s"] = hub.cpu()[0]

@@ -105,11 +105,34 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
         "shared_base_floor_dry_run_then_apply_s": round(base_floor, 2),
         "shared_base_over_floor": _ratio(base["all_applied"]["max_s"], base_floor),
         "shared_base_hub_cpu_s": round(base["hub_cpu_s"], 2),
+        **_plan(result.get("plan"), floor),
         "latency": {name: _pcts(normal[name]) for name in LATENCIES},
         "latency_one_cluster_stopped": {name: _pcts(outage[name]) for name in LATENCIES},
         "outage_within_20_percent": {name: result["latency"]["outage_vs_normal"][name]
                                      ["within_20_percent"] for name in LATENCIES},
     }
+
+
+def _plan(plan: dict[str, Any] | None, floor: dict[str, Any]) -> dict[str, Any]:
+    """The plan of a shared-base branch beside the floor's dry runs of the same objects (the
+    dry run + apply of the base update less its plain apply)."""
+    if plan is None:  # runs before plans were measured
+        return {}
+    dry_runs = (floor["dry_run_then_apply"]["base_update"]["seconds"]
+                - floor["apply"]["base_update"]["seconds"])
+    return {"plan_s": round(plan["seconds"], 2), "plan_hub_cpu_s": round(plan["hub_cpu_s"], 2),
+            "plan_targets_changing": plan["summary"]["Changes"],
+            "plan_floor_dry_runs_s": round(dry_runs, 2),
+            "plan_over_floor_dry_runs": _ratio(plan["seconds"], max(dry_runs, 0.01)),
+            "plan_writes": _object_writes(plan["api_requests"]["by_resource"])}
+
+
+def _object_writes(by_resource: dict[str, int]) -> dict[str, int]:
+    """Writes of objects (``APPLY configmaps``...), leaving out dry runs and the control
+    plane's own Lease and Event churn."""
+    writes = ("APPLY ", "PATCH ", "PUT ", "POST ", "DELETE ")
+    return {what: n for what, n in by_resource.items() if what.startswith(writes)
+            and "dry run" not in what and not what.endswith((" leases", " events"))}
 
 
 def stamp() -> str:
@@ -159,6 +182,14 @@ def print_summary(data: dict[str, Any]) -> None:
          f"{s['shared_base_floor_dry_run_then_apply_s']} = {s['shared_base_over_floor']}"),
         ("shared base: hub CPU (s)", s["shared_base_hub_cpu_s"]),
     ]
+    if "plan_s" in s:
+        rows += [
+            ("plan of the shared base (s) / floor", f"{s['plan_s']} / "
+             f"{s['plan_floor_dry_runs_s']} dry runs = {s['plan_over_floor_dry_runs']}"),
+            ("plan: targets changing, hub CPU (s)",
+             f"{s['plan_targets_changing']}, {s['plan_hub_cpu_s']}"),
+            ("plan: writes during the plan", s["plan_writes"]),
+        ]
     for label, value in rows:
         print(f"  {label:<40} {value}")
     print(f"  {'latency (s)':<40} {'n':>4} {'p50':>7} {'p95':>7} {'p99':>7}   "

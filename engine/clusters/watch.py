@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -233,15 +234,21 @@ class LiveWatcher:
             self._watches[(cluster, kind)] = _KindWatch(task, synced)
 
     async def _follow(self, cluster: str, kind: Kind, synced: asyncio.Event) -> None:
-        """List then watch one kind on one cluster, forever, re-listing after errors."""
+        """List then watch one kind on one cluster, forever. A watch the server ends (its
+        timeout) resumes from the last version seen, as client-go's reflector does: only an
+        expired version (410) or an error lists again, since a list reads every object."""
         streak = FailureStreak(Backoff(duration=1.0, factor=2.0, max_duration=RETRY_MAX))
         while True:
             try:
                 client = await self._pool.client(cluster)
                 res = await client.resource(api_version=kind[0], kind=kind[1])
                 version = await self._list(client, res, synced)
-                await self._stream(client, res, version)
-                streak.reset()
+                while True:
+                    began = time.monotonic()
+                    version = await self._stream(client, res, version)
+                    streak.reset()
+                    if time.monotonic() - began < 1.0:  # ended at once: do not spin
+                        await asyncio.sleep(1.0)
             except asyncio.CancelledError:
                 raise
             except _Expired:
@@ -270,7 +277,9 @@ class LiveWatcher:
         synced.set()
         return str((listing.get("metadata") or {}).get("resourceVersion") or "")
 
-    async def _stream(self, client: ClusterClient, res: ApiResource, version: str) -> None:
+    async def _stream(self, client: ClusterClient, res: ApiResource, version: str) -> str:
+        """Follow one watch request until the server ends it; the last version seen (events
+        and bookmarks), to resume from."""
         query = [
             ("watch", "1"), ("labelSelector", _SELECTOR), ("allowWatchBookmarks", "true"),
             ("resourceVersion", version), ("timeoutSeconds", str(WATCH_SECONDS)),
@@ -291,7 +300,10 @@ class LiveWatcher:
                 *lines, buffer = buffer.split(b"\n")
                 for line in lines:
                     if line.strip():
-                        self._event(client.name, res, orjson.loads(line))
+                        event = orjson.loads(line)
+                        self._event(client.name, res, event)
+                        version = _version_of(event) or version
+        return version
 
     def _event(self, cluster: str, res: ApiResource, event: Mapping[str, Any]) -> None:
         kind, obj = str(event.get("type")), event.get("object") or {}
@@ -403,6 +415,13 @@ class ClusterMemory:
     def keep_inventory(self, key: ResourceKey, live: str, inventory: Inventory) -> None:
         """ConfigMap ``key`` at fingerprint ``live`` holds ``inventory``."""
         self._watcher.keep_note(self._cluster, key, live, Note(inventory=inventory))
+
+
+def _version_of(event: Mapping[str, Any]) -> str:
+    """The resourceVersion a watch event (or bookmark) carries, if any."""
+    obj = event.get("object")
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    return str(meta.get("resourceVersion") or "") if isinstance(meta, dict) else ""
 
 
 class _Expired(Exception):
