@@ -49,7 +49,6 @@ class RolloutState:
     """One rollout of ``revision`` for an app."""
 
     revision: str
-    started: float
     step: int = 0
     phase: RolloutPhase = RolloutPhase.PROGRESSING
     admitted: Mapping[str, float] = field(default_factory=dict)  # cluster → when
@@ -78,9 +77,9 @@ class RolloutState:
         return self.revision
 
 
-def begin(revision: str, now: float) -> RolloutState:
+def begin(revision: str) -> RolloutState:
     """A new rollout of ``revision`` from the first step."""
-    return RolloutState(revision=revision, started=now)
+    return RolloutState(revision=revision)
 
 
 def approve(state: RolloutState) -> RolloutState:

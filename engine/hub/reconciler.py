@@ -122,11 +122,9 @@ class _Rendered:
 
 @dataclass(frozen=True)
 class Compared:
-    """A comparison made on request (a diff, a plan): its commit, the paths its render read
-    and the comparison, or the problems that kept it from being made."""
+    """A comparison made on request (a diff, a plan), or the problems that kept it from
+    being made."""
 
-    sha: str = ""
-    paths: frozenset[str] | None = None
     comparison: Comparison | None = None
     problems: Sequence[Problem] = ()
     prune: bool = False  # whether a sync of this target prunes (its sync policy)
@@ -282,14 +280,13 @@ class Reconciler:
             client = await self.parts.pool.client(key.cluster)
             violations = await self._violations(target, rendered.objects, client)
             if violations:
-                return Compared(sha=sha, paths=rendered.paths, problems=violations)
+                return Compared(problems=violations)
             comparison = await self._compare(target, client, rendered.objects, options)
         except (ConfigError, SourceError, RenderError, ClusterError) as err:
             kind, reason, message = condition(step, err, where=self._where(target))
             message = st.without_path(redact_url(message), self.parts.data_dir)
-            return Compared(sha=sha or "", problems=[(kind, reason, message)])
-        return Compared(sha=sha, paths=rendered.paths, comparison=comparison,
-                        prune=options.prune)
+            return Compared(problems=[(kind, reason, message)])
+        return Compared(comparison=comparison, prune=options.prune)
 
     async def read_paths(self, key: TargetKey, sha: str) -> frozenset[str] | None:
         """The repository paths the render of ``key`` at ``sha`` reads (the render is

@@ -113,7 +113,7 @@ class Rollouts:
                 RolloutPhase.HALTED, RolloutPhase.COMPLETED):
             return  # nothing moves until a newer commit
         if before is None or before.revision != head:  # a newer commit starts over
-            before = begin(head, now)
+            before = begin(head)
             log.info("rollout of %s: %s begins", name, head[:12])
         after = advance(rollout, before, await self._members(name, rollout, before), now)
         self._states[name] = after

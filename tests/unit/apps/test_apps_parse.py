@@ -328,6 +328,8 @@ def test_a_rollout_parses_steps_gates_and_failure_policy() -> None:
         (("      steps:", "      stages:"), "rollout.stages", "not a rollout field"),
         (("- {clusters: [canary], pause: approval}", "- {pause: approval}"),
          "steps[0].clusters", "required"),
+        (("      - {clusters: [canary], pause: approval}",
+          "\n".join(["      - {clusters: [canary]}"] * 21)), "rollout.steps", "1 to 20 steps"),
     ],
 )
 def test_an_invalid_rollout_names_the_field(change: tuple[str, str], field: str,

@@ -36,7 +36,7 @@ def _admitted(state: RolloutState) -> list[str]:
 
 def test_a_healthy_change_walks_each_step_one_at_a_time_with_soak_and_pause() -> None:
     spec = _spec(pause=5.0)
-    state = advance(spec, begin(NEW, 0.0), _members({}), 0.0)
+    state = advance(spec, begin(NEW), _members({}), 0.0)
     assert _admitted(state) == ["c1"] and state.revision_for("c2", OLD) == OLD
     state = advance(spec, state, _members({"c1": HEALTHY}), 1.0)  # healthy, not soaked
     assert state.phase is RolloutPhase.PROGRESSING and _admitted(state) == ["c1"]
@@ -58,7 +58,7 @@ def test_a_healthy_change_walks_each_step_one_at_a_time_with_soak_and_pause() ->
 
 def test_a_target_that_stops_being_healthy_restarts_its_soak() -> None:
     spec = _spec()
-    state = advance(spec, begin(NEW, 0.0), _members({}), 0.0)
+    state = advance(spec, begin(NEW), _members({}), 0.0)
     state = advance(spec, state, _members({"c1": HEALTHY}), 1.0)
     state = advance(spec, state, _members({"c1": PROGRESSING}), 2.0)
     state = advance(spec, state, _members({"c1": HEALTHY}), 2.5)
@@ -70,7 +70,7 @@ def test_a_target_that_stops_being_healthy_restarts_its_soak() -> None:
 
 def test_degraded_after_the_first_step_halts_and_leaves_the_others_alone() -> None:
     spec = _spec()
-    state = advance(spec, begin(NEW, 0.0), _members({}), 0.0)
+    state = advance(spec, begin(NEW), _members({}), 0.0)
     state = advance(spec, state, _members({"c1": DEGRADED}), 1.0)
     assert (state.phase, state.failed) == (RolloutPhase.HALTED, "c1")
     assert "Degraded" in state.reason
@@ -81,7 +81,7 @@ def test_degraded_after_the_first_step_halts_and_leaves_the_others_alone() -> No
 
 def test_a_rollback_sends_the_admitted_targets_back_to_their_commits() -> None:
     spec = _spec(rollback=True)
-    state = advance(spec, begin(NEW, 0.0), _members({}), 0.0)
+    state = advance(spec, begin(NEW), _members({}), 0.0)
     state = advance(spec, state, _members({"c1": DEGRADED}), 1.0)
     assert state.rolled_back
     assert state.revision_for("c1", NEW) == OLD and state.revision_for("c2", OLD) == OLD
@@ -89,7 +89,7 @@ def test_a_rollback_sends_the_admitted_targets_back_to_their_commits() -> None:
 
 def test_a_target_not_healthy_within_the_progress_deadline_halts() -> None:
     spec = _spec(deadline=30.0)
-    state = advance(spec, begin(NEW, 0.0), _members({}), 0.0)
+    state = advance(spec, begin(NEW), _members({}), 0.0)
     state = advance(spec, state, _members({"c1": PROGRESSING}), 30.0)
     assert state.phase is RolloutPhase.PROGRESSING
     state = advance(spec, state, _members({"c1": PROGRESSING}), 30.5)
@@ -99,7 +99,7 @@ def test_a_target_not_healthy_within_the_progress_deadline_halts() -> None:
 
 def test_an_approval_pause_waits_until_approved() -> None:
     spec = _spec(approval=True)
-    state = advance(spec, begin(NEW, 0.0), _members({}), 0.0)
+    state = advance(spec, begin(NEW), _members({}), 0.0)
     state = advance(spec, state, _members({"c1": HEALTHY}), 1.0)
     state = advance(spec, state, _members({"c1": HEALTHY}), 3.0)
     assert state.phase is RolloutPhase.PAUSED
@@ -111,7 +111,7 @@ def test_an_approval_pause_waits_until_approved() -> None:
 
 def test_targets_the_commit_does_not_change_move_at_once_and_gate_nothing() -> None:
     spec = _spec()
-    state = advance(spec, begin(NEW, 0.0), _members({}, unchanged=("c1", "c3")), 0.0)
+    state = advance(spec, begin(NEW), _members({}, unchanged=("c1", "c3")), 0.0)
     # c1 (step 0) needs nothing: the walk goes on to step 1 and admits c2; c3 moves too.
     assert _admitted(state) == ["c1", "c2", "c3"] and state.step == 1
 
