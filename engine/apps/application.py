@@ -31,6 +31,7 @@ runtime data and are skipped. The identity of an Application is its name alone.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -43,6 +44,8 @@ from engine.apps.selector import ClusterNames, LabelSelector, parse_clusters, pa
 from engine.apps.syncpolicy import SyncPolicy, parse_sync_policy
 from engine.diff.ignore import IgnoreRule
 from engine.errors import ConfigError
+from engine.render.jsonnet import MAX_VARIABLES as MAX_JSONNET_VARIABLES
+from engine.render.jsonnet import JsonnetOptions, JsonnetVariable
 
 ARGO_API_VERSION = "argoproj.io/v1alpha1"
 FLEETSYNC_API_VERSION = "fleetsync.io/v1alpha1"
@@ -76,6 +79,7 @@ class Source:
     target_revision: str = "HEAD"
     path: str = ""
     recurse: bool = False
+    jsonnet: JsonnetOptions | None = None  # directory.jsonnet: how .jsonnet files evaluate
     helm: HelmOptions | None = None  # source.helm: the path is a chart rendered with these
     chart: str = ""  # a chart of the Helm repository at repo_url (target_revision: version)
     ref: str = ""  # multiple sources: the name other sources' $name/... value files use
@@ -251,16 +255,49 @@ def _source(raw: dict[str, Any], path: str, fields: Fields) -> Source:
         raise fields.error(f"{path}.repoURL", "a chart's repository must be an http(s) URL "
                                               "(OCI registries are not supported yet)")
     directory = fields.mapping(raw, "directory", path)
-    fields.unsupported(directory, {"recurse"}, f"{path}.directory")
+    fields.unsupported(directory, {"recurse", "jsonnet"}, f"{path}.directory")
     return Source(
         repo_url=fields.required(raw, "repoURL", path),
         target_revision=fields.string(raw, "targetRevision", path) or "HEAD",
         path=fields.string(raw, "path", path).strip("/") or "",
         recurse=fields.boolean(directory, "recurse", f"{path}.directory", False),
+        jsonnet=_jsonnet(directory, fields, f"{path}.directory.jsonnet"),
         helm=parse_helm(raw, fields, path),
         chart=chart,
         ref=ref,
     )
+
+
+def _jsonnet(directory: Mapping[str, Any], fields: Fields, path: str) -> JsonnetOptions | None:
+    """``directory.jsonnet``: ``extVars``, ``tlas`` and ``libs`` (repository-relative)."""
+    if directory.get("jsonnet") is None:
+        return None
+    raw = fields.mapping(directory, "jsonnet", path.rpartition(".")[0])
+    fields.unsupported(raw, {"extVars", "tlas", "libs"}, path)
+    libs = fields.strings(raw, "libs", path)
+    for index, lib in enumerate(libs):
+        normal = posixpath.normpath(lib)
+        if not lib or lib.startswith("/") or normal == ".." or normal.startswith("../"):
+            raise fields.error(f"{path}.libs[{index}]", "must be a directory of the repository")
+    return JsonnetOptions(ext_vars=_jsonnet_variables(raw, "extVars", fields, path),
+                          tlas=_jsonnet_variables(raw, "tlas", fields, path), libs=libs)
+
+
+def _jsonnet_variables(raw: Mapping[str, Any], key: str, fields: Fields,
+                       path: str) -> tuple[JsonnetVariable, ...]:  # fmt: skip
+    entries = fields.items(raw, key, path)
+    if len(entries) > MAX_JSONNET_VARIABLES:
+        raise fields.error(f"{path}.{key}", f"more than {MAX_JSONNET_VARIABLES} entries")
+    found = []
+    for index, entry in enumerate(entries):
+        where = f"{path}.{key}[{index}]"
+        if not isinstance(entry, dict):
+            raise fields.error(where, "must be a mapping of name, value and code")
+        fields.unsupported(entry, {"name", "value", "code"}, where)
+        found.append(JsonnetVariable(fields.required(entry, "name", where),
+                                     fields.string(entry, "value", where),
+                                     fields.boolean(entry, "code", where, False)))
+    return tuple(found)
 
 
 def _the_sources(spec: Mapping[str, Any], fields: Fields) -> list[tuple[dict[str, Any], str]]:

@@ -26,6 +26,7 @@ from engine.apps.helm import HelmOptions
 from engine.apps.selector import ClusterNames, LabelSelector
 from engine.apps.syncpolicy import Automated, Retry, SyncFlags
 from engine.model import TargetKey
+from engine.render.jsonnet import JsonnetOptions
 
 IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
 IN_CLUSTER_NAME = "in-cluster"
@@ -61,6 +62,7 @@ class TargetOptions:
     retry: Retry | None = None
     ignore_differences: tuple[Mapping[str, Any], ...] = ()
     recurse: bool = False
+    jsonnet: JsonnetOptions | None = None  # how the directory's .jsonnet files evaluate
     helm: HelmOptions | None = None  # the source is a Helm chart rendered with these
     chart: str = ""  # a chart of the Helm repository repo_url; revision is its version
     sources: tuple[Source, ...] = ()  # all of spec.sources, when it has several
@@ -153,6 +155,7 @@ def _target(app: Application, cluster: ClusterInfo) -> AppTarget:
             retry=app.sync_policy.retry,
             ignore_differences=app.ignore_differences,
             recurse=app.source.recurse,
+            jsonnet=app.source.jsonnet,
             helm=app.source.helm,
             chart=app.source.chart,
             sources=app.sources,

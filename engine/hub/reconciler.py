@@ -259,10 +259,14 @@ class Reconciler:
             raise AppConflict("; ".join(message for _, _, message in found.problems))
         return found.comparison.result
 
-    async def compare_now(self, key: TargetKey, sha: str | None = None) -> Compared:
+    async def compare_now(self, key: TargetKey, sha: str | None = None, *,
+                          remembered: bool = False) -> Compared:  # fmt: skip
         """Compare ``key`` at commit ``sha`` (default: its own revision, resolved now) with
         its cluster as ``diff`` does, or say why it cannot be compared (problems of the
-        Application, its AppProject, Git, the render or the cluster). Writes nothing."""
+        Application, its AppProject, Git, the render or the cluster). Writes nothing.
+        ``remembered``: an object the watches saw unchanged since it agreed with the same
+        manifest is taken as in sync without a request (a plan); else every object is read
+        and dry-run (a diff a user asked for)."""
         target = self.parts.catalog.target(key)
         if target is None:
             raise AppNotFound(f"app {key.app} does not deploy to cluster {key.cluster}")
@@ -271,7 +275,8 @@ class Reconciler:
             return Compared(problems=problems)
         step = Step.OPTIONS
         try:
-            options = replace(sync_options(target, None), health_checks=self.parts.health_checks)
+            options = replace(sync_options(target, None), health_checks=self.parts.health_checks,
+                              memory=self.parts.live.memory(key.cluster) if remembered else None)
             step = Step.RESOLVE
             sha = sha or await self._resolve(target, None)
             step = Step.RENDER
@@ -419,7 +424,8 @@ class Reconciler:
             raise RenderError(f"chart {source.chart}: rendering it needs the helm binary "
                               "(render.helmBinary in fleetsync.yaml)")
         options_key = (("recurse", str(source.recurse)), ("kustomize", self.parts.kustomize or ""),
-                       ("helm", self.parts.helm or ""), *(helm.key() if helm else ()))
+                       ("helm", self.parts.helm or ""), *(helm.key() if helm else ()),
+                       *(source.jsonnet.key() if source.jsonnet else ()))
         key = RenderKey(self.parts.source.access_key(source.repo_url), revision,
                         source.path or source.chart, options_key)  # fmt: skip
         budget = RenderBudget(timeout=self.parts.render_timeout)
@@ -428,7 +434,8 @@ class Reconciler:
             return build_or_fallback(directory, root=root, kustomize=self.parts.kustomize,
                                      recurse=source.recurse, budget=budget, helm=helm,
                                      shared=self.parts.renders.shared,
-                                     helm_binary=self.parts.helm)  # fmt: skip
+                                     helm_binary=self.parts.helm,
+                                     jsonnet=source.jsonnet)  # fmt: skip
 
         return list(await self.parts.renders.render(key, build, budget=budget))
 
@@ -444,9 +451,9 @@ class Reconciler:
             chart = Source(target.repo_url, chart=target.options.chart, helm=target.options.helm)
             return _Rendered(await self._render_source(target, chart, sha, None, {}), None,
                              fresh=False)  # fmt: skip
-        recurse = target.options.recurse
+        recurse, jsonnet = target.options.recurse, target.options.jsonnet
         options = (("recurse", str(recurse)), ("kustomize", self.parts.kustomize or ""),
-                   ("helm", self.parts.helm or ""))
+                   ("helm", self.parts.helm or ""), *(jsonnet.key() if jsonnet else ()))
         # Keyed by access (URL + credential), never by the URL as written: it may hold a token.
         key = RenderKey(self.parts.source.access_key(target.repo_url), sha, target.path, options)
         failed = self._failed_renders.get(key)
@@ -467,7 +474,7 @@ class Reconciler:
                     return build_or_fallback(directory, root=tree, kustomize=self.parts.kustomize,
                                              recurse=recurse, reads=reads, budget=budget,
                                              shared=self.parts.renders.shared, helm=helm,
-                                             helm_binary=self.parts.helm)
+                                             helm_binary=self.parts.helm, jsonnet=jsonnet)
 
                 objects = await self.parts.renders.render(key, build, budget=budget)
         except (RenderError, SourceError) as err:

@@ -29,6 +29,7 @@ from engine.errors import (
 from engine.render.budget import RenderBudget
 from engine.render.build import Builder, SharedBuilds
 from engine.render.emit import to_yaml
+from engine.render.jsonnet import Evaluate
 from engine.render.kustomization import find_file
 from engine.render.loader import RepoReader
 from engine.render.plain import render_directory
@@ -42,7 +43,8 @@ EMPTY_RENDER = "the path renders no objects (no manifests found); nothing would 
 def build(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None,
           recurse: bool = False, reads: set[str] | None = None,
           budget: RenderBudget | None = None,
-          shared: SharedBuilds | None = None) -> list[dict[str, Any]]:
+          shared: SharedBuilds | None = None,
+          jsonnet: Evaluate | None = None) -> list[dict[str, Any]]:
     """Render the kustomization (or plain manifest directory) at ``path``.
 
     ``root`` bounds every file read and defaults to ``path``; ``recurse`` applies to
@@ -50,6 +52,8 @@ def build(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None =
     file read and directory listed. ``budget`` bounds the work (default: ``RenderBudget()``,
     60 s); give one to cancel the render from another thread. ``shared`` keeps the
     directories built as resources for other renders of the same tree (see ``Builder``).
+    ``jsonnet`` evaluates the ``.jsonnet`` files of a plain directory (without it they are
+    refused; ``engine.renderer.jsonnet`` gives one).
     """
     reader = RepoReader(root if root is not None else path, reads=reads, budget=budget)
     where = reader.display(Path(path).absolute())
@@ -63,7 +67,7 @@ def build(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None =
             raise HelmChartFound(f"{where}: a Helm chart ({HELM_CHART}); rendering it needs "
                                  "the helm binary (render.helmBinary in fleetsync.yaml, "
                                  "fleetsync render --helm)")
-        return render_directory(reader, directory, recurse=recurse)
+        return render_directory(reader, directory, recurse=recurse, jsonnet=jsonnet)
     except RenderError:
         raise
     except RecursionError as err:

@@ -24,8 +24,10 @@ from engine.render.budget import RenderBudget
 from engine.render.build import SharedBuilds
 from engine.render.errors import UnsupportedFieldError
 from engine.render.graph import check_local_only
+from engine.render.jsonnet import JsonnetOptions
 from engine.render.loader import RepoReader, objects_of_output
 from engine.renderer.helm import HelmRun, render_chart
+from engine.renderer.jsonnet import jsonnet_evaluator
 from engine.renderer.sandbox import run_kustomize
 
 log = logging.getLogger(__name__)
@@ -38,19 +40,22 @@ def build_or_fallback(path: str | os.PathLike[str], *, root: str | os.PathLike[s
                       reads: set[str] | None = None, budget: RenderBudget | None = None,
                       shared: SharedBuilds | None = None,
                       helm: HelmRun | None = None,
-                      helm_binary: str | None = None) -> list[dict[str, Any]]:
+                      helm_binary: str | None = None,
+                      jsonnet: JsonnetOptions | None = None) -> list[dict[str, Any]]:
     """``build(path, ...)``, or ``kustomize build`` in a sandbox when a field is
     unsupported, or ``helm template`` in a sandbox when ``path`` is a Helm chart.
 
     Same arguments as ``build``; ``kustomize`` is the binary (None: no fallback), ``helm``
     what a chart render needs (None: charts are refused), ``helm_binary`` the helm the
-    kustomize binary inflates a kustomization's local ``helmCharts`` with. The sandbox
-    sees ``root`` (default ``path``) only, and ``budget`` bounds every attempt.
+    kustomize binary inflates a kustomization's local ``helmCharts`` with, ``jsonnet`` the
+    options a plain directory's ``.jsonnet`` files are evaluated with (each in a bounded
+    child process). The sandbox sees ``root`` (default ``path``) only, and ``budget``
+    bounds every attempt.
     """
     budget = budget if budget is not None else RenderBudget()
     try:
         return build(path, root=root, recurse=recurse, reads=reads, budget=budget,
-                     shared=shared)
+                     shared=shared, jsonnet=jsonnet_evaluator(jsonnet))
     except HelmChartFound:
         if helm is None:
             raise

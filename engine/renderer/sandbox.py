@@ -100,7 +100,7 @@ def _run_tool(tool: str, action: str, binary: str, command: Callable[[str], list
                           "bubblewrap) for its sandbox; it is not installed")
     if not os.access(binary, os.X_OK):
         raise RenderError(f"{where}: the configured {tool} binary is not executable")
-    code, out, err = _run(command(bwrap), where=where, budget=budget)
+    code, out, err = run_bounded(command(bwrap), where=where, budget=budget)
     if code != 0:
         raise RenderError(f"{where}: {action} failed: {_message(err)}")
     return out
@@ -117,11 +117,14 @@ def run_kustomize(binary: str, tree: Path, target: str, *, where: str,
                      needs="the kustomize fallback", where=where, budget=budget)
 
 
-def _run(command: list[str], *, where: str, budget: RenderBudget) -> tuple[int, bytes, bytes]:
-    """Run ``command``: (exit code, stdout, the start of stderr). Killed on any limit."""
+def run_bounded(command: list[str], *, where: str, budget: RenderBudget,
+                env: dict[str, str] | None = None) -> tuple[int, bytes, bytes]:  # fmt: skip
+    """Run ``command``: (exit code, stdout, the start of stderr). Killed on any limit: the
+    render's deadline or cancel, more than ``MAX_OUTPUT_BYTES`` of output. ``env`` replaces
+    the environment (default: ``PATH`` only)."""
     try:
         proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env={"PATH": SANDBOX_PATH},
+                                stderr=subprocess.PIPE, env=env or {"PATH": SANDBOX_PATH},
                                 start_new_session=True)
     except OSError as error:
         raise RenderError(f"{where}: cannot start the render sandbox: "

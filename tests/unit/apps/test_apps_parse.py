@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from engine.apps import (
     parse_project,
 )
 from engine.errors import ConfigError
+from engine.render.jsonnet import JsonnetOptions, JsonnetVariable
 
 DEMO = Path(__file__).parents[3] / "examples" / "argocd-kustomize-demo" / "apps"
 
@@ -279,6 +281,28 @@ def test_fleetsync_format_parses_selector_and_overrides() -> None:
 def test_invalid_fleetsync_extensions_name_the_field(change: tuple[str, str], field: str) -> None:
     with pytest.raises(ConfigError, match=field.replace("[", r"\[").replace("]", r"\]")):
         app(FLEET.replace(*change))
+
+
+def test_directory_jsonnet_is_argo_cd_s() -> None:
+    text = MINIMAL.replace("path: base}", "path: base, directory: {jsonnet: {"
+                           "extVars: [{name: env, value: prod}, {name: n, value: '3', code: true}],"
+                           " tlas: [{name: size, value: big}], libs: [vendor, lib/k]}}}")
+    options = app(text).source.jsonnet
+    assert options == JsonnetOptions(
+        ext_vars=(JsonnetVariable("env", "prod"), JsonnetVariable("n", "3", code=True)),
+        tlas=(JsonnetVariable("size", "big"),), libs=("vendor", "lib/k"))
+
+
+@pytest.mark.parametrize(("jsonnet", "field"), [
+    ("{libs: [../outside]}", "directory.jsonnet.libs[0]"),
+    ("{libs: [/etc]}", "directory.jsonnet.libs[0]"),
+    ("{extVars: [{value: x}]}", "directory.jsonnet.extVars[0].name"),
+    ("{tlas: [{name: a, code: maybe}]}", "directory.jsonnet.tlas[0].code"),
+])
+def test_invalid_directory_jsonnet_names_the_field(jsonnet: str, field: str) -> None:
+    text = MINIMAL.replace("path: base}", f"path: base, directory: {{jsonnet: {jsonnet}}}}}")
+    with pytest.raises(ConfigError, match=re.escape(field)):
+        app(text)
 
 
 ROLLING = """
