@@ -51,6 +51,7 @@ class Planner:
         self.source = source
         self.reconciler = reconciler
         self._one_at_a_time = asyncio.Lock()
+        self._diffs: dict[tuple[str, str, str], asyncio.Task[frozenset[str]]] = {}  # this plan's
 
     async def plan(self, keys: Sequence[TargetKey], *, revision: str,
                    base: str | None = None) -> FleetPlan:  # fmt: skip
@@ -76,6 +77,7 @@ class Planner:
                 return await self.target(key, revision=revision, base=base, resolve=resolve)
 
         async with self._one_at_a_time:
+            self._diffs = {}
             found = await asyncio.gather(*(bounded(k) for k in keys))
         return FleetPlan(revision, base or "", tuple(found))
 
@@ -115,9 +117,12 @@ class Planner:
             return False
         target = self.catalog.target(key)
         assert target is not None
+        memo = (target.repo_url, since, sha)  # one git diff per commit pair, not per target
+        if memo not in self._diffs:
+            self._diffs[memo] = asyncio.ensure_future(self.source.changed_paths(
+                repo=target.repo_url, old_sha=since, new_sha=sha))
         try:
-            changed = await self.source.changed_paths(repo=target.repo_url, old_sha=since,
-                                                      new_sha=sha)  # fmt: skip
+            changed = await self._diffs[memo]
         except FleetsyncError as err:
             log.info("plan of %s: cannot diff %s..%s (%s)", key, since[:12], sha[:12], err)
             return True
