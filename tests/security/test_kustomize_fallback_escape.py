@@ -243,7 +243,7 @@ def test_a_binary_in_the_sandbox_sees_no_secret_no_other_tree_no_network(
         at = command.index("--clearenv") + 1
         command[at:at] = ["--setenv", "PROBE_OTHER", str(other),
                           "--setenv", "PROBE_DIAL", os.environ["PROBE_DIAL"]]
-        code, out, _ = sandbox._run(command, where="app", budget=RenderBudget())
+        code, out, _ = sandbox.run_bounded(command, where="app", budget=RenderBudget())
     finally:
         listener.close()
     lines = out.decode().splitlines()
@@ -266,7 +266,7 @@ def test_bwrap_itself_gets_no_hub_environment(monkeypatch: pytest.MonkeyPatch) -
         return real_popen(*args, **kwargs)  # type: ignore[call-overload]
 
     monkeypatch.setattr(subprocess, "Popen", recording)
-    sandbox._run(["/bin/true"], where="app", budget=RenderBudget().start())
+    sandbox.run_bounded(["/bin/true"], where="app", budget=RenderBudget().start())
     assert seen == [{"PATH": sandbox.SANDBOX_PATH}]
 
 
@@ -274,7 +274,7 @@ def test_sandbox_process_is_killed_at_the_deadline(tmp_path: Path) -> None:
     pidfile = tmp_path / "pid"
     budget = RenderBudget(timeout=0.5).start()
     with pytest.raises(RenderTimeoutError):
-        sandbox._run(["/bin/sh", "-c", f"echo $$ > {pidfile}; exec sleep 120"], where="app",
+        sandbox.run_bounded(["/bin/sh", "-c", f"echo $$ > {pidfile}; exec sleep 120"], where="app",
                      budget=budget)
     pid = int(pidfile.read_text())
     with pytest.raises(ProcessLookupError):
@@ -284,7 +284,7 @@ def test_sandbox_process_is_killed_at_the_deadline(tmp_path: Path) -> None:
 def test_sandbox_output_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sandbox, "MAX_OUTPUT_BYTES", 1000)
     with pytest.raises(SecurityError, match="output larger than the limit of 1000 bytes"):
-        sandbox._run(["/bin/sh", "-c", "yes fleetsync | head -c 100000"], where="app",
+        sandbox.run_bounded(["/bin/sh", "-c", "yes fleetsync | head -c 100000"], where="app",
                      budget=RenderBudget().start())
 
 
