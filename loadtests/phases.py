@@ -338,7 +338,8 @@ async def hub_phases(run: Run, directory: Any) -> dict[str, Any]:
                 result["steady"] = await steady(run, hub, session, cold["all_synced_s"] or 0.0)
             result["get_apps"] = await common.list_apps_ms(session, hub)
             say("plan: a branch that changes the shared base")
-            result["plan"] = await plan_of_shared_base(run, hub, session)
+            async with profiler.during("plan"):
+                result["plan"] = await plan_of_shared_base(run, hub, session)
             result["latency"] = await latencies(run, hub, session, profiler)
             result["memory_end"] = hub.memory_mib()
             result["hub_cpu_total_s"] = hub.cpu()[0]
