@@ -58,6 +58,8 @@ def app_summary(view: AppView, statuses: Mapping[TargetKey, TargetStatus]) -> JS
         },
         "labels": dict(view.labels),
         "rollout": rollout(view.rollout) if view.rollout is not None else None,
+        "parent": view.parent or None,
+        "children": list(view.children),
         "warnings": list(view.warnings),
         "errors": list(view.errors),
         "targets": [_target_summary(t, statuses.get(t.key)) for t in view.targets],

@@ -75,6 +75,8 @@ class AppView:
     targets: tuple[TargetView, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)  # the Application's own
     rollout: RolloutSummary | None = None  # its progressive rollout, if it has one now
+    parent: str = ""  # the Application whose render defines it (app of apps), if any
+    children: tuple[str, ...] = ()  # the Applications its render defines, by name
 
     @property
     def keys(self) -> tuple[TargetKey, ...]:

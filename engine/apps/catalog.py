@@ -28,6 +28,7 @@ from typing import Any
 
 from engine.apps.application import Application
 from engine.apps.appsets import ApplicationSet
+from engine.apps.children import parent_of
 from engine.apps.project import DEFAULT_PROJECT, AppProject
 from engine.apps.sources import (
     MAX_DOCUMENTS_PER_SOURCE,
@@ -261,10 +262,13 @@ class _Builder:
         app = d.item
         if error is None and isinstance(app, Application) and not source.allows(app.project):
             allowed = ", ".join(source.projects) or "none"
+            parent = parent_of(source.identity)
+            rule = ("the parent's project, or one the parent renders when its source accepts "
+                    "AppProjects" if parent else "see projects of this apps entry in "
+                    "fleetsync.yaml")  # fmt: skip
             error = ConfigError(
                 f"{file.name}: Application {d.name}: project {app.project!r} is not allowed "
-                f"for Applications from {source.name} (allowed projects: {allowed}; see "
-                "projects of this apps entry in fleetsync.yaml)"
+                f"for Applications from {source.name} (allowed projects: {allowed}; {rule})"
             )
         if error is not None:
             self.errors.append(error)

@@ -121,21 +121,26 @@ class Catalog:
         return self._local_fingerprint() != self._fingerprint
 
     def reload(
-        self, clusters: Sequence[ClusterInfo], git: Mapping[int, AppSource] | None = None
+        self, clusters: Sequence[ClusterInfo], git: Mapping[int, AppSource] | None = None,
+        children: Mapping[str, AppSource] | None = None,
     ) -> CatalogChange:
         """Re-read every source, expand targets over ``clusters``, and report the change."""
-        prepared = self.prepare(clusters, git or {})
+        prepared = self.prepare(clusters, git or {}, children or {})
         return CatalogChange() if prepared is None else self.commit(prepared)
 
     def prepare(
-        self, clusters: Sequence[ClusterInfo], git: Mapping[int, AppSource]
+        self, clusters: Sequence[ClusterInfo], git: Mapping[int, AppSource],
+        children: Mapping[str, AppSource] | None = None,
     ) -> Prepared | None:
         """Read, parse and expand (blocking; safe in a thread); None when no input changed.
 
         ``git`` holds the sources of the Git entries by their index in ``sources``; an
         entry missing there counts as unreadable (its apps keep their last definition).
+        ``children`` holds the children each parent Application published, by parent
+        (``engine.hub.children``), read after the configured sources.
         """
-        sources = self._sources(git)
+        children = children or {}
+        sources = self._sources(git) + [children[parent] for parent in sorted(children)]
         listings = dict(self.listings)
         inputs = _inputs_digest(sources, clusters, self.implicit_default_project, listings)
         if inputs == self._inputs:

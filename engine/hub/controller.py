@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from engine.api.feed import ChangeFeed
@@ -29,6 +29,7 @@ from engine.api.views import (
     TargetView,
 )
 from engine.apps import DEFAULT_PROJECT, Application
+from engine.apps.children import parent_of
 from engine.clusters import ClusterPool
 from engine.errors import AppConflict, AppNotFound, ClusterError, InvalidRequest
 from engine.hub.automation import Automation
@@ -87,7 +88,14 @@ class HubController:
         for key, target in sorted(catalog.targets.items()):
             targets[key.app].append(TargetView(key, target.namespace, target.path,
                                                target.revision))
-        views = [self._app_view(app, tuple(targets.get(app.name, ())))
+        parents = {name: parent for name, origin in catalog.apps.origins.items()
+                   if (parent := parent_of(origin.source)) is not None}
+        children: dict[str, list[str]] = defaultdict(list)
+        for name, parent in sorted(parents.items()):
+            children[parent].append(name)
+        views = [replace(self._app_view(app, tuple(targets.get(app.name, ()))),
+                         parent=parents.get(app.name, ""),
+                         children=tuple(children.get(app.name, ())))
                  for app in catalog.apps.applications.values()]
         for name, problems in catalog.problems.items():
             if name not in catalog.apps.applications:

@@ -28,6 +28,7 @@ from engine.config.hub import HubConfig
 from engine.hub import wiring
 from engine.hub.appsources import GitAppSources, describe
 from engine.hub.catalog import Catalog, CatalogChange
+from engine.hub.children import Children
 from engine.hub.clusters import ClusterDirectory
 from engine.hub.deletions import Deletions
 from engine.hub.runtime import Runtime
@@ -62,6 +63,7 @@ class ConfigFollower:
     redaction: LogRedaction
     cluster_refresh: Callable[[], Awaitable[None]] | None = None
     deletions: Deletions | None = None
+    children: Children | None = None  # what parent Applications published (app of apps)
     on_catalog: Callable[[], None] | None = None  # after a reload changed the catalog
 
     async def run(self) -> None:
@@ -73,7 +75,7 @@ class ConfigFollower:
             while True:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(interval):
-                        await self.git_apps.changed.wait()
+                        await self._woken()
                 started = time.monotonic()
                 try:
                     changed = await self.reload(force=False)
@@ -82,6 +84,16 @@ class ConfigFollower:
                     changed = True
                 if not changed:  # what a look costs, not a reload
                     interval = follow_interval(time.monotonic() - started)
+
+    async def _woken(self) -> None:
+        """Until a Git entry of ``apps:`` moved or a parent published new children."""
+        events = [self.git_apps.changed] + ([self.children.changed] if self.children else [])
+        waits = [asyncio.ensure_future(event.wait()) for event in events]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
 
     async def refresh_clusters(self) -> None:
         """Read every registered cluster's server and labels into the directory."""
@@ -99,11 +111,12 @@ class ConfigFollower:
         git, git_moved = await self.git_apps.sources()
         self.catalog.listings, listed = await self.git_apps.listings(self.catalog.wanted)
         disk = await asyncio.to_thread(self.catalog.changed_on_disk)
-        if not (force or change or git_moved or disk or listed):
+        adopted = self.children is not None and self.children.changed.is_set()
+        if not (force or change or git_moved or disk or listed or adopted):
             return False
         await (self.cluster_refresh or self.refresh_clusters)()
         before, apps_before = self.catalog.targets, len(self.catalog.defined())
-        catalog_change = await self._reload_catalog(git)
+        catalog_change = await self._reload_catalog(git, self._children())
         if self.catalog.wanted - self.catalog.listings.keys():
             self.git_apps.changed.set()  # new git generators: read them, reload at once
         changed = change.changed if change else frozenset()
@@ -111,6 +124,8 @@ class ConfigFollower:
                                   changed_clusters=changed)
         if self.on_catalog is not None:
             self.on_catalog()
+        if self.children is not None:  # a parent gone: its children go at the next reload
+            self.children.drop_missing(self.catalog.defined())
         if self.deletions is not None:
             defined = self.catalog.defined()
             self.deletions.restored(defined)
@@ -118,12 +133,21 @@ class ConfigFollower:
                                    defined=defined, apps=apps_before)
         return True
 
-    async def _reload_catalog(self, git: dict[int, AppSource]) -> CatalogChange:
+    def _children(self) -> dict[str, AppSource]:
+        """The sources of the children parents published, read now (the event cleared)."""
+        if self.children is None:
+            return {}
+        self.children.changed.clear()
+        return self.children.sources(self.catalog.apps, self.config.apps)
+
+    async def _reload_catalog(
+        self, git: dict[int, AppSource], children: dict[str, AppSource]
+    ) -> CatalogChange:
         catalog = self.catalog
         try:
             # Parsing runs in a thread: a large or hostile file never blocks the event loop.
             prepared = await asyncio.to_thread(
-                catalog.prepare, list(self.clusters.infos.values()), git)
+                catalog.prepare, list(self.clusters.infos.values()), git, children)
         except Exception:  # keep the last catalog; the error is the catalog's, not the hub's
             log.error("reading Applications failed; keeping the last ones read:\n%s",
                       redact(traceback.format_exc()))  # fmt: skip

@@ -47,6 +47,7 @@ from engine.hub import wiring
 from engine.hub.appsources import GitAppSources
 from engine.hub.automation import Automation
 from engine.hub.catalog import Catalog
+from engine.hub.children import Children
 from engine.hub.clusters import ClusterDirectory
 from engine.hub.controller import HubController
 from engine.hub.deletions import Deletions
@@ -200,6 +201,7 @@ class Hub:
         self.ownership = self._ownership()
         if isinstance(self.ownership, Shards):
             self.store.fence = partial(record_fence, self.ownership)
+        self.children = Children()
         self.rollouts = Rollouts(catalog=self.catalog, clusters=self.clusters, store=self.store,
                                  source=self.source, release=self._release)
         self.reconciler = Reconciler(Parts(
@@ -210,7 +212,7 @@ class Hub:
             helm=str(config.helm_binary) if config.helm_binary else None,
             charts=self.charts,
             render_timeout=limits.render_timeout, data_dir=str(data), health_checks=checks,
-            ownership=self.ownership, rollouts=self.rollouts,
+            ownership=self.ownership, rollouts=self.rollouts, children=self.children,
         ))
         self.rollouts.connect(self.reconciler.read_paths)
         self.runtime.connect(reconciler=self.reconciler, poller=self.poller, live=self.live)
@@ -222,7 +224,7 @@ class Hub:
             clusters=self.clusters, git_apps=GitAppSources(config, self.apps_source),
             runtime=self.runtime,
             live=self.live, redaction=self.redaction, cluster_refresh=self._cluster_infos,
-            deletions=self.deletions, on_catalog=self._project_roles,
+            deletions=self.deletions, children=self.children, on_catalog=self._project_roles,
         )
         self.control = HubController(
             catalog=self.catalog, store=self.store, runtime=self.runtime,

@@ -28,6 +28,7 @@ from engine.apply import Comparison, compare, execute
 from engine.apply.options import SyncOptions
 from engine.apps import AppTarget
 from engine.apps.application import Source
+from engine.apps.children import ChildSet, split_children
 from engine.apps.helm import HelmOptions
 from engine.clusters import ClusterClient, ClusterPool
 from engine.clusters.watch import LiveWatcher
@@ -45,6 +46,7 @@ from engine.health import CustomChecks
 from engine.hub import status as st
 from engine.hub.automation import Automation
 from engine.hub.catalog import Catalog
+from engine.hub.children import Children
 from engine.hub.clusters import ClusterDirectory
 from engine.hub.decisions import (
     Mode,
@@ -111,6 +113,7 @@ class Parts:
     health_checks: CustomChecks | None = None  # the user's (Lua) checks from fleetsync.yaml
     ownership: Ownership = field(default_factory=Everything)  # clusters this replica runs
     rollouts: Rollouts | None = None  # which commit a target of a rolling app may have
+    children: Children | None = None  # what parent Applications published (app of apps)
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,7 @@ class _Rendered:
     objects: list[dict[str, Any]]
     paths: frozenset[str] | None  # the repository paths the render read (None: no Git)
     fresh: bool  # rendered now, not taken from the cache
+    children: ChildSet = field(default_factory=ChildSet)  # not applied: catalog children
 
 
 @dataclass(frozen=True)
@@ -208,6 +212,8 @@ class Reconciler:
             return await self._failed(record, replace(report, paths=paths), sha, [problem],
                                       Outcome.PERMANENT_FAILURE)
         report = replace(report, paths=rendered.paths, rendered=rendered.fresh)
+        if rendered.children.children and (problems := self._parent_problems(target)):
+            return await self._failed(record, report, sha, problems, Outcome.PERMANENT_FAILURE)
         try:
             client = await self.parts.pool.client(key.cluster)
             # Enforce the AppProject before anything is applied.
@@ -226,6 +232,7 @@ class Reconciler:
                                      automation_off=self.parts.automation.is_off(key.app))
             comparison = await self._compare(target, client, rendered.objects,
                                              replace(options, syncs_differences=lean))
+            comparison = self._with_children(target, comparison, rendered, previous, sha)
         except FleetsyncError as err:
             if err.temporary and isinstance(err, ClusterError):
                 report = replace(report, reached=False, unreachable=str(err))
@@ -235,7 +242,7 @@ class Reconciler:
         mode = decide(target=target, trigger=trigger, request=request, previous=previous,
                       sha=sha, compared=comparison.result, complete=comparison.complete,
                       automation_off=self.parts.automation.is_off(key.app))
-        empty = not rendered.objects
+        empty = not rendered.objects and not rendered.children.children
         if mode is Mode.COMPARE:
             result = comparison.result
             await record.save(self._status(target, result, sha, previous, mode, live_version,
@@ -243,6 +250,9 @@ class Reconciler:
         else:
             result = await self._sync(record, target, trigger, request, comparison, sha=sha,
                                       live_version=live_version, empty=empty)
+            if (self.parts.children is not None and not empty
+                    and result.phase is OperationPhase.SUCCEEDED):
+                self.parts.children.publish(key.app, rendered.children)
             report = replace(report, synced=result.phase,
                              sync_seconds=result.finished - result.started)
         # Report what the parts around need: watch these kinds; the cluster answered or not.
@@ -349,6 +359,36 @@ class Reconciler:
         app = self.parts.catalog.apps.applications.get(target.key.app)
         return f"{app.source_file}: Application {app.name}" if app else ""
 
+    def _parent_problems(self, target: AppTarget) -> list[Problem]:
+        """Why ``target`` may not publish the children it renders: an app of apps deploys
+        to one cluster (its children would differ per cluster)."""
+        clusters = sum(1 for key in self.parts.catalog.targets if key.app == target.key.app)
+        if clusters <= 1:
+            return []
+        return [definition(f"Application {target.key.app} renders Applications or "
+                           f"AppProjects but deploys to {clusters} clusters: an app of apps "
+                           "must deploy to one")]
+
+    def _with_children(
+        self, target: AppTarget, comparison: Comparison, rendered: _Rendered,
+        previous: TargetStatus | None, sha: str,
+    ) -> Comparison:  # fmt: skip
+        """The comparison, OutOfSync when the rendered children differ from those the
+        parent published (a sync publishes them; an empty render never does). After a
+        restart, the children of a parent that had synced this very commit are published
+        again at once."""
+        registry, children = self.parts.children, rendered.children
+        if (registry is None or not (rendered.objects or children.children)
+                or not registry.differs(target.key.app, children)):
+            return comparison
+        if (registry.published(target.key.app) is None and previous is not None
+                and previous.revision == sha and previous.operation is not None
+                and previous.operation.phase is OperationPhase.SUCCEEDED):
+            registry.publish(target.key.app, children)
+            return comparison
+        result = replace(comparison.result, sync_status=SyncStatus.OUT_OF_SYNC)
+        return replace(comparison, result=result)
+
     def _definition_problems(self, target: AppTarget) -> list[Problem]:
         found = self.parts.catalog.problems.get(target.key.app)
         return [definition(e) for e in found.errors] if found else []
@@ -445,6 +485,12 @@ class Reconciler:
         return self.parts.charts
 
     async def _render(self, target: AppTarget, sha: str) -> _Rendered:
+        """The render of ``target`` at ``sha``: what to apply, and the children it holds."""
+        rendered = await self._render_all(target, sha)
+        objects, children = split_children(rendered.objects)
+        return replace(rendered, objects=objects, children=children)
+
+    async def _render_all(self, target: AppTarget, sha: str) -> _Rendered:
         if target.options.sources:
             return await self._render_sources(target, sha)
         if target.options.chart:  # a chart from a Helm repository, at version ``sha``

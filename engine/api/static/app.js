@@ -276,9 +276,9 @@ function appsPage(fleet) {
   const data = fleet;
   const head = [el("h1", {}, "Applications"), overview(fleet), deletionsPanel(fleet), sourceErrors(data)];
   if (!data.apps.length) return [...head, el("p", { class: "muted" }, "No applications yet.")];
-  const apps = data.apps.filter(shown);
-  const rows = apps.map((app) => el("tr", { "data-app": app.name },
-    el("td", {}, appLink(app.name)),
+  const apps = treeOrder(data.apps.filter(shown));
+  const rows = apps.map(([app, depth]) => el("tr", { "data-app": app.name, "data-depth": depth },
+    el("td", { style: `padding-left: ${0.5 + 1.25 * depth}em` }, depth ? el("span", { class: "muted" }, "↳ ") : null, appLink(app.name)),
     el("td", {}, app.project),
     el("td", { class: "mono" }, `${app.source.repoURL} @ ${app.source.targetRevision}`, el("br"), app.source.path || "."),
     el("td", {}, app.targets.length ? app.targets.map((t) => el("div", { class: "target", "data-cluster": t.cluster },
@@ -291,6 +291,23 @@ function appsPage(fleet) {
     el("table", { class: "apps" },
       el("thead", {}, el("tr", {}, ["Name", "Project", "Source", "Clusters", "Sync policy"].map((h) => el("th", {}, h)))),
       el("tbody", {}, rows))];
+}
+
+// Apps in tree order: each parent (app of apps) followed by its children, indented; an
+// app whose parent is not shown starts a tree of its own.
+function treeOrder(apps) {
+  const byName = new Map(apps.map((a) => [a.name, a]));
+  const found = [];
+  const seen = new Set();
+  const visit = (app, depth) => {
+    if (seen.has(app.name)) return;
+    seen.add(app.name);
+    found.push([app, depth]);
+    (app.children || []).forEach((name) => byName.has(name) && visit(byName.get(name), depth + 1));
+  };
+  apps.filter((a) => !a.parent || !byName.has(a.parent)).forEach((a) => visit(a, 0));
+  apps.forEach((a) => visit(a, 0));
+  return found;
 }
 
 function policyText(policy) {
@@ -336,7 +353,10 @@ function appPage(app, history) {
       el("dt", {}, "Project"), el("dd", {}, app.project),
       el("dt", {}, "Source"), el("dd", { class: "mono" }, `${app.source.repoURL} @ ${app.source.targetRevision} : ${app.source.path || "."}`),
       el("dt", {}, "Destination"), el("dd", {}, app.destination.description, app.destination.namespace ? ` / ${app.destination.namespace}` : ""),
-      el("dt", {}, "Sync policy"), el("dd", {}, policyText(app.syncPolicy))),
+      el("dt", {}, "Sync policy"), el("dd", {}, policyText(app.syncPolicy)),
+      app.parent ? [el("dt", {}, "Parent"), el("dd", { id: "parent" }, appLink(app.parent))] : null,
+      app.children && app.children.length ? [el("dt", {}, "Children"),
+        el("dd", { id: "children" }, app.children.flatMap((c, i) => [i ? ", " : "", appLink(c)]))] : null),
     app.errors.map((e) => el("p", { class: "error-text" }, e)),
     app.warnings.map((w) => el("p", { class: "warning-text" }, `warning: ${w}`)),
     app.rollout ? rolloutSection(path, app.rollout) : null,
