@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from engine.diff import IgnoreRule
 from engine.health import CustomChecks, HealthResult
@@ -64,5 +65,9 @@ class SyncOptions:
     # changed in Git and applied without a dry run or a read (the diff has no paths), and
     # one its watch has not seen is created without a read first.
     syncs_differences: bool = False
+    # The manifests of an earlier render (a plan's base): an object its watch saw agree
+    # with its base manifest, and unchanged since, is diffed against that manifest after
+    # the dry run of the new one, without a read. Only for comparisons never executed.
+    base: tuple[Mapping[str, Any], ...] | None = field(default=None, compare=False)
     # Sync these objects only (a user's selective sync); None: all of them.
     only: frozenset[ResourceKey] | None = None

@@ -17,6 +17,7 @@ desired plus what could not be pruned (Flux keeps failed deletes the same way).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -240,6 +241,7 @@ class _Run:
         self.manifests: dict[ResourceKey, str] = {}  # digests of what memory may keep
         self.hooks: list[HookResult] = []  # the hooks run, in order
         self.known: dict[ResourceKey, HealthResult] = {}  # in sync by memory, not read
+        self.base: dict[ResourceKey, Mapping[str, Any]] = {}  # options.base, as planned
 
     def condition(self, reason: ConditionReason, message: str, *, temporary: bool = False) -> None:
         self.conditions.append(SyncCondition(reason, message, temporary))
@@ -317,7 +319,9 @@ def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
 
 
 async def _plan(run: _Run, objects: list[Mapping[str, Any]]) -> Plan:
-    kinds = {(str(o.get("apiVersion") or ""), str(o.get("kind") or "")) for o in objects}
+    base = list(run.options.base or ())
+    kinds = {(str(o.get("apiVersion") or ""), str(o.get("kind") or ""))
+             for o in [*objects, *base]}  # fmt: skip
     served = await _all(resource_of(client=run.client, api_version=v, kind=k) for v, k in kinds)
     scopes = {(r.group, r.kind): r.namespaced for r in served if r is not None}
     previous = await read_inventory(
@@ -325,15 +329,22 @@ async def _plan(run: _Run, objects: list[Mapping[str, Any]]) -> Plan:
         memory=run.options.memory,
     )
     run.inventory = previous
-    return plan(
-        app=run.app,
-        objects=objects,
-        namespace=run.namespace,
-        previous=previous,
-        scope=lambda group, kind: scopes.get((group, kind)),
-        prune_share=run.options.prune_share,
-        allow_large_prune=run.options.allow_large_prune,
-    )
+
+    def planned(found: list[Mapping[str, Any]]) -> Plan:
+        return plan(
+            app=run.app,
+            objects=found,
+            namespace=run.namespace,
+            previous=previous,
+            scope=lambda group, kind: scopes.get((group, kind)),
+            prune_share=run.options.prune_share,
+            allow_large_prune=run.options.allow_large_prune,
+        )
+
+    if base:  # the base's objects as a sync would apply them (the digests memory knows)
+        with contextlib.suppress(FleetsyncError):  # a base that cannot be planned: read all
+            run.base = {step.key: step.obj for step in planned(base).steps}
+    return planned(objects)
 
 
 async def _diff(run: _Run, the_plan: Plan) -> Mapping[ResourceKey, Mapping[str, Any] | None]:
@@ -364,8 +375,15 @@ async def _diff(run: _Run, the_plan: Plan) -> Mapping[ResourceKey, Mapping[str, 
         # An object a watch saw, which the dry run leaves as seen, is in sync: not read.
         seen = memory.fingerprint(step.key) if memory is not None else None
         predicted = await predict(client=run.client, step=step, exists=True) if seen else None
+        earlier = _agreed_base(run, step.key, rules) if predicted is not None else None
         if predicted is not None and fingerprint(predicted) == seen:
             live: dict[str, Any] | None = predicted
+        elif earlier is not None:
+            # Live is its base manifest as applied, and the dry run took the new one: the
+            # difference is the manifests' (a plan's), with no read.
+            run.live[step.key] = predicted
+            return diff_object(desired=dict(step.obj), predicted=dict(step.obj),
+                               live=dict(earlier), ignore=run.options.ignore)
         else:
             live = await read_live(client=run.client, key=step.key, api_version=step.api_version)
             if seen is None or live is None:
@@ -396,6 +414,18 @@ async def _diff(run: _Run, the_plan: Plan) -> Mapping[ResourceKey, Mapping[str, 
             diffs.append(diff_object(desired=None, predicted=None, live=live))
     run.diffs = {d.key: d for d in diffs}
     return extras
+
+
+def _agreed_base(run: _Run, key: ResourceKey, rules: str) -> Mapping[str, Any] | None:
+    """The object's base manifest (``SyncOptions.base``) when its watch saw it agree with
+    that manifest and it is unchanged since; else None."""
+    earlier = run.base.get(key)
+    memory = run.options.memory
+    if earlier is None or memory is None:
+        return None
+    manifest = _manifest_digest(earlier, rules)
+    return earlier if manifest is not None and memory.agreed(key, manifest) is not None \
+        else None  # fmt: skip
 
 
 async def _apply_waves(run: _Run, the_plan: Plan, *, hooks: bool = True) -> bool:

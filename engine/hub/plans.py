@@ -6,8 +6,11 @@ else the revision the target follows); if no file its render at the base reads c
 between the two commits (the render records its reads, as the Git poller uses them), it
 is ``Unchanged`` and costs no request to its cluster. Otherwise it is rendered at the
 revision, checked against its AppProject and compared with its cluster by server-side dry
-runs, exactly as a sync would begin. Targets are compared ``CONCURRENCY`` at once; each
-cluster's own client limits (qps, concurrent requests) hold below that.
+runs, exactly as a sync would begin, with one request per changed object: an object the
+watches saw agree with its manifest at the base, and unchanged since, is diffed against
+that manifest after the dry run of the new one (not read), and one that agrees with its new
+manifest is not even dry-run. Targets are compared ``CONCURRENCY`` at once; each cluster's
+own client limits (qps, concurrent requests) hold below that.
 
 Decisions: apps with several sources or a chart from a Helm repository are ``Skipped``
 (their revision is not one commit of one repository); a revision that does not resolve in
@@ -108,7 +111,10 @@ class Planner:
                          message="no file its render reads changed")
         # Objects whose manifest at the revision is the one they agree with live need no
         # request (the watches say so): one dry run per changed object, as the floor does.
-        return _compared(plan, await self.reconciler.compare_now(key, sha, remembered=True))
+        # An object that agrees live with its manifest at the base is diffed against that
+        # manifest after its dry run, without a read.
+        return _compared(plan, await self.reconciler.compare_now(key, sha, remembered=True,
+                                                                 base=since))
 
     async def _reads_changed(self, key: TargetKey, since: str, sha: str) -> bool:
         """Whether a file the render at ``since`` reads differs at ``sha`` (True when

@@ -269,14 +269,18 @@ class Reconciler:
             raise AppConflict("; ".join(message for _, _, message in found.problems))
         return found.comparison.result
 
-    async def compare_now(self, key: TargetKey, sha: str | None = None, *,
-                          remembered: bool = False) -> Compared:  # fmt: skip
+    async def compare_now(
+        self, key: TargetKey, sha: str | None = None, *, remembered: bool = False,
+        base: str | None = None,
+    ) -> Compared:  # fmt: skip
         """Compare ``key`` at commit ``sha`` (default: its own revision, resolved now) with
         its cluster as ``diff`` does, or say why it cannot be compared (problems of the
         Application, its AppProject, Git, the render or the cluster). Writes nothing.
         ``remembered``: an object the watches saw unchanged since it agreed with the same
         manifest is taken as in sync without a request (a plan); else every object is read
-        and dry-run (a diff a user asked for)."""
+        and dry-run (a diff a user asked for). ``base``, with ``remembered``: the commit the
+        live objects came from; one the watches saw agree with its manifest there is diffed
+        against that manifest after the dry run, not read (a plan)."""
         target = self.parts.catalog.target(key)
         if target is None:
             raise AppNotFound(f"app {key.app} does not deploy to cluster {key.cluster}")
@@ -291,6 +295,8 @@ class Reconciler:
             sha = sha or await self._resolve(target, None)
             step = Step.RENDER
             rendered = await self._render(target, sha)
+            if remembered and base is not None and base != sha:
+                options = replace(options, base=tuple(await self._base_objects(target, base)))
             step = Step.CLUSTER
             client = await self.parts.pool.client(key.cluster)
             violations = await self._violations(target, rendered.objects, client)
@@ -302,6 +308,14 @@ class Reconciler:
             message = st.without_path(redact_url(message), self.parts.data_dir)
             return Compared(problems=[(kind, reason, message)])
         return Compared(comparison=comparison, prune=options.prune)
+
+    async def _base_objects(self, target: AppTarget, sha: str) -> list[dict[str, Any]]:
+        """The objects of ``target``'s render at ``sha`` (none when it fails: then every
+        changed object is read)."""
+        try:
+            return (await self._render(target, sha)).objects
+        except (SourceError, RenderError):
+            return []
 
     async def read_paths(self, key: TargetKey, sha: str) -> frozenset[str] | None:
         """The repository paths the render of ``key`` at ``sha`` reads (the render is

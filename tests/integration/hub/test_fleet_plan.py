@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -85,6 +86,23 @@ def _hub_writes(clusters: list[TestCluster]) -> dict[str, list[tuple[object, str
             for c in clusters}  # fmt: skip
 
 
+async def _record_reads(hub: Hub, clusters: list[TestCluster],
+                        monkeypatch: pytest.MonkeyPatch) -> list[str]:  # fmt: skip
+    """The paths the hub GETs from ``clusters`` from now on (until the patch is undone)."""
+    reads: list[str] = []
+    for cluster in clusters:
+        hub_client = await hub.pool.client(cluster.name)
+        send = hub_client.request
+
+        async def recorded(send: Any = send, **kwargs: Any) -> Any:
+            if kwargs["method"] == "GET":
+                reads.append(kwargs["path"])
+            return await send(**kwargs)
+
+        monkeypatch.setattr(hub_client, "request", recorded)
+    return reads
+
+
 async def _history_sizes(hub: Hub, keys: list[TargetKey]) -> list[int]:
     return [len(await hub.store.history(k)) for k in keys]
 
@@ -119,8 +137,15 @@ async def test_a_plan_lists_every_cluster_a_commit_changes_and_writes_nothing(
         await asyncio.sleep(1)  # let the last sync's writes reach the audit logs
         writes, history = _hub_writes(four_clusters), await _history_sizes(hub, keys)
 
-        # The shared base changed: web changes on all four clusters, other is untouched.
+        # The shared base changed: web changes on all four clusters, other is untouched;
+        # the Deployment that agrees with its base manifest is dry-run, never read.
+        reads = await _record_reads(hub, four_clusters, monkeypatch)
         code, out = await asyncio.to_thread(_plan, capsys, "--revision", "greener", "-o", "json")
+        assert not [r for r in reads if "/deployments/" in r], reads
+        monkeypatch.undo()
+        monkeypatch.setenv("FLEETSYNC_SERVER", directory.url)
+        monkeypatch.setenv("FLEETSYNC_AUTH_TOKEN", await admin_token(hub))
+        monkeypatch.setenv("FLEETSYNC_CONFIG", str(tmp_path / "cli.yaml"))
         assert code == 1, out
         plan = json.loads(out)
         by_target = {(t["app"], t["cluster"]): t for t in plan["targets"]}
