@@ -77,6 +77,9 @@ class SharedBuilds(Protocol):
     def put(self, directory: Path, built: SharedBuild) -> None:
         """Keep the build of ``directory`` for later renders."""
 
+    def real_paths(self) -> dict[str, Path]:
+        """Real paths already resolved by renders of these trees (``RepoReader``)."""
+
 
 class Builder:
     """Builds kustomizations below one repository root, within the reader's budget."""

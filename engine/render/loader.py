@@ -120,8 +120,14 @@ class RepoReader:
     """
 
     def __init__(self, root: str | os.PathLike[str], *, max_file_bytes: int | None = None,
-                 reads: set[str] | None = None, budget: RenderBudget | None = None):
-        self.root = Path(os.path.realpath(root))
+                 reads: set[str] | None = None, budget: RenderBudget | None = None,
+                 real_paths: dict[str, Path] | None = None):
+        # Real paths already checked: a render resolves the same paths again and again,
+        # and each realpath costs a system call per component. The tree does not change
+        # during a render (the hub's trees are written once, per commit), so the renders
+        # of one tree may share them (``real_paths``: absolute path text to real path).
+        self._resolved: dict[str, Path] = real_paths if real_paths is not None else {}
+        self.root = self._real(os.fspath(root))
         self._root_text = str(self.root)
         self._root_prefix = self._root_text.rstrip(os.sep) + os.sep  # what lies inside
         self.max_file_bytes = MAX_FILE_BYTES if max_file_bytes is None else max_file_bytes
@@ -131,10 +137,6 @@ class RepoReader:
         self._recordings: list[set[str]] = []  # open ``recording`` blocks
         self.budget = budget if budget is not None else RenderBudget()
         self.budget.start()
-        # Real paths already checked: a render resolves the same paths again and again,
-        # and each realpath costs a system call per component. The tree does not change
-        # during a render (the hub's trees are written once, per commit).
-        self._resolved: dict[str, Path] = {}
         if not self.root.is_dir():
             raise RenderError("the repository root is not a directory")
 
@@ -142,14 +144,18 @@ class RepoReader:
         """The real path of ``path``; a SecurityError if it lies outside the root."""
         if self.budget.expired():
             self.budget.check(self.display(path))
-        text = os.fspath(path)
+        real = self._real(os.fspath(path))
+        found = str(real)
+        if found != self._root_text and not found.startswith(self._root_prefix):
+            raise SecurityError(
+                f"{self.display(path)}: refused, resolves outside the repository root")
+        return real
+
+    def _real(self, text: str) -> Path:
+        """The real path of ``text``, remembered (the check against the root is not)."""
         real = self._resolved.get(text)
         if real is None:
-            found = os.path.realpath(text)
-            if found != self._root_text and not found.startswith(self._root_prefix):
-                raise SecurityError(
-                    f"{self.display(path)}: refused, resolves outside the repository root")
-            real = Path(found)
+            real = Path(os.path.realpath(text))
             if len(self._resolved) < MAX_RESOLVED:
                 self._resolved[text] = real
         return real

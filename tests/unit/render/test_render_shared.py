@@ -3,6 +3,7 @@ the files each render depends on are exactly those of a render from scratch."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,30 @@ def test_kept_builds_are_bounded_by_the_resources_they_hold() -> None:
     assert kept.get(Path("/t/a")) is not None and kept.get(Path("/t/c")) is not None
     kept.put(Path("/t/huge"), built(4))  # larger than the bound: not kept at all
     assert kept.get(Path("/t/huge")) is None
+
+
+def test_renders_of_one_tree_resolve_each_path_once(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real paths one render resolved serve the next (each ``realpath`` costs a system
+    call per component); a path leaving the tree is refused every time all the same."""
+    write_tree(tmp_path, BASE | app("a") | app("b"))
+    (tmp_path / "apps" / "c").mkdir()
+    (tmp_path / "apps" / "c" / "kustomization.yaml").symlink_to("/etc/hostname")
+    calls: list[str] = []
+    real = os.path.realpath
+
+    def counted(path: str, *args: object, **kwargs: object) -> str:
+        calls.append(os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os.path, "realpath", counted)
+    shared = SharedDirectories()
+    render(tmp_path, "a", shared)
+    first = len(calls)
+    render(tmp_path, "a", shared)
+    assert len(calls) == first  # nothing resolved again
+    render(tmp_path, "b", None)
+    assert len(calls) > first  # without the shared paths: resolved again
+    for _ in range(2):
+        with pytest.raises(RenderError, match="outside the repository root"):
+            render(tmp_path, "c", shared)
