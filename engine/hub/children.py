@@ -50,7 +50,7 @@ class Children:
 
     def publish(self, parent: str, children: ChildSet) -> None:
         """Make ``children`` the parent's; the follower reloads the catalog when new."""
-        if self.differs(parent, children) or parent not in self._sets:
+        if self.differs(parent, children):  # an app that renders none is no parent
             self._sets[parent] = children
             self.changed.set()
 

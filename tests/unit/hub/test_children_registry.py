@@ -91,3 +91,11 @@ def test_an_invalid_parent_keeps_its_children_and_a_removed_one_loses_them() -> 
     assert not children.drop_missing({"root"})
     assert children.drop_missing(set())
     assert children.changed.is_set() and children.sources(_catalog(), ENTRIES) == {}
+
+
+def test_an_app_that_renders_no_children_publishes_nothing() -> None:
+    """Every app's sync publishes what it renders: one without children must not wake the
+    follower (a reload makes every settled target compare again)."""
+    children = Children()
+    children.publish("plain", split_children([])[1])
+    assert not children.changed.is_set() and children.published("plain") is None
