@@ -203,7 +203,7 @@ class Hub:
             self.store.fence = partial(record_fence, self.ownership)
         self.children = Children()
         self.rollouts = Rollouts(catalog=self.catalog, clusters=self.clusters, store=self.store,
-                                 source=self.source, release=self._release)
+                                 release=self._release)
         self.reconciler = Reconciler(Parts(
             catalog=self.catalog, source=self.source, trees=TreeCache(self.source, data / "trees"),
             renders=self.renders, pool=self.pool, statuses=self.statuses,
@@ -214,7 +214,7 @@ class Hub:
             render_timeout=limits.render_timeout, data_dir=str(data), health_checks=checks,
             ownership=self.ownership, rollouts=self.rollouts, children=self.children,
         ))
-        self.rollouts.connect(self.reconciler.read_paths)
+        self.rollouts.connect(self.reconciler.reads_changed)
         self.runtime.connect(reconciler=self.reconciler, poller=self.poller, live=self.live)
         self.deletions = Deletions(pool=self.pool, share=limits.delete_share,
                                    ownership=self.ownership)

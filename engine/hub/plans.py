@@ -21,20 +21,17 @@ plan runs at a time per hub, of at most ``MAX_TARGETS`` targets.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from engine.errors import FleetsyncError, InvalidRequest, RevisionNotFound, SourceError
+from engine.errors import InvalidRequest, RevisionNotFound, SourceError
 from engine.hub.catalog import Catalog
 from engine.hub.reconciler import Compared, Reconciler
 from engine.model import ConditionType, SyncStatus, TargetKey
 from engine.model.plans import FleetPlan, PlanState, TargetPlan
 from engine.source import GitSource
-from engine.source.tree import touches
 
-log = logging.getLogger(__name__)
 MAX_TARGETS = 5000
 CONCURRENCY = 16
 
@@ -54,7 +51,6 @@ class Planner:
         self.source = source
         self.reconciler = reconciler
         self._one_at_a_time = asyncio.Lock()
-        self._diffs: dict[tuple[str, str, str], asyncio.Task[frozenset[str]]] = {}  # this plan's
 
     async def plan(self, keys: Sequence[TargetKey], *, revision: str,
                    base: str | None = None) -> FleetPlan:  # fmt: skip
@@ -80,7 +76,6 @@ class Planner:
                 return await self.target(key, revision=revision, base=base, resolve=resolve)
 
         async with self._one_at_a_time:
-            self._diffs = {}
             found = await asyncio.gather(*(bounded(k) for k in keys))
         return FleetPlan(revision, base or "", tuple(found))
 
@@ -106,7 +101,7 @@ class Planner:
             return replace(plan, state=PlanState.ERROR, revision=sha,
                          message=f"base {base or target.revision!r}: {err}")
         plan = replace(plan, base=since, revision=sha)
-        if not await self._reads_changed(key, since, sha):
+        if not await self.reconciler.reads_changed(key, since, sha):
             return replace(plan, state=PlanState.UNCHANGED,
                          message="no file its render reads changed")
         # Objects whose manifest at the revision is the one they agree with live need no
@@ -115,25 +110,6 @@ class Planner:
         # manifest after its dry run, without a read.
         return _compared(plan, await self.reconciler.compare_now(key, sha, remembered=True,
                                                                  base=since))
-
-    async def _reads_changed(self, key: TargetKey, since: str, sha: str) -> bool:
-        """Whether a file the render at ``since`` reads differs at ``sha`` (True when
-        that cannot be told: the render failed or Git could not diff)."""
-        if since == sha:
-            return False
-        target = self.catalog.target(key)
-        assert target is not None
-        memo = (target.repo_url, since, sha)  # one git diff per commit pair, not per target
-        if memo not in self._diffs:
-            self._diffs[memo] = asyncio.ensure_future(self.source.changed_paths(
-                repo=target.repo_url, old_sha=since, new_sha=sha))
-        try:
-            changed = await self._diffs[memo]
-        except FleetsyncError as err:
-            log.info("plan of %s: cannot diff %s..%s (%s)", key, since[:12], sha[:12], err)
-            return True
-        reads = await self.reconciler.read_paths(key, since)
-        return reads is None or touches(changed, reads)
 
 
 def _compared(plan: TargetPlan, found: Compared) -> TargetPlan:

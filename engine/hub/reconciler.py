@@ -15,6 +15,7 @@ answered) that the runtime hands to the poller, the watcher and the metrics.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
@@ -85,10 +86,12 @@ from engine.renderer.helm import HelmRun
 from engine.renderer.service import AsyncRenderCache
 from engine.source import GitSource
 from engine.source.charts import ChartRepositories
+from engine.source.tree import touches
 
 log = logging.getLogger(__name__)
 SOURCES_SEPARATOR = ","  # between the revisions of a multi-source app's sources
 MAX_READS = 4096  # renders whose file lists are remembered
+MAX_DIFFS = 1024  # commit pairs whose changed paths are remembered
 WATCH_READY_SECONDS = 3.0  # how long a reconcile waits for the watches of new kinds
 
 
@@ -141,6 +144,9 @@ class Reconciler:
         self.parts = parts
         self._reads: dict[RenderKey, frozenset[str]] = {}
         self._failed_renders: dict[RenderKey, RenderError] = {}
+        # Paths each commit pair changes, by (repository, old, new): one git diff per pair
+        # for every plan and rollout that asks.
+        self._diffs: dict[tuple[str, str, str], asyncio.Task[frozenset[str]]] = {}
 
     async def reconcile(
         self, key: TargetKey, trigger: Trigger, *, request: Request | None = None,
@@ -316,6 +322,36 @@ class Reconciler:
             return (await self._render(target, sha)).objects
         except (SourceError, RenderError):
             return []
+
+    async def reads_changed(self, key: TargetKey, since: str, head: str) -> bool:
+        """Whether commit ``head`` changes a file the render of ``key`` at ``since`` reads
+        (True when that cannot be told: the render fails, or Git cannot diff)."""
+        if since == head:
+            return False
+        target = self.parts.catalog.target(key)
+        if target is None:
+            raise AppNotFound(f"app {key.app} does not deploy to cluster {key.cluster}")
+        changed = await self._changed_paths(target.repo_url, since, head)
+        reads = await self.read_paths(key, since) if changed is not None else None
+        return changed is None or reads is None or touches(changed, reads)
+
+    async def _changed_paths(self, repo: str, old: str, new: str) -> frozenset[str] | None:
+        """The paths ``new`` changes since ``old`` (None when Git cannot say), diffed once
+        per pair while remembered; a failed diff is not remembered."""
+        memo = (repo, old, new)
+        task = self._diffs.get(memo)
+        if task is None:
+            task = asyncio.ensure_future(self.parts.source.changed_paths(
+                repo=repo, old_sha=old, new_sha=new))
+            self._diffs[memo] = task
+            while len(self._diffs) > MAX_DIFFS:
+                del self._diffs[next(iter(self._diffs))]
+        try:
+            return await asyncio.shield(task)  # one caller's cancel is not the others'
+        except FleetsyncError as err:
+            self._diffs.pop(memo, None)
+            log.info("cannot diff %s..%s of %s: %s", old[:12], new[:12], redact_url(repo), err)
+            return None
 
     async def read_paths(self, key: TargetKey, sha: str) -> frozenset[str] | None:
         """The repository paths the render of ``key`` at ``sha`` reads (the render is

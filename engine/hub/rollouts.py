@@ -30,13 +30,11 @@ from engine.hub.clusters import ClusterDirectory
 from engine.hub.progress import Member, RolloutPhase, RolloutState, advance, approve, begin
 from engine.model import HealthStatus, SyncStatus, TargetKey
 from engine.model.status import TargetStatus
-from engine.source import GitSource
-from engine.source.tree import touches
 from engine.store import Store
 
 log = logging.getLogger(__name__)
 TICK = 1.0
-Reads = Callable[[TargetKey, str], Awaitable[frozenset[str] | None]]
+Changed = Callable[[TargetKey, str, str], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -53,24 +51,23 @@ class Rollouts:
     """The rollouts of the hub's apps: the gate the reconciler asks, and the loop."""
 
     def __init__(
-        self, *, catalog: Catalog, clusters: ClusterDirectory, store: Store, source: GitSource,
+        self, *, catalog: Catalog, clusters: ClusterDirectory, store: Store,
         release: Callable[[TargetKey], object], clock: Callable[[], float] = time.monotonic,
     ) -> None:  # fmt: skip
         self.catalog = catalog
         self.clusters = clusters
         self.store = store
-        self.source = source
         self.release = release  # queue a target now (it may sync another commit)
         self.clock = clock
-        self._reads: Reads | None = None
+        self._reads_changed: Changed | None = None
         self._states: dict[str, RolloutState] = {}
         self._heads: dict[str, str] = {}  # app → the newest commit its targets resolved
         self._changes: dict[tuple[TargetKey, str, str], bool] = {}
 
-    def connect(self, reads: Reads) -> None:
-        """How to learn the files a target's render at a commit reads (the reconciler's
-        ``read_paths``): a commit that changes none of them needs no gate."""
-        self._reads = reads
+    def connect(self, reads_changed: Changed) -> None:
+        """How to learn whether a commit changes a file a target's render reads (the
+        reconciler's ``reads_changed``): a commit that changes none of them needs no gate."""
+        self._reads_changed = reads_changed
 
     # ------------------------------------------------------------------ the gate
     def gate(self, target: AppTarget, head: str, status: TargetStatus | None) -> str | None:
@@ -145,17 +142,14 @@ class Rollouts:
     async def _changed(self, target: AppTarget, since: str | None, head: str) -> bool:
         """Whether ``head`` changes a file the target's render at ``since`` reads (True when
         that cannot be told)."""
-        if since is None or since == head or self._reads is None:
+        if since is None or since == head or self._reads_changed is None:
             return since != head
         memo = (target.key, since, head)
         if memo not in self._changes:
             try:
-                changed = await self.source.changed_paths(repo=target.repo_url, old_sha=since,
-                                                          new_sha=head)  # fmt: skip
-                reads = await self._reads(target.key, since)
-            except FleetsyncError:
-                changed, reads = frozenset(), None
-            self._changes[memo] = reads is None or touches(changed, reads)
+                self._changes[memo] = await self._reads_changed(target.key, since, head)
+            except FleetsyncError:  # the target left the catalog meanwhile
+                self._changes[memo] = True
             if len(self._changes) > 10_000:
                 self._changes.clear()
         return self._changes[memo]
