@@ -9,7 +9,6 @@ Server URLs lose any user-info (``https://user:token@host`` → ``https://host``
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -163,7 +162,7 @@ def dry_run_target(found: TargetDiff, *, prune: bool,
     """One cluster's comparison as a sync's dry run shows it: only the objects the sync
     would touch (``only``: a selective sync's), each with the ``action`` it would take."""
     shown = [d for d in found.objects if only is None or is_selected(d.key, only)]
-    return {**target_diff(replace(found, objects=tuple(shown))),
+    return {"cluster": found.cluster, "sync": found.sync, "error": found.error or None,
             "objects": [{**object_diff(d), "action": str(action_of(d, prune=prune) or "none")}
                         for d in shown]}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -309,11 +309,7 @@ def dry_run_exit_code(body: dict[str, Any]) -> int:
 def print_dry_run(body: dict[str, Any]) -> int:
     """``app sync --dry-run``: per cluster, what the sync would do to each object it would
     touch; the exit code of ``dry_run_exit_code``."""
-    for target in body["targets"]:
-        cluster = clean(target["cluster"])
-        if target["error"]:
-            sys.stderr.write(f"{cluster}: cannot compare: {clean(target['error'])}\n")
-            continue
+    for cluster, target in _compared(body):
         acting = [o for o in target["objects"] if o["action"] != "none"]
         print(f"===== {cluster}: {len(acting)} of {len(target['objects'])} object(s) "
               f"would change (dry run, nothing written)")
@@ -326,11 +322,7 @@ def print_dry_run(body: dict[str, Any]) -> int:
 def print_diff(body: dict[str, Any]) -> int:
     """``app diff``: per cluster, each differing object, who drifted it, its diff; the
     exit code of ``diff_exit_code``."""
-    for target in body["targets"]:
-        cluster = clean(target["cluster"])
-        if target["error"]:
-            sys.stderr.write(f"{cluster}: cannot compare: {clean(target['error'])}\n")
-            continue
+    for cluster, target in _compared(body):
         differing = [o for o in target["objects"] if o["sync"] != "Synced"]
         print(f"===== {cluster}: {clean(target['sync'])}, {len(differing)} of "
               f"{len(target['objects'])} object(s) differ")
@@ -345,6 +337,17 @@ def print_diff(body: dict[str, Any]) -> int:
             for line in obj["diff"].splitlines():
                 print(_UNSAFE.sub("?", line))
     return diff_exit_code(body)
+
+
+def _compared(body: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each cluster of a diff or dry run that could be compared, its name made safe to
+    print; why the others could not, on stderr."""
+    for target in body["targets"]:
+        cluster = clean(target["cluster"])
+        if target["error"]:
+            sys.stderr.write(f"{cluster}: cannot compare: {clean(target['error'])}\n")
+            continue
+        yield cluster, target
 
 
 def print_deletion(body: dict[str, Any]) -> None:

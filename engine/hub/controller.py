@@ -141,11 +141,12 @@ class HubController:
         )
 
     def _rollout(self, app: str) -> RolloutSummary | None:
-        view = self.rollouts.view(app) if self.rollouts is not None else None
-        if view is None:
+        rollouts = self.rollouts
+        view = rollouts.view(app) if rollouts is not None else None
+        if rollouts is None or view is None:
             return None
         state = view.state
-        left = max(0.0, state.pause_until - self.rollouts.clock()) if self.rollouts else 0.0
+        left = max(0.0, state.pause_until - rollouts.clock())
         return RolloutSummary(
             revision=state.revision, phase=state.phase.value, step=state.step,
             steps=view.steps, admitted=tuple(sorted(state.admitted)),
