@@ -56,7 +56,7 @@ def build(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None =
     refused; ``engine.renderer.jsonnet`` gives one).
     """
     reader = RepoReader(root if root is not None else path, reads=reads, budget=budget,
-                        real_paths=shared.real_paths() if shared is not None else None)
+                        kinds=shared.kinds() if shared is not None else None)
     where = reader.display(Path(path).absolute())
     try:
         directory = reader.resolve(Path(path).absolute())

@@ -77,8 +77,8 @@ class SharedBuilds(Protocol):
     def put(self, directory: Path, built: SharedBuild) -> None:
         """Keep the build of ``directory`` for later renders."""
 
-    def real_paths(self) -> dict[str, Path]:
-        """Real paths already resolved by renders of these trees (``RepoReader``)."""
+    def kinds(self) -> dict[str, int]:
+        """What the paths of these trees are, as renders found (``RepoReader``)."""
 
 
 class Builder:

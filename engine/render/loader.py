@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from engine.render.errors import RenderError, SecurityError
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_RESOLVED = 100_000  # real paths remembered by one reader
+FILE, DIRECTORY, LINK, MISSING, OTHER = range(5)  # what a path is (RepoReader._kind)
 MAX_EXPANDED_NODES = 1_000_000
 MAX_OBJECTS = 20_000
 MAX_DEPTH = 200
@@ -121,12 +123,16 @@ class RepoReader:
 
     def __init__(self, root: str | os.PathLike[str], *, max_file_bytes: int | None = None,
                  reads: set[str] | None = None, budget: RenderBudget | None = None,
-                 real_paths: dict[str, Path] | None = None):
-        # Real paths already checked: a render resolves the same paths again and again,
-        # and each realpath costs a system call per component. The tree does not change
-        # during a render (the hub's trees are written once, per commit), so the renders
-        # of one tree may share them (``real_paths``: absolute path text to real path).
-        self._resolved: dict[str, Path] = real_paths if real_paths is not None else {}
+                 kinds: dict[str, int] | None = None):
+        # Real paths already found: a render resolves the same paths again and again, and
+        # ``os.path.realpath`` costs a system call per component from ``/``. Below the root
+        # a path is resolved component by component instead, the kind of each (file,
+        # directory, link, missing) looked at once (``kinds``, which the renders of trees
+        # written once may share: the hub's trees never change); a link hands the path to
+        # ``os.path.realpath``.
+        self._resolved: dict[str, Path] = {}
+        self._kinds: dict[str, int] = kinds if kinds is not None else {}
+        self._root_text = ""
         self.root = self._real(os.fspath(root))
         self._root_text = str(self.root)
         self._root_prefix = self._root_text.rstrip(os.sep) + os.sep  # what lies inside
@@ -155,10 +161,44 @@ class RepoReader:
         """The real path of ``text``, remembered (the check against the root is not)."""
         real = self._resolved.get(text)
         if real is None:
-            real = Path(os.path.realpath(text))
+            real = self._below_root(text) or Path(os.path.realpath(text))
             if len(self._resolved) < MAX_RESOLVED:
                 self._resolved[text] = real
         return real
+
+    def _below_root(self, text: str) -> Path | None:
+        """What ``os.path.realpath`` says of a path starting at the (real) root when no
+        component after the root is a symbolic link; None otherwise, or when it does not
+        start at the root. A missing component counts as no link, as there."""
+        root = self._root_text
+        if not root or not (text == root or text.startswith(self._root_prefix)):
+            return None
+        current = root
+        for name in text[len(root):].split(os.sep):
+            if name in ("", "."):
+                continue
+            if name == "..":  # the parent of a real directory is real
+                current = os.path.dirname(current)
+                continue
+            current = os.path.join(current, name)
+            if self._kind(current) == LINK:
+                return None
+        return Path(current)
+
+    def _kind(self, path: str) -> int:
+        """What ``path`` is, as ``os.lstat`` says: FILE, DIRECTORY, LINK, MISSING or OTHER."""
+        kind = self._kinds.get(path)
+        if kind is None:
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                kind = MISSING
+            else:
+                kind = (LINK if stat.S_ISLNK(mode) else DIRECTORY if stat.S_ISDIR(mode)
+                        else FILE if stat.S_ISREG(mode) else OTHER)  # fmt: skip
+            if len(self._kinds) < MAX_RESOLVED:
+                self._kinds[path] = kind
+        return kind
 
     def display(self, path: str | os.PathLike[str]) -> str:
         """``path`` relative to the root, for messages (``..`` when it lies outside).
@@ -169,11 +209,11 @@ class RepoReader:
 
     def is_dir(self, path: Path) -> bool:
         """Whether ``path`` (inside the root) is a directory."""
-        return self.resolve(path).is_dir()
+        return self._kind(str(self.resolve(path))) == DIRECTORY
 
     def is_file(self, path: Path) -> bool:
         """Whether ``path`` (inside the root) is a regular file."""
-        return self.resolve(path).is_file()
+        return self._kind(str(self.resolve(path))) == FILE
 
     def list_dir(self, path: Path) -> list[Path]:
         """The entries of a directory inside the root, sorted by name."""

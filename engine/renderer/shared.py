@@ -4,8 +4,9 @@ The apps of a repository usually list the same bases: with these kept, a commit 
 changes a shared base builds that base once, not once per app. Kept by real path (a tree's
 directory names its access and commit, so a path never holds other content), bounded by
 the resources held, least recently used dropped first; shared by the render threads.
-The real paths their reads resolved are kept too (each ``realpath`` costs a system call per
-path component, and every app's render resolves the shared base's paths again).
+What each of their paths is (file, directory, link) is kept too: each render resolves and
+looks at the shared base's paths again (through ``..`` from its own directory), and
+``realpath`` costs a system call per path component.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from engine.render.build import SharedBuild
 
 MAX_RESOURCES = 50_000  # resources held in all kept builds
-MAX_REAL_PATHS = 100_000  # real paths remembered for all trees (then forgotten at once)
+MAX_KINDS = 50_000  # paths whose kind is known, for all trees (then forgotten at once)
 
 
 class SharedDirectories:
@@ -29,7 +30,7 @@ class SharedDirectories:
         self._held = 0
         self._lock = threading.Lock()
         self.hits = self.misses = 0
-        self._real_paths: dict[str, Path] = {}
+        self._kinds: dict[str, int] = {}
 
     def get(self, directory: Path) -> SharedBuild | None:
         """The build of ``directory`` kept earlier, if any."""
@@ -57,17 +58,17 @@ class SharedDirectories:
                 _, dropped = self._kept.popitem(last=False)
                 self._held -= len(dropped.result)
 
-    def real_paths(self) -> dict[str, Path]:
-        """The real paths the renders of every tree resolved (a path of a tree never
-        resolves differently: the tree is written once); emptied when it grows too big."""
+    def kinds(self) -> dict[str, int]:
+        """What the paths of the trees are (file, directory, link...), as their renders
+        found (a tree is written once: that never changes); emptied when it grows big."""
         with self._lock:
-            if len(self._real_paths) >= MAX_REAL_PATHS:
-                self._real_paths = {}
-            return self._real_paths
+            if len(self._kinds) >= MAX_KINDS:
+                self._kinds = {}
+            return self._kinds
 
     def clear(self) -> None:
         """Forget every kept build and real path (a hard refresh)."""
         with self._lock:
             self._kept.clear()
             self._held = 0
-            self._real_paths = {}
+            self._kinds = {}

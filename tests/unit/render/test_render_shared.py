@@ -12,6 +12,7 @@ from engine.errors import RenderError
 from engine.render import build
 from engine.render.accumulator import Accumulator
 from engine.render.build import SharedBuild
+from engine.render.loader import RepoReader
 from engine.renderer.shared import SharedDirectories
 from tests.support.files import write as write_tree
 
@@ -108,28 +109,53 @@ def test_kept_builds_are_bounded_by_the_resources_they_hold() -> None:
     assert kept.get(Path("/t/huge")) is None
 
 
-def test_renders_of_one_tree_resolve_each_path_once(tmp_path: Path,
+
+def test_renders_of_one_tree_look_at_each_path_once(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """The real paths one render resolved serve the next (each ``realpath`` costs a system
-    call per component); a path leaving the tree is refused every time all the same."""
+    """Which paths are links is known after one render of a tree: the next renders resolve
+    by lookups (no system call per path component); a path leaving the tree is refused
+    every time all the same."""
     write_tree(tmp_path, BASE | app("a") | app("b"))
     (tmp_path / "apps" / "c").mkdir()
     (tmp_path / "apps" / "c" / "kustomization.yaml").symlink_to("/etc/hostname")
     calls: list[str] = []
-    real = os.path.realpath
+    lstat = os.lstat
 
-    def counted(path: str, *args: object, **kwargs: object) -> str:
+    def counted(path: str) -> os.stat_result:
         calls.append(os.fspath(path))
-        return real(path)
+        return lstat(path)
 
-    monkeypatch.setattr(os.path, "realpath", counted)
+    monkeypatch.setattr(os, "lstat", counted)
     shared = SharedDirectories()
     render(tmp_path, "a", shared)
     first = len(calls)
+    assert first > 0
+    assert render(tmp_path, "a", shared) == render(tmp_path, "a", None)
+    calls.clear()
     render(tmp_path, "a", shared)
-    assert len(calls) == first  # nothing resolved again
-    render(tmp_path, "b", None)
-    assert len(calls) > first  # without the shared paths: resolved again
+    below = f"{os.path.realpath(tmp_path)}{os.sep}"
+    assert [c for c in calls if c.startswith(below)] == []  # nothing in the tree again
     for _ in range(2):
         with pytest.raises(RenderError, match="outside the repository root"):
             render(tmp_path, "c", shared)
+
+
+@pytest.mark.parametrize("path", [
+    "apps/a/../../base/web", "apps/a/./kustomization.yaml", "apps/missing/../a",
+    "apps/up/../file.yaml", "apps/up/x.yaml", "apps/up/..", "apps/../..", "..", ".",
+    "apps//a/", "apps/loop/x"])
+def test_a_path_resolves_as_realpath_says(tmp_path: Path, path: str) -> None:
+    """Component by component, with links handed to realpath: the same answer, links to
+    directories followed by ``..`` included."""
+    write_tree(tmp_path, BASE | app("a") | {"inside/real/x.yaml": "a: 1\n",
+                                             "inside/file.yaml": "b: 2\n"})
+    (tmp_path / "apps" / "up").symlink_to(tmp_path / "inside" / "real")
+    (tmp_path / "apps" / "loop").symlink_to(tmp_path / "apps" / "loop")
+    reader = RepoReader(tmp_path, kinds={})
+    expected = Path(os.path.realpath(tmp_path / path))
+    inside = expected == reader.root or str(expected).startswith(f"{reader.root}{os.sep}")
+    if inside:
+        assert reader.resolve(tmp_path / path) == expected
+    else:
+        with pytest.raises(RenderError, match="outside"):
+            reader.resolve(tmp_path / path)
