@@ -5,7 +5,7 @@ child's definition updates it; a commit that drops children removes them, their 
 following each child's own deletion policy (the resources finalizer deletes them, no
 finalizer leaves them). A child naming a project other than its parent's is refused, and
 a parent that deploys to two clusters publishes no children; a root that renders nothing
-removes none."""
+removes none; a root removed takes its children with it."""
 
 from __future__ import annotations
 
@@ -137,5 +137,15 @@ async def test_a_root_app_creates_updates_and_removes_its_children(
             await hub.follower.reload(force=True)
             assert set(views()[f"root-{run}"].children) == {a}
             assert await kit.configmap_data(cluster, a, "settings") == {"colour": "green"}
+
+            # The root removed: its child goes with it, and its objects (finalizer).
+            (directory.root / "apps" / "root.yaml").unlink()
+            await kit.eventually(lambda: kit.at_once(a not in views()), within=60,
+                                 what="the removed root's child removed")
+
+            async def a_gone() -> bool:
+                return await kit.configmap_data(cluster, a, "settings") is None
+
+            await kit.eventually(a_gone, within=60, what="the child's objects deleted")
     finally:
         await kit.clean_up(cluster, namespaces=[a, b, c], apps=[a, b, c])
