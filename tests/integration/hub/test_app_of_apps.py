@@ -20,6 +20,7 @@ import yaml
 from engine.apps.targets import IN_CLUSTER_SERVER
 from tests.support import hubkit as kit
 from tests.support.auth import admin_token, bearer
+from tests.support.browser import CHROMIUM, Browser, log_in, page
 from tests.support.clusters import TestCluster
 from tests.support.git_remotes import Daemon, new_upstream
 
@@ -97,6 +98,10 @@ async def test_a_root_app_creates_updates_and_removes_its_children(
                 async with http.get(f"/api/v1/apps/{a}") as answer:
                     assert (await answer.json())["parent"] == f"root-{run}"
 
+            if CHROMIUM.exists():
+                await _tree_in_the_dashboard(directory.url, hub, tmp_path, f"root-{run}",
+                                             [a, b, c])
+
             # One child's definition changes in the parent's render: it follows.
             upstream.commit({"root/a.yaml": _child(a, url, "a2")}, "a moves to a2")
             upstream.push("main")
@@ -149,3 +154,26 @@ async def test_a_root_app_creates_updates_and_removes_its_children(
             await kit.eventually(a_gone, within=60, what="the child's objects deleted")
     finally:
         await kit.clean_up(cluster, namespaces=[a, b, c], apps=[a, b, c])
+
+
+async def _tree_in_the_dashboard(url: str, hub: Any, tmp_path: Path, root: str,
+                                 children: list[str]) -> None:  # fmt: skip
+    """The apps list shows each child right under its parent, one level in; the child's
+    page links to its parent, the parent's to its children."""
+    password = hub.auth.initial_password_file.read_text().strip()
+    async with Browser.start(tmp_path / "profile") as browser:
+        await log_in(browser, url, "admin", password)
+        await page(browser, f"{url}/#/", f"document.querySelector('tr[data-app=\"{root}\"]')")
+        rows = await browser.evaluate(
+            "[...document.querySelectorAll('table.apps tr[data-app]')]"
+            ".map(r => [r.dataset.app, r.dataset.depth])")
+        names = [name for name, _ in rows]
+        at = names.index(root)
+        assert rows[at][1] == "0"
+        assert sorted(rows[at + 1:at + 1 + len(children)]) == sorted(
+            [name, "1"] for name in children), rows
+        await page(browser, f"{url}/#/apps/{children[0]}", "document.querySelector('#parent')")
+        assert await browser.evaluate("document.querySelector('#parent').innerText") == root
+        await page(browser, f"{url}/#/apps/{root}", "document.querySelector('#children')")
+        shown = await browser.evaluate("document.querySelector('#children').innerText")
+        assert all(name in shown for name in children), shown
