@@ -375,10 +375,10 @@ async def _diff(run: _Run, the_plan: Plan) -> Mapping[ResourceKey, Mapping[str, 
         # An object a watch saw, which the dry run leaves as seen, is in sync: not read.
         seen = memory.fingerprint(step.key) if memory is not None else None
         predicted = await predict(client=run.client, step=step, exists=True) if seen else None
-        earlier = _agreed_base(run, step.key, rules) if predicted is not None else None
         if predicted is not None and fingerprint(predicted) == seen:
             live: dict[str, Any] | None = predicted
-        elif earlier is not None:
+        elif predicted is not None and (
+                earlier := _agreed_base(run, step.key, rules)) is not None:
             # Live is its base manifest as applied, and the dry run took the new one: the
             # difference is the manifests' (a plan's), with no read.
             run.live[step.key] = predicted

@@ -26,6 +26,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from engine.apps.sources import ANY_PROJECT, AppSource, file_from_bytes
@@ -57,7 +58,7 @@ class ChildSet:
 
     children: tuple[Child, ...] = ()
 
-    @property
+    @cached_property
     def digest(self) -> str:
         """A hash of every child's content: two renders with the same children agree."""
         found = hashlib.sha256()

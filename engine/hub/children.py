@@ -54,10 +54,6 @@ class Children:
             self._sets[parent] = children
             self.changed.set()
 
-    def parents(self) -> list[str]:
-        """Every parent that published children, by name."""
-        return sorted(self._sets)
-
     def drop_missing(self, defined: Collection[str]) -> bool:
         """Forget the children of parents no longer ``defined`` (the next reload removes
         them); whether any were forgotten."""

@@ -22,7 +22,7 @@ from tests.support import hubkit as kit
 from tests.support.auth import admin_token, bearer
 from tests.support.browser import CHROMIUM, Browser, log_in, page
 from tests.support.clusters import TestCluster
-from tests.support.git_remotes import Daemon, new_upstream
+from tests.support.git_remotes import Daemon, Upstream, new_upstream
 
 pytestmark = pytest.mark.timeout(240)
 FINALIZER = "resources-finalizer.argocd.argoproj.io"
@@ -103,9 +103,7 @@ async def test_a_root_app_creates_updates_and_removes_its_children(
                                              [a, b, c])
 
             # One child's definition changes in the parent's render: it follows.
-            upstream.commit({"root/a.yaml": _child(a, url, "a2")}, "a moves to a2")
-            upstream.push("main")
-            await kit.push_webhook(directory.url, upstream)
+            await _push(upstream, directory.url, {"root/a.yaml": _child(a, url, "a2")})
 
             async def green() -> bool:
                 data = await kit.configmap_data(cluster, a, "settings")
@@ -114,9 +112,7 @@ async def test_a_root_app_creates_updates_and_removes_its_children(
             await kit.eventually(green, within=60, what="the changed child applied")
 
             # Two children dropped: b's objects go with it (finalizer), c's stay.
-            upstream.commit({"root/b.yaml": None, "root/c.yaml": None}, "drop b and c")
-            upstream.push("main")
-            await kit.push_webhook(directory.url, upstream)
+            await _push(upstream, directory.url, {"root/b.yaml": None, "root/c.yaml": None})
             await kit.eventually(lambda: kit.at_once(b not in views() and c not in views()),
                                  within=60, what="b and c removed from the catalog")
 
@@ -128,10 +124,8 @@ async def test_a_root_app_creates_updates_and_removes_its_children(
             assert set(views()[f"root-{run}"].children) == {a}
 
             # A commit that leaves the root rendering nothing removes no child.
-            empty = upstream.commit({"root/a.yaml": None, "root/rogue.yaml": None,
-                                     "root/README.md": "moved elsewhere"}, "empty root")
-            upstream.push("main")
-            await kit.push_webhook(directory.url, upstream)
+            empty = await _push(upstream, directory.url, {
+                "root/a.yaml": None, "root/rogue.yaml": None, "root/README.md": "moved"})
 
             async def empty_seen() -> bool:
                 status = await kit.status_of(hub, f"root-{run}", cluster.name)
@@ -154,6 +148,14 @@ async def test_a_root_app_creates_updates_and_removes_its_children(
             await kit.eventually(a_gone, within=60, what="the child's objects deleted")
     finally:
         await kit.clean_up(cluster, namespaces=[a, b, c], apps=[a, b, c])
+
+
+async def _push(upstream: Upstream, url: str, files: dict[str, str | None]) -> str:
+    """Commit ``files`` (None: delete) to main, push, tell the hub; the new commit."""
+    sha = upstream.commit(files)
+    upstream.push("main")
+    await kit.push_webhook(url, upstream)
+    return sha
 
 
 async def _tree_in_the_dashboard(url: str, hub: Any, tmp_path: Path, root: str,
