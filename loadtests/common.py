@@ -120,13 +120,15 @@ class HubProcess:
 
 
 @contextlib.contextmanager
-def hub_process(directory: HubDir) -> Iterator[HubProcess]:
-    """``python -m engine.cli serve`` on ``directory``; stopped (SIGTERM, then KILL) after."""
+def hub_process(directory: HubDir, runner: list[str] | None = None) -> Iterator[HubProcess]:
+    """``python -m engine.cli serve`` on ``directory`` (or ``python RUNNER... serve``);
+    stopped (SIGTERM, then KILL) after."""
     log = directory.root / "hub.log"
     with log.open("wb") as out:
         started = time.monotonic()
         process = subprocess.Popen(
-            [str(PYTHON), "-m", "engine.cli", "serve", "--config", str(directory.config)],
+            [str(PYTHON), *(runner or ["-m", "engine.cli"]), "serve",
+             "--config", str(directory.config)],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, preexec_fn=die_with_parent,
         )

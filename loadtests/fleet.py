@@ -72,6 +72,7 @@ class Settings:
     outage_detect_timeout: float = 60.0
     plots: bool = True
     profile: bool = False
+    memory_profile: bool = False
     keep_hub_log: bool = False
     smoke: bool = False
     label: str = ""
@@ -243,6 +244,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="py-spy the hub during cold sync, steady state and each latency step "
              "(the bench extra); "
              "collapsed stacks beside the JSON, the top functions in it")
+    add("--memory-profile", dest="memory_profile", action="store_true", default=None,
+        help="run the hub under tracemalloc (loadtests.memtrace) and snapshot what is alive "
+             "after cold sync, steady state, plan and at the end; the RSS figures of such a "
+             "run include tracemalloc's own cost")
     add("--keep-hub-log", dest="keep_hub_log", action="store_true", default=None,
         help="copy the hub's log beside the JSON (always done when the run fails)")
     add("--smoke", action="store_true", help="2 clusters x 20 apps, short windows, no plots")

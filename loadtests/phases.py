@@ -23,6 +23,7 @@ from loadtests import common, fleetgen, floor, kube, latency, report
 from loadtests.common import HubProcess
 from loadtests.floor import MANAGED
 from loadtests.kube import Kube, RequestKey
+from loadtests.memtrace import Snapshots
 from loadtests.observe import LiveView
 from loadtests.profile import Profiler
 from tests.support.clusters import TestCluster
@@ -324,7 +325,9 @@ async def hub_phases(run: Run, directory: Any) -> dict[str, Any]:
     say(f"hub: starting ({run.settings.pairs} pairs)")
     # The code the hub runs, read now: the floor of a big run may take an hour.
     started_at, engine_tree = common.git_commit(), common.engine_tree()
-    with common.hub_process(directory) as hub:
+    memory = Snapshots(Path(run.settings.out) / f"fleet-{run.stamp}-memory"
+                       if run.settings.memory_profile else None)
+    with common.hub_process(directory, memory.argv()) as hub:
         profiler = Profiler(pid=hub.process.pid, out=Path(run.settings.out),
                             prefix=f"fleet-{run.stamp}", enabled=run.settings.profile)
         async with aiohttp.ClientSession() as session:
@@ -332,21 +335,27 @@ async def hub_phases(run: Run, directory: Any) -> dict[str, Any]:
                 cold = await cold_sync(run, hub, session, before, machine0)
             say(f"hub: all Synced+Healthy after {cold['all_healthy_s']:.1f} s, "
                 f"{cold['hub_cpu_s']:.1f} s CPU")
+            await memory.take("cold_sync")
             result: dict[str, Any] = {"hub_commit": started_at, "hub_engine_tree": engine_tree,
                                       "cold_sync": cold}
             async with profiler.during("steady"):
                 result["steady"] = await steady(run, hub, session, cold["all_synced_s"] or 0.0)
+            await memory.take("steady")
             result["get_apps"] = await common.list_apps_ms(session, hub)
             say("plan: a branch that changes the shared base")
             async with profiler.during("plan"):
                 result["plan"] = await plan_of_shared_base(run, hub, session)
+            await memory.take("plan")
             result["latency"] = await latencies(run, hub, session, profiler)
             result["memory_end"] = hub.memory_mib()
+            await memory.take("end")
             result["hub_cpu_total_s"] = hub.cpu()[0]
             result["hub_metrics_end"] = hub_metrics(await common.metrics_text(session, hub))
         result["hub_log"] = hub.log_problems()
         if profiler.summaries:
             result["profile"] = profiler.summaries
+        if memory.reports:
+            result["memory_profile"] = memory.reports
     return result
 
 

@@ -1,0 +1,163 @@
+"""Where the hub's memory goes: ``--memory-profile`` runs the hub under this module, which
+starts ``tracemalloc`` before the hub's first import and writes a snapshot whenever the
+harness asks for one (a request file in the output directory, polled by a thread, so the
+hub's event loop and signal handlers are left alone).
+
+Each snapshot says how much of the RSS Python objects hold (traced memory) and how much
+glibc's heap holds free (``mallinfo2``: fragmentation, arenas of other threads), the
+lines of ``engine/`` that allocated the most of what is still alive (each allocation is
+charged to the innermost ``engine/`` frame of its traceback), the top lines overall, and
+the live objects by type. tracemalloc costs memory and time of its own: a run with it
+measures where memory goes, not how much there is; read the RSS of a run without it.
+
+``python -m loadtests.memtrace OUT_DIR serve --config fleetsync.yaml``
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import sys
+import threading
+import time
+import tracemalloc
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+FRAMES = 12  # deep enough to get from a library's allocation back to engine/ code
+POLL_S = 0.5
+TOP = 30
+REQUEST = ".request"
+ENGINE = "/engine/"
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+
+def malloc_state() -> dict[str, float]:
+    """glibc's heap in MiB: obtained from the system by brk/arenas, by mmap, in use, free."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+    except (OSError, AttributeError):
+        return {}
+    info = libc.mallinfo2()
+    mib = 2.0**20
+    return {"heap_mib": info.arena / mib, "mmapped_mib": info.hblkhd / mib,
+            "in_use_mib": info.uordblks / mib, "free_mib": info.fordblks / mib,
+            "releasable_top_mib": info.keepcost / mib}
+
+
+def rss_mib() -> dict[str, float]:
+    """VmRSS and VmHWM of this process, MiB."""
+    found = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+            found[name] = int(value.split()[0]) / 1024
+    return found
+
+
+def engine_frame(trace: tracemalloc.Traceback) -> str:
+    """The innermost ``engine/`` frame of ``trace`` (a Traceback lists the oldest frame
+    first), or its innermost frame when no engine code is on it."""
+    for frame in reversed(trace):
+        if ENGINE in frame.filename:
+            return f"{frame.filename.rsplit(ENGINE, 1)[1]}:{frame.lineno}"
+    frame = trace[-1]
+    return f"{_short(frame.filename)}:{frame.lineno}"
+
+
+def _short(filename: str) -> str:
+    for marker in ("site-packages/", "lib/python3."):
+        if marker in filename:
+            return filename.rsplit(marker, 1)[1]
+    return filename
+
+
+def snapshot_report(top: int = TOP) -> dict[str, Any]:
+    """What is alive now, and who allocated it."""
+    gc.collect()
+    snapshot = tracemalloc.take_snapshot()
+    by_engine: Counter[str] = Counter()
+    blocks: Counter[str] = Counter()
+    for stat in snapshot.statistics("traceback"):
+        where = engine_frame(stat.traceback)
+        by_engine[where] += stat.size
+        blocks[where] += stat.count
+    by_line = snapshot.statistics("lineno")[:top]
+    types = Counter(type(o).__name__ for o in gc.get_objects())
+    current, peak = tracemalloc.get_traced_memory()
+    mib = 2.0**20
+    return {
+        "rss": rss_mib(), "traced_mib": current / mib, "traced_peak_mib": peak / mib,
+        "tracemalloc_overhead_mib": tracemalloc.get_tracemalloc_memory() / mib,
+        "malloc": malloc_state(),
+        "by_engine_line": [{"where": w, "mib": round(s / mib, 2), "blocks": blocks[w]}
+                           for w, s in by_engine.most_common(top)],
+        "by_line": [{"where": f"{_short(s.traceback[0].filename)}:{s.traceback[0].lineno}",
+                     "mib": round(s.size / mib, 2), "blocks": s.count} for s in by_line],
+        "gc_objects_by_type": dict(types.most_common(top)),
+    }
+
+
+def serve_requests(out: Path, stop: threading.Event | None = None) -> None:
+    """Answer each ``<name>.request`` in ``out`` with ``<name>.json`` until ``stop``."""
+    import json
+
+    while stop is None or not stop.is_set():
+        for request in sorted(out.glob(f"*{REQUEST}")):
+            report = snapshot_report()
+            target = request.with_suffix(".json")
+            target.write_text(json.dumps(report, indent=1))
+            request.unlink()
+        time.sleep(POLL_S)
+
+
+def main(argv: list[str]) -> int:
+    """Trace allocations, answer snapshot requests in ``argv[0]``, run ``fleetsync argv[1:]``."""
+    out = Path(argv[0])
+    out.mkdir(parents=True, exist_ok=True)
+    tracemalloc.start(FRAMES)
+    threading.Thread(target=serve_requests, args=(out,), daemon=True,
+                     name="memtrace").start()
+    from engine.cli import main as fleetsync
+
+    return fleetsync(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
+
+
+class Snapshots:
+    """The harness's side: asks the hub for a snapshot at the end of named phases (nothing
+    when ``out`` is None) and keeps the reports by phase."""
+
+    def __init__(self, out: Path | None, timeout: float = 600.0) -> None:
+        self.out, self.timeout = out, timeout
+        self.reports: dict[str, dict[str, Any]] = {}
+
+    def argv(self) -> list[str]:
+        """What runs the hub under this module, before ``serve ...``."""
+        return [] if self.out is None else ["-m", "loadtests.memtrace", str(self.out)]
+
+    async def take(self, phase: str) -> None:
+        """Ask for a snapshot named ``phase`` and wait for it (bounded)."""
+        import asyncio
+        import json
+
+        if self.out is None:
+            return
+        answer = self.out / f"{phase}.json"
+        (self.out / f"{phase}{REQUEST}").touch()
+        deadline = time.monotonic() + self.timeout
+        while not answer.exists() or (self.out / f"{phase}{REQUEST}").exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no memory snapshot {phase} in {self.timeout:.0f} s")
+            await asyncio.sleep(POLL_S)
+        self.reports[phase] = json.loads(answer.read_text())
