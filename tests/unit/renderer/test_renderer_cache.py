@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+import datetime
 import threading
 import time
+import tracemalloc
 
 import pytest
 
@@ -28,9 +31,40 @@ def test_hit_returns_a_copy() -> None:
 def test_bounded_by_entries_and_bytes(max_entries: int, max_bytes: int, kept: int) -> None:
     cache = RenderCache(max_entries=max_entries, max_bytes=max_bytes)
     for i in range(5):
-        cache.get_or_render(key(i), lambda: [{"k": "v"}])  # 11 bytes each
+        cache.get_or_render(key(i), lambda: [{"k": "v"}])  # 13 bytes each, marshalled
     assert len(cache) == kept
     assert cache.get(key(4)) is not None and cache.get(key(0)) is None
+
+
+def test_a_render_is_kept_packed_in_a_fraction_of_its_tree() -> None:
+    renders = [[{"apiVersion": "v1", "kind": "ConfigMap",
+                 "metadata": {"name": f"app-{i}-settings", "labels": {"team": f"team-{i % 7}"}},
+                 "data": {"slot": str(j), "payload": f"app-{i}-{j}-" + "x" * 60}}
+                for j in range(4)] for i in range(200)]
+    tracemalloc.start()
+    try:
+        trees = [copy.deepcopy(r) for r in renders]
+        tree_bytes = tracemalloc.get_traced_memory()[0]
+        del trees
+        before = tracemalloc.get_traced_memory()[0]
+        cache = RenderCache()
+        for i, objects in enumerate(renders):
+            cache.get_or_render(key(i), lambda objects=objects: objects)  # type: ignore[misc]
+        cached_bytes = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert cached_bytes < tree_bytes / 2
+    assert cache.get(key(7)) == renders[7]
+
+
+def test_a_render_marshal_cannot_hold_is_kept_as_a_tree() -> None:
+    cache = RenderCache()
+    when = datetime.datetime(2026, 12, 3, tzinfo=datetime.UTC)  # YAML's !!timestamp
+    cache.get_or_render(key(), lambda: [{"data": {"at": when}}])
+    copied = cache.get(key())
+    assert copied == [{"data": {"at": when}}]
+    copied[0]["data"]["at"] = None  # type: ignore[index]
+    assert cache.get(key()) == [{"data": {"at": when}}]
 
 
 def test_errors_are_not_cached() -> None:
