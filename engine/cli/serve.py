@@ -32,6 +32,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 def run_hub(config_path: Path, *, log_level: str) -> int:
     """Run the hub of ``config_path`` on uvloop until SIGINT or SIGTERM."""
+    from engine.cli import heap
+
+    heap.tune()  # before the hub's imports: one of them hashes a password
     import uvloop
 
     from engine.config.hub import load_config
