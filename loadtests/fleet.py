@@ -73,6 +73,7 @@ class Settings:
     plots: bool = True
     profile: bool = False
     memory_profile: bool = False
+    memory_stats: bool = False
     keep_hub_log: bool = False
     smoke: bool = False
     label: str = ""
@@ -248,6 +249,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run the hub under tracemalloc (loadtests.memtrace) and snapshot what is alive "
              "after cold sync, steady state, plan and at the end; the RSS figures of such a "
              "run include tracemalloc's own cost")
+    add("--memory-stats", dest="memory_stats", action="store_true", default=None,
+        help="the same snapshots without tracemalloc: RSS, glibc's heap, pymalloc's arenas "
+             "and objects by type (the run's figures stay comparable)")
     add("--keep-hub-log", dest="keep_hub_log", action="store_true", default=None,
         help="copy the hub's log beside the JSON (always done when the run fails)")
     add("--smoke", action="store_true", help="2 clusters x 20 apps, short windows, no plots")

@@ -9,15 +9,22 @@ lines of ``engine/`` that allocated the most of what is still alive (each alloca
 charged to the innermost ``engine/`` frame of its traceback), the top lines overall, and
 the live objects by type. tracemalloc costs memory and time of its own: a run with it
 measures where memory goes, not how much there is; read the RSS of a run without it.
+``--light`` (``--memory-stats`` of the fleet run) leaves tracemalloc off: RSS, glibc's
+heap, Python's own allocator (pymalloc's arenas: what its blocks hold and what is free in
+them) and the objects by type, at the cost of a look, so the run's figures stay
+comparable.
 
-``python -m loadtests.memtrace OUT_DIR serve --config fleetsync.yaml``
+``python -m loadtests.memtrace OUT_DIR [--light] serve --config fleetsync.yaml``
 """
 
 from __future__ import annotations
 
 import ctypes
 import gc
+import os
+import re
 import sys
+import tempfile
 import threading
 import time
 import tracemalloc
@@ -79,8 +86,45 @@ def _short(filename: str) -> str:
     return filename
 
 
+_PYMALLOC = re.compile(r"^# (arenas allocated current|bytes in allocated blocks|"
+                       r"bytes in available blocks)\s*=\s*([\d,]+)", re.MULTILINE)
+_UNUSED_POOLS = re.compile(r"^\d+ unused pools \* \d+ bytes\s*=\s*([\d,]+)", re.MULTILINE)
+
+
+def pymalloc_state() -> dict[str, float]:
+    """pymalloc's arenas in MiB: held, in its live blocks, free in used pools, in unused
+    pools (``sys._debugmallocstats``, which writes to file descriptor 2: borrowed briefly)."""
+    with tempfile.TemporaryFile() as out:
+        saved = os.dup(2)
+        try:
+            sys.stderr.flush()
+            os.dup2(out.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    found = {name: int(value.replace(",", "")) for name, value in _PYMALLOC.findall(text)}
+    unused = _UNUSED_POOLS.search(text)
+    mib = 2.0**20
+    return {"arenas_mib": found.get("arenas allocated current", 0) * 1.0,  # 1 MiB each
+            "in_blocks_mib": found.get("bytes in allocated blocks", 0) / mib,
+            "free_blocks_mib": found.get("bytes in available blocks", 0) / mib,
+            "unused_pools_mib": int(unused.group(1).replace(",", "")) / mib if unused else 0.0}
+
+
+def light_report(top: int = TOP) -> dict[str, Any]:
+    """RSS, glibc's heap, pymalloc's arenas and the objects by type, without tracemalloc."""
+    types = Counter(type(o).__name__ for o in gc.get_objects())
+    return {"rss": rss_mib(), "malloc": malloc_state(), "pymalloc": pymalloc_state(),
+            "gc_objects_by_type": dict(types.most_common(top))}
+
+
 def snapshot_report(top: int = TOP) -> dict[str, Any]:
     """What is alive now, and who allocated it."""
+    if not tracemalloc.is_tracing():
+        return light_report(top)
     gc.collect()
     snapshot = tracemalloc.take_snapshot()
     by_engine: Counter[str] = Counter()
@@ -96,7 +140,7 @@ def snapshot_report(top: int = TOP) -> dict[str, Any]:
     return {
         "rss": rss_mib(), "traced_mib": current / mib, "traced_peak_mib": peak / mib,
         "tracemalloc_overhead_mib": tracemalloc.get_tracemalloc_memory() / mib,
-        "malloc": malloc_state(),
+        "malloc": malloc_state(), "pymalloc": pymalloc_state(),
         "by_engine_line": [{"where": w, "mib": round(s / mib, 2), "blocks": blocks[w]}
                            for w, s in by_engine.most_common(top)],
         "by_line": [{"where": f"{_short(s.traceback[0].filename)}:{s.traceback[0].lineno}",
@@ -119,15 +163,18 @@ def serve_requests(out: Path, stop: threading.Event | None = None) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """Trace allocations, answer snapshot requests in ``argv[0]``, run ``fleetsync argv[1:]``."""
-    out = Path(argv[0])
+    """Trace allocations (unless ``--light``), answer snapshot requests in ``argv[0]``, run
+    ``fleetsync`` with the rest."""
+    out, light = Path(argv[0]), argv[1:2] == ["--light"]
+    argv = argv[2:] if light else argv[1:]
     out.mkdir(parents=True, exist_ok=True)
-    tracemalloc.start(FRAMES)
+    if not light:
+        tracemalloc.start(FRAMES)
     threading.Thread(target=serve_requests, args=(out,), daemon=True,
                      name="memtrace").start()
     from engine.cli import main as fleetsync
 
-    return fleetsync(argv[1:])
+    return fleetsync(argv)
 
 
 if __name__ == "__main__":
@@ -138,13 +185,15 @@ class Snapshots:
     """The harness's side: asks the hub for a snapshot at the end of named phases (nothing
     when ``out`` is None) and keeps the reports by phase."""
 
-    def __init__(self, out: Path | None, timeout: float = 600.0) -> None:
-        self.out, self.timeout = out, timeout
+    def __init__(self, out: Path | None, timeout: float = 600.0, *, light: bool = False) -> None:
+        self.out, self.timeout, self.light = out, timeout, light
         self.reports: dict[str, dict[str, Any]] = {}
 
     def argv(self) -> list[str]:
         """What runs the hub under this module, before ``serve ...``."""
-        return [] if self.out is None else ["-m", "loadtests.memtrace", str(self.out)]
+        if self.out is None:
+            return []
+        return ["-m", "loadtests.memtrace", str(self.out), *(["--light"] if self.light else [])]
 
     async def take(self, phase: str) -> None:
         """Ask for a snapshot named ``phase`` and wait for it (bounded)."""

@@ -139,7 +139,9 @@ async def background(run: Run) -> dict[str, float]:
 async def cold_sync(run: Run, hub: HubProcess, session: aiohttp.ClientSession,
                     before: Counter[RequestKey], machine0: tuple[float, float]) -> dict[str, Any]:
     """From the hub's start until every pair is Synced and Healthy in its REST API."""
-    await _wait(lambda: common.healthz(session, hub), common.HUB_START_TIMEOUT, "hub up", 0.1)
+    # tracemalloc (--memory-profile) makes the hub's start several times slower.
+    start_timeout = common.HUB_START_TIMEOUT * (5 if run.settings.memory_profile else 1)
+    await _wait(lambda: common.healthz(session, hub), start_timeout, "hub up", 0.1)
     api_up = time.monotonic() - hub.started
     up_memory = hub.memory_mib()
     pairs = run.settings.pairs
@@ -326,7 +328,8 @@ async def hub_phases(run: Run, directory: Any) -> dict[str, Any]:
     # The code the hub runs, read now: the floor of a big run may take an hour.
     started_at, engine_tree = common.git_commit(), common.engine_tree()
     memory = Snapshots(Path(run.settings.out) / f"fleet-{run.stamp}-memory"
-                       if run.settings.memory_profile else None)
+                       if run.settings.memory_profile or run.settings.memory_stats else None,
+                       light=not run.settings.memory_profile)
     with common.hub_process(directory, memory.argv()) as hub:
         profiler = Profiler(pid=hub.process.pid, out=Path(run.settings.out),
                             prefix=f"fleet-{run.stamp}", enabled=run.settings.profile)

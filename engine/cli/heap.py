@@ -10,13 +10,20 @@ threshold explicitly turns that adjustment off: large blocks are always mapped a
 returned. Arenas are capped at ``ARENAS``: the hub's threads (renders, git, SQLite) run
 one at a time under the GIL, so more arenas buy little but fragmentation.
 
-Other C libraries (musl) have no ``mallopt``: then nothing is changed.
+Smaller blocks freed in the middle of a heap stay resident too (only the top of a heap
+is given back on free). ``keep_trimmed`` looks at the heap every ``TRIM_INTERVAL``
+seconds and, when more than ``TRIM_AT`` bytes of it are free, has glibc give the free
+pages back (``malloc_trim``; a few milliseconds for a heap of this size).
+
+Other C libraries (musl) have no ``mallopt``: then nothing is changed or trimmed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.util
+import functools
 import logging
 
 log = logging.getLogger(__name__)
@@ -25,16 +32,59 @@ M_MMAP_THRESHOLD = -3  # glibc's mallopt parameters (malloc.h)
 M_ARENA_MAX = -8
 MMAP_THRESHOLD = 256 * 1024
 ARENAS = 2
+TRIM_INTERVAL = 10.0
+TRIM_AT = 8 * 1024 * 1024
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """glibc's malloc functions, or None (another C library)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt.argtypes, libc.mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+        libc.mallinfo2.restype = _MallInfo2
+        libc.malloc_trim.argtypes, libc.malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def free_bytes() -> int | None:
+    """Bytes free inside glibc's heaps (all arenas), or None without glibc."""
+    libc = _libc()
+    return None if libc is None else int(libc.mallinfo2().fordblks)
+
+
+def trim() -> bool:
+    """Give the free pages of glibc's heaps back to the system; whether any were."""
+    libc = _libc()
+    return libc is not None and bool(libc.malloc_trim(0))
+
+
+async def keep_trimmed(*, interval: float = TRIM_INTERVAL, at: int = TRIM_AT) -> None:
+    """Trim the heaps whenever more than ``at`` bytes are free, looking every ``interval``
+    seconds, until cancelled (returns at once without glibc)."""
+    if _libc() is None:
+        return
+    while True:
+        await asyncio.sleep(interval)
+        free = free_bytes()
+        if free is not None and free > at:
+            trim()
 
 
 def tune() -> bool:
     """Apply the settings above to this process; whether the C library took them."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    libc = _libc()
+    if libc is None:
         return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    mallopt = libc.mallopt
     taken = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_ARENA_MAX, ARENAS))
     if not taken:
         log.info("malloc settings not applied (not glibc?)")

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.cli import add_command
+from engine.cli import add_command, heap
 
 if TYPE_CHECKING:
     from engine.hub.hub import Hub
@@ -32,8 +32,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 def run_hub(config_path: Path, *, log_level: str) -> int:
     """Run the hub of ``config_path`` on uvloop until SIGINT or SIGTERM."""
-    from engine.cli import heap
-
     heap.tune()  # before the hub's imports: one of them hashes a password
     import uvloop
 
@@ -52,6 +50,7 @@ async def _run(hub: Hub) -> int:
         loop.add_signal_handler(sig, hub.stop)
     task = asyncio.create_task(hub.run())
     ready = asyncio.create_task(hub.ready.wait())
+    trimming = asyncio.create_task(heap.keep_trimmed())
     await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
     if hub.listening:
         host, port = hub.listening
@@ -59,4 +58,5 @@ async def _run(hub: Hub) -> int:
               flush=True)
     await task
     ready.cancel()
+    trimming.cancel()
     return 0

@@ -40,3 +40,10 @@ def test_a_requested_snapshot_shows_what_an_engine_line_keeps_alive(tmp_path: Pa
     here = next(w for w in lines if w.rsplit(":", 1)[0] == __file__)
     assert lines[here]["blocks"] >= len(kept) and lines[here]["mib"] >= 1.9
     assert not (tmp_path / "now.request").exists()
+
+
+def test_pymalloc_state_reads_the_allocators_own_figures() -> None:
+    from loadtests.memtrace import pymalloc_state
+
+    found = pymalloc_state()
+    assert found["arenas_mib"] >= 1 and 0 < found["in_blocks_mib"] <= found["arenas_mib"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import platform
 import subprocess
 import sys
@@ -44,3 +45,61 @@ def test_password_hashes_leave_no_resident_memory_behind() -> None:
     # A hash takes 19 MiB; without the settings glibc keeps it per arena used.
     assert _kept_mib("default") > 15
     assert _kept_mib("tuned") < 5
+
+
+TRIM_SCRIPT = """
+import sys
+from pathlib import Path
+from engine.cli import heap
+assert heap.tune()
+
+def rss():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+
+blocks = [bytes(2000) + bytes([i % 256]) for i in range(20_000)]  # 40 MB on the heap
+kept = blocks[::16]  # one in 16 survives: the heap is mostly free, not at its top
+del blocks
+before = rss()
+free = heap.free_bytes()
+trimmed = heap.trim()
+print(before - rss(), free, trimmed)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="not glibc: no malloc_trim")
+def test_free_memory_inside_the_heap_is_given_back_by_a_trim() -> None:
+    done = subprocess.run([sys.executable, "-c", TRIM_SCRIPT], capture_output=True,
+                          text=True, timeout=120, check=True)
+    released_mib, free, trimmed = done.stdout.split()
+    assert int(free) > 30 * 2**20 and trimmed == "True"
+    assert float(released_mib) > 25
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="not glibc: no malloc_trim")
+def test_the_hub_trims_only_when_enough_of_the_heap_is_free(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.cli import heap
+
+    free = iter([1_000, 9_000, 500, 20_000])
+    looks: list[int] = []
+    trims: list[int] = []
+    monkeypatch.setattr(heap, "free_bytes", lambda: looks.append(1) or next(free))
+
+    async def four_looks() -> None:
+        second = asyncio.Event()
+
+        def trim() -> bool:
+            trims.append(looks.count(1))
+            if len(trims) == 2:
+                second.set()
+            return True
+
+        monkeypatch.setattr(heap, "trim", trim)
+        task = asyncio.create_task(heap.keep_trimmed(interval=0.001, at=8_000))
+        await second.wait()
+        task.cancel()
+
+    asyncio.run(asyncio.wait_for(four_looks(), 10))
+    assert trims == [2, 4]  # after the second and the fourth look
