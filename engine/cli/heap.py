@@ -12,8 +12,8 @@ one at a time under the GIL, so more arenas buy little but fragmentation.
 
 Smaller blocks freed in the middle of a heap stay resident too (only the top of a heap
 is given back on free). ``keep_trimmed`` looks at the heap every ``TRIM_INTERVAL``
-seconds and, when more than ``TRIM_AT`` bytes of it are free, has glibc give the free
-pages back (``malloc_trim``; a few milliseconds for a heap of this size).
+seconds and, when ``TRIM_AT`` bytes more of it are free than a trim left, has glibc give
+the free pages back (``malloc_trim``; a few milliseconds for a heap of this size).
 
 Other C libraries (musl) have no ``mallopt``: then nothing is changed or trimmed.
 """
@@ -68,15 +68,18 @@ def trim() -> bool:
 
 
 async def keep_trimmed(*, interval: float = TRIM_INTERVAL, at: int = TRIM_AT) -> None:
-    """Trim the heaps whenever more than ``at`` bytes are free, looking every ``interval``
-    seconds, until cancelled (returns at once without glibc)."""
+    """Trim the heaps whenever ``at`` bytes more are free than after the last trim (free
+    blocks smaller than a page stay after a trim: no trim again for them), looking every
+    ``interval`` seconds, until cancelled (returns at once without glibc)."""
     if _libc() is None:
         return
+    left = 0  # free bytes a trim could not give back
     while True:
         await asyncio.sleep(interval)
         free = free_bytes()
-        if free is not None and free > at:
+        if free is not None and free - left > at:
             trim()
+            left = free_bytes() or 0
 
 
 def tune() -> bool:
