@@ -19,7 +19,6 @@ comparable.
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import os
 import re
@@ -39,24 +38,18 @@ REQUEST = ".request"
 ENGINE = "/engine/"
 
 
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in (
-        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
-        "fordblks", "keepcost")]
-
-
 def malloc_state() -> dict[str, float]:
-    """glibc's heap in MiB: obtained from the system by brk/arenas, by mmap, in use, free."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallinfo2.restype = _MallInfo2
-    except (OSError, AttributeError):
+    """glibc's heap in MiB: obtained from the system by brk/arenas, by mmap, in use, free
+    (``engine.cli.heap.mallinfo``; empty without glibc)."""
+    from engine.cli import heap
+
+    info = heap.mallinfo()
+    if not info:
         return {}
-    info = libc.mallinfo2()
     mib = 2.0**20
-    return {"heap_mib": info.arena / mib, "mmapped_mib": info.hblkhd / mib,
-            "in_use_mib": info.uordblks / mib, "free_mib": info.fordblks / mib,
-            "releasable_top_mib": info.keepcost / mib}
+    return {"heap_mib": info["arena"] / mib, "mmapped_mib": info["hblkhd"] / mib,
+            "in_use_mib": info["uordblks"] / mib, "free_mib": info["fordblks"] / mib,
+            "releasable_top_mib": info["keepcost"] / mib}
 
 
 def rss_mib() -> dict[str, float]:

@@ -36,10 +36,12 @@ TRIM_INTERVAL = 10.0
 TRIM_AT = 8 * 1024 * 1024
 
 
+_MALLINFO2 = ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+              "uordblks", "fordblks", "keepcost")
+
+
 class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in (
-        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
-        "fordblks", "keepcost")]
+    _fields_ = [(name, ctypes.c_size_t) for name in _MALLINFO2]
 
 
 @functools.cache
@@ -55,10 +57,18 @@ def _libc() -> ctypes.CDLL | None:
     return libc
 
 
+def mallinfo() -> dict[str, int]:
+    """glibc's ``mallinfo2`` of all arenas, by field name (empty without glibc)."""
+    libc = _libc()
+    if libc is None:
+        return {}
+    info = libc.mallinfo2()
+    return {name: int(getattr(info, name)) for name in _MALLINFO2}
+
+
 def free_bytes() -> int | None:
     """Bytes free inside glibc's heaps (all arenas), or None without glibc."""
-    libc = _libc()
-    return None if libc is None else int(libc.mallinfo2().fordblks)
+    return mallinfo().get("fordblks")
 
 
 def trim() -> bool:
