@@ -9,6 +9,10 @@ case-insensitive file system that folds ``X`` and ``x`` together) cannot make a 
 outside the directory. A last pass resolves every link for real, since a chain of links
 that each stay inside (``a -> .``, ``b -> a/..``) can still lead out. On any refusal or
 failure the new directory is removed; nothing outside it was touched.
+
+``update_tree`` turns a tree written so into another commit's tree in place: the files the
+two commits differ in are removed (and the directories left empty), then written anew
+under the same rules; the links of the whole new tree are checked again as above.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import contextlib
 import errno
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from engine.source.errors import UnsafeTree
@@ -47,6 +51,72 @@ def write_tree(
     except BaseException:
         shutil.rmtree(dest, ignore_errors=True)
         raise
+
+
+def update_tree(
+    dest: Path, *, removed: Iterable[str], written: Iterable[TreeFile],
+    links: Iterable[TreeFile], repo: str,
+) -> None:  # fmt: skip
+    """Change the tree in ``dest`` into another commit's: remove the ``removed`` paths (every
+    path the commits differ in), write ``written``; ``links`` are all symlinks of the new
+    tree. The caller checked the new listing as a whole. On any failure ``dest`` is removed."""
+    new_files, new_links = list(written), list(links)
+    check_listing(((f.path, f.is_symlink) for f in new_files), repo=repo)
+    check_links(new_files + new_links, repo=repo)
+    try:
+        root_fd = os.open(dest, _DIR_FLAGS)
+        try:
+            gone = [path for path in removed if _remove_entry(root_fd, path)]
+            _remove_empty_parents(root_fd, gone)
+            _write_all(root_fd, new_files, repo=repo)
+        finally:
+            os.close(root_fd)
+        _check_resolved_links(dest.resolve(), new_links, repo=repo)
+    except BaseException:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise
+
+
+def _remove_entry(root_fd: int, path: str) -> bool:
+    """Unlink the file or link at ``path`` if there is one (never through a link)."""
+    *dirs, name = path.split("/")
+    try:
+        with _opened(root_fd, dirs) as parent:
+            os.unlink(name, dir_fd=parent)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return False  # nothing there, or a directory: emptied by its own removed files
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return False  # a link where a directory was: the link itself is in ``removed``
+        raise
+    return True
+
+
+def _remove_empty_parents(root_fd: int, removed: list[str]) -> None:
+    """Remove the directories that ``removed`` left empty, deepest first (git has none)."""
+    parents = {"/".join(p.split("/")[:depth]) for p in removed
+               for depth in range(1, p.count("/") + 1)}  # fmt: skip
+    for directory in sorted(parents, key=lambda d: d.count("/"), reverse=True):
+        *dirs, name = directory.split("/")
+        try:
+            with _opened(root_fd, dirs) as parent:
+                os.rmdir(name, dir_fd=parent)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+                raise
+
+
+@contextlib.contextmanager
+def _opened(root_fd: int, dirs: list[str]) -> Iterator[int]:
+    """The directory ``dirs`` below ``root_fd``, each step opened without following a link."""
+    fds: list[int] = []
+    try:
+        for part in dirs:
+            fds.append(os.open(part, _DIR_FLAGS, dir_fd=fds[-1] if fds else root_fd))
+        yield fds[-1] if fds else root_fd
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def _write_all(root_fd: int, entries: list[TreeFile], *, repo: str) -> None:
