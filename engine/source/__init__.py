@@ -38,6 +38,9 @@ API (all async methods take keyword arguments only):
 - ``materialise(repo=, sha=, dest=, path="")``: writes those files into the new directory
   ``dest``, never through a symlink; refuses (and removes ``dest``) if a symlink resolves
   outside it.
+- ``rematerialise(repo=, sha=, dest=, old_sha=)``: turns ``dest``, a whole tree of
+  ``old_sha`` written by ``materialise``, into the tree of ``sha``, writing only the files
+  the two commits differ in (the new listing is checked as a whole, links resolved again).
 - ``changed_paths(repo=, old_sha=, new_sha=) -> frozenset[str]``; ``touches(changed, paths)``
   says whether an app whose sources live under ``paths`` must be re-rendered.
 - ``stats(repo) -> MirrorStats`` (``ls_remotes``, ``fetches``): network calls made.

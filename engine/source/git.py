@@ -97,6 +97,13 @@ class GitSource:
                                max_bytes=self.max_tree_bytes,
                                max_files=self.max_tree_files)  # fmt: skip
 
+    async def rematerialise(self, *, repo: str, sha: str, dest: Path, old_sha: str) -> None:
+        """Turn ``dest``, the whole tree of ``old_sha`` written by ``materialise``, into the
+        tree of ``sha`` by writing only the files that differ."""
+        await tree.rematerialise(self._mirror(repo), sha=sha, dest=dest, old_sha=old_sha,
+                                 max_bytes=self.max_tree_bytes,
+                                 max_files=self.max_tree_files)  # fmt: skip
+
     async def changed_paths(self, *, repo: str, old_sha: str, new_sha: str) -> frozenset[str]:
         """Paths of files that differ between two commits of ``repo``."""
         return await tree.changed_paths(self._mirror(repo), old_sha=old_sha, new_sha=new_sha,

@@ -25,6 +25,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +93,8 @@ class Mirror:
         self.label = label
         self.stats = MirrorStats()
         self.snapshot: RefSnapshot | None = None
+        # files in the whole tree of each commit listed lately (``tree``'s bounds, known)
+        self.tree_sizes: OrderedDict[str, int] = OrderedDict()
         self._env = dict(env)
         self._secrets = secrets
         self._network_timeout = network_timeout

@@ -8,9 +8,11 @@ bounded across all repositories.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,6 +99,36 @@ async def test_tree_file_limit_bounds_the_diff_of_a_tree_bomb(
         await source.changed_paths(repo=url, old_sha=clean, new_sha=bomb)
 
 
+async def test_tree_file_limit_a_diff_lists_each_tree_once_and_keeps_refusing_a_large_one(
+    git_daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, bare, large = fan_out_repo(git_daemon, width=11, depth=2)  # 121 files: over 100
+    source = GitSource(tmp_path / "cache", max_tree_files=100, network_timeout=10,
+                       local_timeout=10)  # fmt: skip
+    await source.refresh(repo=url)
+    first = commit_files(bare, "one\n")
+    await source.refresh(repo=url, max_age=0)
+    second = commit_files(bare, "two\n")  # commits without parents: each fetched alone
+    await source.refresh(repo=url, max_age=0)
+    listed: list[tuple[str, ...]] = []
+    mirror = source._mirror(url)
+    run = mirror.git
+
+    async def counted(*args: str, **kwargs: Any) -> Any:
+        if args[0] == "ls-tree":
+            listed.append(args)
+        return await run(*args, **kwargs)
+
+    monkeypatch.setattr(mirror, "git", counted)
+    for _ in range(2):
+        assert await source.changed_paths(repo=url, old_sha=first, new_sha=second) == {"app.yaml"}
+    assert len(listed) == 2  # each commit listed once, then known to be within the bound
+    for _ in range(2):
+        with pytest.raises(UnsafeTree, match="121 files, over the limit of 100"):
+            await source.changed_paths(repo=url, old_sha=first, new_sha=large)
+    assert len(listed) == 4  # the large tree is listed (and refused) every time
+
+
 async def test_tree_file_limit_at_the_limit_is_written(git_daemon: Daemon, tmp_path: Path) -> None:
     url, _, sha = fan_out_repo(git_daemon, width=10, depth=2)  # 100 files
     source = GitSource(tmp_path / "cache", max_tree_files=100, network_timeout=10)
@@ -110,16 +142,33 @@ async def test_tree_file_limit_commit_trees_on_disk_are_bounded_across_repositor
 ) -> None:
     source = GitSource(tmp_path / "cache", network_timeout=10)
     trees = TreeCache(source, tmp_path / "trees", keep=2, keep_total=3)
-    repos = [fan_out_repo(git_daemon, width=1, depth=1) for _ in range(3)]
+    repos = [fan_out_repo(git_daemon, width=1, depth=1) for _ in range(4)]
     held: list[Path] = []
-    for url, bare, _ in repos:  # three repositories, two commits each
-        for text in ("one\n", "two\n"):
-            sha = commit_files(bare, text)
-            await source.refresh(repo=url, max_age=0)
-            held.append(await trees.tree(repo=url, sha=sha))
+    for url, _, sha in repos:  # four repositories: no tree can be made from another's
+        await source.refresh(repo=url)
+        held.append(await trees.tree(repo=url, sha=sha))
     on_disk = sorted(p for p in (tmp_path / "trees").glob("*/*") if p.is_dir())
     assert on_disk == sorted(held[-3:])  # the three most recently used, whatever the repo
     assert trees.held == 3
+
+
+async def test_tree_file_limit_commit_trees_of_one_repository_are_bounded(
+    git_daemon: Daemon, tmp_path: Path
+) -> None:
+    source = GitSource(tmp_path / "cache", network_timeout=10)
+    trees = TreeCache(source, tmp_path / "trees", keep=2)
+    url, bare, _ = fan_out_repo(git_daemon, width=1, depth=1)
+    async with contextlib.AsyncExitStack() as stack:  # leased: none is made into the next
+        for text in ("one\n", "two\n", "three\n"):
+            sha = commit_files(bare, text)
+            await source.refresh(repo=url, max_age=0)
+            await stack.enter_async_context(trees.lease(repo=url, sha=sha))
+        assert trees.held == 3  # over the bound while all are leased
+    sha = commit_files(bare, "four\n")
+    await source.refresh(repo=url, max_age=0)
+    await trees.tree(repo=url, sha=sha)
+    assert trees.held == 2
+    assert len([p for p in (tmp_path / "trees").glob("*/*") if p.is_dir()]) == 2
 
 
 async def test_tree_file_limit_a_leased_tree_is_never_evicted(
