@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from engine import policy
 from engine.apply import Comparison, compare, execute
@@ -91,6 +91,7 @@ from engine.source.tree import touches
 log = logging.getLogger(__name__)
 SOURCES_SEPARATOR = ","  # between the revisions of a multi-source app's sources
 MAX_READS = 4096  # renders whose file lists are remembered
+_V = TypeVar("_V")
 MAX_DIFFS = 1024  # commit pairs whose changed paths are remembered
 WATCH_READY_SECONDS = 3.0  # how long a reconcile waits for the watches of new kinds
 
@@ -144,6 +145,9 @@ class Reconciler:
         self.parts = parts
         self._reads: dict[RenderKey, frozenset[str]] = {}
         self._failed_renders: dict[RenderKey, RenderError] = {}
+        # Whether each rendered directory is a Helm chart (what its render key holds): a
+        # render in the cache is then found without the commit's tree on disk.
+        self._charts_seen: dict[RenderKey, bool] = {}
         # Paths each commit pair changes, by (repository, old, new): one git diff per pair
         # for every plan and rollout that asks.
         self._diffs: dict[tuple[str, str, str], asyncio.Task[frozenset[str]]] = {}
@@ -555,12 +559,15 @@ class Reconciler:
         failed = self._failed_renders.get(key)
         if failed is not None:  # the same commit failed before: no second try (hard refresh)
             raise failed.with_traceback(None)  # a fresh traceback: raised once per resync
+        if (cached := self._cached_render(target, key)) is not None:
+            return cached
         reads: set[str] = set()
         budget = RenderBudget(timeout=self.parts.render_timeout)
         try:
             async with self.parts.trees.lease(repo=target.repo_url, sha=sha) as tree:
                 directory = tree / target.path if target.path not in ("", ".") else tree
                 helm = self._helm(target, directory, target.options.helm)
+                self._remember(self._charts_seen, key, helm is not None)
                 if helm is not None:  # a chart renders per release and namespace
                     key = replace(key, options=key.options + helm.key())
                     if (failed := self._failed_renders.get(key)) is not None:
@@ -578,10 +585,31 @@ class Reconciler:
                 self._remember_failure(key, err)
             raise
         if reads:  # rendered now (not from the cache): these files make the app
-            self._reads[key] = frozenset(reads)
-            while len(self._reads) > MAX_READS:
-                del self._reads[next(iter(self._reads))]
+            self._remember(self._reads, key, frozenset(reads))
         return _Rendered(objects, self._reads.get(key, ANY_PATH), fresh=bool(reads))
+
+    def _cached_render(self, target: AppTarget, key: RenderKey) -> _Rendered | None:
+        """The render of ``key`` if the cache holds it, found without writing the commit's
+        tree (whether the directory is a chart is known from an earlier render of it)."""
+        chart = self._charts_seen.get(key)
+        if chart is None:
+            return None
+        if chart:
+            key = replace(key, options=key.options + self._helm_run(target,
+                                                                    target.options.helm).key())
+        if key in self._failed_renders:
+            return None  # raised again by the render path
+        objects = self.parts.renders.cached(key)
+        if objects is None:
+            return None
+        return _Rendered(objects, self._reads.get(key, ANY_PATH), fresh=False)
+
+    @staticmethod
+    def _remember(memo: dict[RenderKey, _V], key: RenderKey, value: _V) -> None:
+        """Keep ``value`` for ``key``, forgetting the oldest over ``MAX_READS``."""
+        memo[key] = value
+        while len(memo) > MAX_READS:
+            del memo[next(iter(memo))]
 
     def _helm(self, target: AppTarget, directory: Path, given: HelmOptions | None,
               refs: dict[str, Path | None] | None = None) -> HelmRun | None:  # fmt: skip
@@ -590,6 +618,12 @@ class Reconciler:
         a chart, or without a helm binary: the render then says what is missing)."""
         if self.parts.helm is None or not (directory / HELM_CHART).is_file():
             return None
+        return self._helm_run(target, given, refs)
+
+    def _helm_run(self, target: AppTarget, given: HelmOptions | None,
+                  refs: dict[str, Path | None] | None = None) -> HelmRun:  # fmt: skip
+        """How a chart renders for ``target``: the source's options, release and namespace."""
+        assert self.parts.helm is not None
         options = given or HelmOptions()
         return HelmRun(self.parts.helm, options, options.release_name or target.key.app,
                        target.namespace, _ref_values(options, refs) if refs else ())

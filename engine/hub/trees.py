@@ -6,6 +6,14 @@ an app needs is written out once (from Git's object store, no checkout) under
 the credential the repository is read with: an app never gets a tree fetched with a
 credential it did not present. Concurrent requests for one tree share one write.
 
+A new commit's tree is made from another tree of the same access when one is on disk and
+no lease holds it (the most recently used): that directory is taken out of the cache and
+only the files the two commits differ in are written (``GitSource.rematerialise``), so
+a commit that changes one app of a large repository writes that app's files, not the
+repository. A render that finds its result in the cache needs no tree, so the older tree
+is rarely wanted again; when it is, it is made the same way. If the update fails, the
+tree is written whole.
+
 Disk is bounded: each tree by the source's file and byte limits, and the cache by
 ``keep`` trees per access and ``keep_total`` trees in all, least recently used removed
 first (never one held through ``lease``). Trees left by an earlier run are removed at
@@ -15,6 +23,7 @@ first use, since nothing says which access or which checks wrote them.
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator
@@ -23,6 +32,8 @@ from pathlib import Path
 
 from engine.asyncflight import AsyncSingleFlight
 from engine.source import GitSource
+
+log = logging.getLogger(__name__)
 
 KEEP_PER_REPO = 4
 KEEP_TOTAL = 64
@@ -46,6 +57,7 @@ class TreeCache:
         self._leases: Counter[_Key] = Counter()
         self._started = False
         self._start_lock = asyncio.Lock()
+        self.updates = 0  # trees made from another tree rather than written whole
 
     async def tree(self, *, repo: str, sha: str) -> Path:
         """The directory holding ``repo`` at ``sha``, written on first use."""
@@ -66,12 +78,12 @@ class TreeCache:
 
     @asynccontextmanager
     async def lease(self, *, repo: str, sha: str) -> AsyncIterator[Path]:
-        """The tree of ``repo`` at ``sha``, kept on disk until the block ends."""
-        path = await self.tree(repo=repo, sha=sha)
+        """The tree of ``repo`` at ``sha``, kept on disk as it is (neither evicted nor made
+        into another commit's tree) from the call until the block ends."""
         key = (self._source.access_key(repo), sha)
-        self._leases[key] += 1
+        self._leases[key] += 1  # before the tree is ready: no other write may take it
         try:
-            yield path
+            yield await self.tree(repo=repo, sha=sha)
         finally:
             self._leases[key] -= 1
             if self._leases[key] <= 0:
@@ -88,9 +100,30 @@ class TreeCache:
         scratch = final.with_name(f".{sha}.partial")
         await asyncio.to_thread(_remove, [scratch, final])
         await asyncio.to_thread(final.parent.mkdir, parents=True, exist_ok=True)
-        await self._source.materialise(repo=repo, sha=sha, dest=scratch)
+        if not await self._made_from_another(repo=repo, sha=sha, key=key, scratch=scratch):
+            await self._source.materialise(repo=repo, sha=sha, dest=scratch)
         await asyncio.to_thread(scratch.rename, final)
         return final
+
+    async def _made_from_another(self, *, repo: str, sha: str, key: _Key,
+                                 scratch: Path) -> bool:  # fmt: skip
+        """Whether ``scratch`` now holds the tree of ``sha``, made from a tree of the same
+        access that no lease holds (taken out of the cache), writing only what differs."""
+        donor = next((k for k in reversed(self._ready)
+                      if k[0] == key[0] and k != key and not self._leases[k]), None)  # fmt: skip
+        if donor is None:
+            return False
+        old = self._ready.pop(donor)
+        try:
+            await asyncio.to_thread(old.rename, scratch)
+            await self._source.rematerialise(repo=repo, sha=sha, dest=scratch, old_sha=donor[1])
+        except Exception as err:  # written whole instead: that checks and says the same
+            log.info("tree %s made from %s failed, written whole: %s", sha[:12],
+                     donor[1][:12], err)  # fmt: skip
+            await asyncio.to_thread(_remove, [scratch, old])
+            return False
+        self.updates += 1
+        return True
 
     async def _start(self) -> None:
         async with self._start_lock:

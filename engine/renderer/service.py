@@ -21,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from engine.asyncflight import AsyncSingleFlight
-from engine.errors import RenderTimeoutError
+from engine.errors import RenderCancelledError, RenderTimeoutError
 from engine.render.budget import RenderBudget
 from engine.render.resources import copy_tree
 from engine.renderer.cache import Objects, RenderCache, RenderKey
@@ -50,20 +50,31 @@ class AsyncRenderCache:
         ``budget`` should be the one ``render`` passes to ``build``: it is started when a
         thread takes the render, and cancelled when no caller waits any more.
         """
-        cached = self.cache.get(key)
+        cached = self.cached(key)
         if cached is not None:
             return cached
         objects, led = await self._flights.do(key, lambda: self._run(key, render, budget))
         # The thread's objects are a private copy: the first caller may keep them.
         return objects if led else copy_tree(objects)
 
+    def cached(self, key: RenderKey) -> Objects | None:
+        """The caller's own copy of the render of ``key`` if the cache holds it."""
+        return self.cache.get(key)
+
     async def _run(self, key: RenderKey, render: Callable[[], Objects],
                    budget: RenderBudget | None) -> Objects:
         """One render on the cache's threads; cancelled (budget and queue) with its task."""
+        def finished() -> Objects:
+            objects = render()
+            if budget is not None and budget.cancelled:
+                # its files may have changed since (a tree no lease holds is reused)
+                raise RenderCancelledError(f"{key.path or '.'}: render cancelled")
+            return objects
+
         def run() -> Objects:
             if budget is not None:
                 budget.start()
-            return self.cache.get_or_render(key, render)
+            return self.cache.get_or_render(key, finished)
 
         thread = self._executor.submit(run)
         if budget is not None:
