@@ -127,9 +127,9 @@ class RepoReader:
         # Real paths already found: a render resolves the same paths again and again, and
         # ``os.path.realpath`` costs a system call per component from ``/``. Below the root
         # a path is resolved component by component instead, the kind of each (file,
-        # directory, link, missing) looked at once (``kinds``, which the renders of trees
-        # written once may share: the hub's trees never change); a link hands the path to
-        # ``os.path.realpath``.
+        # directory, link, missing) looked at once (``kinds``, which renders may share when
+        # a path always holds one commit's files, as the hub's trees do); a link hands the
+        # path to ``os.path.realpath``.
         self._resolved: dict[str, Path] = {}
         self._kinds: dict[str, int] = kinds if kinds is not None else {}
         self._root_text = ""

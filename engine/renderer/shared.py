@@ -60,7 +60,7 @@ class SharedDirectories:
 
     def kinds(self) -> dict[str, int]:
         """What the paths of the trees are (file, directory, link...), as their renders
-        found (a tree is written once: that never changes); emptied when it grows big."""
+        found (a tree's path names its commit, so that never changes); emptied when big."""
         with self._lock:
             if len(self._kinds) >= MAX_KINDS:
                 self._kinds = {}
