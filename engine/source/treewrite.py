@@ -41,16 +41,8 @@ def write_tree(
     check_listing(((f.path, f.is_symlink) for f in entries), repo=repo)
     check_links(entries, repo=repo)
     dest.mkdir(parents=True, exist_ok=False)
-    try:
-        root_fd = os.open(dest, _DIR_FLAGS)
-        try:
-            _write_all(root_fd, entries, repo=repo)
-        finally:
-            os.close(root_fd)
-        _check_resolved_links(dest.resolve(), entries, repo=repo)
-    except BaseException:
-        shutil.rmtree(dest, ignore_errors=True)
-        raise
+    with _filling(dest, entries, repo=repo) as root_fd:
+        _write_all(root_fd, entries, repo=repo)
 
 
 def update_tree(
@@ -63,15 +55,23 @@ def update_tree(
     new_files, new_links = list(written), list(links)
     check_listing(((f.path, f.is_symlink) for f in new_files), repo=repo)
     check_links(new_files + new_links, repo=repo)
+    with _filling(dest, new_links, repo=repo) as root_fd:
+        gone = [path for path in removed if _remove_entry(root_fd, path)]
+        _remove_empty_parents(root_fd, gone)
+        _write_all(root_fd, new_files, repo=repo)
+
+
+@contextlib.contextmanager
+def _filling(dest: Path, links: list[TreeFile], *, repo: str) -> Iterator[int]:
+    """``dest`` opened for the writes in the block; then every link among ``links`` is
+    resolved for real. On any failure ``dest`` is removed whole."""
     try:
         root_fd = os.open(dest, _DIR_FLAGS)
         try:
-            gone = [path for path in removed if _remove_entry(root_fd, path)]
-            _remove_empty_parents(root_fd, gone)
-            _write_all(root_fd, new_files, repo=repo)
+            yield root_fd
         finally:
             os.close(root_fd)
-        _check_resolved_links(dest.resolve(), new_links, repo=repo)
+        _check_resolved_links(dest.resolve(), links, repo=repo)
     except BaseException:
         shutil.rmtree(dest, ignore_errors=True)
         raise
