@@ -91,9 +91,9 @@ from engine.source.tree import touches
 log = logging.getLogger(__name__)
 SOURCES_SEPARATOR = ","  # between the revisions of a multi-source app's sources
 MAX_READS = 4096  # renders whose file lists are remembered
-_V = TypeVar("_V")
 MAX_DIFFS = 1024  # commit pairs whose changed paths are remembered
 WATCH_READY_SECONDS = 3.0  # how long a reconcile waits for the watches of new kinds
+_V = TypeVar("_V")
 
 
 @dataclass
@@ -568,8 +568,8 @@ class Reconciler:
                 directory = tree / target.path if target.path not in ("", ".") else tree
                 helm = self._helm(target, directory, target.options.helm)
                 self._remember(self._charts_seen, key, helm is not None)
-                if helm is not None:  # a chart renders per release and namespace
-                    key = replace(key, options=key.options + helm.key())
+                if helm is not None:
+                    key = _chart_key(key, helm)
                     if (failed := self._failed_renders.get(key)) is not None:
                         raise failed.with_traceback(None)
 
@@ -595,8 +595,7 @@ class Reconciler:
         if chart is None:
             return None
         if chart:
-            key = replace(key, options=key.options + self._helm_run(target,
-                                                                    target.options.helm).key())
+            key = _chart_key(key, self._helm_run(target, target.options.helm))
         if key in self._failed_renders:
             return None  # raised again by the render path
         objects = self.parts.renders.cached(key)
@@ -707,6 +706,11 @@ def compared_status(key: TargetKey, compared: SyncResult, sha: str) -> TargetSta
     """A minimal status from a comparison, for recording an operation that crashed."""
     return st.from_result(key=key, result=compared, sha=sha, previous=None, extra=(),
                           now=datetime.now(UTC), synced=False)
+
+
+def _chart_key(key: RenderKey, helm: HelmRun) -> RenderKey:
+    """The render key of a chart directory: a chart renders per release and namespace."""
+    return replace(key, options=key.options + helm.key())
 
 
 def _ending(err: FleetsyncError) -> Outcome:
