@@ -301,6 +301,7 @@ class Hub:
     def _lost(self, shard: str) -> None:
         """A shard another replica reconciles now: stop watching for its targets."""
         self.live.forget_targets(lambda key: self._shard_of(key) == shard)
+        self.statuses.written_elsewhere(lambda key: self._shard_of(key) == shard)
 
     async def _take_over(self, shard: str) -> None:
         assert isinstance(self.ownership, Shards)
@@ -309,6 +310,7 @@ class Hub:
             log.warning("shards: shard %s was claimed at a later generation; not taken", shard)
             return
         interrupted = set(await self.store.recover(only=lambda k: self._shard_of(k) == shard))
+        self.statuses.written_elsewhere(lambda k: self._shard_of(k) == shard)
         for key in self.catalog.targets:
             if self._shard_of(key) == shard:
                 self.runtime.invalidate(key)
