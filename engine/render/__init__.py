@@ -60,7 +60,7 @@ def build(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None =
     where = reader.display(Path(path).absolute())
     try:
         directory = reader.resolve(Path(path).absolute())
-        if not directory.is_dir():
+        if not reader.is_dir(directory):
             raise RenderError(f"{where}: not a directory")
         if find_file(reader, directory) is not None:
             return Builder(reader, shared).build_top(directory)

@@ -169,9 +169,15 @@ class RepoReader:
     def _below_root(self, text: str) -> Path | None:
         """What ``os.path.realpath`` says of a path starting at the (real) root when no
         component after the root is a symbolic link; None otherwise, or when it does not
-        start at the root. A missing component counts as no link, as there."""
+        start at the root. A missing component counts as no link, as there. Before the
+        root is known, the root itself is resolved so from ``/`` (an absolute path whose
+        components' kinds renders of other trees may have looked at already)."""
         root = self._root_text
-        if not root or not (text == root or text.startswith(self._root_prefix)):
+        if not root:
+            if not os.path.isabs(text):
+                return None
+            root = os.sep
+        elif not (text == root or text.startswith(self._root_prefix)):
             return None
         current = root
         for name in text[len(root):].split(os.sep):
@@ -229,7 +235,7 @@ class RepoReader:
         """The content of a file inside the root, at most ``max_file_bytes`` long."""
         real = self.resolve(path)
         self.budget.read_file(self.display(path))
-        if not real.is_file():
+        if self._kind(str(real)) != FILE:
             raise RenderError(f"{self.display(path)}: no such file")
         try:
             with real.open("rb") as file:

@@ -113,8 +113,8 @@ def test_kept_builds_are_bounded_by_the_resources_they_hold() -> None:
 def test_renders_of_one_tree_look_at_each_path_once(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """Which paths are links is known after one render of a tree: the next renders resolve
-    by lookups (no system call per path component); a path leaving the tree is refused
-    every time all the same."""
+    by lookups (no system call per path component, the root's included); a path leaving
+    the tree is refused every time all the same."""
     write_tree(tmp_path, BASE | app("a") | app("b"))
     (tmp_path / "apps" / "c").mkdir()
     (tmp_path / "apps" / "c" / "kustomization.yaml").symlink_to("/etc/hostname")
@@ -133,8 +133,7 @@ def test_renders_of_one_tree_look_at_each_path_once(tmp_path: Path,
     assert render(tmp_path, "a", shared) == render(tmp_path, "a", None)
     calls.clear()
     render(tmp_path, "a", shared)
-    below = f"{os.path.realpath(tmp_path)}{os.sep}"
-    assert [c for c in calls if c.startswith(below)] == []  # nothing in the tree again
+    assert calls == []  # nothing in the tree again, nor above it (the root's own path)
     for _ in range(2):
         with pytest.raises(RenderError, match="outside the repository root"):
             render(tmp_path, "c", shared)
@@ -159,3 +158,16 @@ def test_a_path_resolves_as_realpath_says(tmp_path: Path, path: str) -> None:
     else:
         with pytest.raises(RenderError, match="outside"):
             reader.resolve(tmp_path / path)
+
+
+def test_a_root_reached_through_a_link_is_its_real_directory(tmp_path: Path) -> None:
+    """The root is resolved from ``/`` by lookups too: a link on its way is followed, as
+    realpath does, whether or not another render looked at its components first."""
+    write_tree(tmp_path / "real", BASE | app("a"))
+    (tmp_path / "via").symlink_to(tmp_path / "real")
+    kinds: dict[str, int] = {}
+    RepoReader(tmp_path / "real", kinds=kinds)
+    for _ in range(2):
+        reader = RepoReader(tmp_path / "via", kinds=kinds)
+        assert reader.root == Path(os.path.realpath(tmp_path / "real"))
+        assert reader.resolve(tmp_path / "via" / "apps" / "a") == reader.root / "apps" / "a"
