@@ -57,12 +57,14 @@ class CredentialStore:
 
     def __init__(self, entries: Mapping[str, Credentials] | None = None) -> None:
         self._entries: dict[str, Credentials] = {}
+        self.generation = 0  # counts changes: what was matched before may differ now
         for prefix, creds in (entries or {}).items():
             self.add(prefix, creds)
 
     def add(self, prefix: str, credentials: Credentials) -> None:
         """Use ``credentials`` for ``prefix`` and every repository below it."""
         self._entries[normalise_url(prefix)] = credentials
+        self.generation += 1
 
     def lookup(self, repo: str) -> Credentials | None:
         """The credentials of the longest prefix that contains ``repo``, if any."""

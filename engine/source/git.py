@@ -26,6 +26,7 @@ from engine.source.refs import RefSnapshot, RevisionKind, classify_revision
 
 NETWORK_PROTOCOLS = "git:http:https:ssh"
 _LAYOUT = "2"
+MAX_ACCESSES = 4096  # repository URLs whose access is remembered (then forgotten at once)
 
 
 class GitSource:
@@ -55,6 +56,9 @@ class GitSource:
         self.max_tree_files = max_tree_files
         self.allow_local = allow_local
         self._mirrors: dict[str, Mirror] = {}
+        # Each repository URL's access, with the credentials (and their generation) it was
+        # found with: every reconcile asks, and finding it matches prefixes and hashes twice.
+        self._accesses: dict[str, tuple[CredentialStore, int, Access]] = {}
         self._private = self.cache_dir / ".fleetsync"
         self._salt: bytes | None = None
 
@@ -129,10 +133,18 @@ class GitSource:
         return self.freshness if max_age is None else max_age
 
     def _access(self, repo: str) -> Access:
+        store = self.credentials
+        known = self._accesses.get(repo)
+        if known is not None and known[0] is store and known[1] == store.generation:
+            return known[2]
         try:
-            return access_of(repo, self.credentials, salt=self._hub_salt())
+            access = access_of(repo, store, salt=self._hub_salt())
         except ValueError as exc:
             raise InvalidRepository(str(exc), repo=redact_url(repo)) from None
+        if len(self._accesses) >= MAX_ACCESSES:
+            self._accesses.clear()
+        self._accesses[repo] = (store, store.generation, access)
+        return access
 
     def _mirror(self, repo: str) -> Mirror:
         check_transport(repo, allow_local=self.allow_local)  # before any git process runs

@@ -1,7 +1,13 @@
 """Access keys: one mirror per repository and credential, no secret in the key (pure)."""
 
+from pathlib import Path
+
+import pytest
+
+from engine.source import git
 from engine.source.access import access_of
 from engine.source.credentials import Credentials, CredentialStore
+from engine.source.git import GitSource
 
 SALT = b"s" * 32
 REPO = "https://git.example.com/acme/repo.git"
@@ -50,3 +56,20 @@ def test_url_password_wins_over_the_operator_entry() -> None:
     url = "https://bot:mine@git.example.com/acme/repo"
     assert key(url, store) != key(REPO, store)
     assert access_of(url, store, salt=SALT).credentials == Credentials("bot", "mine")
+
+
+def test_a_git_source_finds_each_access_once_and_again_when_credentials_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = CredentialStore()
+    source = GitSource(tmp_path, credentials=store)
+    found: list[str] = []
+    monkeypatch.setattr(git, "access_of", lambda repo, *a, **k: found.append(repo) or access_of(
+        repo, *a, **k))
+    anonymous = source.access_key(REPO)
+    assert source.access_key(REPO) == anonymous and found == [REPO]
+    store.add("https://git.example.com/acme", Credentials.token("t1"))
+    operator = source.access_key(REPO)
+    assert operator != anonymous and found == [REPO, REPO]
+    source.credentials = CredentialStore()  # a new store: found again, anonymous
+    assert source.access_key(REPO) == anonymous and len(found) == 3
