@@ -252,7 +252,7 @@ class Builder:
             raise SecurityError(
                 f"{kust.display}: security; file '{entry}' is not in or below "
                 f"'{self.reader.display(kust.directory)}'")
-        if not real.is_file():
+        if not self.reader.is_real_file(real):
             raise RenderError(f"{kust.display}: '{entry}' is not a file or directory")
         return real
 

@@ -143,7 +143,7 @@ class RepoReader:
         self._recordings: list[set[str]] = []  # open ``recording`` blocks
         self.budget = budget if budget is not None else RenderBudget()
         self.budget.start()
-        if not self.root.is_dir():
+        if self._kind(self._root_text) != DIRECTORY:
             raise RenderError("the repository root is not a directory")
 
     def resolve(self, path: str | os.PathLike[str]) -> Path:
@@ -221,6 +221,10 @@ class RepoReader:
         """Whether ``path`` (inside the root) is a regular file."""
         return self._kind(str(self.resolve(path))) == FILE
 
+    def is_real_file(self, real: Path) -> bool:
+        """Whether ``real``, a path ``resolve`` returned, is a regular file."""
+        return self._kind(str(real)) == FILE
+
     def list_dir(self, path: Path) -> list[Path]:
         """The entries of a directory inside the root, sorted by name."""
         real = self.resolve(path)
@@ -235,7 +239,7 @@ class RepoReader:
         """The content of a file inside the root, at most ``max_file_bytes`` long."""
         real = self.resolve(path)
         self.budget.read_file(self.display(path))
-        if self._kind(str(real)) != FILE:
+        if not self.is_real_file(real):
             raise RenderError(f"{self.display(path)}: no such file")
         try:
             with real.open("rb") as file:

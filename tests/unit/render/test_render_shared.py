@@ -115,17 +115,24 @@ def test_renders_of_one_tree_look_at_each_path_once(tmp_path: Path,
     """Which paths are links is known after one render of a tree: the next renders resolve
     by lookups (no system call per path component, the root's included); a path leaving
     the tree is refused every time all the same."""
-    write_tree(tmp_path, BASE | app("a") | app("b"))
+    write_tree(tmp_path, BASE | app("a") | app("b") | {
+        "apps/a/kustomization.yaml": "resources: [../../base/web, settings.yaml]\n",
+        "apps/a/settings.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\n"})
     (tmp_path / "apps" / "c").mkdir()
     (tmp_path / "apps" / "c" / "kustomization.yaml").symlink_to("/etc/hostname")
     calls: list[str] = []
-    lstat = os.lstat
+    lstat, stat = os.lstat, os.stat
 
-    def counted(path: str) -> os.stat_result:
+    def counted(path: str, **kwargs: object) -> os.stat_result:
         calls.append(os.fspath(path))
-        return lstat(path)
+        return lstat(path, **kwargs)  # type: ignore[arg-type]
+
+    def counted_stat(path: str, **kwargs: object) -> os.stat_result:
+        calls.append(os.fspath(path))
+        return stat(path, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "lstat", counted)
+    monkeypatch.setattr(os, "stat", counted_stat)
     shared = SharedDirectories()
     render(tmp_path, "a", shared)
     first = len(calls)
