@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.cli import add_command, heap
+from engine.cli import add_command, collector, heap
 
 if TYPE_CHECKING:
     from engine.hub.hub import Hub
@@ -33,6 +33,7 @@ def _serve(args: argparse.Namespace) -> int:
 def run_hub(config_path: Path, *, log_level: str) -> int:
     """Run the hub of ``config_path`` on uvloop until SIGINT or SIGTERM."""
     heap.tune()  # before the hub's imports: one of them hashes a password
+    collector.tune()
     import uvloop
 
     from engine.config.hub import load_config
@@ -52,6 +53,7 @@ async def _run(hub: Hub) -> int:
     ready = asyncio.create_task(hub.ready.wait())
     trimming = asyncio.create_task(heap.keep_trimmed())
     await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+    collector.freeze()  # what the hub was built of lives as long as the process
     if hub.listening:
         host, port = hub.listening
         print(f"fleetsync hub: dashboard and API at http://{host}:{port}/", file=sys.stderr,
