@@ -10,7 +10,6 @@ as absent, since the API server drops them.
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 from typing import Any
 
@@ -31,17 +30,20 @@ _DROPPED_ANNOTATIONS = (
 
 
 def normalise(obj: dict[str, Any]) -> dict[str, Any]:
-    """A normalised deep copy of ``obj``, ready to compare."""
-    out = copy.deepcopy(obj)
-    out.pop("status", None)
+    """A normalised copy of ``obj``, ready to compare; ``obj`` is left as it was.
+
+    Only the maps edited here are copied before ``prune_empty``, which copies every map and
+    list anyway: a deep copy first cost as much again (``managedFields`` included) on each
+    apply's answer and each watch event the hub fingerprints."""
+    out = {key: value for key, value in obj.items() if key != "status"}
     meta = out.get("metadata")
     if isinstance(meta, dict):
-        for field in _SERVER_METADATA:
-            meta.pop(field, None)
+        meta = {key: value for key, value in meta.items() if key not in _SERVER_METADATA}
         annotations = meta.get("annotations")
         if isinstance(annotations, dict):
-            for name in _DROPPED_ANNOTATIONS:
-                annotations.pop(name, None)
+            meta["annotations"] = {name: value for name, value in annotations.items()
+                                   if name not in _DROPPED_ANNOTATIONS}  # fmt: skip
+        out["metadata"] = meta
     if is_secret(out):
         fold_string_data(out)
     pruned = prune_empty(out)
@@ -65,7 +67,8 @@ def fold_string_data(secret: dict[str, Any]) -> None:
 
 
 def prune_empty(value: Any) -> Any:
-    """``value`` without ``None``, empty maps and empty lists in its maps."""
+    """``value`` without ``None``, empty maps and empty lists in its maps: a new map or list
+    for each of its maps and lists."""
     if isinstance(value, dict):
         out = {}
         for key, child in value.items():
