@@ -75,6 +75,12 @@ class Hook:
     delete: frozenset[DeletePolicy]
 
 
+def declares_hook(obj: Mapping[str, Any]) -> bool:
+    """Whether the object carries a hook annotation (Argo CD's or Helm's)."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return HOOK in annotations or HELM_HOOK in annotations
+
+
 def hook_of(obj: Mapping[str, Any], where: str) -> Hook | None:
     """The object's hook, or None for an ordinary resource; ``where`` names the object in
     errors."""

@@ -297,10 +297,14 @@ def _phase(conditions: Sequence[SyncCondition]) -> OperationPhase:
 
 
 async def _all(coros: Iterable[Awaitable[T]]) -> list[T]:
-    """Run concurrently; re-raise the first fleetsync error rather than a group."""
+    """Run concurrently; re-raise the first fleetsync error rather than a group. One (most
+    waves, most diffs of one changed object) is awaited in place: no task, no group."""
+    pending = list(coros)
+    if len(pending) <= 1:
+        return [await c for c in pending]
     try:
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(_wrap(c)) for c in coros]
+            tasks = [group.create_task(_wrap(c)) for c in pending]
     except BaseExceptionGroup as errors:
         first = _first_leaf(errors)
         if isinstance(first, FleetsyncError):

@@ -15,9 +15,12 @@ root, never the hub's own directories.
 from __future__ import annotations
 
 import contextlib
+import marshal
 import os
 import re
 import stat
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +38,7 @@ FILE, DIRECTORY, LINK, MISSING, OTHER = range(5)  # what a path is (RepoReader._
 MAX_EXPANDED_NODES = 1_000_000
 MAX_OBJECTS = 20_000
 MAX_DEPTH = 200
+PARSE_MEMO_BYTES = 16 * 1024 * 1024  # the parse memo's bound (``ParseMemo``)
 
 _CORE_RESOLVERS = (
     ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
@@ -113,6 +117,9 @@ class Document:
     value: Any
     source: str
     line: int
+
+
+_ParseKey = tuple[str, str, bool, tuple[str, ...]]  # text, source, yaml11, string_metadata
 
 
 class RepoReader:
@@ -305,9 +312,23 @@ def parse_documents(text: str | bytes, source: str, *, yaml11: bool = False,
     deep nesting), whatever the input. Manifests (not ``yaml11``) refuse duplicate mapping
     keys, as kustomize's reader does (its kustomization reader keeps the last). The values
     of each ``metadata`` map named in ``string_metadata`` are read as their original text.
+    A text parsed before (``PARSED``) gives fresh copies of what it gave then.
     """
     if isinstance(text, bytes):
         text = decode_utf8(text, source)
+    key = (text, source, yaml11, string_metadata)
+    found = PARSED.get(key)
+    if found is not None:
+        return [Document(value, source, line) for value, line in marshal.loads(found)]
+    documents = _parse(text, source, yaml11=yaml11, string_metadata=string_metadata)
+    with contextlib.suppress(ValueError):  # a value marshal cannot hold: parsed each time
+        PARSED.put(key, marshal.dumps([(d.value, d.line) for d in documents]))
+    return documents
+
+
+def _parse(text: str, source: str, *, yaml11: bool,
+           string_metadata: tuple[str, ...]) -> list[Document]:  # fmt: skip
+    """The documents of ``text`` (``parse_documents``)."""
     documents: list[Document] = []
     loader = None
     try:
@@ -388,10 +409,58 @@ def _unshare(value: Any) -> Any:
     return value
 
 
+class ParseMemo:
+    """Parsed texts, marshalled (a copy is one ``marshal.loads``), least recently used
+    forgotten first once their bytes (text and marshalled value) pass ``max_bytes``; a text
+    costing more than ``max_bytes // 8`` (a large file, or aliases expanding a short one)
+    is never kept. A commit that changes a shared base re-renders every app, but the apps'
+    own files are the same text as before: parsed once, copied after. Thread-safe: renders
+    run in a pool."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._entries: OrderedDict[_ParseKey, bytes] = OrderedDict()
+        self._bytes = 0
+        self._max_bytes = max_bytes
+        self._lock = threading.Lock()
+
+    def get(self, key: _ParseKey) -> bytes | None:
+        """What ``key`` parsed to, marshalled; or None."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: _ParseKey, parsed: bytes) -> None:
+        """Keep ``parsed`` for ``key`` unless it is too large; forget the oldest over the
+        bound."""
+        if _cost(key, parsed) > self._max_bytes // 8:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            self._bytes += _cost(key, parsed) - (_cost(key, old) if old is not None else 0)
+            self._entries[key] = parsed
+            while self._bytes > self._max_bytes:
+                dropped, value = self._entries.popitem(last=False)
+                self._bytes -= _cost(dropped, value)
+
+    @property
+    def bytes(self) -> int:
+        """The bytes kept now (texts and marshalled values)."""
+        return self._bytes
+
+
+def _cost(key: _ParseKey, parsed: bytes) -> int:
+    return len(key[0]) + len(parsed)
+
+
 def _key(key: Any) -> Any:
     if isinstance(key, bool) or key is None:
         return "null" if key is None else str(key).lower()
     return key if isinstance(key, str) else str(key)
+
+
+PARSED = ParseMemo(PARSE_MEMO_BYTES)
 
 
 def iter_objects(value: Any, source: str) -> Iterator[dict[str, Any]]:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from engine.errors import PlanError
-from engine.hooks import DeletePolicy, Hook, Phase, hook_of
+from engine.hooks import DeletePolicy, Hook, Phase, declares_hook, hook_of
 from engine.model import ResourceKey
 from engine.model.inventory import Inventory
 from engine.names import identity_problems
@@ -52,6 +52,7 @@ def _cm(name: str) -> dict[str, Any]:
 ])  # fmt: skip
 def test_hook_annotations(annotations: dict[str, str], expected: Hook | None) -> None:
     assert hook_of(_job("j", annotations), "Job j") == expected
+    assert declares_hook(_job("j", annotations)) is (expected is not None)
 
 
 @pytest.mark.parametrize(("annotations", "message"), [
@@ -65,6 +66,9 @@ def test_a_misspelt_hook_is_an_error_not_a_resource(annotations: dict[str, str],
                                                     message: str) -> None:  # fmt: skip
     with pytest.raises(PlanError, match=message):
         hook_of(_job("j", annotations), "Job j")
+    with pytest.raises(PlanError, match=message.removeprefix("Job j: ")):  # the plan too
+        plan(app="a", objects=[_job("j", annotations)], namespace="ns",
+             previous=Inventory(), scope=lambda _group, _kind: True)
 
 
 def test_the_plan_orders_hooks_by_phase_and_wave_and_never_prunes_them() -> None:
