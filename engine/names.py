@@ -99,6 +99,9 @@ def describe(obj: Mapping[str, Any]) -> str:
     return f"{shown} {_show(name)}"
 
 
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
+
+
 def path_segment(value: str) -> str:
     """``value`` percent-escaped as one REST path segment; ValueError when no escape is safe.
 
@@ -107,6 +110,8 @@ def path_segment(value: str) -> str:
     """
     if value in ("", ".", "..") or "/" in value:
         raise ValueError(f"{_show(value)} cannot be a segment of an API path")
+    if _UNRESERVED.fullmatch(value):  # what ``quote`` leaves as it is: most names
+        return value
     return quote(value, safe="")
 
 

@@ -20,6 +20,8 @@ _URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 
 def redact_url(address: str) -> str:
     """A URL fit for logs and messages: user information replaced by ``***``."""
+    if "@" not in address:  # no user information without one (most messages, at each sync)
+        return address
     return _URL_USERINFO.sub(lambda m: f"{m['scheme']}{REDACTED}@", address)
 
 

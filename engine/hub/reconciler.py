@@ -187,9 +187,8 @@ class Reconciler:
             return await self._failed(record, report, None, problems, Outcome.PERMANENT_FAILURE)
         # Map the Application's sync options and diff rules (a bad one names its file).
         try:
-            options = replace(sync_options(target, request),
-                              health_checks=self.parts.health_checks,
-                              memory=self.parts.live.memory(key.cluster))
+            options = sync_options(target, request, health_checks=self.parts.health_checks,
+                                   memory=self.parts.live.memory(key.cluster))
         except ConfigError as err:
             problem = condition(Step.OPTIONS, err, where=self._where(target))
             return await self._failed(record, report, None, [problem], Outcome.PERMANENT_FAILURE)
@@ -299,8 +298,9 @@ class Reconciler:
             return Compared(problems=problems)
         step = Step.OPTIONS
         try:
-            options = replace(sync_options(target, None), health_checks=self.parts.health_checks,
-                              memory=self.parts.live.memory(key.cluster) if remembered else None)
+            options = sync_options(
+                target, None, health_checks=self.parts.health_checks,
+                memory=self.parts.live.memory(key.cluster) if remembered else None)
             step = Step.RESOLVE
             sha = sha or await self._resolve(target, None)
             step = Step.RENDER

@@ -6,15 +6,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.apply.options import SyncOptions
+from engine.apply.options import Memory, SyncOptions
 from engine.apps import AppTarget
 from engine.diff import IgnoreRule
 from engine.errors import ConfigError
+from engine.health import CustomChecks
 from engine.hub.decisions import Request
 
 
-def sync_options(target: AppTarget, request: Request | None) -> SyncOptions:
-    """The core's options for ``target``: Argo CD's switches mapped one to one.
+def sync_options(target: AppTarget, request: Request | None, *,
+                 health_checks: CustomChecks | None = None,
+                 memory: Memory | None = None) -> SyncOptions:  # fmt: skip
+    """The core's options for ``target``: Argo CD's switches mapped one to one (with the
+    hub's custom health checks and the memory of the target's cluster, when given).
 
     ``ConfigError`` names the field of an ``ignoreDifferences`` entry that is not valid.
     """
@@ -30,6 +34,8 @@ def sync_options(target: AppTarget, request: Request | None) -> SyncOptions:
         propagation=opts.sync.prune_propagation.capitalize(),
         ignore=ignore,
         only=request.resources if request is not None else None,
+        health_checks=health_checks,
+        memory=memory,
     )
 
 

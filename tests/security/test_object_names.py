@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import yaml
@@ -135,6 +136,17 @@ def test_object_names_path_segments_are_escaped() -> None:
         "/api/v1/namespaces/team-a/configmaps/a%3Fb%23c%20d%25"
     )
     assert WIDGETS.path(namespace="ns") == "/apis/example.com/v1/namespaces/ns/widgets"
+
+
+def test_object_names_every_character_but_the_unreserved_is_escaped() -> None:
+    # Unreserved names skip the escaping: every other character must still be escaped.
+    for code in [*range(0x250), 0x2028, 0xFEFF, 0x1F600]:
+        if chr(code) == "/":
+            continue
+        value = f"a{chr(code)}b"
+        assert names.path_segment(value) == quote(value, safe=""), hex(code)
+    assert names.path_segment("web-1.a_b~") == "web-1.a_b~"
+    assert names.path_segment("web-1\n") == "web-1%0A"
 
 
 @pytest.mark.parametrize(

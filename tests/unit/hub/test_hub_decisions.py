@@ -172,6 +172,13 @@ def test_a_request_may_override_the_prune_policy_but_not_prune_false() -> None:
     assert sync_options(no_prune, Request("manual:a", prune=True)).prune is False
 
 
+def test_sync_options_carry_the_hubs_checks_and_memory() -> None:
+    checks, memory = object(), object()
+    found = sync_options(target(), None, health_checks=checks, memory=memory)  # type: ignore[arg-type]
+    assert found.health_checks is checks and found.memory is memory
+    assert sync_options(target(), None).memory is None
+
+
 def _result(*conditions: SyncCondition, code: ResultCode = ResultCode.CONFIGURED) -> SyncResult:
     return replace(compared(SyncStatus.SYNCED, *conditions),
                    resources=(ResourceResult(CM, code),))
