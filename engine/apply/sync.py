@@ -326,7 +326,9 @@ async def _plan(run: _Run, objects: list[Mapping[str, Any]]) -> Plan:
     base = list(run.options.base or ())
     kinds = {(str(o.get("apiVersion") or ""), str(o.get("kind") or ""))
              for o in [*objects, *base]}  # fmt: skip
-    served = await _all(resource_of(client=run.client, api_version=v, kind=k) for v, k in kinds)
+    # One after another: discovery is cached (a first lookup of a group version reads it
+    # once), so tasks to run them together would cost more than they save.
+    served = [await resource_of(client=run.client, api_version=v, kind=k) for v, k in kinds]
     scopes = {(r.group, r.kind): r.namespaced for r in served if r is not None}
     previous = await read_inventory(
         client=run.client, app=run.app, namespace=run.options.inventory_namespace,
@@ -359,7 +361,8 @@ async def _diff(run: _Run, the_plan: Plan) -> Mapping[ResourceKey, Mapping[str, 
     # Ignore rules may leave a Git change out of the diff: then it must not be applied.
     lean = run.options.syncs_differences and not run.options.ignore
 
-    async def one(step: Step) -> ObjectDiff:
+    def remembered(step: Step) -> ObjectDiff | None:
+        """The diff memory alone tells (no request), or None."""
         manifest = _manifest_digest(step.obj, rules) if memory is not None else None
         if manifest is not None:
             run.manifests[step.key] = manifest
@@ -376,6 +379,10 @@ async def _diff(run: _Run, the_plan: Plan) -> Mapping[ResourceKey, Mapping[str, 
         if lean and memory is not None and memory.absent(step.key, step.api_version):
             run.live[step.key] = None
             return ObjectDiff(step.key, SyncStatus.OUT_OF_SYNC, MISSING)
+        return None
+
+    async def one(step: Step) -> ObjectDiff:
+        manifest = run.manifests.get(step.key)
         # An object a watch saw, which the dry run leaves as seen, is in sync: not read.
         seen = memory.fingerprint(step.key) if memory is not None else None
         predicted = await predict(client=run.client, step=step, exists=True) if seen else None
@@ -402,7 +409,11 @@ async def _diff(run: _Run, the_plan: Plan) -> Mapping[ResourceKey, Mapping[str, 
                          fingerprint(live))
         return found
 
-    diffs = await _all(one(step) for step in the_plan.steps)
+    # What memory tells needs no task; the others are asked together.
+    decided = {s.key: d for s in the_plan.steps if (d := remembered(s)) is not None}
+    asked = [s for s in the_plan.steps if s.key not in decided]
+    decided.update(zip((s.key for s in asked), await _all(one(s) for s in asked), strict=True))
+    diffs = [decided[s.key] for s in the_plan.steps]
     extras = dict(
         zip(
             the_plan.prune,
@@ -447,7 +458,7 @@ async def _apply_waves(run: _Run, the_plan: Plan, *, hooks: bool = True) -> bool
         for _rank, together in groupby(steps_of_wave, key=tier):
             steps = list(together)
             blocked = await _await_crds(run, steps, crds, waiting)
-            run.record(await _all(_apply_one(run, s, blocked) for s in steps))
+            run.record(await _apply_tier(run, steps, blocked))
         failed = [
             run.results[s.key] for s in steps_of_wave if run.results[s.key].code in _FAILED_APPLY
         ]
@@ -542,12 +553,30 @@ async def _await_crds(
     return blocked
 
 
-async def _apply_one(run: _Run, step: Step, blocked: Mapping[ResourceKey, str]) -> ResourceResult:
+async def _apply_tier(run: _Run, steps: Sequence[Step],
+                      blocked: Mapping[ResourceKey, str]) -> list[ResourceResult]:  # fmt: skip
+    """Apply one tier's steps together, in order; a blocked or unchanged step gets its
+    result without a task (most steps of a sync that changes one object)."""
+    done = {s.key: r for s in steps if (r := _not_to_apply(run, s, blocked)) is not None}
+    todo = [s for s in steps if s.key not in done]
+    done.update(zip((s.key for s in todo), await _all(_apply_one(run, s) for s in todo),
+                    strict=True))  # fmt: skip
+    return [done[s.key] for s in steps]
+
+
+def _not_to_apply(run: _Run, step: Step,
+                  blocked: Mapping[ResourceKey, str]) -> ResourceResult | None:  # fmt: skip
+    """The result of a step that is not applied (its CRD is not there, or it is in sync)."""
     if step.key in blocked:
         return ResourceResult(step.key, ResultCode.APPLY_FAILED, blocked[step.key], step.wave)
     found = run.diffs.get(step.key)
     if found is not None and found.status is SyncStatus.SYNCED:
         return ResourceResult(step.key, ResultCode.UNCHANGED, wave=step.wave)
+    return None
+
+
+async def _apply_one(run: _Run, step: Step) -> ResourceResult:
+    found = run.diffs.get(step.key)
     exists = found is None or found.reason != MISSING
     return await apply_step(client=run.client, step=step, exists=exists, force=run.options.force,
                             checks=run.options.health_checks, memory=run.options.memory,
