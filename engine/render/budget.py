@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.errors import RenderCancelledError, RenderLimitError, RenderTimeoutError
@@ -82,12 +83,16 @@ class RenderBudget:
                 "directories (resources or components fanning out?)")
         self.check(where)
 
-    def read_file(self, where: str) -> None:
-        """Count one file read."""
+    def read_file(self, where: str | Callable[[], str]) -> None:
+        """Count one file read; ``where`` (or what it returns, asked only for an error)
+        names the file."""
         self.files += 1
+        if self.files <= self.max_files and not self.expired():
+            return
+        name = where if isinstance(where, str) else where()
         if self.files > self.max_files:
-            raise RenderLimitError(f"{where}: render reads more than {self.max_files} files")
-        self.check(where)
+            raise RenderLimitError(f"{name}: render reads more than {self.max_files} files")
+        self.check(name)
 
     def add_objects(self, count: int, where: str) -> None:
         """Count objects loaded, generated or copied into the render."""

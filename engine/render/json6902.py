@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from engine.render.errors import RenderError
+from engine.render.resources import copy_tree
 
 _OPS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
 
@@ -22,7 +22,7 @@ def validate_ops(ops: Any, source: str) -> list[dict[str, Any]]:
 
 def apply_ops(doc: dict[str, Any], ops: list[dict[str, Any]], where: str) -> dict[str, Any]:
     """``doc`` after every operation; a RenderError naming ``where`` and the op."""
-    result: Any = copy.deepcopy(doc)
+    result: Any = copy_tree(doc)
     for op in ops:
         try:
             result = _apply_one(result, op)
@@ -101,24 +101,24 @@ def _remove(doc: Any, path: Any) -> Any:
 def _apply_one(doc: Any, op: dict[str, Any]) -> Any:
     kind, path = op["op"], op["path"]
     if kind == "add":
-        return _add(doc, path, copy.deepcopy(op.get("value")))
+        return _add(doc, path, copy_tree(op.get("value")))
     if kind == "remove":
         return _remove(doc, path)
     if kind == "replace":
         _get(doc, path)
         tokens = _pointer(path)
         if not tokens:
-            return copy.deepcopy(op.get("value"))
+            return copy_tree(op.get("value"))
         parent = _parent(doc, tokens)
         key = _index(parent, tokens[-1], existing=True) if isinstance(parent, list) \
             else tokens[-1]
-        parent[key] = copy.deepcopy(op.get("value"))
+        parent[key] = copy_tree(op.get("value"))
         return doc
     if kind == "move":
         value = _get(doc, op["from"])
         return _add(_remove(doc, op["from"]), path, value)
     if kind == "copy":
-        return _add(doc, path, copy.deepcopy(_get(doc, op["from"])))
+        return _add(doc, path, copy_tree(_get(doc, op["from"])))
     if _get(doc, path) != op.get("value"):
         raise ValueError("test failed")
     return doc

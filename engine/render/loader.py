@@ -130,14 +130,15 @@ class RepoReader:
 
     def __init__(self, root: str | os.PathLike[str], *, max_file_bytes: int | None = None,
                  reads: set[str] | None = None, budget: RenderBudget | None = None,
-                 kinds: dict[str, int] | None = None):
+                 kinds: dict[str, int] | None = None, resolved: dict[str, Path] | None = None):
         # Real paths already found: a render resolves the same paths again and again, and
         # ``os.path.realpath`` costs a system call per component from ``/``. Below the root
         # a path is resolved component by component instead, the kind of each (file,
         # directory, link, missing) looked at once (``kinds``, which renders may share when
-        # a path always holds one commit's files, as the hub's trees do); a link hands the
-        # path to ``os.path.realpath``.
-        self._resolved: dict[str, Path] = {}
+        # a path always holds one commit's files, as the hub's trees do, and so may the
+        # real paths found, ``resolved``: the check against the root is made on each use);
+        # a link hands the path to ``os.path.realpath``.
+        self._resolved: dict[str, Path] = resolved if resolved is not None else {}
         self._kinds: dict[str, int] = kinds if kinds is not None else {}
         self._root_text = ""
         self.root = self._real(os.fspath(root))
@@ -245,7 +246,7 @@ class RepoReader:
     def read_bytes(self, path: Path) -> bytes:
         """The content of a file inside the root, at most ``max_file_bytes`` long."""
         real = self.resolve(path)
-        self.budget.read_file(self.display(path))
+        self.budget.read_file(lambda: self.display(path))
         if not self.is_real_file(real):
             raise RenderError(f"{self.display(path)}: no such file")
         try:
@@ -292,7 +293,11 @@ class RepoReader:
 
     def read_text(self, path: Path) -> str:
         """The UTF-8 content of a file inside the root."""
-        return decode_utf8(self.read_bytes(path), self.display(path))
+        data = self.read_bytes(path)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:  # the message names the file and the line
+            return decode_utf8(data, self.display(path))
 
 
 def decode_utf8(data: bytes, source: str) -> str:

@@ -14,12 +14,12 @@ OpenAPI schema (``openapi``) decides instead, for the kinds it describes (see ``
 
 from __future__ import annotations
 
-import copy
 from contextvars import ContextVar
 from typing import Any
 
 from engine.render.errors import RenderError
 from engine.render.resid import Gvk
+from engine.render.resources import copy_tree
 
 BUILTIN_GROUPS = frozenset({
     "", "apps", "batch", "extensions", "policy", "autoscaling", "networking.k8s.io",
@@ -59,19 +59,19 @@ def apply_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]
     """``target`` merged with ``patch``; None when the patch deletes the object."""
     if patch.get("$patch") == "delete":
         return None
-    patch = copy.deepcopy(patch)
+    patch = copy_tree(patch)
     gvk, custom = Gvk.of(target), CUSTOM_SCHEMA.get()
     kind = custom.schema.kind(gvk) if custom is not None else None
     if kind is not None:
         token = _KIND_SCHEMA.set(kind)
         try:
-            merged = merge_map(copy.deepcopy(target), patch, path=())
+            merged = merge_map(copy_tree(target), patch, path=())
         finally:
             _KIND_SCHEMA.reset(token)
     elif is_builtin(gvk) and (custom is None or custom.keeps_built_in):
-        merged = merge_map(copy.deepcopy(target), patch, path=())
+        merged = merge_map(copy_tree(target), patch, path=())
     else:
-        merged = json_merge(copy.deepcopy(target), patch)
+        merged = json_merge(copy_tree(target), patch)
     return merged if isinstance(merged, dict) else None
 
 

@@ -120,6 +120,34 @@ def test_a_cancelled_render_stops_at_its_next_step(tmp_path: Path) -> None:
     assert budget.visits <= 1
 
 
+def test_a_render_reading_too_many_files_is_stopped_naming_the_file(tmp_path: Path) -> None:
+    files = {f"cm{i}.yaml": CM.format(name=f"cm{i}") for i in range(6)}
+    files["kustomization.yaml"] = "resources: [" + ", ".join(sorted(files)) + "]\n"
+    write(tmp_path, files)
+    budget = RenderBudget(max_files=4)
+    with pytest.raises(RenderLimitError, match=r"^cm\d\.yaml: render reads more than 4 files"):
+        build(tmp_path, budget=budget)
+    assert budget.files == 5
+
+
+def test_a_file_read_is_named_only_when_the_budget_refuses_it() -> None:
+    asked: list[str] = []
+
+    def name() -> str:
+        asked.append("x")
+        return "app/x.yaml"
+
+    budget = RenderBudget(max_files=1).start()
+    budget.read_file(name)
+    assert asked == []
+    with pytest.raises(RenderLimitError, match=r"^app/x.yaml: render reads more than 1 files"):
+        budget.read_file(name)
+    budget = RenderBudget(max_files=10).start()
+    budget.cancel()
+    with pytest.raises(RenderCancelledError, match=r"^app/x.yaml: render cancelled"):
+        budget.read_file(name)
+
+
 # The async front: renders on the cache's own threads, stopped when no one waits.
 
 def small_app(root: Path) -> Path:
