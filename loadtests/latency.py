@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from loadtests import fleetgen, observe
+from loadtests import common, fleetgen, observe
 from loadtests.common import HubProcess, post_webhook
 from loadtests.fleetgen import Target
 from loadtests.kube import Kube, kind_path
@@ -207,7 +207,8 @@ class Repeats:
 async def suite(fleet: Fleet, repeats: Repeats, profiler: Profiler | None = None,
                 ) -> dict[str, Any]:
     """Every latency once, on the clusters that are up now, each with the hub's CPU seconds
-    while it was measured (and profiled by ``profiler``, if given)."""
+    while it was measured, how busy the machine was (all its cores, %), and profiled by
+    ``profiler`` if given."""
     steps: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {
         "commit_one_app_webhook": lambda: one_app_commits(fleet, repeats.webhook, webhook=True),
         "commit_shared_base_webhook": lambda: base_commits(fleet, repeats.base),
@@ -219,9 +220,11 @@ async def suite(fleet: Fleet, repeats: Repeats, profiler: Profiler | None = None
     found: dict[str, Any] = {"clusters_up": sorted(fleet.alive)}
     for name, step in steps.items():
         async with profiler.during(name) if profiler else contextlib.nullcontext():
-            cpu = fleet.hub.cpu()[0]
+            cpu, machine = fleet.hub.cpu()[0], common.machine_cpu()
             found[name] = await step()
             found[name]["hub_cpu_s"] = fleet.hub.cpu()[0] - cpu
+            found[name]["machine_busy_percent"] = common.busy_percent(machine,
+                                                                      common.machine_cpu())
     return found
 
 

@@ -105,6 +105,7 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
         "shared_base_floor_dry_run_then_apply_s": round(base_floor, 2),
         "shared_base_over_floor": _ratio(base["all_applied"]["max_s"], base_floor),
         "shared_base_hub_cpu_s": round(base["hub_cpu_s"], 2),
+        "shared_base_machine_busy_percent": round(base.get("machine_busy_percent", 0.0), 1),
         **_plan(result.get("plan"), floor),
         "latency": {name: _pcts(normal[name]) for name in LATENCIES},
         "latency_one_cluster_stopped": {name: _pcts(outage[name]) for name in LATENCIES},
@@ -181,6 +182,7 @@ def print_summary(data: dict[str, Any]) -> None:
         ("shared base: all applied (s) / floor", f"{s['shared_base_all_applied_s']} / "
          f"{s['shared_base_floor_dry_run_then_apply_s']} = {s['shared_base_over_floor']}"),
         ("shared base: hub CPU (s)", s["shared_base_hub_cpu_s"]),
+        ("shared base: machine busy (%)", s.get("shared_base_machine_busy_percent", "")),
     ]
     if "plan_s" in s:
         rows += [
