@@ -56,8 +56,7 @@ def build(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None =
     refused; ``engine.renderer.jsonnet`` gives one).
     """
     reader = RepoReader(root if root is not None else path, reads=reads, budget=budget,
-                        kinds=shared.kinds() if shared is not None else None,
-                        resolved=shared.resolved() if shared is not None else None)
+                        kinds=shared.kinds() if shared is not None else None)
     where = reader.display(Path(path).absolute())
     try:
         directory = reader.resolve(Path(path).absolute())

@@ -80,9 +80,6 @@ class SharedBuilds(Protocol):
     def kinds(self) -> dict[str, int]:
         """What the paths of these trees are, as renders found (``RepoReader``)."""
 
-    def resolved(self) -> dict[str, Path]:
-        """The real paths of paths of these trees, as renders found (``RepoReader``)."""
-
 
 class Builder:
     """Builds kustomizations below one repository root, within the reader's budget."""

@@ -38,7 +38,7 @@ FILE, DIRECTORY, LINK, MISSING, OTHER = range(5)  # what a path is (RepoReader._
 MAX_EXPANDED_NODES = 1_000_000
 MAX_OBJECTS = 20_000
 MAX_DEPTH = 200
-PARSE_MEMO_BYTES = 16 * 1024 * 1024  # the parse memo's bound (``ParseMemo``)
+PARSE_MEMO_BYTES = 8 * 1024 * 1024  # the parse memo's bound (``ParseMemo``)
 
 _CORE_RESOLVERS = (
     ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
@@ -130,15 +130,14 @@ class RepoReader:
 
     def __init__(self, root: str | os.PathLike[str], *, max_file_bytes: int | None = None,
                  reads: set[str] | None = None, budget: RenderBudget | None = None,
-                 kinds: dict[str, int] | None = None, resolved: dict[str, Path] | None = None):
+                 kinds: dict[str, int] | None = None):
         # Real paths already found: a render resolves the same paths again and again, and
         # ``os.path.realpath`` costs a system call per component from ``/``. Below the root
         # a path is resolved component by component instead, the kind of each (file,
         # directory, link, missing) looked at once (``kinds``, which renders may share when
-        # a path always holds one commit's files, as the hub's trees do, and so may the
-        # real paths found, ``resolved``: the check against the root is made on each use);
-        # a link hands the path to ``os.path.realpath``.
-        self._resolved: dict[str, Path] = resolved if resolved is not None else {}
+        # a path always holds one commit's files, as the hub's trees do); a link hands the
+        # path to ``os.path.realpath``.
+        self._resolved: dict[str, Path] = {}
         self._kinds: dict[str, int] = kinds if kinds is not None else {}
         self._root_text = ""
         self.root = self._real(os.fspath(root))
@@ -310,17 +309,20 @@ def decode_utf8(data: bytes, source: str) -> str:
 
 
 def parse_documents(text: str | bytes, source: str, *, yaml11: bool = False,
-                    string_metadata: tuple[str, ...] = ()) -> list[Document]:
+                    string_metadata: tuple[str, ...] = (), memo: bool = True) -> list[Document]:
     """Every non-empty YAML document of ``text``; errors name ``source`` and the line.
 
     Bytes must be UTF-8. Every failure is a RenderError (SecurityError for alias bombs and
     deep nesting), whatever the input. Manifests (not ``yaml11``) refuse duplicate mapping
     keys, as kustomize's reader does (its kustomization reader keeps the last). The values
     of each ``metadata`` map named in ``string_metadata`` are read as their original text.
-    A text parsed before (``PARSED``) gives fresh copies of what it gave then.
+    A text parsed before (``PARSED``) gives fresh copies of what it gave then; ``memo``
+    False (a binary's output, rendered once and cached as a render) is not kept there.
     """
     if isinstance(text, bytes):
         text = decode_utf8(text, source)
+    if not memo:
+        return _parse(text, source, yaml11=yaml11, string_metadata=string_metadata)
     key = (text, source, yaml11, string_metadata)
     found = PARSED.get(key)
     if found is not None:
@@ -494,7 +496,7 @@ def objects_of_output(output: bytes, source: str, where: str,
     """The objects a binary printed (``source`` names it in errors), parsed with the guards
     of every render and counted against the render's limits."""
     objects: list[dict[str, Any]] = []
-    for doc in parse_documents(output, source):
+    for doc in parse_documents(output, source, memo=False):
         objects.extend(iter_objects(doc.value, source))
         check_object_count(len(objects), where)
     budget.add_objects(len(objects), where)

@@ -31,7 +31,6 @@ class SharedDirectories:
         self._lock = threading.Lock()
         self.hits = self.misses = 0
         self._kinds: dict[str, int] = {}
-        self._resolved: dict[str, Path] = {}
 
     def get(self, directory: Path) -> SharedBuild | None:
         """The build of ``directory`` kept earlier, if any."""
@@ -67,18 +66,9 @@ class SharedDirectories:
                 self._kinds = {}
             return self._kinds
 
-    def resolved(self) -> dict[str, Path]:
-        """The real paths of paths of the trees, as their renders found (a tree's files
-        never change while it is on disk); emptied when big."""
-        with self._lock:
-            if len(self._resolved) >= MAX_KINDS:
-                self._resolved = {}
-            return self._resolved
-
     def clear(self) -> None:
         """Forget every kept build and real path (a hard refresh)."""
         with self._lock:
             self._kept.clear()
             self._held = 0
             self._kinds = {}
-            self._resolved = {}

@@ -6,7 +6,8 @@ import pytest
 
 from engine.errors import RenderError
 from engine.render import loader
-from engine.render.loader import ParseMemo, parse_documents
+from engine.render.budget import RenderBudget
+from engine.render.loader import ParseMemo, objects_of_output, parse_documents
 
 TEXT = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n---\nb: [1, 2]\n"
 
@@ -81,3 +82,11 @@ def test_the_bound_forgets_the_least_recently_used() -> None:
     assert memo.get(("a", "a", False, ())) is not None
     memo.put(("big", "big", False, ()), b"x" * 98)  # 3 + 98 bytes: over 800 // 8
     assert memo.get(("big", "big", False, ())) is None
+
+
+def test_a_binarys_output_is_not_kept(memo: ParseMemo) -> None:
+    # helm's or kustomize's output is rendered once and cached as a render: keeping its
+    # text too would only fill the memo.
+    found = objects_of_output(TEXT.encode(), "helm template", "app", RenderBudget())
+    assert [o.get("kind") for o in found] == ["ConfigMap", None]
+    assert memo.bytes == 0

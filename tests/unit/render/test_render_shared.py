@@ -146,30 +146,6 @@ def test_renders_of_one_tree_look_at_each_path_once(tmp_path: Path,
             render(tmp_path, "c", shared)
 
 
-def test_renders_of_one_tree_resolve_each_path_once(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """The real paths found are shared too: a second render (another app) walks no path
-    the first one resolved; the check against the root is still made on each use."""
-    write_tree(tmp_path, BASE | app("a") | app("b"))
-    walked: list[str] = []
-    below_root = RepoReader._below_root
-
-    def counted(reader: RepoReader, text: str) -> Path | None:
-        walked.append(text)
-        return below_root(reader, text)
-
-    monkeypatch.setattr(RepoReader, "_below_root", counted)
-    shared = SharedDirectories()
-    render(tmp_path, "a", shared)
-    assert walked and str(tmp_path / "apps" / "a") in shared.resolved()
-    walked.clear()
-    again = render(tmp_path, "a", shared)
-    assert walked == []
-    assert again == render(tmp_path, "a", None)
-    shared.clear()
-    assert shared.resolved() == {}
-
-
 @pytest.mark.parametrize("path", [
     "apps/a/../../base/web", "apps/a/./kustomization.yaml", "apps/missing/../a",
     "apps/up/../file.yaml", "apps/up/x.yaml", "apps/up/..", "apps/../..", "..", ".",
