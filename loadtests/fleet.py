@@ -72,6 +72,7 @@ class Settings:
     outage_detect_timeout: float = 60.0
     plots: bool = True
     profile: bool = False
+    profile_gil: bool = False
     memory_profile: bool = False
     memory_stats: bool = False
     keep_hub_log: bool = False
@@ -245,6 +246,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="py-spy the hub during cold sync, steady state and each latency step "
              "(the bench extra); "
              "collapsed stacks beside the JSON, the top functions in it")
+    add("--profile-gil", dest="profile_gil", action="store_true", default=None,
+        help="with --profile: sample only the thread holding the GIL (py-spy --gil), each "
+             "stack under its thread's name (the JSON adds each thread's share)")
     add("--memory-profile", dest="memory_profile", action="store_true", default=None,
         help="run the hub under tracemalloc (loadtests.memtrace) and snapshot what is alive "
              "after cold sync, steady state, plan and at the end; the RSS figures of such a "

@@ -332,7 +332,8 @@ async def hub_phases(run: Run, directory: Any) -> dict[str, Any]:
                        light=not run.settings.memory_profile)
     with common.hub_process(directory, memory.argv()) as hub:
         profiler = Profiler(pid=hub.process.pid, out=Path(run.settings.out),
-                            prefix=f"fleet-{run.stamp}", enabled=run.settings.profile)
+                            prefix=f"fleet-{run.stamp}", enabled=run.settings.profile,
+                            gil=run.settings.profile_gil)
         async with aiohttp.ClientSession() as session:
             async with profiler.during("cold_sync"):
                 cold = await cold_sync(run, hub, session, before, machine0)

@@ -25,6 +25,8 @@ WAITING = frozenset({"_worker (concurrent/futures/thread.py)"})
 ATTACH_S = 1.0  # py-spy needs a moment to attach before the phase starts
 ROOT = Path(__file__).resolve().parent.parent
 _LIBRARY = re.compile(r"^.*(site-packages/|lib/python3\.\d+/)")
+# py-spy --threads puts "thread (id): name" (or "thread (id)") first in each stack.
+_THREAD = re.compile(r"^thread \((?P<id>[^)]*)\)(?:: (?P<name>.*))?$")
 _FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>[^():]*)(?::\d+)?\)$")
 
 
@@ -40,8 +42,12 @@ def py_spy() -> str:
 class Profiler:
     """Profiles named phases of one process into ``<out>/<prefix>-profile-<phase>.txt``."""
 
-    def __init__(self, *, pid: int, out: Path, prefix: str, enabled: bool) -> None:
+    def __init__(self, *, pid: int, out: Path, prefix: str, enabled: bool,
+                 gil: bool = False) -> None:
         self.pid, self.out, self.prefix, self.enabled = pid, out, prefix, enabled
+        # Only the thread holding the GIL, under its thread's name: the samples are then
+        # Python's work (and what runs without releasing the GIL), not waits for it.
+        self.extra = ["--gil", "--threads"] if gil else []
         self.summaries: dict[str, dict[str, Any]] = {}
 
     @contextlib.asynccontextmanager
@@ -54,7 +60,7 @@ class Profiler:
         path = self.out / f"{self.prefix}-profile-{phase}.txt"
         process = await asyncio.create_subprocess_exec(
             py_spy(), "record", "--pid", str(self.pid), "--format", "raw",
-            "--rate", str(RATE), "--nonblocking", "--output", str(path),
+            "--rate", str(RATE), "--nonblocking", *self.extra, "--output", str(path),
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         await asyncio.sleep(ATTACH_S)
         try:
@@ -73,9 +79,11 @@ class Profiler:
 def summarise(collapsed: str, top: int = TOP) -> dict[str, Any]:
     """The top functions of collapsed stacks (``frame;frame;... count`` per line), as
     percentages of all samples: by own time (the innermost frame) and including callees.
-    Samples of idle pool threads (``WAITING``) are counted apart, not in the percentages."""
+    Samples of idle pool threads (``WAITING``) are counted apart, not in the percentages;
+    stacks recorded under their thread (``--threads``) give each thread's share too."""
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
+    threads: Counter[str] = Counter()
     total = waiting = 0
     for line in collapsed.splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -83,18 +91,26 @@ def summarise(collapsed: str, top: int = TOP) -> dict[str, Any]:
             continue
         count = int(count_text)
         frames = [_function(f) for f in stack.split(";") if f]
+        thread = _THREAD.match(frames[0]) if frames else None
+        if thread is not None:
+            frames = frames[1:]
         if not frames:
             continue
         if frames[-1] in WAITING:
             waiting += count
             continue
         total += count
+        if thread is not None:
+            threads[thread["name"] or thread["id"]] += count
         own[frames[-1]] += count
         for frame in set(frames):
             inclusive[frame] += count
-    return {"samples": total, "waiting_samples": waiting,
-            "own_percent": _percent(own, total, top),
-            "inclusive_percent": _percent(inclusive, total, top)}
+    found = {"samples": total, "waiting_samples": waiting,
+             "own_percent": _percent(own, total, top),
+             "inclusive_percent": _percent(inclusive, total, top)}
+    if threads:
+        found["threads_percent"] = _percent(threads, total, top)
+    return found
 
 
 def _function(frame: str) -> str:
