@@ -23,7 +23,7 @@ turn a migration Job into an ordinary resource.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -75,21 +75,15 @@ class Hook:
     delete: frozenset[DeletePolicy]
 
 
-def declares_hook(obj: Mapping[str, Any]) -> bool:
-    """Whether the object carries a hook annotation (Argo CD's or Helm's)."""
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    return HOOK in annotations or HELM_HOOK in annotations
-
-
-def hook_of(obj: Mapping[str, Any], where: str) -> Hook | None:
-    """The object's hook, or None for an ordinary resource; ``where`` names the object in
-    errors."""
+def hook_of(obj: Mapping[str, Any], where: Callable[[], str]) -> Hook | None:
+    """The object's hook, or None for an ordinary resource; ``where()`` names the object in
+    errors (asked only then: most objects are no hook)."""
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
     if HOOK in annotations:
         values = _csv(annotations[HOOK])
         unknown = sorted(set(values) - {*Phase, SKIP, POST_DELETE})
         if unknown or not values:
-            raise PlanError(f"{where}: annotation {HOOK}: {unknown[0] if unknown else ''!r} is "
+            raise PlanError(f"{where()}: annotation {HOOK}: {unknown[0] if unknown else ''!r} is "
                             f"not a hook phase (one of {', '.join([*Phase, SKIP, POST_DELETE])})")
         phases = frozenset(Phase(v) for v in values if v in _PHASES)
     elif HELM_HOOK in annotations:
@@ -112,11 +106,12 @@ def hook_wave(obj: Mapping[str, Any], wave: int, where: str) -> int:
                         f"{annotations[HELM_WEIGHT]!r} is not an integer") from None
 
 
-def _delete_policies(annotations: Mapping[str, Any], where: str) -> frozenset[DeletePolicy]:
+def _delete_policies(annotations: Mapping[str, Any],
+                     where: Callable[[], str]) -> frozenset[DeletePolicy]:  # fmt: skip
     found = set()
     for value in _csv(annotations.get(DELETE_POLICY)):
         if value not in _POLICIES:
-            raise PlanError(f"{where}: annotation {DELETE_POLICY}: {value!r} is not a hook "
+            raise PlanError(f"{where()}: annotation {DELETE_POLICY}: {value!r} is not a hook "
                             f"deletion policy (one of {', '.join(DeletePolicy)})")
         found.add(DeletePolicy(value))
     found |= {_HELM_POLICIES[v] for v in _csv(annotations.get(HELM_DELETE_POLICY))

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from itertools import groupby
 from typing import Any
 
 from engine import names
 from engine.errors import PlanError
-from engine.hooks import PHASE_ORDER, DeletePolicy, Phase, declares_hook, hook_of, hook_wave
+from engine.hooks import PHASE_ORDER, DeletePolicy, Phase, hook_of, hook_wave
 from engine.kinds import CRD_GROUP, CRD_KIND, Scope, scope_lookup
 from engine.model import (
     MANAGED_BY_LABEL,
@@ -209,8 +210,7 @@ def plan(
     steps: dict[ResourceKey, Step] = {}
     hooks: list[HookStep] = []
     for obj in manifests:
-        # Most objects are no hook: named for a message only when one may be needed.
-        hook = hook_of(obj, names.describe(obj)) if declares_hook(obj) else None
+        hook = hook_of(obj, partial(names.describe, obj))
         step = _step(app, obj, namespace, scope_of, hook=hook is not None)
         if step.key in steps or any(h.key == step.key for h in hooks):
             raise PlanError(f"{step.key}: declared twice")

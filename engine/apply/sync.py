@@ -22,6 +22,7 @@ import hashlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from itertools import groupby
 from typing import Any, TypeVar
 
@@ -313,6 +314,17 @@ async def _all(coros: Iterable[Awaitable[T]]) -> list[T]:
     return [t.result() for t in tasks]
 
 
+async def _each(steps: Sequence[Step], known: Callable[[Step], T | None],
+                ask: Callable[[Step], Awaitable[T]]) -> list[T]:
+    """Each step's ``known`` result, else what ``ask`` gives (those asked together), in the
+    steps' order: a step known at once (most of a sync that changes one object) needs no
+    task."""
+    found = {s.key: r for s in steps if (r := known(s)) is not None}
+    asked = [s for s in steps if s.key not in found]
+    found.update(zip((s.key for s in asked), await _all(ask(s) for s in asked), strict=True))
+    return [found[s.key] for s in steps]
+
+
 async def _wrap(awaitable: Awaitable[T]) -> T:
     return await awaitable
 
@@ -409,11 +421,7 @@ async def _diff(run: _Run, the_plan: Plan) -> Mapping[ResourceKey, Mapping[str, 
                          fingerprint(live))
         return found
 
-    # What memory tells needs no task; the others are asked together.
-    decided = {s.key: d for s in the_plan.steps if (d := remembered(s)) is not None}
-    asked = [s for s in the_plan.steps if s.key not in decided]
-    decided.update(zip((s.key for s in asked), await _all(one(s) for s in asked), strict=True))
-    diffs = [decided[s.key] for s in the_plan.steps]
+    diffs = await _each(the_plan.steps, remembered, one)  # what memory tells: no task
     extras = dict(
         zip(
             the_plan.prune,
@@ -458,7 +466,8 @@ async def _apply_waves(run: _Run, the_plan: Plan, *, hooks: bool = True) -> bool
         for _rank, together in groupby(steps_of_wave, key=tier):
             steps = list(together)
             blocked = await _await_crds(run, steps, crds, waiting)
-            run.record(await _apply_tier(run, steps, blocked))
+            run.record(await _each(steps, partial(_not_to_apply, run, blocked=blocked),
+                                   partial(_apply_one, run)))
         failed = [
             run.results[s.key] for s in steps_of_wave if run.results[s.key].code in _FAILED_APPLY
         ]
@@ -553,18 +562,7 @@ async def _await_crds(
     return blocked
 
 
-async def _apply_tier(run: _Run, steps: Sequence[Step],
-                      blocked: Mapping[ResourceKey, str]) -> list[ResourceResult]:  # fmt: skip
-    """Apply one tier's steps together, in order; a blocked or unchanged step gets its
-    result without a task (most steps of a sync that changes one object)."""
-    done = {s.key: r for s in steps if (r := _not_to_apply(run, s, blocked)) is not None}
-    todo = [s for s in steps if s.key not in done]
-    done.update(zip((s.key for s in todo), await _all(_apply_one(run, s) for s in todo),
-                    strict=True))  # fmt: skip
-    return [done[s.key] for s in steps]
-
-
-def _not_to_apply(run: _Run, step: Step,
+def _not_to_apply(run: _Run, step: Step, *,
                   blocked: Mapping[ResourceKey, str]) -> ResourceResult | None:  # fmt: skip
     """The result of a step that is not applied (its CRD is not there, or it is in sync)."""
     if step.key in blocked:

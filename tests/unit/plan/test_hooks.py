@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from engine.errors import PlanError
-from engine.hooks import DeletePolicy, Hook, Phase, declares_hook, hook_of
+from engine.hooks import DeletePolicy, Hook, Phase, hook_of
 from engine.model import ResourceKey
 from engine.model.inventory import Inventory
 from engine.names import identity_problems
@@ -51,8 +51,14 @@ def _cm(name: str) -> dict[str, Any]:
      Hook(frozenset({Phase.SYNC}), frozenset({DeletePolicy.BEFORE_CREATION}))),
 ])  # fmt: skip
 def test_hook_annotations(annotations: dict[str, str], expected: Hook | None) -> None:
-    assert hook_of(_job("j", annotations), "Job j") == expected
-    assert declares_hook(_job("j", annotations)) is (expected is not None)
+    assert hook_of(_job("j", annotations), lambda: "Job j") == expected
+
+
+def test_an_ordinary_object_is_not_named() -> None:
+    def where() -> str:
+        raise AssertionError("named without a hook annotation")
+
+    assert hook_of(_job("j", {"argocd.argoproj.io/sync-wave": "1"}), where) is None
 
 
 @pytest.mark.parametrize(("annotations", "message"), [
@@ -65,7 +71,7 @@ def test_hook_annotations(annotations: dict[str, str], expected: Hook | None) ->
 def test_a_misspelt_hook_is_an_error_not_a_resource(annotations: dict[str, str],
                                                     message: str) -> None:  # fmt: skip
     with pytest.raises(PlanError, match=message):
-        hook_of(_job("j", annotations), "Job j")
+        hook_of(_job("j", annotations), lambda: "Job j")
     with pytest.raises(PlanError, match=message.removeprefix("Job j: ")):  # the plan too
         plan(app="a", objects=[_job("j", annotations)], namespace="ns",
              previous=Inventory(), scope=lambda _group, _kind: True)
