@@ -246,6 +246,20 @@ async def metric_counters(session: aiohttp.ClientSession, hub: HubProcess) -> di
     return counters
 
 
+def reconcile_steps_ms(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
+    """Between two ``metric_counters`` readings: the reconciles finished, and the mean
+    milliseconds each spent in every step (``fleetsync_reconcile_step_seconds_total``)."""
+    def delta(prefix: str) -> dict[str, float]:
+        return {series.partition('"')[2].rstrip('"}'): value - before.get(series, 0.0)
+                for series, value in after.items() if series.startswith(prefix)}
+
+    reconciles = sum(delta("reconciles_total{").values())
+    steps = delta("reconcile_step_seconds_total{")
+    return {"reconciles": int(reconciles),
+            "mean_ms": {step: round(1000 * seconds / reconciles, 2)
+                        for step, seconds in sorted(steps.items()) if reconciles and seconds}}
+
+
 async def post_webhook(
     session: aiohttp.ClientSession, hub: HubProcess, upstream: Upstream
 ) -> None:

@@ -207,8 +207,9 @@ class Repeats:
 async def suite(fleet: Fleet, repeats: Repeats, profiler: Profiler | None = None,
                 ) -> dict[str, Any]:
     """Every latency once, on the clusters that are up now, each with the hub's CPU seconds
-    while it was measured, how busy the machine was (all its cores, %), and profiled by
-    ``profiler`` if given."""
+    while it was measured, how busy the machine was (all its cores, %), the reconciles it
+    ran and where their time went (mean ms by step), and profiled by ``profiler`` if
+    given."""
     steps: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {
         "commit_one_app_webhook": lambda: one_app_commits(fleet, repeats.webhook, webhook=True),
         "commit_shared_base_webhook": lambda: base_commits(fleet, repeats.base),
@@ -220,11 +221,14 @@ async def suite(fleet: Fleet, repeats: Repeats, profiler: Profiler | None = None
     found: dict[str, Any] = {"clusters_up": sorted(fleet.alive)}
     for name, step in steps.items():
         async with profiler.during(name) if profiler else contextlib.nullcontext():
+            counters = await common.metric_counters(fleet.session, fleet.hub)
             cpu, machine = fleet.hub.cpu()[0], common.machine_cpu()
             found[name] = await step()
             found[name]["hub_cpu_s"] = fleet.hub.cpu()[0] - cpu
             found[name]["machine_busy_percent"] = common.busy_percent(machine,
                                                                       common.machine_cpu())
+            found[name]["reconcile_steps"] = common.reconcile_steps_ms(
+                counters, await common.metric_counters(fleet.session, fleet.hub))
     return found
 
 

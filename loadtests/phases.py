@@ -155,7 +155,9 @@ async def cold_sync(run: Run, hub: HubProcess, session: aiohttp.ClientSession,
             "machine_busy_percent": common.busy_percent(machine0, common.machine_cpu()),
             "rss_at_api_up_mib": up_memory["rss_mib"], **memory,
             "peak_rss_bytes_per_pair": memory["peak_rss_mib"] * 2**20 / pairs,
-            "api_requests": run.requests_between(before, await run.requests(), elapsed)}
+            "api_requests": run.requests_between(before, await run.requests(), elapsed),
+            "reconcile_steps": common.reconcile_steps_ms(
+                {}, await common.metric_counters(session, hub))}
 
 
 async def managed_versions(run: Run) -> dict[str, str]:

@@ -106,6 +106,7 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
         "shared_base_over_floor": _ratio(base["all_applied"]["max_s"], base_floor),
         "shared_base_hub_cpu_s": round(base["hub_cpu_s"], 2),
         "shared_base_machine_busy_percent": round(base.get("machine_busy_percent", 0.0), 1),
+        "shared_base_reconcile_steps": base.get("reconcile_steps", {}),
         **_plan(result.get("plan"), floor),
         "latency": {name: _pcts(normal[name]) for name in LATENCIES},
         "latency_one_cluster_stopped": {name: _pcts(outage[name]) for name in LATENCIES},

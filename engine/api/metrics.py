@@ -88,7 +88,7 @@ def rollout_family(apps: Iterable[AppView]) -> Family:
                   "cluster.", samples)
 
 
-def counter(name: str, help: str, values: Mapping[str, int], label: str) -> Family:
+def counter(name: str, help: str, values: Mapping[str, float], label: str) -> Family:
     """A counter family with one sample per label value, sorted."""
     samples = tuple(Sample("", ((label, k),), v) for k, v in sorted(values.items()))
     return Family(name, "counter", help, samples)
@@ -121,6 +121,8 @@ def hub_families(snap: MetricsSnapshot) -> list[Family]:
         counter("git_fetches_total", "Git fetches, by result.", snap.git_fetches, "result"),
         counter("renders_total", "Renders reconciles needed: run now (rendered) or taken "
                 "from the cache (cached).", snap.renders, "result"),
+        counter("reconcile_step_seconds_total", "Wall seconds reconciles spent in each step "
+                "(waits included).", snap.step_seconds, "step"),
         scalar(
             "drift_events_total",
             "counter",

@@ -202,7 +202,8 @@ class MetricsSnapshot:
     ``cached``; ``drift_events`` counts changes of
     tracked objects seen by the watches. Gauges: ``queue_depth``, ``running``.
     Histograms in seconds: ``sync_duration``, ``queue_wait``, ``git_fetch_duration``.
-    ``started_at`` is the hub's start as a Unix time.
+    ``started_at`` is the hub's start as a Unix time. ``step_seconds``: wall seconds the
+    reconciles spent in each of their steps (``engine.hub.laps``), summed.
     """
 
     reconciles: Mapping[str, int] = field(default_factory=dict)
@@ -217,3 +218,4 @@ class MetricsSnapshot:
     queue_wait: Histogram = field(default_factory=Histogram)
     git_fetch_duration: Histogram = field(default_factory=Histogram)
     started_at: float = 0.0
+    step_seconds: Mapping[str, float] = field(default_factory=dict)

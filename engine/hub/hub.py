@@ -213,6 +213,7 @@ class Hub:
             charts=self.charts,
             render_timeout=limits.render_timeout, data_dir=str(data), health_checks=checks,
             ownership=self.ownership, rollouts=self.rollouts, children=self.children,
+            steps=self.counters.steps,
         ))
         self.rollouts.connect(self.reconciler.reads_changed)
         self.runtime.connect(reconciler=self.reconciler, poller=self.poller, live=self.live)

@@ -18,6 +18,7 @@ import time
 from collections import Counter
 
 from engine.api.views import HistogramRecorder, MetricsSnapshot
+from engine.hub.laps import StepSeconds
 from engine.hub.report import ReconcileReport
 from engine.model.reconciles import Trigger
 from engine.scheduler import SchedulerMetrics
@@ -34,6 +35,7 @@ class HubMetrics:
         self._drift_events = 0
         self._renders: Counter[str] = Counter()
         self._sync_seconds = HistogramRecorder()
+        self.steps = StepSeconds()  # the reconciler's clock (``Parts.steps``)
 
     def triggered(self, trigger: Trigger) -> None:
         """Count a reconcile about to run for ``trigger``."""
@@ -60,4 +62,5 @@ class HubMetrics:
             renders=dict(self._renders),
             queue_depth=scheduler.queued, running=scheduler.running,
             sync_duration=self._sync_seconds.snapshot(), started_at=self.started_at,
+            step_seconds=self.steps.snapshot(),
         )

@@ -66,6 +66,7 @@ from engine.hub.failures import (
     violation,
     warning,
 )
+from engine.hub.laps import Lap, StepSeconds
 from engine.hub.ownership import Everything, Ownership, fenced
 from engine.hub.report import ANY_PATH, Kind, ReconcileReport
 from engine.hub.rollouts import Rollouts
@@ -118,6 +119,7 @@ class Parts:
     ownership: Ownership = field(default_factory=Everything)  # clusters this replica runs
     rollouts: Rollouts | None = None  # which commit a target of a rolling app may have
     children: Children | None = None  # what parent Applications published (app of apps)
+    steps: StepSeconds = field(default_factory=StepSeconds)  # where reconciles spend time
 
 
 @dataclass(frozen=True)
@@ -164,18 +166,21 @@ class Reconciler:
         target = self.parts.catalog.target(key)
         if target is None or not self.parts.ownership.owns(key):
             return ReconcileReport(key, Outcome.SUCCESS)  # gone, or another replica's
+        lap = self.parts.steps.lap()
         with fenced(self.parts.ownership, key):  # its writes stop if the shard is lost
             async with self.parts.statuses.session(key) as record:
-                report = await self._steps(target, trigger, request, dirty, record)
+                lap.done("open")
+                report = await self._steps(target, trigger, request, dirty, record, lap)
                 # A chart repository has no poller to say a version appeared: each resync
                 # resolves again (its index is kept for git.pollInterval).
                 settled = None if target.options.chart or target.options.sources else _settled(
                     record.saved or record.previous, report)
-                return replace(report, settled=settled)
+        lap.done("close")  # a reconcile that stopped early: its last write, and the rest
+        return replace(report, settled=settled)
 
     async def _steps(
         self, target: AppTarget, trigger: Trigger, request: Request | None, dirty: bool,
-        record: TargetRecord,
+        record: TargetRecord, lap: Lap,
     ) -> ReconcileReport:  # fmt: skip
         key, previous = target.key, record.previous
         report = ReconcileReport(key, Outcome.SUCCESS, target)
@@ -199,6 +204,7 @@ class Reconciler:
             problem = condition(Step.RESOLVE, err)
             return await self._failed(record, report, None, [problem], _ending(err))
         report = replace(report, sha=sha)
+        lap.done("resolve")
         # A progressive rollout may hold the target at the commit it runs (a user's sync is
         # not held). The poller is told the newest commit: the rollout queues it when due.
         if request is None and self.parts.rollouts is not None:
@@ -221,6 +227,7 @@ class Reconciler:
             return await self._failed(record, replace(report, paths=paths), sha, [problem],
                                       Outcome.PERMANENT_FAILURE)
         report = replace(report, paths=rendered.paths, rendered=rendered.fresh)
+        lap.done("render")
         if rendered.children.children and (problems := self._parent_problems(target)):
             return await self._failed(record, report, sha, problems, Outcome.PERMANENT_FAILURE)
         try:
@@ -230,10 +237,12 @@ class Reconciler:
             if violations:
                 return await self._failed(record, report, sha, violations,
                                           Outcome.PERMANENT_FAILURE)
+            lap.done("project")
             # Watch the app's kinds first: its own writes then count as its own, and the
             # version read now still holds after the sync (a later resync may skip it).
             live_version = await self.parts.live.ready(
                 key, _kinds_of(rendered.objects), within=WATCH_READY_SECONDS)
+            lap.done("watches")
             # Compare by server-side dry run; nothing is written. What will be synced
             # anyway needs no dry run when memory says only Git changed it.
             lean = syncs_differences(target=target, trigger=trigger, request=request,
@@ -242,6 +251,7 @@ class Reconciler:
             comparison = await self._compare(target, client, rendered.objects,
                                              replace(options, syncs_differences=lean))
             comparison = self._with_children(target, comparison, rendered, previous, sha)
+            lap.done("compare")
         except FleetsyncError as err:
             if err.temporary and isinstance(err, ClusterError):
                 report = replace(report, reached=False, unreachable=str(err))
@@ -256,9 +266,10 @@ class Reconciler:
             result = comparison.result
             await record.save(self._status(target, result, sha, previous, mode, live_version,
                                            empty=empty))
+            lap.done("save")
         else:
             result = await self._sync(record, target, trigger, request, comparison, sha=sha,
-                                      live_version=live_version, empty=empty)
+                                      live_version=live_version, empty=empty, lap=lap)
             if (self.parts.children is not None and not empty
                     and result.phase is OperationPhase.SUCCEEDED):
                 self.parts.children.publish(key.app, rendered.children)
@@ -371,7 +382,7 @@ class Reconciler:
     async def _sync(
         self, record: TargetRecord, target: AppTarget, trigger: Trigger,
         request: Request | None, comparison: Comparison, *, sha: str, live_version: str | None,
-        empty: bool,
+        empty: bool, lap: Lap,
     ) -> SyncResult:  # fmt: skip
         """Begin the operation, execute the comparison's plan, finish the operation.
 
@@ -382,6 +393,7 @@ class Reconciler:
             revision=sha, trigger=trigger_label(trigger, request),
             source=SyncSource(redact_url(target.repo_url), target.path),
         )
+        lap.done("begin")
         try:
             result = await execute(comparison)
         except Exception as err:
@@ -391,11 +403,14 @@ class Reconciler:
             await record.finish(operation, phase=OperationPhase.ERROR,
                                 message=redact_url(f"internal error: {err!r}"), status=status)
             raise
+        lap.done("execute")
         status = self._status(target, result, sha, record.previous, Mode.SYNC, live_version,
                               empty=empty)
+        lap.done("status")
         await record.finish(operation, phase=result.phase, message=redact_url(result.message),
                             status=status,
                             history_limit=target.options.revision_history_limit)
+        lap.done("finish")
         return result
 
     async def _compare(

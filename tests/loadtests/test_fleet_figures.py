@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from loadtests import fleet, floor, kube, observe, report
+from loadtests import common, fleet, floor, kube, observe, report
 from loadtests.fleetgen import Target
 from tests.support.clusters import TestCluster
 from tests.support.hubkit import hub_dir
@@ -139,3 +139,18 @@ def test_cluster_limits_reach_every_cluster_entry(tmp_path: Path) -> None:
     entries = yaml.safe_load((directory.root / "clusters.yaml").read_text())["clusters"]
     assert [e["limits"] for e in entries] == [{"qps": 500.0, "concurrentApplies": 16}] * 2
     assert [e["name"] for e in entries] == ["local-1", "local-2"]
+
+
+def test_reconcile_steps_are_mean_milliseconds_per_reconcile_between_two_readings() -> None:
+    before = {'reconciles_total{result="success"}': 10.0,
+              'reconcile_step_seconds_total{step="render"}': 1.0,
+              'reconcile_step_seconds_total{step="execute"}': 2.0}
+    after = {'reconciles_total{result="success"}': 13.0,
+             'reconciles_total{result="temporary"}': 1.0,
+             'reconcile_step_seconds_total{step="render"}': 1.2,
+             'reconcile_step_seconds_total{step="execute"}': 2.0,
+             'reconcile_step_seconds_total{step="finish"}': 0.4,
+             'renders_total{result="rendered"}': 5.0}
+    assert common.reconcile_steps_ms(before, after) == {
+        "reconciles": 4, "mean_ms": {"finish": 100.0, "render": 50.0}}
+    assert common.reconcile_steps_ms(after, after) == {"reconciles": 0, "mean_ms": {}}

@@ -73,6 +73,16 @@ def test_a_full_snapshot_round_trips() -> None:
     assert families["fleetsync_start_time_seconds"].samples[0][2] == 1_700_000_000.5
 
 
+def test_step_seconds_are_a_counter_by_step() -> None:
+    snap = MetricsSnapshot(step_seconds={"render": 1.25, "execute": 3.0})
+    family = parse(page(snap))["fleetsync_reconcile_step_seconds_total"]
+    assert family.type == "counter"
+    assert family.samples == [
+        ("fleetsync_reconcile_step_seconds_total", {"step": "execute"}, 3.0),
+        ("fleetsync_reconcile_step_seconds_total", {"step": "render"}, 1.25),
+    ]
+
+
 def test_label_values_are_escaped_and_read_back_unchanged() -> None:
     tricky = 'a"b\\c\nd'
     statuses = [TargetStatus(TargetKey(tricky, "dev"), SyncStatus.SYNCED, HealthStatus.HEALTHY)]
