@@ -155,3 +155,26 @@ async def _caught(write: Awaitable[object]) -> BaseException | None:
     except Exception as exc:
         return exc
     return None
+
+
+async def test_a_group_that_succeeds_takes_no_savepoints(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    statements: list[str] = []
+    real = store._writer._transaction
+
+    def traced(calls: list[Any], *, isolated: bool) -> Any:
+        conn = store._writer._conn
+        assert isinstance(conn, sqlite3.Connection)
+        conn.set_trace_callback(statements.append)
+        try:
+            return real(calls, isolated=isolated)
+        finally:
+            conn.set_trace_callback(None)
+
+    monkeypatch.setattr(store._writer, "_transaction", traced)
+    async with asyncio.TaskGroup() as tg:
+        for key in KEYS:
+            tg.create_task(store.save_status(status_of(key, 1)))
+    assert statements and not [s for s in statements if "SAVEPOINT" in s.upper()]
+    assert len(await store.list_statuses()) == len(KEYS)
