@@ -38,7 +38,8 @@ def run_hub(config_path: Path, *, log_level: str) -> int:
     collector.tune()
     # The store's and the render's threads take the GIL back after each SQLite call or
     # file read; at Python's default 5 ms interval each such hand-back can wait that long
-    # behind the event loop (the SQLite writes of a busy hub waited ~0.2 s per commit).
+    # behind the event loop (a shared-base commit's SQLite writes waited 0.1 to 0.2 s
+    # each; README, the late-night runs).
     sys.setswitchinterval(SWITCH_INTERVAL)
     import uvloop
 
