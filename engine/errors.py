@@ -83,6 +83,7 @@ listed here so that the tree is whole:
     engine.hub.deletions.NotHeld           no held deletion of that app → AppConflict (409)
     engine.store.conn.DriverError          a PostgreSQL error, its message only → StoreError
     engine.store.queries.Fenced            a write under a lost shard → StoreFenced
+    engine.store.store._WriteFailed        a write of a group failed: rerun it with savepoints
     engine.semver.InvalidConstraint        a chart version constraint that cannot be read
 """
 
