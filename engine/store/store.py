@@ -131,19 +131,17 @@ class _Connection:
         conn.execute("BEGIN IMMEDIATE")
         try:
             for call in calls:
-                if not isolated:
-                    try:
-                        outcomes.append((None, self._mapped(call, conn)))
-                    except Exception as exc:
-                        raise _WriteFailed from exc
-                    continue
-                conn.execute("SAVEPOINT one_write")
+                if isolated:
+                    conn.execute("SAVEPOINT one_write")
                 try:
                     outcomes.append((None, self._mapped(call, conn)))
                 except Exception as exc:
+                    if not isolated:
+                        raise _WriteFailed from exc  # the whole group is rolled back
                     conn.execute("ROLLBACK TO one_write")
                     outcomes.append((exc, None))
-                conn.execute("RELEASE one_write")
+                if isolated:
+                    conn.execute("RELEASE one_write")
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
