@@ -36,10 +36,10 @@ def run_hub(config_path: Path, *, log_level: str) -> int:
     """Run the hub of ``config_path`` on uvloop until SIGINT or SIGTERM."""
     heap.tune()  # before the hub's imports: one of them hashes a password
     collector.tune()
-    # The store's and the render's threads take the GIL back after each SQLite call or
-    # file read; at Python's default 5 ms interval each such hand-back can wait that long
-    # behind the event loop (a shared-base commit's SQLite writes waited 0.1 to 0.2 s
-    # each; README, the late-night runs).
+    # The render's and the store's read thread take the GIL back after each file read or
+    # SQLite call; at Python's default 5 ms interval each such hand-back can wait that long
+    # behind the event loop (measured on the SQLite writes, which then ran on a thread of
+    # their own: 0.1 to 0.2 s each in a shared-base commit; README, the late-night runs).
     sys.setswitchinterval(SWITCH_INTERVAL)
     import uvloop
 

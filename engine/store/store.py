@@ -66,7 +66,9 @@ class _WriteFailed(Exception):
 
 
 class _Connection:
-    """One SQLite connection, used only from its own single thread."""
+    """One database connection, used from its own single thread, and by SQLite's writer
+    (``on_loop``) also from the event loop's, never from both at once: the committer
+    waits while the thread runs a group."""
 
     def __init__(self, path: Path, *, role: str, busy_timeout: float,
                  opener: Callable[[], Conn] | None = None, on_loop: bool = False,
@@ -134,7 +136,7 @@ class _Connection:
         try:
             outcomes = self._mapped(self._group, calls)
         except StoreLocked:  # another process writes: wait for its lock on the thread
-            outcomes = await self._submit(self._waiting, calls)
+            outcomes = await self._submit(self._call, self._waiting, calls)
         self._commits += 1
         if self._commits >= CHECKPOINT_EVERY and (
             self._checkpoint is None or self._checkpoint.done()
@@ -145,12 +147,9 @@ class _Connection:
             )
         return outcomes
 
-    def _waiting(self, calls: list[Callable[[Conn], Any]],
+    def _waiting(self, conn: Conn, calls: list[Callable[[Conn], Any]],
                  ) -> list[tuple[BaseException | None, Any]]:  # fmt: skip
         """``_group`` on the thread, waiting up to the busy timeout for the write lock."""
-        conn = self._conn
-        if conn is None:
-            raise StoreClosed("the store is closed", path=self.path)
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         try:
             return self._group(calls)
