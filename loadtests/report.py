@@ -8,6 +8,7 @@ extra); without it they are skipped with a note.
 from __future__ import annotations
 
 import json
+import statistics
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,7 +75,6 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
     window = result["steady"]["window"]
     normal, outage = result["latency"]["normal"], result["latency"]["outage"]
     base = normal["commit_shared_base_webhook"]
-    base_floor = floor["dry_run_then_apply"]["base_update"]["seconds"]
     return {
         "floor_best_concurrency_per_cluster": floor["best_concurrency"],
         "floor_apply_s": round(floor["apply"]["seconds"], 2),
@@ -101,9 +101,7 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
         "cold_sync_api_requests_over_floor_by_verb": _minus(
             cold["api_requests"]["by_verb"],
             floor["dry_run_then_apply"]["api_requests"]["by_verb"]),
-        "shared_base_all_applied_s": round(base["all_applied"]["max_s"], 2),
-        "shared_base_floor_dry_run_then_apply_s": round(base_floor, 2),
-        "shared_base_over_floor": _ratio(base["all_applied"]["max_s"], base_floor),
+        **_shared_base(base["all_applied"], floor["dry_run_then_apply"]["base_update"]),
         "shared_base_hub_cpu_s": round(base["hub_cpu_s"], 2),
         "shared_base_machine_busy_percent": round(base.get("machine_busy_percent", 0.0), 1),
         "shared_base_reconcile_steps": base.get("reconcile_steps", {}),
@@ -113,6 +111,21 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
         "outage_within_20_percent": {name: result["latency"]["outage_vs_normal"][name]
                                      ["within_20_percent"] for name in LATENCIES},
     }
+
+
+def _shared_base(hub: dict[str, Any], floor: dict[str, Any]) -> dict[str, Any]:
+    """The shared-base commits beside the floor's updates of the same objects: the median
+    of each (the lower middle one of an even count), and every run of both. One run of
+    either moves by a third from one run to the next on this machine; the median of a few
+    is the figure the target is judged by."""
+    hub_each = [round(s, 2) for s in hub["samples_s"]]
+    floor_each = [round(s, 2) for s in floor.get("each_s", [floor["seconds"]])]
+    hub_s, floor_s = statistics.median_low(hub_each), statistics.median_low(floor_each)
+    return {"shared_base_all_applied_s": hub_s,
+            "shared_base_floor_dry_run_then_apply_s": floor_s,
+            "shared_base_over_floor": _ratio(hub_s, floor_s),
+            "shared_base_all_applied_each_s": hub_each,
+            "shared_base_floor_each_s": floor_each}
 
 
 def _plan(plan: dict[str, Any] | None, floor: dict[str, Any]) -> dict[str, Any]:
@@ -180,9 +193,11 @@ def print_summary(data: dict[str, Any]) -> None:
         ("steady: objects written", s["steady_objects_written"]),
         ("steady: renders", s["steady_renders"]),
         ("steady: API requests per resync pass", s["steady_api_requests_per_resync_pass"]),
-        ("shared base: all applied (s) / floor", f"{s['shared_base_all_applied_s']} / "
+        ("shared base: all applied (s) / floor, medians", f"{s['shared_base_all_applied_s']} / "
          f"{s['shared_base_floor_dry_run_then_apply_s']} = {s['shared_base_over_floor']}"),
-        ("shared base: hub CPU (s)", s["shared_base_hub_cpu_s"]),
+        ("shared base: each commit / each floor update (s)",
+         f"{s.get('shared_base_all_applied_each_s')} / {s.get('shared_base_floor_each_s')}"),
+        ("shared base: hub CPU, all commits (s)", s["shared_base_hub_cpu_s"]),
         ("shared base: machine busy (%)", s.get("shared_base_machine_busy_percent", "")),
     ]
     if "plan_s" in s:

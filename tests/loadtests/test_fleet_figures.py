@@ -154,3 +154,16 @@ def test_reconcile_steps_are_mean_milliseconds_per_reconcile_between_two_reading
     assert common.reconcile_steps_ms(before, after) == {
         "reconciles": 4, "mean_ms": {"finish": 100.0, "render": 50.0}}
     assert common.reconcile_steps_ms(after, after) == {"reconciles": 0, "mean_ms": {}}
+
+
+def test_shared_base_is_judged_by_the_medians_of_its_runs() -> None:
+    hub = {"samples_s": [30.0, 20.0, 24.0]}
+    floor_runs = {"seconds": 16.0, "each_s": [14.0, 18.0, 16.0]}
+    found = report._shared_base(hub, floor_runs)
+    assert (found["shared_base_all_applied_s"], found["shared_base_floor_dry_run_then_apply_s"],
+            found["shared_base_over_floor"]) == (24.0, 16.0, 1.5)
+    assert found["shared_base_all_applied_each_s"] == [30.0, 20.0, 24.0]
+    assert found["shared_base_floor_each_s"] == [14.0, 18.0, 16.0]
+    # an even count takes the lower middle run; a result from before repeats: its one run
+    assert report._shared_base({"samples_s": [20.0, 30.0]}, {"seconds": 10.0})[
+        "shared_base_over_floor"] == 2.0
