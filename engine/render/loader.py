@@ -138,6 +138,7 @@ class RepoReader:
         # a path always holds one commit's files, as the hub's trees do); a link hands the
         # path to ``os.path.realpath``.
         self._resolved: dict[str, Path] = {}
+        self._shown: dict[str, str] = {}  # ``display``'s answers: each path is shown often
         self._kinds: dict[str, int] = kinds if kinds is not None else {}
         self._root_text = ""
         self.root = self._real(os.fspath(root))
@@ -218,7 +219,13 @@ class RepoReader:
 
         Never the absolute path: the root is one of the hub's own directories.
         """
-        return os.path.relpath(os.path.normpath(os.path.join(self.root, path)), self.root)
+        text = os.fspath(path)
+        shown = self._shown.get(text)
+        if shown is None:
+            shown = os.path.relpath(os.path.normpath(os.path.join(self.root, text)), self.root)
+            if len(self._shown) < MAX_RESOLVED:
+                self._shown[text] = shown
+        return shown
 
     def is_dir(self, path: Path) -> bool:
         """Whether ``path`` (inside the root) is a directory."""

@@ -9,6 +9,8 @@ from typing import Any
 # same kind in another group is namespaced): the same set as the hub's built-in table.
 from engine.kinds import CLUSTER_SCOPED
 
+MAX_KNOWN = 4096  # gvks remembered by (apiVersion, kind); a repository may name any number
+
 
 @dataclass(frozen=True)
 class Gvk:
@@ -21,9 +23,14 @@ class Gvk:
     @staticmethod
     def of(obj: dict[str, Any]) -> Gvk:
         """The gvk of an object, from its apiVersion and kind."""
-        api_version = str(obj.get("apiVersion") or "")
-        group, _, version = api_version.rpartition("/")
-        return Gvk(group, version, str(obj.get("kind") or ""))
+        fields = (str(obj.get("apiVersion") or ""), str(obj.get("kind") or ""))
+        found = _KNOWN.get(fields)
+        if found is None:
+            group, _, version = fields[0].rpartition("/")
+            found = Gvk(group, version, fields[1])
+            if len(_KNOWN) < MAX_KNOWN:
+                _KNOWN[fields] = found
+        return found
 
     @property
     def api_version(self) -> str:
@@ -46,6 +53,11 @@ class Gvk:
     def __str__(self) -> str:
         return ".".join((self.kind or "[noKind]", self.version or "[noVer]",
                          self.group or "[noGrp]"))
+
+
+# A render asks for the gvk of each object many times (each transformer, each id): one
+# frozen Gvk per (apiVersion, kind), shared by every render (it is immutable).
+_KNOWN: dict[tuple[str, str], Gvk] = {}
 
 
 @dataclass(frozen=True)

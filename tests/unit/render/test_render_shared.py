@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from engine.errors import RenderError
-from engine.render import build
+from engine.render import build, loader, resid
 from engine.render.accumulator import Accumulator
 from engine.render.build import SharedBuild
 from engine.render.loader import RepoReader
+from engine.render.resid import Gvk
 from engine.renderer.shared import SharedDirectories
 from tests.support.files import write as write_tree
 
@@ -178,3 +179,31 @@ def test_a_root_reached_through_a_link_is_its_real_directory(tmp_path: Path) -> 
         reader = RepoReader(tmp_path / "via", kinds=kinds)
         assert reader.root == Path(os.path.realpath(tmp_path / "real"))
         assert reader.resolve(tmp_path / "via" / "apps" / "a") == reader.root / "apps" / "a"
+
+
+def test_a_reader_remembers_a_bounded_number_of_shown_paths(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``display`` answers each path once as relpath would, and a repository with more
+    paths than the bound does not grow the reader beyond it."""
+    monkeypatch.setattr(loader, "MAX_RESOLVED", 3)
+    reader = RepoReader(tmp_path, kinds={})
+    paths = [tmp_path / f"d{n}" / "x.yaml" for n in range(5)] + [Path("rel/../y.yaml")]
+    for path in [*paths, *paths]:
+        assert reader.display(path) == os.path.relpath(
+            os.path.normpath(os.path.join(tmp_path, path)), tmp_path)
+    assert len(reader._shown) == 3
+    assert reader.display(tmp_path.parent / "elsewhere") == os.path.join("..", "elsewhere")
+
+
+def test_gvks_are_shared_up_to_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One Gvk per (apiVersion, kind), equal to one made afresh; past the bound, new ones
+    are made and not kept."""
+    monkeypatch.setattr(resid, "_KNOWN", {})
+    monkeypatch.setattr(resid, "MAX_KNOWN", 2)
+    first = Gvk.of({"apiVersion": "apps/v1", "kind": "Deployment"})
+    assert first is Gvk.of({"apiVersion": "apps/v1", "kind": "Deployment"})
+    assert first == Gvk("apps", "v1", "Deployment")
+    assert Gvk.of({"apiVersion": 1, "kind": None}) == Gvk("", "1", "")
+    for n in range(5):
+        assert Gvk.of({"apiVersion": f"g{n}/v1", "kind": "K"}) == Gvk(f"g{n}", "v1", "K")
+    assert len(resid._KNOWN) == 2
