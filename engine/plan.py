@@ -209,10 +209,11 @@ def plan(
     scope_of = scope_lookup(manifests, scope)
     steps: dict[ResourceKey, Step] = {}
     hooks: list[HookStep] = []
+    hook_keys: set[ResourceKey] = set()
     for obj in manifests:
         hook = hook_of(obj, partial(names.describe, obj))
         step = _step(app, obj, namespace, scope_of, hook=hook is not None)
-        if step.key in steps or any(h.key == step.key for h in hooks):
+        if step.key in steps or step.key in hook_keys:
             raise PlanError(f"{step.key}: declared twice")
         if hook is None:
             steps[step.key] = step
@@ -222,6 +223,7 @@ def plan(
         phases = sorted(hook.phases, key=lambda p: PHASE_ORDER[p])
         hooks.extend(HookStep(step.key, step.api_version, phase, wave, step.obj, hook.delete,
                               generated) for phase in phases)  # fmt: skip
+        hook_keys.add(step.key)
     ordered = _with_leading_waves(list(steps.values()))
     waves = tuple(
         Wave(number, tuple(group))
@@ -229,7 +231,7 @@ def plan(
     )
     desired = Inventory({s.key: s.api_version for s in steps.values()})
     # A hook is never pruned, even one that was an ordinary resource before.
-    candidates = previous.keys() - desired.keys() - {h.key for h in hooks}
+    candidates = previous.keys() - desired.keys() - hook_keys
     prune = tuple(sorted(candidates, key=prune_rank, reverse=True))
     held = prune_guard(
         previous=len(previous),

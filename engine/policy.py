@@ -241,6 +241,7 @@ def _listed(rules: Iterable[KindRule], key: ResourceKey, *, named: bool) -> bool
     return False
 
 
+@lru_cache(maxsize=4096)  # each reconcile asks again for its repository and the patterns
 def _normal_repo(url: str) -> str:
     """Argo CD's normalisation of a repository URL for comparison.
 

@@ -110,3 +110,12 @@ def test_generate_name_is_for_hooks_only() -> None:
     assert identity_problems(_job("migrate-", {}, generate=True)) == []
     assert identity_problems(_job("a/b", {}, generate=True)) == [
         "metadata.generateName: 'a/bx' may not contain '/' or '%'"]
+
+
+@pytest.mark.parametrize("first_is_hook", [True, False])
+def test_a_hook_and_a_resource_of_one_key_are_declared_twice(first_is_hook: bool) -> None:
+    hook, resource = _job("j", {"argocd.argoproj.io/hook": "PreSync"}), _job("j", {})
+    objects = [hook, resource] if first_is_hook else [resource, hook]
+    with pytest.raises(PlanError, match="j: declared twice"):
+        plan(app="web", objects=objects, namespace="web", previous=Inventory(),
+             scope=lambda group, kind: True)
