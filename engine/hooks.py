@@ -94,15 +94,16 @@ def hook_of(obj: Mapping[str, Any], where: Callable[[], str]) -> Hook | None:
     return Hook(phases, _delete_policies(annotations, where))
 
 
-def hook_wave(obj: Mapping[str, Any], wave: int, where: str) -> int:
-    """A hook's wave: its sync wave (``wave``) when annotated, else Helm's hook weight."""
+def hook_wave(obj: Mapping[str, Any], wave: int, where: Callable[[], str]) -> int:
+    """A hook's wave: its sync wave (``wave``) when annotated, else Helm's hook weight;
+    ``where()`` names the object in errors, as for ``hook_of``."""
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
     if any(a.endswith("/sync-wave") for a in annotations) or HELM_WEIGHT not in annotations:
         return wave
     try:
         return int(str(annotations[HELM_WEIGHT]).strip())
     except ValueError:
-        raise PlanError(f"{where}: annotation {HELM_WEIGHT}: "
+        raise PlanError(f"{where()}: annotation {HELM_WEIGHT}: "
                         f"{annotations[HELM_WEIGHT]!r} is not an integer") from None
 
 

@@ -211,14 +211,15 @@ def plan(
     hooks: list[HookStep] = []
     hook_keys: set[ResourceKey] = set()
     for obj in manifests:
-        hook = hook_of(obj, partial(names.describe, obj))
+        where = partial(names.describe, obj)
+        hook = hook_of(obj, where)
         step = _step(app, obj, namespace, scope_of, hook=hook is not None)
         if step.key in steps or step.key in hook_keys:
             raise PlanError(f"{step.key}: declared twice")
         if hook is None:
             steps[step.key] = step
             continue
-        wave = hook_wave(obj, step.wave, names.describe(obj))
+        wave = hook_wave(obj, step.wave, where)
         generated = not (obj.get("metadata") or {}).get("name")
         phases = sorted(hook.phases, key=lambda p: PHASE_ORDER[p])
         hooks.extend(HookStep(step.key, step.api_version, phase, wave, step.obj, hook.delete,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from engine.errors import PlanError
-from engine.hooks import DeletePolicy, Hook, Phase, hook_of
+from engine.hooks import DeletePolicy, Hook, Phase, hook_of, hook_wave
 from engine.model import ResourceKey
 from engine.model.inventory import Inventory
 from engine.names import identity_problems
@@ -119,3 +119,14 @@ def test_a_hook_and_a_resource_of_one_key_are_declared_twice(first_is_hook: bool
     with pytest.raises(PlanError, match="j: declared twice"):
         plan(app="web", objects=objects, namespace="web", previous=Inventory(),
              scope=lambda group, kind: True)
+
+
+def test_a_helm_hook_weight_that_is_no_integer_names_its_object() -> None:
+    job = _job("j", {"helm.sh/hook": "pre-install", "helm.sh/hook-weight": "first"})
+    with pytest.raises(PlanError, match=r"Job j: annotation helm\.sh/hook-weight: 'first' is not"):
+        hook_wave(job, 0, lambda: "Job j")
+    with pytest.raises(PlanError, match=r"Job 'j': annotation helm\.sh/hook-weight: 'first'"):
+        plan(app="a", objects=[job], namespace="ns", previous=Inventory(),
+             scope=lambda _group, _kind: True)
+    assert hook_wave({**job, "metadata": {"annotations": {"helm.sh/hook-weight": " -2 "}}}, 0,
+                     lambda: "Job j") == -2
