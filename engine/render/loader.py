@@ -19,8 +19,6 @@ import marshal
 import os
 import re
 import stat
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from engine.lru import SizedLru
 from engine.render import metadata
 from engine.render.budget import RenderBudget
 from engine.render.errors import RenderError, SecurityError
@@ -432,36 +431,22 @@ class ParseMemo:
     run in a pool."""
 
     def __init__(self, max_bytes: int) -> None:
-        self._entries: OrderedDict[_ParseKey, bytes] = OrderedDict()
-        self._bytes = 0
-        self._max_bytes = max_bytes
-        self._lock = threading.Lock()
+        self._entries: SizedLru[_ParseKey, bytes] = SizedLru(
+            max_bytes=max_bytes, max_value_bytes=max_bytes // 8)
 
     def get(self, key: _ParseKey) -> bytes | None:
         """What ``key`` parsed to, marshalled; or None."""
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
+        return self._entries.get(key)
 
     def put(self, key: _ParseKey, parsed: bytes) -> None:
         """Keep ``parsed`` for ``key`` unless it is too large; forget the oldest over the
         bound."""
-        if _cost(key, parsed) > self._max_bytes // 8:
-            return
-        with self._lock:
-            old = self._entries.pop(key, None)
-            self._bytes += _cost(key, parsed) - (_cost(key, old) if old is not None else 0)
-            self._entries[key] = parsed
-            while self._bytes > self._max_bytes:
-                dropped, value = self._entries.popitem(last=False)
-                self._bytes -= _cost(dropped, value)
+        self._entries.put(key, parsed, _cost(key, parsed))
 
     @property
     def bytes(self) -> int:
         """The bytes kept now (texts and marshalled values)."""
-        return self._bytes
+        return self._entries.bytes
 
 
 def _cost(key: _ParseKey, parsed: bytes) -> int:

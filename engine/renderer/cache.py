@@ -20,12 +20,12 @@ import copy
 import json
 import marshal
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import RenderCancelledError
+from engine.lru import SizedLru
 from engine.singleflight import SingleFlight
 
 Objects = list[dict[str, Any]]
@@ -80,15 +80,13 @@ class RenderCache:
     """LRU cache of renders bounded by entry count and bytes, with single flight."""
 
     def __init__(self, *, max_entries: int = 1024, max_bytes: int = 256 * 1024 * 1024):
-        self.max_entries = max_entries
-        self.max_bytes = max_bytes
         self.stats = CacheStats()
-        self._entries: OrderedDict[RenderKey, tuple[_Kept, int]] = OrderedDict()
-        self._bytes = 0
+        self._entries: SizedLru[RenderKey, _Kept] = SizedLru(max_bytes=max_bytes,
+                                                             max_entries=max_entries)
         # A render cancelled by its own caller is not a result for the others.
         self._flights: SingleFlight[RenderKey, Objects] = SingleFlight(
             rerun_after=(RenderCancelledError,))
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the stats'
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -96,17 +94,15 @@ class RenderCache:
     @property
     def total_bytes(self) -> int:
         """The estimated size of everything cached."""
-        return self._bytes
+        return self._entries.bytes
 
     def get(self, key: RenderKey) -> Objects | None:
         """A copy of the cached render for ``key``, or None."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            self._entries.move_to_end(key)
-            self.stats.hits += 1
-        return _copy(entry[0])
+        kept = self._entries.get(key)
+        if kept is None:
+            return None
+        self._count(hits=1)
+        return _copy(kept)
 
     def get_or_render(self, key: RenderKey, render: Callable[[], Objects]) -> Objects:
         """The cached render for ``key``, rendering once if missing (concurrent callers wait).
@@ -119,42 +115,28 @@ class RenderCache:
             return cached
         objects, led = self._flights.do(key, lambda: self._cached_or_rendered(key, render))
         if not led:
-            with self._lock:
-                self.stats.coalesced += 1
+            self._count(coalesced=1)
         return copy.deepcopy(objects)
 
     def _cached_or_rendered(self, key: RenderKey, render: Callable[[], Objects]) -> Objects:
         """The objects for ``key``: stored by a flight that ended since ``get``, or rendered."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-                self.stats.hits += 1
-            else:
-                self.stats.misses += 1
-        if entry is not None:
-            return _copy(entry[0])
+        kept = self._entries.get(key)
+        if kept is not None:
+            self._count(hits=1)
+            return _copy(kept)
+        self._count(misses=1)
         objects = render()
-        self._store(key, objects)
+        self._count(evictions=self._entries.put(key, *_kept(objects)))
         return objects
 
-    def _store(self, key: RenderKey, objects: Objects) -> None:
-        kept, size = _kept(objects)
+    def _count(self, *, hits: int = 0, misses: int = 0, coalesced: int = 0,
+               evictions: int = 0) -> None:  # fmt: skip
         with self._lock:
-            if size > self.max_bytes:
-                return
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._bytes -= old[1]
-            self._entries[key] = (kept, size)
-            self._bytes += size
-            while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
-                _, (_, evicted) = self._entries.popitem(last=False)
-                self._bytes -= evicted
-                self.stats.evictions += 1
+            self.stats.hits += hits
+            self.stats.misses += misses
+            self.stats.coalesced += coalesced
+            self.stats.evictions += evictions
 
     def invalidate(self, *, repo: str | None = None) -> None:
         """Forget every entry (or those of one repository)."""
-        with self._lock:
-            for key in [k for k in self._entries if repo is None or k.repo == repo]:
-                self._bytes -= self._entries.pop(key)[1]
+        self._entries.forget(None if repo is None else lambda key: key.repo == repo)
