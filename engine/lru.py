@@ -1,6 +1,6 @@
 """A thread-safe least-recently-used map bounded by entry count and by bytes.
 
-Pure: the caller says what each value costs. The render cache and the parse memo keep
+No I/O: the caller says what each value costs. The render cache and the parse memo keep
 their values in one of these (renders run in a thread pool, so every step holds a lock).
 """
 

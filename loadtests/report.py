@@ -115,12 +115,13 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
 
 def _shared_base(hub: dict[str, Any], floor: dict[str, Any]) -> dict[str, Any]:
     """The shared-base commits beside the floor's updates of the same objects: the median
-    of each (the lower middle one of an even count), and every run of both. One run of
-    either moves by a third from one run to the next on this machine; the median of a few
-    is the figure the target is judged by."""
+    of each (the lower middle one of an even count; the floor's figures are already its
+    median update's, ``phases.base_updates``), and every run of both. One run of either
+    moves by a third from one run to the next on this machine; the median of a few is the
+    figure the target is judged by."""
     hub_each = [round(s, 2) for s in hub["samples_s"]]
     floor_each = [round(s, 2) for s in floor.get("each_s", [floor["seconds"]])]
-    hub_s, floor_s = statistics.median_low(hub_each), statistics.median_low(floor_each)
+    hub_s, floor_s = statistics.median_low(hub_each), round(floor["seconds"], 2)
     return {"shared_base_all_applied_s": hub_s,
             "shared_base_floor_dry_run_then_apply_s": floor_s,
             "shared_base_over_floor": _ratio(hub_s, floor_s),
